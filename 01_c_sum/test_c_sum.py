@@ -1,0 +1,99 @@
+"""Step 01: newmath.sum in C, against the shared sum contract."""
+
+import contextlib
+import inspect
+import os
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import newmath
+import pytest
+import sum_contract
+
+STEP = Path(__file__).resolve().parent
+
+
+@pytest.mark.parametrize(("args", "expected"), sum_contract.GOOD)
+def test_c_sum_results(args, expected):
+    assert newmath.sum(*args) == expected
+
+
+@pytest.mark.parametrize(("args", "exc_type", "pattern"), sum_contract.BAD)
+def test_c_sum_bad_input(args, exc_type, pattern):
+    with pytest.raises(exc_type, match=pattern):
+        newmath.sum(*args)
+
+
+def test_c_sum_refuses_keywords():
+    with pytest.raises(TypeError, match="takes no keyword arguments"):
+        newmath.sum(a=1, b=2)
+
+
+def test_c_sum_matches_python_on_random_pairs():
+    import random
+
+    rng = random.Random(20261124)
+    for _ in range(10_000):
+        a = rng.randint(sum_contract.INT64_MIN, sum_contract.INT64_MAX)
+        b = rng.randint(sum_contract.INT64_MIN, sum_contract.INT64_MAX)
+        exact = a + b
+        if sum_contract.INT64_MIN <= exact <= sum_contract.INT64_MAX:
+            assert newmath.sum(a, b) == exact
+        else:
+            with pytest.raises(OverflowError):
+                newmath.sum(a, b)
+
+
+def test_c_sum_signature_and_doc():
+    assert str(inspect.signature(newmath.sum)) == "(a, b, /)"
+    assert "OverflowError" in newmath.sum.__doc__
+
+
+def test_c_sum_is_built_against_the_limited_api():
+    assert Path(newmath.__file__).name == "newmath.abi3.so"
+
+
+def test_c_sum_does_not_leak():
+    # Results outside the small-int cache are new objects: a missing
+    # Py_DECREF anywhere would keep them alive and show up here.
+    big = 1 << 40
+    for _ in range(1000):
+        newmath.sum(big, 1)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(200_000):
+        newmath.sum(big, i)
+        with contextlib.suppress(TypeError):
+            newmath.sum(1.5, i)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after - before < 64 * 1024
+
+
+def test_c_sum_setuptools_build_works(tmp_path):
+    """setup.py + pyproject.toml build the same abi3 module as the Makefile."""
+    wheel_dir = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--no-build-isolation", "-w", str(wheel_dir), str(STEP)],
+        check=True, capture_output=True, text=True,
+    )
+    (wheel,) = wheel_dir.glob("newmath-1.0-cp310-abi3-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert "newmath.abi3.so" in zf.namelist()
+        zf.extractall(tmp_path / "site")
+    # A fresh interpreter: this one already imported the Makefile's newmath.
+    code = (
+        "import newmath, sum_contract\n"
+        f"assert newmath.__file__.startswith({str(tmp_path / 'site')!r})\n"
+        "print(sum_contract.problems(newmath.sum))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True,
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=f"{tmp_path / 'site'}:{STEP.parent / 'common'}"),
+    )
+    assert out.stdout.strip() == "[]"

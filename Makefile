@@ -1,0 +1,58 @@
+# Extending Python with Go: the workshop's two commands.
+#   make        venv + dependencies + system check, build every step, run the demos
+#   make test   every step's tests (each in its own interpreter), Go checks, notebooks
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(abspath $(VENV))/bin/python
+# Every NN_name/ folder with a Makefile is a step, in order.
+STEPS := $(patsubst %/Makefile,%,$(sort $(wildcard [0-9][0-9]_*/Makefile)))
+
+.PHONY: all venv deps build demo test test-cgocheck2 bench lint clean distclean
+all: build demo
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "Python >= 3.10 is needed (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+deps: venv
+	@PYTHON=$(VPY) ./common/check-system.sh
+
+build: deps
+	@set -e; for step in $(STEPS); do \
+		echo "== build $$step"; $(MAKE) --no-print-directory -C $$step PYTHON=$(VPY); done
+
+demo: build
+	@set -e; for step in $(STEPS); do \
+		echo "== demo $$step"; $(MAKE) --no-print-directory -C $$step demo PYTHON=$(VPY); done
+
+# One root pytest: conftest.py runs each step in its own interpreter.
+test: build lint
+	$(VPY) -m pytest
+
+# The same suite with every Go core rebuilt under the stricter cgo pointer
+# checks (cgocheck2 verifies every pointer store into C memory at run time).
+test-cgocheck2: deps
+	GOEXPERIMENT=cgocheck2 $(MAKE) --no-print-directory build
+	GOEXPERIMENT=cgocheck2 $(VPY) -m pytest -p no:nbmake -o addopts="-ra --strict-markers --strict-config"
+	$(MAKE) --no-print-directory build   # back to the default build
+
+bench: build
+	@set -e; for step in $(STEPS); do \
+		if $(MAKE) -C $$step -n bench >/dev/null 2>&1; then \
+			echo "== bench $$step"; $(MAKE) --no-print-directory -C $$step bench PYTHON=$(VPY); fi; done
+
+lint: venv
+	$(VPY) -m ruff check .
+
+clean:
+	@for step in $(STEPS); do $(MAKE) --no-print-directory -C $$step clean; done
+
+distclean: clean
+	rm -rf $(VENV)
