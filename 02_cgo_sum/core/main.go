@@ -1,0 +1,46 @@
+// Command core is step 02's Go core, variant (b), "the better and simpler
+// approach": plain C types in and out, no Python anywhere. The C glue
+// (../newmath.c) owns every CPython call. Built with -buildmode=c-shared.
+package main
+
+/*
+#include <stddef.h>
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"example.com/epg/02_cgo_sum/sum"
+)
+
+// Sum stores a+b in *result and returns 0, or returns -1 on overflow.
+// result points to C memory owned by the caller (Go only writes to it).
+//
+//export Sum
+func Sum(a, b C.longlong, result *C.longlong) C.int {
+	s, ok := sum.Add(int64(a), int64(b))
+	if !ok {
+		return -1
+	}
+	*result = C.longlong(s)
+	return 0
+}
+
+// SumArray sums n values of a C array in one call. It returns -1 on success
+// or the index of the value at which the running total overflowed.
+//
+//export SumArray
+func SumArray(values *C.longlong, n C.size_t, result *C.longlong) C.longlong {
+	if n == 0 {
+		*result = 0
+		return -1
+	}
+	// A view on the caller's C array: no copy, nothing retained after return.
+	vals := unsafe.Slice((*int64)(unsafe.Pointer(values)), int(n))
+	total, at := sum.AddAll(vals)
+	*result = C.longlong(total)
+	return C.longlong(at)
+}
+
+func main() {} // required by -buildmode=c-shared, never runs

@@ -1,0 +1,226 @@
+"""Step 02: newmath.sum with a Go core, every way of calling it.
+
+This interpreter imports variant (b), the default `newmath`. Everything that
+loads another Go core (variant a, the cffi API module) or needs a fresh
+process (the refusals) runs in a child interpreter.
+"""
+
+import contextlib
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+from pathlib import Path
+
+import newmath
+import pytest
+import sum_contract
+
+STEP = Path(__file__).resolve().parent
+COMMON = STEP.parent / "common"
+CORE = STEP / "libnewmath_core.so"
+
+
+def run_python(code: str, *paths: Path) -> subprocess.CompletedProcess:
+    """Run code in a new interpreter with `paths` (and common/) importable."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, [*paths, COMMON])))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=STEP,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+# ---- variant (b), in this process -----------------------------------------
+
+@pytest.mark.parametrize(("args", "expected"), sum_contract.GOOD)
+def test_cgo_sum_results(args, expected):
+    assert newmath.sum(*args) == expected
+
+
+@pytest.mark.parametrize(("args", "exc_type", "pattern"), sum_contract.BAD)
+def test_cgo_sum_bad_input(args, exc_type, pattern):
+    with pytest.raises(exc_type, match=pattern):
+        newmath.sum(*args)
+
+
+def test_cgo_sum_refuses_keywords():
+    with pytest.raises(TypeError, match="takes no keyword arguments"):
+        newmath.sum(a=1, b=2)
+
+
+def test_cgo_sum_go_wraparound_becomes_overflow_error():
+    # In Go, math.MaxInt64 + 1 silently becomes math.MinInt64.
+    with pytest.raises(OverflowError, match=r"sum\(9223372036854775807, 1\)"):
+        newmath.sum(2**63 - 1, 1)
+
+
+def test_cgo_sum_matches_python_on_random_pairs():
+    import random
+
+    rng = random.Random(2)
+    for _ in range(10_000):
+        a = rng.randint(sum_contract.INT64_MIN, sum_contract.INT64_MAX)
+        b = rng.randint(sum_contract.INT64_MIN, sum_contract.INT64_MAX)
+        if sum_contract.INT64_MIN <= a + b <= sum_contract.INT64_MAX:
+            assert newmath.sum(a, b) == a + b
+        else:
+            with pytest.raises(OverflowError):
+                newmath.sum(a, b)
+
+
+def test_cgo_sum_signature():
+    assert str(inspect.signature(newmath.sum)) == "(a, b, /)"
+    assert str(inspect.signature(newmath.sum_list)) == "(values, /)"
+
+
+@pytest.mark.parametrize("values", [[], [7], list(range(1_000_000)), (1, -2, 3),
+                                    [2**62, 2**62 - 1, -(2**62)], [True, 2]])
+def test_cgo_sum_list_results(values):
+    assert newmath.sum_list(values) == sum(values)
+
+
+@pytest.mark.parametrize(("values", "exc_type", "pattern"), [
+    ("123", TypeError, r"must be a list or tuple of int, not str"),
+    (None, TypeError, r"must be a list or tuple of int, not NoneType"),
+    ({1, 2}, TypeError, r"not set"),
+    ([1, 2, 3.5], TypeError, r"item 2: 'float' object cannot be interpreted as an integer"),
+    ([1, "2"], TypeError, r"item 1: 'str' object"),
+    ([0, 2**63], OverflowError, r"item 1: int too big to convert"),
+    ([2**63 - 1, 0, 1], OverflowError, r"running total .* at item 2"),
+    ([-(2**63), -1], OverflowError, r"running total .* at item 1"),
+])
+def test_cgo_sum_list_bad_input(values, exc_type, pattern):
+    with pytest.raises(exc_type, match=pattern):
+        newmath.sum_list(values)
+
+
+def test_cgo_sum_no_leak_and_no_refcount_drift():
+    big = [1 << 40, 1 << 41, 1 << 42]
+    bad = [1, 2, 1.5]
+    refs = [sys.getrefcount(o) for o in (*big, *bad, big, bad)]
+    for _ in range(1000):  # warm up
+        newmath.sum(1 << 40, 1)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(100_000):
+        newmath.sum(1 << 40, i)
+        newmath.sum_list(big)
+        with contextlib.suppress(TypeError):
+            newmath.sum_list(bad)
+        with contextlib.suppress(OverflowError):
+            newmath.sum(2**63 - 1, 1)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after - before < 64 * 1024
+    assert [sys.getrefcount(o) for o in (*big, *bad, big, bad)] == refs
+
+
+def test_cgo_sum_records_the_go_runtime_owner():
+    assert sys._go_runtime_owner == ("newmath", str(CORE))
+
+
+def test_cgo_sum_extension_is_plain_c_and_the_core_carries_go():
+    """The extension must not contain a Go runtime: it dlopen()s the core
+    only after the one-runtime check (see common/go_core.h)."""
+    ext = Path(newmath.__file__).read_bytes()
+    assert b"runtime.main" not in ext
+    assert b"go:buildid" not in ext
+    assert b"runtime.main" in CORE.read_bytes()
+
+
+def test_cgo_sum_go_unit_tests_pass():
+    proc = subprocess.run(["go", "test", "-count=1", "./sum/"], cwd=STEP,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok" in proc.stdout
+
+
+# ---- the other ways of calling Go, each in its own interpreter -------------
+
+@pytest.mark.parametrize(("module", "path"), [
+    ("newmath", STEP / "variant_a"),
+    ("newmath_cffi_api", STEP / "ffi"),
+    ("newmath_cffi_abi", STEP / "ffi"),
+    ("newmath_ctypes", STEP / "ffi"),
+])
+def test_cgo_sum_every_variant_meets_the_contract(module, path):
+    proc = run_python(f"""
+        import json, sys, sum_contract
+        import {module} as m
+        print(json.dumps([m.sum(5, 4), sum_contract.problems(m.sum),
+                          sys._go_runtime_owner[0]]))
+    """, path)
+    assert proc.returncode == 0, proc.stderr
+    result, problems, owner = json.loads(proc.stdout)
+    assert result == 9
+    assert problems == []
+    assert owner == module
+
+
+SECOND_RUNTIME = (r"cannot import (?P<new>\w+): this process already runs the Go runtime of "
+                  r"module '(?P<old>\w+)' \(.+\)\. Go supports one runtime per process "
+                  r"\(golang/go#65050\).*import \w+ in a separate Python process")
+
+
+EXT = __import__("sysconfig").get_config_var("EXT_SUFFIX")
+
+
+@pytest.mark.parametrize(("first", "first_path", "second", "second_path", "second_lib"), [
+    # glue (b), then glue (a); and the other way round
+    ("newmath", STEP, "newmath", STEP / "variant_a", STEP / "variant_a/libnewmath_core.so"),
+    ("newmath", STEP / "variant_a", "newmath", STEP, CORE),
+    # glue, then a Python-side loader; and the other way round
+    ("newmath", STEP, "newmath_cffi_api", STEP / "ffi", STEP / f"ffi/_newmath_cffi{EXT}"),
+    ("newmath_cffi_api", STEP / "ffi", "newmath", STEP, CORE),
+])
+def test_cgo_sum_second_go_runtime_is_refused(first, first_path, second, second_path,
+                                              second_lib):
+    proc = run_python(f"""
+        import importlib, sys
+        def load(name, path):
+            sys.path.insert(0, path)
+            sys.modules.pop(name, None)
+            try:
+                return importlib.import_module(name)
+            finally:
+                sys.path.remove(path)
+        sys.path.append({str(STEP / 'ffi')!r})
+        first = load({first!r}, {str(first_path)!r})
+        try:
+            load({second!r}, {str(second_path)!r})
+        except ImportError as exc:
+            print(exc)
+        else:
+            print("imported!")
+        # Refused BEFORE loading: the second Go runtime's library is not mapped.
+        assert {str(second_lib)!r} not in open('/proc/self/maps').read(), "second runtime"
+        assert first.sum(5, 4) == 9   # the first module still works
+    """)
+    assert proc.returncode == 0, proc.stderr
+    message = proc.stdout.strip()
+    match = re.fullmatch(SECOND_RUNTIME + r".*", message, re.S)
+    assert match, message
+    assert match["new"] == second
+    assert match["old"] == first
+
+
+def test_cgo_sum_same_core_twice_is_allowed():
+    """ctypes on the very library the glue already loaded: one runtime."""
+    proc = run_python("""
+        import newmath, newmath_ctypes, sys
+        print(newmath.sum(1, 2), newmath_ctypes.sum(3, 4), sys._go_runtime_owner[0])
+    """, STEP, STEP / "ffi")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3", "7", "newmath"]
+
+
+def test_cgo_sum_bench_smoke_run_prints_the_table():
+    proc = subprocess.run([sys.executable, "bench.py", "--quick"], cwd=STEP,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for label in ("pure Python def", "C (01_c_sum)", "Go via C glue (02, b)",
+                  "cffi API mode", "cffi ABI mode", "ctypes", "Go sum_list, one call per list"):
+        assert label in proc.stdout
+    assert "target: Go via C glue within 2x of C" in proc.stdout
