@@ -3,6 +3,7 @@
 import contextlib
 import inspect
 import os
+import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -75,10 +76,15 @@ def test_c_sum_does_not_leak():
 
 def test_c_sum_setuptools_build_works(tmp_path):
     """setup.py + pyproject.toml build the same abi3 module as the Makefile."""
+    # Build from a copy: an in-tree build would share build/ with other runs.
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("newmath.c", "setup.py", "pyproject.toml"):
+        shutil.copy(STEP / name, src)
     wheel_dir = tmp_path / "wheel"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-         "--no-build-isolation", "-w", str(wheel_dir), str(STEP)],
+         "--no-build-isolation", "-w", str(wheel_dir), str(src)],
         check=True, capture_output=True, text=True,
     )
     (wheel,) = wheel_dir.glob("newmath-1.0-cp310-abi3-*.whl")
