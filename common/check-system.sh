@@ -60,7 +60,7 @@ if [ -n "$install_cmd" ]; then
             pre=""; [ "$(id -u)" != 0 ] && pre="sudo -n"
             $pre env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
                 $pre env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_apt[@]}" \
-                || problems+=("installing failed; run: $install_cmd")
+                >/dev/null || problems+=("installing failed; run: $install_cmd")
         else
             $install_cmd || problems+=("installing failed; run: $install_cmd")
         fi
