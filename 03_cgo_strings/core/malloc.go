@@ -1,0 +1,21 @@
+package main
+
+/*
+#include <stdlib.h>
+
+// cgo's own C.malloc never returns NULL: it crashes the whole process when
+// memory runs out. Through this plain wrapper a failed allocation comes back
+// as NULL, and the C glue turns it into MemoryError. (It lives in a file
+// without //export: cgo copies the preamble of such files into the
+// generated header, so they may only declare, never define.)
+static void *hello_malloc(size_t size) { return malloc(size); }
+*/
+import "C"
+
+import "unsafe"
+
+// cMalloc allocates size bytes of C memory with the C library's malloc
+// (the caller releases it with free), or returns nil.
+func cMalloc(size int) unsafe.Pointer {
+	return C.hello_malloc(C.size_t(size))
+}

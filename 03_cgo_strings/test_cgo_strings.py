@@ -1,0 +1,250 @@
+"""Step 03: hello.say_hello, strings across the C/Go boundary.
+
+This interpreter loads the correct version (`hello` in the step folder).
+Versions 1 and 2 carry their own Go runtime, so they only ever run in child
+processes (one Go runtime per process, golang/go#65050).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+
+import hello
+import pytest
+
+STEP = Path(__file__).resolve().parent
+MiB = 1024 * 1024
+
+# Any str, NUL included, must come back exactly.
+ROUND_TRIP = [
+    "Gophers",  # the talk's example
+    "",
+    "Zoë, François, Ångström, naïve café",  # accents (precomposed)
+    "e\u0301 n\u0303",  # combining accents: kept as they are, not normalized
+    "世界, こんにちは, 안녕하세요",  # CJK
+    "🐍❤️🐹 👩‍💻 🇮🇹",  # emoji: 4-byte UTF-8, ZWJ sequence, flag
+    "\U0010ffff\u0080\u07ff\u0800\uffff",  # UTF-8 length boundaries
+    "a\x00b",  # embedded NUL
+    "\x00",
+    "tab\tnew\nline",
+]
+
+BAD_TYPES = [b"Gophers", bytearray(b"Gophers"), 42, None, 1.5, ["Gophers"]]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP)
+def test_cgo_strings_round_trip(name):
+    result = hello.say_hello(name)
+    assert type(result) is str
+    assert result == "Hello " + name
+    assert len(result) == 6 + len(name)
+
+
+def test_cgo_strings_the_talks_example():
+    assert hello.say_hello("Gophers") == "Hello Gophers"
+
+
+@pytest.mark.parametrize("char", ["x", "é", "世", "🐹"])
+def test_cgo_strings_one_megabyte(char):
+    # 1 MB of UTF-8 (1, 2, 3 or 4 bytes a character): takes the path that
+    # releases the GIL around the Go call.
+    name = char * (1_000_000 // len(char.encode()))
+    result = hello.say_hello(name)
+    assert result == "Hello " + name
+    assert len(result.encode()) == 6 + len(name.encode())
+
+
+def test_cgo_strings_str_subclass_gives_plain_str():
+    class Name(str):
+        pass
+
+    result = hello.say_hello(Name("Gophers"))
+    assert type(result) is str
+    assert result == "Hello Gophers"
+
+
+@pytest.mark.parametrize("value", BAD_TYPES, ids=lambda v: type(v).__name__)
+def test_cgo_strings_refuses_non_str(value):
+    with pytest.raises(TypeError) as info:
+        hello.say_hello(value)
+    assert str(info.value) == f"say_hello() argument must be str, not {type(value).__name__}"
+
+
+@pytest.mark.parametrize(
+    ("name", "position"),
+    [("\ud800", 0), ("ab\udfff", 2), ("🐹\udc80🐹", 1), ("\udfff\ud800", 0)],
+)
+def test_cgo_strings_lone_surrogate(name, position):
+    with pytest.raises(UnicodeEncodeError, match="surrogates not allowed") as info:
+        hello.say_hello(name)
+    assert info.value.encoding == "utf-8"
+    assert info.value.start == position
+
+
+def test_cgo_strings_arguments():
+    assert str(inspect.signature(hello.say_hello)) == "(name, /)"
+    assert "UnicodeEncodeError" in hello.say_hello.__doc__
+    with pytest.raises(TypeError, match=r"takes exactly one argument \(0 given\)"):
+        hello.say_hello()
+    with pytest.raises(TypeError, match=r"takes exactly one argument \(2 given\)"):
+        hello.say_hello("a", "b")
+    with pytest.raises(TypeError, match="takes no keyword arguments"):
+        hello.say_hello(name="Gophers")
+
+
+def test_cgo_strings_refcounts_do_not_drift():
+    name = "Gophers " + "🐹" * 10  # a new object, not interned
+    bad = b"Gophers"
+    surrogate = "x\ud800"
+    before = [sys.getrefcount(obj) for obj in (name, bad, surrogate)]
+    for _ in range(10_000):
+        hello.say_hello(name)
+        with contextlib.suppress(TypeError):
+            hello.say_hello(bad)
+        with contextlib.suppress(UnicodeEncodeError):
+            hello.say_hello(surrogate)
+    assert [sys.getrefcount(obj) for obj in (name, bad, surrogate)] == before
+    # A fresh result: owned by `result` and getrefcount's argument only.
+    result = hello.say_hello(name)
+    assert sys.getrefcount(result) == 2
+
+
+def test_cgo_strings_no_python_memory_leak():
+    name = "Zoë 世界 🐹" * 20
+    for _ in range(1000):
+        hello.say_hello(name)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(100_000):
+        hello.say_hello(name)
+        with contextlib.suppress(TypeError):
+            hello.say_hello(None)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after - before < 64 * 1024
+
+
+def test_cgo_strings_threads_share_the_go_core():
+    # Long calls run without the GIL, so Go serves several threads at once.
+    names = [chr(0x4E00 + i) * 400_000 for i in range(4)]
+    errors: list[str] = []
+
+    def work(name: str) -> None:
+        for _ in range(5):
+            if hello.say_hello(name) != "Hello " + name:
+                errors.append(name[0])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+# --------------------------------------------------------------------------
+# Child processes: memory measurements and the two wrong versions.
+# --------------------------------------------------------------------------
+def run_child(args: list[str], cwd: Path = STEP) -> subprocess.CompletedProcess:
+    # Without GODEBUG: a cgocheck=0 in the caller's environment would hide
+    # version 1's error (and the memory corruption it prevents).
+    env = {k: v for k, v in os.environ.items() if k != "GODEBUG"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def rss_growth(folder: str, calls: int, name_chars: int) -> dict:
+    proc = run_child(["rss_probe.py", folder, str(calls), str(name_chars), "10"])
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert Path(data["module"]).parent == (STEP / folder).resolve()
+    data["growth"] = data["rss"][-1] - data["rss"][0]
+    return data
+
+
+def test_cgo_strings_a_million_calls_keep_rss_flat():
+    data = rss_growth(".", 1_000_000, 16)
+    assert data["calls"][-1] == 1_000_000
+    assert data["growth"] < 4 * MiB, data
+
+
+def test_cgo_strings_version2_leaks_every_greeting():
+    calls, chars = 200_000, 200
+    fixed = rss_growth(".", calls, chars)
+    leak = rss_growth("v2_leak", calls, chars)
+    assert leak["greeting_bytes"] == fixed["greeting_bytes"] > 200
+    # Every call leaks the C.CString: the greeting, its NUL, malloc's header.
+    leaked_at_least = calls * (leak["greeting_bytes"] + 1)
+    assert leak["growth"] > 0.9 * leaked_at_least, leak
+    assert fixed["growth"] < 4 * MiB, fixed
+    assert leak["growth"] > 10 * max(fixed["growth"], MiB)
+
+
+def test_cgo_strings_version2_cuts_at_nul():
+    # A NUL-terminated result cannot carry a NUL: the greeting is cut short.
+    code = "import hello; print(ascii(hello.say_hello('a\\x00b')))"
+    proc = run_child(["-c", code], cwd=STEP / "v2_leak")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "'Hello a'"
+
+
+def go_experiments(library: Path) -> set[str]:
+    """The GOEXPERIMENTs a Go binary was built with (`go version -m`)."""
+    info = subprocess.run(["go", "version", "-m", str(library)],
+                          capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^\s*build\s+GOEXPERIMENT=(\S*)$", info, re.MULTILINE)
+    return set(found.group(1).split(",")) if found else set()
+
+
+def test_cgo_strings_version1_go_string_aborts():
+    code = (
+        "import hello\n"
+        "print('imported', flush=True)\n"
+        "hello.say_hello('Gophers')\n"
+        "print('returned', flush=True)\n"
+    )
+    proc = run_child(["-c", code], cwd=STEP / "v1_gostring")
+    assert proc.stdout.splitlines() == ["imported"]  # died inside the call
+    assert proc.returncode != 0
+    if "cgocheck2" in go_experiments(STEP / "v1_gostring" / "libhello_core.so"):
+        # Every store of a Go pointer into C memory is checked: the result
+        # is caught as it is written to the caller's memory.
+        assert re.search(r"^write of unpinned Go pointer 0x[0-9a-f]+ to non-Go memory "
+                         r"0x[0-9a-f]+$", proc.stderr, re.MULTILINE), proc.stderr
+        assert "fatal error: unpinned Go pointer stored into non-Go memory" in proc.stderr
+    else:
+        # The default check of exported functions' results.
+        assert re.search(
+            r"^panic: runtime error: \S*v1_gostring/core/main\.go:\d+: result of Go "
+            r"function SayHello called from cgo is unpinned Go string or points to "
+            r"unpinned Go string$", proc.stderr, re.MULTILINE), proc.stderr
+
+
+def test_cgo_strings_versions_never_share_a_process():
+    code = (
+        "import importlib.util, sys\n"
+        "import hello\n"
+        "spec = importlib.util.spec_from_file_location('hello', sys.argv[1])\n"
+        "try:\n"
+        "    importlib.util.module_from_spec(spec)\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+        "print(sys._go_runtime_owner[1])\n"
+    )
+    (v2,) = (STEP / "v2_leak").glob("hello.*.so")
+    proc = run_child(["-c", code, str(v2)])
+    assert proc.returncode == 0, proc.stderr
+    refusal, owner = proc.stdout.splitlines()
+    assert refusal.startswith("cannot import hello: this process already runs the Go "
+                              "runtime of module 'hello'")
+    assert "golang/go#65050" in refusal
+    assert owner == str(STEP / "libhello_core.so")

@@ -1,0 +1,20 @@
+// Command core is step 03's version 1, WRONG ON PURPOSE: the exported
+// function returns a Go string, i.e. a pointer into the Go heap, to C.
+// The cgo pointer-passing rules forbid it (once the call returns, the garbage
+// collector may free and reuse that memory while C still reads it), and the
+// runtime's cgocheck aborts the whole process on the first call. Never silence it with
+// GODEBUG=cgocheck=0: that turns a clean crash into memory corruption.
+package main
+
+import "C"
+
+import "example.com/epg/03_cgo_strings/greet"
+
+// SayHello returns the greeting as a Go string: a Go pointer. Do not copy.
+//
+//export SayHello
+func SayHello(name *C.char, n C.size_t) string {
+	return greet.Hello(C.GoStringN(name, C.int(n)))
+}
+
+func main() {}

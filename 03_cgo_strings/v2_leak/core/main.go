@@ -1,0 +1,19 @@
+// Command core is step 03's version 2, WRONG ON PURPOSE: it returns the
+// greeting as C.CString(...), a copy in C memory allocated with malloc. That
+// obeys the pointer rules, but the C glue (../hello.c) never frees it: every
+// call leaks the greeting's length + 1 bytes (plus malloc's overhead).
+package main
+
+import "C"
+
+import "example.com/epg/03_cgo_strings/greet"
+
+// SayHello returns a malloc'ed, NUL-terminated copy of the greeting. The
+// caller must free it, and a NUL inside the greeting ends it early.
+//
+//export SayHello
+func SayHello(name *C.char, n C.size_t) *C.char {
+	return C.CString(greet.Hello(C.GoStringN(name, C.int(n))))
+}
+
+func main() {}
