@@ -41,7 +41,8 @@ def built():
     for step in PRESENT:
         subprocess.run(["make", "--no-print-directory", "-C", str(ROOT / step),
                         f"PYTHON={sys.executable}"], check=True, capture_output=True)
-    return {step: next((ROOT / step).rglob(GO_MODULES[step][1])) for step in PRESENT}
+    # each module loads the core that sits beside it in the step folder
+    return {step: ROOT / step / GO_MODULES[step][1] for step in PRESENT}
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
