@@ -1,0 +1,84 @@
+// Command core is step 04's Go core, built with -buildmode=c-shared into
+// libmacro_core.so. Like step 02's variant (a), Go receives the PyObject*
+// arguments itself and calls the CPython API: real functions directly,
+// variadic functions and macros through the C shims of shims.h.
+//
+// Rules every function here follows (see README.md):
+//   - it runs only as a direct call from the C glue, on the calling thread,
+//     with the GIL held; it starts no goroutine that touches Python objects;
+//   - it returns a NEW reference, or NULL with a Python exception set;
+//   - references it gets from PyArg_ParseTuple "O" and PyList_GetItem are
+//     BORROWED: it never Py_DECREFs them and never keeps them after return.
+package main
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -Werror
+// (cgo's own generated C has unused parameters, hence -Wno-unused-parameter.)
+#include "shims.h"
+*/
+import "C"
+
+import (
+	"errors"
+
+	"example.com/epg/04_variadic_macros/listsum"
+)
+
+// IsAList implements macro.is_a_list(obj): True for a list or a subclass.
+//
+//export IsAList
+func IsAList(self, args *C.PyObject) *C.PyObject {
+	obj := C.macro_parse_one_arg(args, C.macro_fmt_is_a_list) // borrowed
+	if obj == nil {
+		return nil // PyArg_ParseTuple set the TypeError
+	}
+	// PyBool_FromLong returns a new reference (to Py_True or Py_False).
+	return C.PyBool_FromLong(C.long(C.macro_PyList_Check(obj)))
+}
+
+// IsALong implements macro.is_a_long(obj): True for an int, bool included.
+//
+//export IsALong
+func IsALong(self, args *C.PyObject) *C.PyObject {
+	obj := C.macro_parse_one_arg(args, C.macro_fmt_is_a_long) // borrowed
+	if obj == nil {
+		return nil
+	}
+	return C.PyBool_FromLong(C.long(C.macro_PyLong_Check(obj)))
+}
+
+// ListSum implements macro.list_sum(values): the sum of a list of ints that
+// fit in 64 bits, walking the list from Go (one crossing into Go per list,
+// a few cheap Go-to-C calls per item).
+//
+//export ListSum
+func ListSum(self, args *C.PyObject) *C.PyObject {
+	values := C.macro_parse_one_arg(args, C.macro_fmt_list_sum) // borrowed
+	if values == nil {
+		return nil
+	}
+	if C.macro_PyList_Check(values) == 0 {
+		raise(C.PyExc_TypeError, "list_sum() argument must be a list, not "+typeName(values))
+		return nil
+	}
+	total, err := listsum.Sum(pyList{values})
+	if err != nil {
+		var e *listsum.Error
+		if !errors.As(err, &e) {
+			raise(C.PyExc_SystemError, "list_sum(): "+err.Error())
+			return nil
+		}
+		switch e.Problem {
+		case listsum.NotInt:
+			raise(C.PyExc_TypeError, "list_sum() "+e.Error())
+		case listsum.ItemOverflow, listsum.SumOverflow:
+			raise(C.PyExc_OverflowError, "list_sum() "+e.Error())
+		default:
+			// listsum.Failed: CPython already set an exception; keep it.
+		}
+		return nil
+	}
+	return C.PyLong_FromLongLong(C.longlong(total)) // new reference
+}
+
+func main() {} // required by -buildmode=c-shared, never runs

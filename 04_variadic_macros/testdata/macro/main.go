@@ -1,0 +1,11 @@
+// Go calling a C macro directly: cgo refuses to build this.
+package main
+
+// #include <Python.h>
+import "C"
+
+func isAList(obj *C.PyObject) bool {
+	return C.PyList_Check(obj) != 0
+}
+
+func main() { _ = isAList }
