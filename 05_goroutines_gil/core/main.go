@@ -1,0 +1,57 @@
+// Command core is step 05's Go core: countdown across goroutines, plain C
+// types in and out, no Python anywhere. The C glue (../countdown.c) owns
+// every CPython call and the GIL. Built with -buildmode=c-shared.
+package main
+
+/*
+#include <stddef.h>
+
+// The glue's "should I stop?" callback (it looks for Ctrl-C). cgo cannot
+// call a C function pointer directly, hence the tiny trampoline (inline:
+// this preamble also lands in the header the glue includes).
+typedef int (*countdown_check_fn)(void);
+
+static inline int call_check(countdown_check_fn check) { return check(); }
+*/
+import "C"
+
+import (
+	"runtime"
+
+	"example.com/epg/05_goroutines_gil/countdown"
+)
+
+// Countdown counts n down across `workers` goroutines and returns the number
+// of decrements performed (n unless check asked to stop). The caller has
+// validated 0 <= n and 1 <= workers <= MaxWorkers.
+//
+// check may be NULL. Otherwise it is called from this goroutine only, which
+// runs on the caller's OS thread for the whole call (an exported function
+// stays on the C thread that called it), so the glue may take the GIL in it.
+//
+//export Countdown
+func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn) C.longlong {
+	var interrupted func() bool
+	if check != nil {
+		interrupted = func() bool { return C.call_check(check) != 0 }
+	}
+	return C.longlong(countdown.Run(int64(n), int(workers), interrupted))
+}
+
+// MaxWorkers is the largest `workers` Countdown accepts.
+//
+//export MaxWorkers
+func MaxWorkers() C.int { return countdown.MaxWorkers }
+
+// NumCPU is runtime.NumCPU(): the logical CPUs this process may use.
+//
+//export NumCPU
+func NumCPU() C.int { return C.int(runtime.NumCPU()) }
+
+// GoMaxProcs is runtime.GOMAXPROCS(0): how many OS threads may run Go code
+// at the same time (the P in Go's M:N scheduler).
+//
+//export GoMaxProcs
+func GoMaxProcs() C.int { return C.int(runtime.GOMAXPROCS(0)) }
+
+func main() {} // required by -buildmode=c-shared, never runs

@@ -1,0 +1,385 @@
+"""Step 05: countdown across goroutines, the GIL, Ctrl-C, fork vs spawn.
+
+This interpreter loads countdown's Go core; everything that must watch a
+process from outside (signals, fork, the benchmark's engines) runs in a child
+process, started with a generous timeout that only catches hangs.
+"""
+
+import contextlib
+import inspect
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import tracemalloc
+from pathlib import Path
+
+import countdown
+import pytest
+
+STEP = Path(__file__).resolve().parent
+HANG = 60  # seconds: a child still running after this is hung (no timing claim)
+CHUNK = 1 << 20  # countdown.Chunk in Go
+FOREVER = 1 << 62  # a count that would take decades: it can only end by a stop
+
+
+def run_child(code: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=STEP, capture_output=True,
+                          text=True, timeout=HANG, env=child_env(), **kwargs)
+
+
+def child_env(**extra) -> dict:
+    return dict(os.environ, PYTHONPATH=str(STEP), **extra)
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(("n", "workers"), [
+    (0, 1), (0, 7), (1, 1), (1, 2), (2, 1), (7, 3), (10, 4), (3, 10), (5, 10_000),
+    (CHUNK - 1, 1), (CHUNK, 2), (CHUNK + 1, 2), (3 * CHUNK + 5, 3),
+    (1_000_003, 7), (10_000_000, 2), (12_345, 10_000), (99_999, 64),
+])
+def test_countdown_counts_n(n, workers):
+    assert countdown.countdown(n, workers) == n
+    assert countdown.countdown(n, workers, release_gil=False) == n
+    assert countdown.countdown(n, workers, interruptible=False) == n
+
+
+def test_countdown_default_workers_and_keywords():
+    assert countdown.countdown(1_000_001) == 1_000_001
+    assert countdown.countdown(n=11, workers=3) == 11
+    assert countdown.countdown(True) == 1  # bool is an int
+    np = pytest.importorskip("numpy")
+    assert countdown.countdown(np.int64(1000), np.int32(3)) == 1000  # __index__
+
+
+def test_countdown_many_workers_uneven_splits():
+    for n in range(0, 60):
+        for workers in (1, 2, 3, 5, 8, 13, 59, 60, 61):
+            assert countdown.countdown(n, workers) == n, (n, workers)
+
+
+def test_countdown_signature_doc_and_constants():
+    sig = inspect.signature(countdown.countdown)
+    assert str(sig) == "(n, workers=2, *, release_gil=True, interruptible=True)"
+    for word in ("GIL", "KeyboardInterrupt", "ValueError", "OverflowError", "TypeError"):
+        assert word in countdown.countdown.__doc__
+    assert countdown.MAX_WORKERS == 10_000
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    assert countdown.num_cpu() == (len(usable) if usable else os.cpu_count())
+    assert countdown.gomaxprocs() >= 1
+
+
+def test_gomaxprocs_env_is_honoured():
+    out = subprocess.run(
+        [sys.executable, "-c", "import countdown; print(countdown.gomaxprocs(), "
+         "countdown.countdown(10**6, 4))"],
+        cwd=STEP, capture_output=True, text=True, timeout=HANG,
+        env=child_env(GOMAXPROCS="1"), check=True)
+    assert out.stdout.split() == ["1", "1000000"]
+
+
+def test_concurrent_calls_from_python_threads():
+    results, errors = [], []
+
+    def worker(n, w):
+        try:
+            results.append((n, countdown.countdown(n, w)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(1_000_000 + i, 1 + i % 4))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(results) == [(1_000_000 + i, 1_000_000 + i) for i in range(8)]
+
+
+# --------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(("args", "kwargs", "exc", "message"), [
+    ((-1,), {}, ValueError, "argument 'n' must be >= 0, got -1"),
+    ((-10**30,), {}, ValueError, r"argument 'n' must be >= 0, got -1000000000000"),
+    ((10, 0), {}, ValueError, "argument 'workers' must be >= 1, got 0"),
+    ((10, -3), {}, ValueError, "argument 'workers' must be >= 1, got -3"),
+    ((10, 10_001), {}, ValueError,
+     r"argument 'workers' must be <= 10000 \(one goroutine each\), got 10001"),
+    ((2**63,), {}, OverflowError,
+     "argument 'n' is too large: 9223372036854775808 does not fit in a signed 64-bit"),
+    ((10, 2**64), {}, OverflowError, "argument 'workers' is too large"),
+    ((1.5,), {}, TypeError, "argument 'n' must be int, not float"),
+    (("10",), {}, TypeError, "argument 'n' must be int, not str"),
+    ((None,), {}, TypeError, "argument 'n' must be int, not NoneType"),
+    ((10, 2.0), {}, TypeError, "argument 'workers' must be int, not float"),
+    ((), {}, TypeError, r"missing required argument 'n'"),
+    ((1, 2, 3), {}, TypeError, r"at most 2 positional arguments"),
+    ((1,), {"threads": 2}, TypeError, "'threads' is an invalid keyword argument"),
+])
+def test_countdown_bad_input(args, kwargs, exc, message):
+    with pytest.raises(exc, match=message):
+        countdown.countdown(*args, **kwargs)
+
+
+def test_countdown_does_not_leak():
+    big = 1 << 40  # results outside the small-int cache are new objects
+    for _ in range(100):
+        countdown.countdown(100, 3)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(20_000):
+        countdown.countdown(1000 + i, 3)
+        for bad in ((-big,), (big * big,), (-big * big,), (1.5,), (1, 0)):
+            with contextlib.suppress(ValueError, OverflowError, TypeError):
+                countdown.countdown(*bad)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after - before < 64 * 1024
+
+
+# --------------------------------------------------------------------------
+# The GIL. A huge switch interval means a Python thread waiting for the GIL
+# gets it ONLY when the holder gives it up itself: in time.sleep, in a lock
+# wait, or in countdown's Py_BEGIN_ALLOW_THREADS. So "the helper ran while
+# `calling` was True" proves the Go call released the GIL, without timing.
+# --------------------------------------------------------------------------
+GIL_PROBE = r"""
+import json, os, signal, sys, threading, time
+import countdown
+sys.setswitchinterval(1000)  # nobody is forced to give up the GIL
+state = {"calling": False, "helper_saw": None, "helper_counted": 0}
+
+def helper():
+    time.sleep(0.01)  # gives the GIL back; next time only a release hands it over
+    n = 0
+    for _ in range(100_000):  # a Python thread making progress
+        n += 1
+    state["helper_counted"] = n
+    state["helper_saw"] = state["calling"]
+    if STOP_WITH_SIGINT:
+        os.kill(os.getpid(), signal.SIGINT)  # the only way FOREVER ends
+
+t = threading.Thread(target=helper)
+t.start()
+state["calling"] = True
+try:
+    result = countdown.countdown(N, 1, release_gil=RELEASE)
+except KeyboardInterrupt:
+    result = "KeyboardInterrupt"
+state["calling"] = False
+t.join()
+print(json.dumps({"result": result, **state}))
+"""
+
+
+def gil_probe(n, release, stop_with_sigint):
+    code = (f"N, RELEASE, STOP_WITH_SIGINT = {n}, {release}, {stop_with_sigint}\n"
+            + GIL_PROBE)
+    proc = run_child(code)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_gil_is_released_during_the_go_call():
+    # A count that never ends by itself: it returns only because the helper
+    # thread ran DURING the call (GIL released) and sent SIGINT.
+    out = gil_probe(FOREVER, release=True, stop_with_sigint=True)
+    assert out == {"result": "KeyboardInterrupt", "calling": False,
+                   "helper_saw": True, "helper_counted": 100_000}
+
+
+def test_gil_held_variant_blocks_other_threads():
+    out = gil_probe(50_000_000, release=False, stop_with_sigint=False)
+    # The helper could only run once the call had returned.
+    assert out == {"result": 50_000_000, "calling": False,
+                   "helper_saw": False, "helper_counted": 100_000}
+
+
+# --------------------------------------------------------------------------
+# Ctrl-C: SIGINT sent from outside, as the terminal does, once the child's
+# main thread is inside countdown() (same handshake as above).
+# --------------------------------------------------------------------------
+SIGINT_CHILD = r"""
+import sys, threading, time
+import countdown
+sys.setswitchinterval(1000)
+
+def announce():
+    time.sleep(0.01)
+    print("in the Go call", flush=True)  # we hold the GIL: main released it
+
+threading.Thread(target=announce, daemon=True).start()
+countdown.countdown(1 << 62, WORKERS, interruptible=INTERRUPTIBLE)
+print("returned", flush=True)
+"""
+
+
+def start_sigint_child(workers=2, interruptible=True):
+    code = (f"WORKERS, INTERRUPTIBLE = {workers}, {interruptible}\n"
+            + SIGINT_CHILD)
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=STEP, env=child_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = []
+    reader = threading.Thread(target=lambda: line.append(child.stdout.readline()))
+    reader.start()
+    reader.join(HANG)
+    if line != ["in the Go call\n"]:  # the helper never got the GIL, or the child died
+        child.kill()
+        _, err = child.communicate()
+        reader.join()
+        pytest.fail(f"no handshake from the child: {line!r}\n{err}")
+    return child
+
+
+def test_ctrl_c_interrupts_a_long_go_call():
+    child = start_sigint_child()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=HANG)
+    assert child.returncode == -signal.SIGINT  # Python re-raises SIGINT on exit
+    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    assert "returned" not in out
+
+
+def test_ctrl_c_is_ignored_by_an_uninterruptible_call():
+    child = start_sigint_child(workers=1, interruptible=False)
+    child.send_signal(signal.SIGINT)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=2)  # it would run for decades: SIGINT is pending
+    finally:
+        child.kill()
+        child.communicate()
+    assert child.returncode == -signal.SIGKILL
+
+
+# --------------------------------------------------------------------------
+# fork vs spawn
+# --------------------------------------------------------------------------
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_fork_child_has_lost_the_go_runtime_threads():
+    # What is always true: the forked child has ONE thread, while the Go
+    # runtime it inherited was started with several. (Whether its next Go
+    # call then hangs is luck: see fork_demo.py and the notebook.)
+    code = (
+        "import os, countdown\n"
+        "countdown.countdown(10**6, 2)\n"
+        "parent = len(os.listdir('/proc/self/task'))\n"
+        "r, w = os.pipe()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os.write(w, str(len(os.listdir('/proc/self/task'))).encode())\n"
+        "    os._exit(0)\n"  # no Go call here: it might hang
+        "os.close(w)\n"
+        "child = int(os.read(r, 100))\n"
+        "os.waitpid(pid, 0)\n"
+        "print(parent, child)\n"
+    )
+    proc = run_child(code)
+    assert proc.returncode == 0, proc.stderr
+    parent, child = map(int, proc.stdout.split())
+    assert parent >= 3  # Python's main thread + Go's threads (sysmon, Ps...)
+    assert child == 1
+
+
+def test_spawn_works_after_the_go_runtime_started():
+    proc = subprocess.run([sys.executable, "fork_demo.py", "--tries", "0"], cwd=STEP,
+                          capture_output=True, text=True, timeout=HANG, env=child_env())
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^  spawn: finished in [\d.]+ s$", proc.stdout, re.M), proc.stdout
+
+
+def test_one_go_runtime_per_process():
+    code = (
+        "import sys\n"
+        "sys._go_runtime_owner = ('newmath', '/elsewhere/libnewmath_core.so')\n"
+        "try:\n"
+        "    import countdown\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    proc = run_child(code)
+    assert "cannot import countdown: this process already runs the Go runtime of " \
+        "module 'newmath'" in proc.stdout, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------
+# The loop really runs: both compiled loops branch backwards, no folding.
+# --------------------------------------------------------------------------
+BRANCH = re.compile(r"^(j[a-z]*|b|b\.?[a-z]{2}|cbn?z|tbn?z)$", re.I)  # x86, arm64
+HEX = re.compile(r"^(?:0x)?([0-9a-f]+)$", re.I)
+
+
+def backward_branches(instructions):
+    """The branches to an earlier address, from (address, instruction) pairs."""
+    found = []
+    for address, insn in instructions:
+        mnemonic, *operands = re.split(r"[\s,]+", insn.strip())
+        targets = [int(m[1], 16) for op in operands if (m := HEX.match(op))]
+        if BRANCH.match(mnemonic) and targets and targets[0] < address:
+            found.append((hex(address), insn.strip()))
+    return found
+
+
+def test_loop_is_compiled_as_a_loop():
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("go not on PATH")
+    out = subprocess.run([go, "tool", "objdump", "-s", r"countdown\.Count$",
+                          "libcountdown_core.so"], cwd=STEP, capture_output=True,
+                         text=True, check=True).stdout
+    # "  countdown.go:31\t0xb6444\t\t48ffc8\t\tDECQ AX\t": address, bytes, instruction
+    rows = [[f for f in line.split("\t") if f.strip()] for line in out.splitlines()
+            if line.startswith("  ")]
+    go_loop = [(int(r[1], 16), r[-1]) for r in rows]
+    assert go_loop, out
+    assert backward_branches(go_loop), out
+
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("binutils objdump not installed: C loop not checked")
+    cloop = next(STEP.glob("cloop*.so"))
+    out = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(cloop)],
+                         capture_output=True, text=True, check=True).stdout
+    body = re.split(r"<_?cloop_count>:", out, maxsplit=1)[1].split("\n\n", 1)[0]
+    body = body.splitlines()
+    # "    1198:\tjne    1190 <cloop_count+0x10>"
+    c_loop = [(int(a, 16), i) for a, _, i in (line.partition(":\t") for line in body)
+              if i]
+    assert backward_branches(c_loop), body
+
+
+# --------------------------------------------------------------------------
+# The benchmark's smoke run: every engine, each in its own process.
+# --------------------------------------------------------------------------
+def test_bench_smoke_run_prints_the_table(tmp_path):
+    raw = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "bench.py", "--n", "200000", "--repeat", "1",
+         "--min-seconds", "0", "--gil-seconds", "0.1", "--json", str(raw)],
+        cwd=STEP, capture_output=True, text=True, timeout=600, env=child_env())
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("countdown of 200,000 on os.cpu_count()=")
+    for label in ("Python, sequential", "Python, 2 threads", "Python, 2 processes (spawn)",
+                  "C loop, 1 thread (reference)", "Go, 1 goroutine", "Go, 2 goroutines",
+                  f"Go, NumCPU={countdown.num_cpu()} goroutines"):
+        assert re.search(rf"^{re.escape(label)}\s+1\s+[\d.]+\s+[\d,.]+x$", out, re.M), label
+    for ratio in ("2 Python threads / 2 goroutines",
+                  "compiled vs interpreted (2 Python threads / 1 goroutine)",
+                  "parallelism (1 goroutine / 2 goroutines)",
+                  "Python thread pace, GIL released / solo",
+                  "Python thread pace, GIL held / solo"):
+        assert ratio in out
+    results = json.loads(raw.read_text())
+    assert {r["n"] for name, r in results.items() if name != "gil"} == {200_000}
+    assert all(r["median"] > 0 for name, r in results.items() if name != "gil")
+    assert [p["phase"] for p in results["gil"]["phases"]] == ["solo", "released", "held"]
+    assert results["gil"]["marks"]  # the Python thread made progress
