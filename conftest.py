@@ -59,11 +59,12 @@ class StepFailure(Exception):
 if os.environ.get(STEP_ENV):
 
     def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-        path = os.environ.get(REPORT_ENV)
-        if not path:
+        report_path = os.environ.get(REPORT_ENV)
+        if not report_path:
             return
         if report.skipped and isinstance(report.longrepr, tuple):
-            text = str(report.longrepr[2])
+            file, lineno, reason = report.longrepr  # where the child skipped
+            text = f"{file}:{lineno + 1}: {reason}"
         else:
             text = report.longreprtext
         record = {
@@ -74,7 +75,7 @@ if os.environ.get(STEP_ENV):
             "wasxfail": getattr(report, "wasxfail", None),
             "duration": report.duration,
         }
-        with open(path, "a", encoding="utf-8") as fh:
+        with open(report_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
 # --------------------------------------------------------------------------

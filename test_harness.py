@@ -1,0 +1,92 @@
+"""The root harness (conftest.py) reports what each step's interpreter saw.
+
+A fake repository with two fake steps is run through a copy of conftest.py:
+every outcome a child interpreter can produce (pass, fail, skip, xfail, a
+hard crash) must come back as the matching result of its own item, and a
+crash must not stop the other steps.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+FAKE_TESTS = '''
+import os
+
+import pytest
+
+
+def test_passes():
+    assert True
+
+
+def test_fails():
+    assert 1 + 1 == 3
+
+
+@pytest.mark.skip(reason="not today")
+def test_skipped():
+    pass
+
+
+@pytest.mark.xfail(reason="known bug", strict=True)
+def test_xfails():
+    assert False
+
+
+def test_runs_in_its_own_interpreter():
+    import sys
+    assert os.environ["EPG_STEP"] == "01_fake"
+    assert "conftest" in sys.modules
+
+
+def test_crashes():
+    os.abort()  # what a Go runtime panic or a segfault does to the process
+
+
+def test_after_crash():
+    pass
+'''
+
+
+def make_fake_repo(tmp_path: Path) -> Path:
+    shutil.copy(ROOT / "conftest.py", tmp_path)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    for step, tests in (("01_fake", FAKE_TESTS), ("02_other", "def test_other():\n    pass\n")):
+        (tmp_path / step).mkdir()
+        (tmp_path / step / "Makefile").write_text("all:\n\t@true\ngocheck:\n\t@echo go ok\n")
+        (tmp_path / step / f"test_{step}.py").write_text(textwrap.dedent(tests))
+    (tmp_path / "02_other" / "go.mod").write_text("module example.com/other\n\ngo 1.21\n")
+    return tmp_path
+
+
+def test_harness_reports_every_child_outcome(tmp_path):
+    repo = make_fake_repo(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    line = r"^(.+?) (PASSED|FAILED|SKIPPED|XFAIL|XPASS|ERROR)(?: \(.*\))? +\[ *\d+%\]$"
+    status = dict(re.findall(line, out, re.M))
+    assert status == {
+        "01_fake/test_01_fake.py::test_passes": "PASSED",
+        "01_fake/test_01_fake.py::test_fails": "FAILED",
+        "01_fake/test_01_fake.py::test_skipped": "SKIPPED",
+        "01_fake/test_01_fake.py::test_xfails": "XFAIL",
+        "01_fake/test_01_fake.py::test_runs_in_its_own_interpreter": "PASSED",
+        "01_fake/test_01_fake.py::test_crashes": "FAILED",
+        "01_fake/test_01_fake.py::test_after_crash": "FAILED",
+        "02_other/Makefile::[go: gofmt, vet, test]": "PASSED",
+        "02_other/test_02_other.py::test_other": "PASSED",
+    }, out
+    assert proc.returncode == 1
+    assert "assert (1 + 1) == 3" in out  # the child's own assertion report
+    assert re.search(r"SKIPPED \[1\] .*01_fake/test_01_fake.py:\d+: Skipped: not today", out)
+    # the crash: no result for the test, the child's exit status and output
+    assert re.search(r"test_crashes did not finish: the step's interpreter exited "
+                     r"with status -6", out), out
+    assert "test_after_crash did not finish" in out
