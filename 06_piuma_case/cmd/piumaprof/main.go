@@ -1,0 +1,98 @@
+// Command piumaprof runs the Go engine on a folder, outside Python, with
+// the CPU profiler on: the "separate main" of the talk. pprof cannot profile
+// Go code inside a c-shared library loaded by Python as conveniently, and a
+// plain Go binary profiles exactly the same engine package.
+//
+//	piumaprof -src build/images/products -dst /tmp/out -width 800 -height 800 \
+//	    -cpuprofile build/profile/go.pprof -repeat 5
+//	go tool pprof -top build/piumaprof build/profile/go.pprof
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"example.com/epg/06_piuma_case/engine"
+)
+
+func main() {
+	src := flag.String("src", "", "source folder (required)")
+	dst := flag.String("dst", "", "destination folder (required, outside src)")
+	width := flag.Int("width", 800, "maximum width (0: no bound)")
+	height := flag.Int("height", 800, "maximum height (0: no bound)")
+	quality := flag.Int("quality", 85, "JPEG quality 1..100")
+	workers := flag.Int("workers", 0, "worker goroutines (0: one per CPU)")
+	codec := flag.String("jpeg", "libjpeg-turbo", "JPEG codec: libjpeg-turbo or image/jpeg")
+	draft := flag.Bool("draft", true, "DCT-domain downscaling (libjpeg-turbo only)")
+	optimize := flag.Bool("optimize", false, "run jpegoptim / pngquant")
+	repeat := flag.Int("repeat", 1, "run the batch this many times")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+	if *src == "" || *dst == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	absSrc, _ := filepath.Abs(*src)
+	absDst, _ := filepath.Abs(*dst)
+	if absDst == absSrc || strings.HasPrefix(absDst, absSrc+string(os.PathSeparator)) ||
+		strings.HasPrefix(absSrc, absDst+string(os.PathSeparator)) {
+		fmt.Fprintln(os.Stderr, "piumaprof: src and dst must not overlap")
+		os.Exit(2)
+	}
+	opts := engine.Options{Width: *width, Height: *height, Quality: *quality,
+		Workers: *workers, Draft: *draft, Optimize: *optimize}
+	switch *codec {
+	case "libjpeg-turbo":
+	case "image/jpeg":
+		opts.JPEG = engine.Stdlib
+	default:
+		fmt.Fprintf(os.Stderr, "piumaprof: unknown -jpeg %q\n", *codec)
+		os.Exit(2)
+	}
+	if opts.Optimize {
+		var err error
+		if opts.Jpegoptim, err = exec.LookPath("jpegoptim"); err == nil {
+			opts.Pngquant, err = exec.LookPath("pngquant")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "piumaprof:", err)
+			os.Exit(2)
+		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "piumaprof:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "piumaprof:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	failed, files := 0, 0
+	start := time.Now()
+	for i := 0; i < *repeat; i++ {
+		for _, r := range engine.Run(absSrc, absDst, opts, nil) {
+			files++
+			if r.Err != nil {
+				failed++
+				fmt.Fprintf(os.Stderr, "%s: %v\n", r.Source, r.Err)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	fmt.Printf("%d files (%d failed) in %.2fs: %.1f images/s\n", files, failed,
+		elapsed.Seconds(), float64(files)/elapsed.Seconds())
+	if failed > 0 {
+		defer os.Exit(1) // after the profile is flushed
+	}
+}

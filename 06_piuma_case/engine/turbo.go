@@ -1,0 +1,138 @@
+package engine
+
+// A small cgo binding to libjpeg-turbo's TurboJPEG API (turbojpeg.h): just
+// what the engine needs. It uses the TurboJPEG 2 functions, which libjpeg-turbo
+// 3.x still provides.
+//
+// cgo pointer rules (https://pkg.go.dev/cmd/cgo#hdr-Passing_pointers): every
+// Go byte slice below is passed to C only as a call argument (allowed: the
+// memory holds no Go pointers and C does not keep it after the call returns).
+// The compressed output is allocated by TurboJPEG in C memory and freed with
+// tjFree. The suite also runs with GOEXPERIMENT=cgocheck2.
+
+/*
+#cgo LDFLAGS: -lturbojpeg
+#include <stdlib.h>
+#include <turbojpeg.h>
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// turbo holds one TurboJPEG decompressor and one compressor. A handle is not
+// safe for concurrent use: each worker goroutine owns its own turbo.
+type turbo struct {
+	dec, enc C.tjhandle
+}
+
+func newTurbo() (*turbo, error) {
+	t := &turbo{dec: C.tjInitDecompress(), enc: C.tjInitCompress()}
+	if t.dec == nil || t.enc == nil {
+		t.close()
+		return nil, errors.New("libjpeg-turbo: cannot create a TurboJPEG handle")
+	}
+	return t, nil
+}
+
+func (t *turbo) close() {
+	if t.dec != nil {
+		C.tjDestroy(t.dec)
+		t.dec = nil
+	}
+	if t.enc != nil {
+		C.tjDestroy(t.enc)
+		t.enc = nil
+	}
+}
+
+func tjError(h C.tjhandle) error {
+	return errors.New(C.GoString(C.tjGetErrorStr2(h)))
+}
+
+// jpegColor is the colour space of a JPEG file, from its header.
+type jpegColor int
+
+const (
+	colorRGB  jpegColor = iota // YCbCr or RGB: decoded to RGB
+	colorGray                  // one component
+	colorCMYK                  // CMYK or YCCK: decoded to CMYK, then RGB
+)
+
+// header reads the dimensions and colour space without decoding any pixel.
+func (t *turbo) header(data []byte) (w, h int, color jpegColor, err error) {
+	var cw, ch, subsamp, cs C.int
+	if C.tjDecompressHeader3(t.dec, (*C.uchar)(unsafe.Pointer(&data[0])),
+		C.ulong(len(data)), &cw, &ch, &subsamp, &cs) != 0 {
+		return 0, 0, 0, tjError(t.dec)
+	}
+	switch cs {
+	case C.TJCS_GRAY:
+		color = colorGray
+	case C.TJCS_CMYK, C.TJCS_YCCK:
+		color = colorCMYK
+	default:
+		color = colorRGB
+	}
+	return int(cw), int(ch), color, nil
+}
+
+// decode decompresses data scaled by 1/denom (denom in 1, 2, 4, 8: the
+// DCT-domain scaling that libjpeg-turbo does almost for free) into packed
+// pixels: gray (1 byte), RGB (3) or Adobe-inverted CMYK (4).
+// Warnings (a truncated file, corrupt data) are errors, as in Pillow.
+func (t *turbo) decode(data []byte, color jpegColor, fullW, fullH, denom int) (raster, error) {
+	sf := C.tjscalingfactor{num: 1, denom: C.int(denom)}
+	r := raster{
+		w: int((C.int(fullW)*sf.num + sf.denom - 1) / sf.denom), // TJSCALED
+		h: int((C.int(fullH)*sf.num + sf.denom - 1) / sf.denom),
+	}
+	var pf C.int
+	switch color {
+	case colorGray:
+		pf, r.bpp = C.TJPF_GRAY, 1
+	case colorCMYK:
+		pf, r.bpp = C.TJPF_CMYK, 4
+	default:
+		pf, r.bpp = C.TJPF_RGB, 3
+	}
+	r.pix = make([]byte, r.w*r.h*r.bpp)
+	if C.tjDecompress2(t.dec, (*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),
+		(*C.uchar)(unsafe.Pointer(&r.pix[0])), C.int(r.w), C.int(r.w*r.bpp), C.int(r.h), pf,
+		C.TJFLAG_STOPONWARNING) != 0 {
+		err := tjError(t.dec)
+		if C.tjGetErrorCode(t.dec) == C.TJERR_WARNING {
+			// With TJFLAG_STOPONWARNING, TurboJPEG 2.1 does not put the
+			// warning's text in the handle (tjGetErrorStr2 says "No
+			// error"): say what a libjpeg warning means here.
+			err = errors.New("corrupt or truncated JPEG data (libjpeg-turbo warning)")
+		}
+		return raster{}, err
+	}
+	return r, nil
+}
+
+// encode compresses packed pixels (bpp 1: gray, 3: RGB) at quality with
+// 4:2:0 chroma subsampling, what Pillow asks libjpeg for. The result is
+// copied into Go memory and TurboJPEG's C buffer is freed at once.
+func (t *turbo) encode(r raster, quality int) ([]byte, error) {
+	pix, w, h, bpp := r.pix, r.w, r.h, r.bpp
+	pf, subsamp := C.int(C.TJPF_RGB), C.int(C.TJSAMP_420)
+	if bpp == 1 {
+		pf, subsamp = C.TJPF_GRAY, C.TJSAMP_GRAY
+	}
+	var out *C.uchar // allocated by TurboJPEG (C memory): a C pointer in Go memory is fine
+	var size C.ulong
+	rc := C.tjCompress2(t.enc, (*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(w*bpp),
+		C.int(h), pf, &out, &size, subsamp, C.int(quality), 0)
+	if out != nil {
+		defer C.tjFree(out)
+	}
+	if rc != 0 {
+		return nil, fmt.Errorf("cannot encode JPEG: %w", tjError(t.enc))
+	}
+	return C.GoBytes(unsafe.Pointer(out), C.int(size)), nil
+}

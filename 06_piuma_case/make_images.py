@@ -1,0 +1,176 @@
+"""Derive every image the step uses from the committed photos (images/*.jpg).
+
+    python make_images.py OUT_DIR
+
+OUT_DIR/products: product-sized photos (what a shop receives every day):
+    jpeg/*.jpg    3200 px on the long side (a 12-megapixel camera has 4000), baseline,
+                  quality 92, with some grain
+    jpeg/progressive/*.jpg    progressive JPEGs
+    jpeg/*-gray.jpg           a grayscale JPEG
+    png/*.png                 cut-outs with a transparent background
+OUT_DIR/fixtures/good: small files, one per case the engines must handle:
+    EXIF orientations 1..8, CMYK (Adobe), grayscale, progressive,
+    transparent PNG, palette PNG, gray PNG, EXIF in PNG, upper-case
+    extension, nested folders, plus files that are not processed.
+OUT_DIR/fixtures/bad: empty, truncated, garbage, decompression bombs.
+
+Deterministic (no randomness besides Pillow's fixed-seed noise) and only
+Pillow is needed; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageDraw
+
+HERE = Path(__file__).resolve().parent
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+
+# Stored image = inverse of the transpose that EXIF orientation o asks for,
+# so that a correct reader shows every orient-<o>.jpg like orient-1.jpg.
+INVERSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,  # orientation 6 is undone by ROTATE_270
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def photo(name: str) -> Image.Image:
+    with Image.open(HERE / "images" / f"{name}.jpg") as im:
+        return im.convert("RGB")
+
+
+def product_sized(im: Image.Image, long_side: int) -> Image.Image:
+    """Upscale like a camera photo would be: smooth, plus sensor-like grain."""
+    scale = long_side / max(im.size)
+    big = im.resize((round(im.width * scale), round(im.height * scale)),
+                    Image.Resampling.LANCZOS)
+    noise = Image.effect_noise(big.size, 6).convert("RGB")
+    return ImageChops.add(big, noise, scale=1.0, offset=-128)
+
+
+def cutout(im: Image.Image) -> Image.Image:
+    """The photo inside a soft-edged ellipse on a transparent background."""
+    mask = Image.new("L", im.size, 0)
+    ImageDraw.Draw(mask).ellipse((im.width * 0.08, im.height * 0.08,
+                                  im.width * 0.92, im.height * 0.92), fill=255)
+    out = im.convert("RGBA")
+    out.putalpha(mask)
+    return out
+
+
+def jpeg_bytes(im: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", **kw)
+    return buf.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height, with a tiny IDAT."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+            + png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b""))
+
+
+def bomb_jpeg(data: bytes, width: int, height: int) -> bytes:
+    """A real JPEG whose frame header (SOF0) claims width x height."""
+    i = data.index(b"\xff\xc0")
+    # SOFn: marker, length (2), precision (1), height (2), width (2)
+    return data[:i + 5] + struct.pack(">HH", height, width) + data[i + 9:]
+
+
+def write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def products(out: Path) -> None:
+    for n, name in enumerate(PHOTOS):
+        big = product_sized(photo(name), 3200)
+        write(out / "jpeg" / f"{name}.jpg", jpeg_bytes(big, quality=92))
+        if n % 2 == 0:
+            write(out / "jpeg" / "progressive" / f"{name}-progressive.jpg",
+                  jpeg_bytes(big, quality=90, progressive=True))
+        if n in (1, 2):
+            buf = io.BytesIO()
+            cutout(product_sized(photo(name), 1600)).save(buf, "PNG")
+            write(out / "png" / f"{name}-cutout.png", buf.getvalue())
+    gray = product_sized(photo("astronaut"), 2800).convert("L")
+    write(out / "jpeg" / "astronaut-gray.jpg", jpeg_bytes(gray, quality=90))
+
+
+def fixtures(out: Path) -> None:
+    good, bad = out / "good", out / "bad"
+    cat = photo("chelsea")  # 451 x 300: not square, so rotations show
+    base = jpeg_bytes(cat, quality=90)
+    write(good / "baseline.jpg", base)
+    write(good / "progressive.jpg", jpeg_bytes(cat, quality=90, progressive=True))
+    write(good / "gray.jpg", jpeg_bytes(cat.convert("L"), quality=90))
+    # Pillow writes CMYK JPEGs the Adobe way (inverted, APP14 marker).
+    write(good / "cmyk.jpg", jpeg_bytes(cat.convert("CMYK"), quality=90))
+    write(good / "UPPER.JPG", base)
+    write(good / "nested" / "deeper" / "coffee.jpeg",
+          jpeg_bytes(photo("coffee"), quality=85))
+    for o in range(1, 9):
+        stored = cat.transpose(INVERSE[o]) if o in INVERSE else cat
+        exif = Image.Exif()
+        exif[0x0112] = o
+        write(good / "exif" / f"orient-{o}.jpg",
+              jpeg_bytes(stored, quality=90, exif=exif.tobytes()))
+    buf = io.BytesIO()
+    cutout(cat).save(buf, "PNG")
+    write(good / "transparent.png", buf.getvalue())
+    buf = io.BytesIO()
+    pal = cat.quantize(64)
+    pal.info["transparency"] = 0  # palette entry 0 is transparent
+    pal.save(buf, "PNG", transparency=0)
+    write(good / "palette.png", buf.getvalue())
+    buf = io.BytesIO()
+    cat.convert("L").save(buf, "PNG")
+    write(good / "gray.png", buf.getvalue())
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    cat.transpose(INVERSE[6]).save(buf, "PNG", exif=exif.tobytes())
+    write(good / "exif" / "orient-6.png", buf.getvalue())
+    # Not processed: other extensions.
+    write(good / "notes.txt", b"not an image\n")
+    write(good / "animation.gif", b"GIF89a")
+
+    write(bad / "empty.jpg", b"")
+    write(bad / "truncated.jpg", base[: len(base) * 6 // 10])
+    png = (good / "gray.png").read_bytes()
+    write(bad / "truncated.png", png[: len(png) * 6 // 10])
+    write(bad / "garbage.jpg", b"this is a text file, not a JPEG\n" * 20)
+    write(bad / "fake.png", bytes(range(256)) * 4)
+    write(bad / "bomb.jpg", bomb_jpeg(base, 60000, 60000))
+    write(bad / "bomb.png", bomb_png(40000, 40000))
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python make_images.py OUT_DIR", file=sys.stderr)
+        return 2
+    out = Path(argv[1])
+    products(out / "products")
+    fixtures(out / "fixtures")
+    print(f"images written under {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,195 @@
+"""piuma: resize and optimise a folder of product images, in Python or in Go.
+
+    from piuma import optimize_dir
+    results = optimize_dir("incoming", "public", width=800, height=800)
+    failed = [r for r in results if not r.ok]
+
+Both engines follow one contract (README.md): the output fits inside
+width x height keeping the aspect ratio (0: no bound), never upscales, keeps
+the format, applies EXIF orientation, mirrors the source tree under dst,
+writes atomically, never touches a source file, and reports every per-file
+error while the batch goes on.
+
+engine="go" imports the Go-backed extension piuma._piuma (one Go runtime per
+process: see common/go_core.h); engine="python" never loads it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import threading
+from collections.abc import Callable
+
+from ._common import IMAGE_EXTENSIONS, MAX_PIXELS, FileResult, is_image_name
+
+__all__ = ["ENGINES", "GO_JPEG_CODECS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "FileResult",
+           "is_image_name", "optimize_dir"]
+
+ENGINES = ("go", "python")
+#: JPEG codecs of the Go engine: libjpeg-turbo through cgo, or Go's image/jpeg.
+GO_JPEG_CODECS = ("libjpeg-turbo", "image/jpeg")
+
+
+def _int(name: str, value: object, minimum: int, maximum: int | None = None,
+         hint: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise ValueError(f"{name} must be {bounds}{hint}, got {value}")
+    return value
+
+
+def _path(name: str, value: object) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, not {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"{name} must be a str path, not {type(path).__name__}")
+    if not path:
+        raise ValueError(f"{name} must not be empty")
+    return path
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, "
+                         f"not {value!r}")
+    return value
+
+
+def _bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise FileNotFoundError(
+            f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install "
+            f"{name}; macOS: brew install {name}) or pass optimize=False")
+    return path
+
+
+def optimize_dir(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    width: int = 0,
+    height: int = 0,
+    quality: int = 85,
+    engine: str = "go",
+    workers: int = 0,
+    optimize: bool = True,
+    draft: bool = True,
+    go_jpeg: str = "libjpeg-turbo",
+    max_pixels: int = MAX_PIXELS,
+    progress: Callable[[int, int], object] | None = None,
+) -> list[FileResult]:
+    """Resize and optimise every .jpg/.jpeg/.png under src into dst.
+
+    width, height: bounding box in pixels (0: no bound on that axis).
+    quality: JPEG quality, 1..100. workers: parallel workers (0: one per CPU;
+    goroutines for "go", threads for "python"). optimize: run jpegoptim /
+    pngquant on each output (both engines). draft: JPEG DCT-domain
+    downscaling when the target is at least twice smaller (Image.draft; the
+    Go engine's libjpeg-turbo scaling; image/jpeg cannot). go_jpeg: the Go
+    engine's JPEG codec. max_pixels: larger images fail from their header.
+    progress(done, total) is called from the calling thread while the batch
+    runs. Returns one FileResult per input file, sorted by source.
+
+    Raises TypeError / ValueError for bad arguments, FileNotFoundError /
+    NotADirectoryError for a bad src, ValueError when src and dst overlap.
+    Ctrl-C (KeyboardInterrupt) cancels the files not started yet, waits for
+    the running ones, then propagates.
+    """
+    src = _path("src", src)
+    dst = _path("dst", dst)
+    width = _int("width", width, 0, hint=" (0: no bound)")
+    height = _int("height", height, 0, hint=" (0: no bound)")
+    quality = _int("quality", quality, 1, 100)
+    workers = _int("workers", workers, 0, hint=" (0: one per CPU)")
+    max_pixels = _int("max_pixels", max_pixels, 1)
+    engine = _choice("engine", engine, ENGINES)
+    go_jpeg = _choice("go_jpeg", go_jpeg, GO_JPEG_CODECS)
+    optimize = _bool("optimize", optimize)
+    draft = _bool("draft", draft)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+
+    if not os.path.isdir(src):
+        os.stat(src)  # FileNotFoundError / PermissionError with errno and path
+        raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
+    src = os.path.realpath(src)
+    real_dst = os.path.realpath(dst)
+    if real_dst == src or real_dst.startswith(src + os.sep) or src.startswith(real_dst + os.sep):
+        # dst inside src: a second run would process the outputs; src inside
+        # dst: an output could land on a source file. Both are refused.
+        raise ValueError(f"src and dst must not overlap: src={src!r}, dst={real_dst!r}")
+    jpegoptim = pngquant = None
+    if optimize:
+        jpegoptim, pngquant = _tool("jpegoptim"), _tool("pngquant")
+    os.makedirs(real_dst, exist_ok=True)
+    workers = workers or os.cpu_count() or 1
+
+    if engine == "go":
+        from . import _piuma  # loads the Go core: one Go runtime per process
+
+        prog = _piuma.Progress()
+
+        def batch() -> list[FileResult]:
+            rows = _piuma.run(src, real_dst, width=width, height=height, quality=quality,
+                              workers=workers, max_pixels=max_pixels,
+                              stdlib_jpeg=go_jpeg == "image/jpeg", draft=draft,
+                              optimize=optimize, jpegoptim=jpegoptim, pngquant=pngquant,
+                              progress=prog)
+            return [FileResult(*row) for row in rows]
+    else:
+        from . import _pyengine
+
+        prog = _pyengine.Progress()
+        opts = _pyengine.Options(width=width, height=height, quality=quality,
+                                 max_pixels=max_pixels, draft=draft, optimize=optimize,
+                                 jpegoptim=jpegoptim, pngquant=pngquant)
+
+        def batch() -> list[FileResult]:
+            return _pyengine.run(src, real_dst, opts, workers, prog)
+
+    return _supervise(batch, prog, progress)
+
+
+def _supervise(batch, prog, callback) -> list[FileResult]:
+    """Run batch() in a thread; report progress and handle Ctrl-C here.
+
+    The calling thread stays in Python, so KeyboardInterrupt arrives at once
+    (a thread blocked in a long C call would only see it at the end); it
+    cancels the batch, which finishes the files already started.
+    """
+    out: list = []
+
+    def target() -> None:
+        try:
+            out.append(batch())
+        except BaseException as exc:  # handed to the calling thread
+            out.append(exc)
+
+    worker = threading.Thread(target=target, name="piuma-batch", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            if callback is not None:
+                callback(prog.done, prog.total)
+    except BaseException:
+        prog.cancel()
+        worker.join()
+        raise
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]

@@ -1,0 +1,126 @@
+"""Command line of the image cron job (installed as `piuma-optimize`).
+
+    python 06_piuma_case/optimize.py SRC DST --width 800 --height 800 \\
+        --quality 85 --engine go --workers 2 [--json]
+
+Exit status: 0 every file succeeded, 1 some files failed (the others are
+written), 2 usage error (bad option, missing SRC, overlapping folders,
+missing jpegoptim/pngquant), 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TextIO
+
+from . import ENGINES, GO_JPEG_CODECS, MAX_PIXELS, optimize_dir
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; nothing at all when not a terminal."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream, self.width, self.shown = stream, width, False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        filled = self.width * done // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="optimize.py",
+        description="Resize and optimise every JPEG/PNG under SRC into DST "
+                    "(same tree, same names, same formats).")
+    p.add_argument("src", metavar="SRC", help="folder of source images (never modified)")
+    p.add_argument("dst", metavar="DST", help="output folder (created; must not overlap SRC)")
+    p.add_argument("--width", type=int, default=0, help="maximum width, 0: no bound")
+    p.add_argument("--height", type=int, default=0, help="maximum height, 0: no bound")
+    p.add_argument("--quality", type=int, default=85, help="JPEG quality 1..100 (85)")
+    p.add_argument("--engine", choices=ENGINES, default="go", help="engine (go)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="parallel workers, 0: one per CPU (0)")
+    p.add_argument("--go-jpeg", choices=GO_JPEG_CODECS, default="libjpeg-turbo",
+                   help="JPEG codec of the Go engine (libjpeg-turbo)")
+    p.add_argument("--no-optimize", dest="optimize", action="store_false",
+                   help="do not run jpegoptim / pngquant")
+    p.add_argument("--no-draft", dest="draft", action="store_false",
+                   help="no JPEG DCT-domain downscaling")
+    p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
+                   help=f"refuse larger images, from their header ({MAX_PIXELS})")
+    p.add_argument("--json", action="store_true",
+                   help="print the per-file report as JSON on stdout")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with status 2 on bad options
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    start = time.perf_counter()
+    try:
+        results = optimize_dir(
+            args.src, args.dst, width=args.width, height=args.height,
+            quality=args.quality, engine=args.engine, workers=args.workers,
+            optimize=args.optimize, draft=args.draft, go_jpeg=args.go_jpeg,
+            max_pixels=args.max_pixels, progress=bar)
+    except (ValueError, TypeError, OSError, ImportError) as exc:
+        if bar:
+            bar.close()
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    if bar:
+        bar.close()
+    elapsed = time.perf_counter() - start
+
+    ok = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    bytes_in = sum(r.bytes_in for r in ok)
+    bytes_out = sum(r.bytes_out for r in ok)
+    summary = {"engine": args.engine, "files": len(results), "ok": len(ok),
+               "failed": len(failed), "bytes_in": bytes_in, "bytes_out": bytes_out,
+               "bytes_saved": bytes_in - bytes_out, "seconds": round(elapsed, 3)}
+    if args.json:
+        files = [{"source": r.source, "destination": r.destination, "error": r.error,
+                  "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
+                  "width": r.width, "height": r.height,
+                  "seconds": round(r.seconds, 4)} for r in results]
+        json.dump({"summary": summary, "files": files}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for r in failed:
+            print(f"FAILED {r.source}: {r.error}")
+        pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
+        print(f"{len(ok)} ok, {len(failed)} failed ({args.engine} engine) in "
+              f"{elapsed:.2f}s; {_human(bytes_in)} -> {_human(bytes_out)}, "
+              f"saved {_human(bytes_in - bytes_out)} ({pct:.0f}%)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
