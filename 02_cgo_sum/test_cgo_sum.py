@@ -96,6 +96,44 @@ def test_cgo_sum_list_bad_input(values, exc_type, pattern):
         newmath.sum_list(values)
 
 
+def test_cgo_sum_list_survives_a_list_mutated_by_index():
+    """__index__ runs Python code while sum_list converts the items: it may
+    shrink the list. sum_list must sum a snapshot, never read freed items."""
+    values = []
+
+    class Shrink:
+        def __index__(self):
+            values.clear()
+            junk = [object() for _ in range(1000)]  # reuse the freed memory
+            del junk
+            return 7
+
+    expected = (1 << 40) + 7 + (1 << 41) + (1 << 42)
+    for _ in range(3):
+        values[:] = [1 << 40, Shrink(), 1 << 41, 1 << 42]
+        assert newmath.sum_list(values) == expected
+        assert values == []
+
+
+def test_cgo_sum_list_keeps_foreign_exceptions_and_chains_its_own():
+    class DatabaseDown(Exception):
+        def __init__(self, code, detail):
+            super().__init__(code, detail)
+
+    class Lookup:
+        def __index__(self):
+            raise DatabaseDown(42, "db down")
+
+    with pytest.raises(DatabaseDown) as info:
+        newmath.sum_list([1, Lookup()])
+    assert info.value.args == (42, "db down")  # untouched, not rebuilt
+
+    with pytest.raises(TypeError, match=r"item 1: 'float'") as info:
+        newmath.sum_list([1, 2.5])
+    assert isinstance(info.value.__cause__, TypeError)  # the original, chained
+    assert "item" not in str(info.value.__cause__)
+
+
 def test_cgo_sum_no_leak_and_no_refcount_drift():
     big = [1 << 40, 1 << 41, 1 << 42]
     bad = [1, 2, 1.5]
@@ -157,6 +195,59 @@ def test_cgo_sum_every_variant_meets_the_contract(module, path):
     assert result == 9
     assert problems == []
     assert owner == module
+
+
+@pytest.mark.parametrize(("module", "path"), [
+    ("newmath", STEP),
+    ("newmath", STEP / "variant_a"),
+    ("newmath_cffi_api", STEP / "ffi"),
+    ("newmath_cffi_abi", STEP / "ffi"),
+    ("newmath_ctypes", STEP / "ffi"),
+])
+def test_cgo_sum_every_variant_is_thread_safe(module, path):
+    """ctypes and cffi release the GIL during the call: a result buffer shared
+    between calls would be overwritten by another thread."""
+    proc = run_python(f"""
+        import sys, threading
+        import {module} as m
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible
+        wrong = []
+        def work(k):
+            for i in range(50_000):
+                if m.sum(k * 10**12, i) != k * 10**12 + i:
+                    wrong.append((k, i))
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(len(wrong))
+    """, path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0"
+
+
+def test_cgo_sum_failed_load_withdraws_the_claim():
+    """A loader whose library fails to load started no runtime: another Go
+    core may still be imported afterwards."""
+    proc = run_python("""
+        import importlib.abc, sys
+        class Missing(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "_newmath_cffi":
+                    raise ImportError("simulated: _newmath_cffi is not built")
+        sys.meta_path.insert(0, Missing())
+        try:
+            import newmath_cffi_api
+        except ImportError as exc:
+            print(exc)
+        print(getattr(sys, "_go_runtime_owner", None))
+        import newmath
+        print(newmath.sum(5, 4), sys._go_runtime_owner[0])
+    """, STEP, STEP / "ffi")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "simulated: _newmath_cffi is not built", "None", "9 newmath"]
 
 
 SECOND_RUNTIME = (r"cannot import (?P<new>\w+): this process already runs the Go runtime of "

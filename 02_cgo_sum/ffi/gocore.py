@@ -3,9 +3,10 @@
 1. The one-runtime rule, Python side: the same record as common/go_core.h
    (sys._go_runtime_owner), checked BEFORE the library that carries a Go
    runtime is loaded, since loading it starts that runtime.
-2. The newmath.sum contract: with no C glue, nothing converts or checks the
-   arguments for us. ctypes would silently truncate 2**64 to 0 and pass a
-   float as garbage; cffi raises, with its own messages. So check in Python.
+2. The newmath.sum contract: with no C glue, the FFI converts the arguments
+   by its own rules. ctypes (with argtypes) refuses a float with its own
+   ArgumentError but silently wraps 2**64 to 0; cffi checks types and range
+   with its own messages. So check in Python, with newmath.sum's messages.
 """
 
 from __future__ import annotations
@@ -14,20 +15,26 @@ import operator
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 STEP = HERE.parent
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-def claim_go_runtime(module: str, library: Path) -> None:
-    """Record that `library` carries this process's Go runtime, or refuse."""
+def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
+    """Claim this process's Go runtime for `library`, then `load(path)` it.
+
+    Raises ImportError, before loading anything, when another Go core owns
+    the process. If load() itself fails, the claim is withdrawn: nothing
+    started, and another core may still be loaded later.
+    """
     library_path = str(Path(library).resolve())
     owner = getattr(sys, "_go_runtime_owner", None)
-    if owner is not None:
+    if owner is not None and owner[1] != library_path:
         owner_module, owner_path = owner
-        if owner_path == library_path:
-            return  # the same library: loading it again starts nothing new
         raise ImportError(
             f"cannot import {module}: this process already runs the Go runtime "
             f"of module '{owner_module}' ({owner_path}). Go supports one runtime "
@@ -36,7 +43,15 @@ def claim_go_runtime(module: str, library: Path) -> None:
             "process instead (a new interpreter, subprocess, or multiprocessing "
             "with the 'spawn' start method)."
         )
-    sys._go_runtime_owner = (module, library_path)
+    if owner is None:
+        sys._go_runtime_owner = (module, library_path)
+    # (the same library again: loading it again starts nothing new)
+    try:
+        return load(library_path)
+    except BaseException:
+        if owner is None:
+            del sys._go_runtime_owner
+        raise
 
 
 def _int64(value: object) -> int:

@@ -2,11 +2,10 @@
 
 import ctypes
 
-from gocore import STEP, checked_sum, claim_go_runtime
+from gocore import STEP, checked_sum, load_go_core
 
 CORE = STEP / "libnewmath_core.so"
-claim_go_runtime("newmath_ctypes", CORE)
-lib = ctypes.CDLL(str(CORE))  # starts the Go runtime
+lib = load_go_core("newmath_ctypes", CORE, ctypes.CDLL)  # starts the Go runtime
 # Declare the C signature cgo exported (see libnewmath_core.h); without
 # argtypes ctypes would guess, and a wrong guess corrupts memory silently.
 lib.Sum.argtypes = [ctypes.c_longlong, ctypes.c_longlong, ctypes.POINTER(ctypes.c_longlong)]
