@@ -26,8 +26,7 @@ ROOT = STEP.parent
 # name -> (label, code that defines `f` with newmath.sum's signature)
 CALL_ENGINES = {
     "python": ("pure Python def", "def f(a, b):\n    return a + b"),
-    "c": ("C (01_c_sum)",
-          "sys.path.insert(0, str(ROOT / '01_c_sum'))\nfrom newmath import sum as f"),
+    "c": ("C (01_c_sum)", "f = c_newmath().sum"),
     "go-glue": ("Go via C glue (02, b)",
                 "sys.path.insert(0, str(STEP))\nfrom newmath import sum as f"),
     "go-variant-a": ("Go parses PyObject* (02, a)",
@@ -56,8 +55,7 @@ CALL_ENGINES = {
 BATCH_ENGINES = {
     "builtin": ("Python builtin sum(values)", "g = sum"),
     "c-pairs": ("C sum, one call per pair",
-                "sys.path.insert(0, str(ROOT / '01_c_sum'))\nimport newmath\n"
-                "g = lambda v: functools.reduce(newmath.sum, v)"),
+                "c_sum = c_newmath().sum\ng = lambda v: functools.reduce(c_sum, v)"),
     "go-pairs": ("Go sum, one call per pair",
                  "sys.path.insert(0, str(STEP))\nimport newmath\n"
                  "g = lambda v: functools.reduce(newmath.sum, v)"),
@@ -66,9 +64,20 @@ BATCH_ENGINES = {
 }
 
 
+def c_newmath():
+    """Step 01's C newmath, and never step 02's Go one by accident (both are
+    named newmath, and this script's folder is on sys.path)."""
+    sys.path.insert(0, str(ROOT / "01_c_sum"))
+    import newmath
+
+    if Path(newmath.__file__).parent != ROOT / "01_c_sum":
+        raise SystemExit(f"the C baseline is not step 01's newmath: {newmath.__file__}")
+    return newmath
+
+
 def measure_call(engine: str, number: int, repeat: int) -> list[float]:
     """ns per call of f(5, 4), one figure per repeat (in this process)."""
-    scope = {"sys": sys, "ROOT": ROOT, "STEP": STEP}
+    scope = {"sys": sys, "ROOT": ROOT, "STEP": STEP, "c_newmath": c_newmath}
     exec(CALL_ENGINES[engine][1], scope)
     f = scope["f"]
     assert f(5, 4) == 9
@@ -79,7 +88,8 @@ def measure_call(engine: str, number: int, repeat: int) -> list[float]:
 
 def measure_batch(engine: str, size: int, repeat: int) -> list[float]:
     """ms to sum list(range(size)), one figure per repeat."""
-    scope = {"sys": sys, "ROOT": ROOT, "STEP": STEP, "functools": functools}
+    scope = {"sys": sys, "ROOT": ROOT, "STEP": STEP, "functools": functools,
+             "c_newmath": c_newmath}
     exec(BATCH_ENGINES[engine][1], scope)
     g = scope["g"]
     values = list(range(size))
@@ -115,6 +125,9 @@ def main() -> None:
         print(json.dumps(measure(engine, arg, args.repeat)))
         return
 
+    # The C baseline is step 01: make sure it is built, with this interpreter.
+    subprocess.run(["make", "-s", "-C", str(ROOT / "01_c_sum"), f"PYTHON={sys.executable}"],
+                   check=True, stdout=subprocess.DEVNULL)
     calls = {e: statistics.median(run_child("call", e, args)) for e in CALL_ENGINES}
     batch = {e: statistics.median(run_child("batch", e, args)) for e in BATCH_ENGINES}
     result = {"number": args.number, "repeat": args.repeat, "size": args.size,
