@@ -9,10 +9,11 @@
 #include <Python.h>
 
 /*
- * The talk used `const long a, b` with "ll": wrong twice. "l" means long,
- * which is 32 bits on Windows, and "ll" is not "long long". "L" converts a
- * Python int to long long (64 bits everywhere) and raises OverflowError when
- * the int does not fit.
+ * The talk declared `const long a, b` and parsed them with "ll" (one "l" per
+ * long). Two problems: PyArg_ParseTuple writes through &a and &b, and writing
+ * to a const object is undefined behaviour; and long is 32 bits on Windows.
+ * "L" converts a Python int to long long (64 bits everywhere) and raises
+ * OverflowError when the int does not fit.
  */
 static PyObject *
 newmath_sum(PyObject *Py_UNUSED(module), PyObject *args)

@@ -1,6 +1,7 @@
 """Step 01: newmath.sum in C, against the shared sum contract."""
 
 import contextlib
+import glob
 import inspect
 import os
 import shutil
@@ -53,8 +54,34 @@ def test_c_sum_signature_and_doc():
     assert "OverflowError" in newmath.sum.__doc__
 
 
+def other_interpreters() -> list[str]:
+    """CPython >= 3.10 interpreters of other versions on this machine."""
+    found = {}
+    candidates = [*glob.glob(os.path.expanduser("~/.pyenv/versions/*/bin/python3")),
+                  *glob.glob("/usr/bin/python3.[0-9]*"),
+                  *glob.glob("/usr/local/bin/python3.[0-9]*")]
+    for exe in candidates:
+        out = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True)
+        if out.returncode == 0:
+            version = tuple(map(int, out.stdout.split()))
+            if version >= (3, 10) and version != sys.version_info[:2]:
+                found.setdefault(version, exe)
+    return [found[v] for v in sorted(found)]
+
+
 def test_c_sum_is_built_against_the_limited_api():
     assert Path(newmath.__file__).name == "newmath.abi3.so"
+    interpreters = other_interpreters()
+    if not interpreters:
+        pytest.skip("no other CPython >= 3.10 here to load the abi3 module with")
+    # The stable ABI's promise: this one build imports and works on them all.
+    for exe in interpreters:
+        out = subprocess.run([exe, "-c", "import sys, newmath; print(sys.version_info[:2], "
+                              "newmath.sum(5, 4), newmath.__file__)"],
+                             cwd=STEP, capture_output=True, text=True)
+        assert out.returncode == 0, (exe, out.stderr)
+        assert out.stdout.split(") ")[1].split() == ["9", str(STEP / "newmath.abi3.so")], exe
 
 
 def test_c_sum_does_not_leak():
