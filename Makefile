@@ -11,15 +11,20 @@ STEPS := $(patsubst %/Makefile,%,$(sort $(wildcard [0-9][0-9]_*/Makefile)))
 .PHONY: all venv deps build demo test test-cgocheck2 bench lint clean distclean
 all: build demo
 
-$(VENV)/.installed: requirements.txt
+# The venv belongs to one interpreter: `make PYTHON=python3.12` makes a new one.
+PY_TAG := $(shell $(PYTHON) -c 'import sys; print(sys.implementation.cache_tag)' 2>/dev/null)
+VENV_STAMP := $(VENV)/.installed-$(PY_TAG)
+
+$(VENV_STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "Python >= 3.10 is needed (PYTHON=$(PYTHON))"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	rm -f $(VENV)/.installed-*
+	$(PYTHON) -m venv --clear $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV_STAMP)
 
 deps: venv
 	@PYTHON=$(VPY) ./common/check-system.sh

@@ -94,6 +94,33 @@ else:
             return StepFile.from_parent(parent, path=file_path)
         return None
 
+    def pytest_cmdline_main(config: pytest.Config):
+        """`pytest 03_cgo_strings/test_cgo_strings.py::test_x` names a step's
+        own file: run the whole command in that step's interpreter instead of
+        importing the step's Go core into this one."""
+        here = config.invocation_params.dir
+        inside = {}
+        for arg in config.args:
+            path = (here / arg.split("::")[0]).resolve()
+            step = _step_of(path)
+            inside[arg] = step if step is not None and path != step else None
+        steps = {step for step in inside.values() if step is not None}
+        if not steps:
+            return None
+        if len(steps) > 1 or None in inside.values():
+            raise pytest.UsageError(
+                "each step's tests run in their own interpreter (one Go runtime per "
+                "process): name files of one step at a time, or whole step folders")
+        (step,) = steps
+        make = ["make", "--no-print-directory", "-s", "-C", str(step), f"PYTHON={sys.executable}"]
+        subprocess.run(make, check=True, stdout=subprocess.DEVNULL)
+        capture = config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:
+            capture.suspend_global_capture(in_=True)
+        child = subprocess.run([sys.executable, "-m", "pytest", *config.invocation_params.args],
+                               cwd=here, env=_child_env(step))
+        return child.returncode
+
     def pytest_sessionfinish(session: pytest.Session) -> None:
         # The harness itself must never have loaded a Go runtime.
         owner = getattr(sys, "_go_runtime_owner", None)

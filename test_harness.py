@@ -90,3 +90,24 @@ def test_harness_reports_every_child_outcome(tmp_path):
     assert re.search(r"test_crashes did not finish: the step's interpreter exited "
                      r"with status -6", out), out
     assert "test_after_crash did not finish" in out
+
+
+def test_harness_runs_a_named_step_file_in_the_steps_interpreter(tmp_path):
+    repo = make_fake_repo(tmp_path)
+    one = "01_fake/test_01_fake.py::test_runs_in_its_own_interpreter"  # asserts EPG_STEP
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", one],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+
+    failing = "01_fake/test_01_fake.py::test_fails"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", failing],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "1 failed" in proc.stdout
+
+    two_steps = ["01_fake/test_01_fake.py", "02_other/test_02_other.py"]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *two_steps], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 4  # usage error, nothing imported
+    assert "each step's tests run in their own interpreter" in proc.stderr

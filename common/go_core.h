@@ -92,8 +92,11 @@ epg_go_core_open(const char *module, const char *core_name, const void *anchor)
     PyObject *owner = PySys_GetObject(EPG_OWNER_ATTR); /* borrowed, may be NULL */
     if (owner != NULL && owner != Py_None) {
         PyObject *owner_module = NULL, *owner_path = NULL;
-        if (!PyArg_ParseTuple(owner, "UU;sys." EPG_OWNER_ATTR " must be (str, str)",
-                              &owner_module, &owner_path)) {
+        if (!PyTuple_Check(owner) ||
+            !PyArg_ParseTuple(owner, "UU", &owner_module, &owner_path)) {
+            PyErr_Format(PyExc_ImportError, "cannot import %s: sys."
+                         EPG_OWNER_ATTR " must be a (module, path) tuple of str, "
+                         "not %R", module, owner);
             Py_DECREF(core_path);
             return NULL;
         }
