@@ -22,10 +22,11 @@
 EPG_GO_FUNC(SayHello);
 
 /*
- * Names of at least this many UTF-8 bytes are greeted with the GIL released:
- * Go's part (allocate, copy) then takes microseconds, growing with the name,
- * and other Python threads run meanwhile. Shorter calls keep the GIL: once a
- * waiting thread took it, getting it back may take a switch interval (5 ms).
+ * Names of at least this many UTF-8 bytes (hello.NOGIL_MIN_BYTES in Python)
+ * are greeted with the GIL released: Go's part (allocate, copy) grows with
+ * the name, and other Python threads run meanwhile. Shorter calls keep the
+ * GIL: once a waiting thread took it, getting it back may take a switch
+ * interval (sys.getswitchinterval(), 5 ms by default).
  */
 #define HELLO_NOGIL_MIN_BYTES (64 * 1024)
 
@@ -95,5 +96,13 @@ PyInit_hello(void)
                                   (const void *)&PyInit_hello);
     if (core == NULL || EPG_GO_BIND(core, SayHello) < 0)
         return NULL;
-    return PyModule_Create(&hello_module);
+    PyObject *module = PyModule_Create(&hello_module);
+    if (module == NULL)
+        return NULL;
+    /* The threshold, for the tests and the notebook: no copy of it in Python. */
+    if (PyModule_AddIntConstant(module, "NOGIL_MIN_BYTES", HELLO_NOGIL_MIN_BYTES) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -134,7 +135,8 @@ def test_cgo_strings_no_python_memory_leak():
 
 
 def test_cgo_strings_threads_share_the_go_core():
-    # Long calls run without the GIL, so Go serves several threads at once.
+    # Several threads greet at once (long names: the Go calls run without
+    # the GIL, see the tests below); every result must be right.
     names = [chr(0x4E00 + i) * 400_000 for i in range(4)]
     errors: list[str] = []
 
@@ -149,6 +151,78 @@ def test_cgo_strings_threads_share_the_go_core():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_cgo_strings_nogil_threshold_is_exposed():
+    assert hello.NOGIL_MIN_BYTES == 64 * 1024
+    assert type(hello.NOGIL_MIN_BYTES) is int
+
+
+@contextlib.contextmanager
+def spinning_thread():
+    """A thread that counts while it holds the GIL; yields its counter.
+
+    The switch interval is set to 1000 s, so a thread waiting for the GIL
+    gets it only when the holder releases it (a blocking call,
+    Py_BEGIN_ALLOW_THREADS), not because the interval ran out. The spinner
+    itself gives the GIL back after every increment (time.sleep releases
+    it), so the main thread gets it again without waiting 1000 s; the sleep
+    leaves it time to wake up and take it.
+    """
+    count = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            count[0] += 1
+            time.sleep(0.0002)
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=spin, daemon=True)
+    sys.setswitchinterval(1000)
+    try:
+        thread.start()
+        while count[0] == 0:  # the spinner runs: sleep releases the GIL
+            time.sleep(0.001)
+        yield count
+    finally:
+        stop.set()
+        thread.join(timeout=120)  # join releases the GIL: the spinner exits
+        sys.setswitchinterval(interval)
+    assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("extra", [0, 3 * MiB], ids=["threshold", "threshold+3MiB"])
+def test_cgo_strings_long_names_release_the_gil(extra):
+    # With a 1000 s switch interval, the spinner counts during our loop only
+    # if say_hello releases the GIL. Each call gives it a chance; loop until
+    # it took one (at most `calls` calls, so that a kept GIL fails, not hangs).
+    name = "x" * (hello.NOGIL_MIN_BYTES + extra)
+    calls = 100_000 if extra == 0 else 1_000
+    with spinning_thread() as count:
+        before, done = count[0], 0
+        while count[0] == before and done < calls:
+            hello.say_hello(name)
+            done += 1
+        after = count[0]
+    assert after > before, f"no other thread ran during {done} calls: GIL kept"
+
+
+@pytest.mark.parametrize("size", [0, 7, 1024, hello.NOGIL_MIN_BYTES - 1])
+def test_cgo_strings_short_names_keep_the_gil(size):
+    # Below the threshold the glue keeps the GIL: with a 1000 s switch
+    # interval the spinner cannot run during our loop, so its count is frozen.
+    # (This also shows the test above is meaningful: the spinner runs only
+    # when say_hello lets it.)
+    assert size < hello.NOGIL_MIN_BYTES
+    name = "é" * (size // 2) + "x" * (size % 2)  # `size` bytes of UTF-8
+    assert len(name.encode()) == size
+    with spinning_thread() as count:
+        before = count[0]
+        for _ in range(2_000):
+            hello.say_hello(name)
+        after = count[0]
+    assert after == before
 
 
 # --------------------------------------------------------------------------
