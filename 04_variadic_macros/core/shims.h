@@ -2,10 +2,21 @@
  * shims.h: the CPython API that cgo cannot call, behind plain C functions.
  *
  * cgo calls C functions with a fixed parameter list. It cannot call
- *   - variadic functions: PyArg_ParseTuple(args, "O", &o), PyErr_Format...
- *   - macros: PyList_Check, PyLong_Check, Py_TYPE, Py_INCREF...
+ *   - variadic functions: PyArg_ParseTuple(args, "O", &o), PyErr_Format...;
+ *   - function-like macros: PyList_Check and PyLong_Check are macros over
+ *     Py_TYPE(op)->tp_flags on every Python this repo supports (3.10-3.13
+ *     checked), so there is no function to call;
  * (see testdata/ and README.md for the compile errors). Each shim is a real
  * function with a fixed signature that does the call in C.
+ *
+ * Py_TYPE, Py_INCREF and Py_DECREF are static inline functions on 3.11+
+ * (the same-named macros there only add a cast, and cgo, naming them without
+ * parentheses, reaches the functions): Go can call them, testdata/inline
+ * builds. On 3.10, which the repo still supports, Py_TYPE is a plain macro
+ * and Py_INCREF/Py_DECREF are macros over _Py_INCREF/_Py_DECREF, so cgo
+ * refuses them. Hence macro_type_name below rather than C.Py_TYPE in Go:
+ * one shim that builds on 3.10 too (the Go core needs no Py_INCREF/DECREF:
+ * it only borrows references).
  *
  * Real, non-variadic API functions (PyList_Size, PyList_GetItem,
  * PyLong_AsLongLong, PyBool_FromLong, PyErr_SetString...) need no shim: the
