@@ -84,6 +84,27 @@ def test_gomaxprocs_env_is_honoured():
     assert out.stdout.split() == ["1", "1000000"]
 
 
+def test_go_line_pins_the_pre_1_25_gomaxprocs_default():
+    # Go 1.25 caps the default GOMAXPROCS by a container's CPU limit (and
+    # updates it), but only for a main module whose go.mod says go >= 1.25:
+    # go.mod's `go 1.21` keeps the old default, recorded in the binary.
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("go not on PATH")
+    assert re.search(r"^go 1\.21$", (STEP / "go.mod").read_text(), re.M)
+    out = subprocess.run([go, "version", "-m", "libcountdown_core.so"], cwd=STEP,
+                         capture_output=True, text=True, check=True).stdout
+    built_with = re.match(r"libcountdown_core\.so: go1\.(\d+)", out)
+    assert built_with, out
+    if int(built_with[1]) < 25:
+        pytest.skip(f"built with go1.{built_with[1]}: no container-aware GOMAXPROCS")
+    godebug = re.search(r"^\s*build\s+DefaultGODEBUG=(\S+)$", out, re.M)
+    assert godebug, out
+    settings = godebug[1].split(",")
+    assert "containermaxprocs=0" in settings
+    assert "updatemaxprocs=0" in settings
+
+
 def test_concurrent_calls_from_python_threads():
     results, errors = [], []
 
@@ -122,7 +143,12 @@ def test_concurrent_calls_from_python_threads():
     ((10, 2.0), {}, TypeError, "argument 'workers' must be int, not float"),
     ((), {}, TypeError, r"missing required argument 'n'"),
     ((1, 2, 3), {}, TypeError, r"at most 2 positional arguments"),
-    ((1,), {"threads": 2}, TypeError, "'threads' is an invalid keyword argument"),
+    # CPython's own wording: "'threads' is an invalid keyword argument for
+    # countdown()" up to 3.12, "countdown() got an unexpected keyword argument
+    # 'threads'" from 3.13.
+    ((1,), {"threads": 2}, TypeError,
+     r"^('threads' is an invalid keyword argument for countdown\(\)"
+     r"|countdown\(\) got an unexpected keyword argument 'threads')$"),
 ])
 def test_countdown_bad_input(args, kwargs, exc, message):
     with pytest.raises(exc, match=message):
@@ -146,61 +172,90 @@ def test_countdown_does_not_leak():
 
 
 # --------------------------------------------------------------------------
-# The GIL. A huge switch interval means a Python thread waiting for the GIL
-# gets it ONLY when the holder gives it up itself: in time.sleep, in a lock
-# wait, or in countdown's Py_BEGIN_ALLOW_THREADS. So "the helper ran while
-# `calling` was True" proves the Go call released the GIL, without timing.
+# The GIL, without timing. A huge switch interval means a Python thread
+# waiting for the GIL gets it ONLY when the holder gives it up itself (in a
+# blocking call, or in countdown's Py_BEGIN_ALLOW_THREADS).
+# So whatever the helper thread did while `calling` was True, it did because
+# the Go call released the GIL.
+#
+# The count (2**62, decades) ends only when a SIGALRM handler raises Stop. A
+# handler runs inside the call: Go calls the glue's check_signals() every
+# 50 ms, which takes the GIL (it already has it when release_gil=False) and
+# runs PyErr_CheckSignals(). SIGALRM comes from the helper once it has done
+# its work during the call, or else from a timer: with the GIL held that is
+# the only way the call ends; with it released, the timer only catches a hang.
+# Why not a tiny switch interval? The handler is Python code: entering it, the
+# main thread would hand the waiting helper the GIL, inside the call, even with
+# release_gil=False (measured: the helper then counts hundreds to tens of
+# thousands during the "held" call). Holding the GIL in C blocks other threads
+# only while no Python code runs.
 # --------------------------------------------------------------------------
 GIL_PROBE = r"""
-import json, os, signal, sys, threading, time
+import json, os, signal, sys, threading
 import countdown
 sys.setswitchinterval(1000)  # nobody is forced to give up the GIL
-state = {"calling": False, "helper_saw": None, "helper_counted": 0}
+WORK = 100_000
+state = {"calling": False, "progress": 0, "progress_during_call": 0}
+
+class Stop(Exception):
+    pass
+
+def stop(signum, frame):  # in the main thread, inside the call (check_signals)
+    raise Stop(state["progress"])  # the helper's progress when the call ends
+
+signal.signal(signal.SIGALRM, stop)
+gate = threading.Lock()
+gate.acquire()
 
 def helper():
-    time.sleep(0.01)  # gives the GIL back; next time only a release hands it over
-    n = 0
-    for _ in range(100_000):  # a Python thread making progress
-        n += 1
-    state["helper_counted"] = n
-    state["helper_saw"] = state["calling"]
-    if STOP_WITH_SIGINT:
-        os.kill(os.getpid(), signal.SIGINT)  # the only way FOREVER ends
+    with gate:  # opened just before the call; from then on we want the GIL
+        pass
+    for _ in range(WORK):  # a Python thread making progress
+        state["progress"] += 1
+        state["progress_during_call"] += state["calling"]
+    if state["calling"]:
+        os.kill(os.getpid(), signal.SIGALRM)  # done: stop the count
 
 t = threading.Thread(target=helper)
 t.start()
+signal.setitimer(signal.ITIMER_REAL, TIMER)
 state["calling"] = True
+gate.release()  # does not release the GIL: the helper now waits for it
 try:
-    result = countdown.countdown(N, 1, release_gil=RELEASE)
-except KeyboardInterrupt:
-    result = "KeyboardInterrupt"
+    countdown.countdown(1 << 62, 1, release_gil=RELEASE)
+    stopped_at = "returned"
+except Stop as exc:
+    stopped_at = exc.args[0]
 state["calling"] = False
-t.join()
-print(json.dumps({"result": result, **state}))
+signal.setitimer(signal.ITIMER_REAL, 0)
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+t.join()  # releases the GIL: the helper runs now if it has not yet
+print(json.dumps({"progress_at_stop": stopped_at, **state}))
 """
 
 
-def gil_probe(n, release, stop_with_sigint):
-    code = (f"N, RELEASE, STOP_WITH_SIGINT = {n}, {release}, {stop_with_sigint}\n"
-            + GIL_PROBE)
+def gil_probe(release, timer):
+    code = f"RELEASE, TIMER = {release}, {timer}\n" + GIL_PROBE
     proc = run_child(code)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
 def test_gil_is_released_during_the_go_call():
-    # A count that never ends by itself: it returns only because the helper
-    # thread ran DURING the call (GIL released) and sent SIGINT.
-    out = gil_probe(FOREVER, release=True, stop_with_sigint=True)
-    assert out == {"result": "KeyboardInterrupt", "calling": False,
-                   "helper_saw": True, "helper_counted": 100_000}
+    # The helper did all its work while the main thread was inside the call,
+    # and stopped it: the timer (HANG / 2 s) only turns a hang into a failure.
+    out = gil_probe(release=True, timer=HANG / 2)
+    assert out == {"progress_at_stop": 100_000, "calling": False,
+                   "progress": 100_000, "progress_during_call": 100_000}
 
 
 def test_gil_held_variant_blocks_other_threads():
-    out = gil_probe(50_000_000, release=False, stop_with_sigint=False)
-    # The helper could only run once the call had returned.
-    assert out == {"result": 50_000_000, "calling": False,
-                   "helper_saw": False, "helper_counted": 100_000}
+    # The same probe, GIL held: the helper waited for the GIL during the whole
+    # call (it would have run as soon as the call released it), the timer
+    # stopped the call (any delay would do), and the helper ran only after.
+    out = gil_probe(release=False, timer=0.5)
+    assert out == {"progress_at_stop": 0, "calling": False,
+                   "progress": 100_000, "progress_during_call": 0}
 
 
 # --------------------------------------------------------------------------
@@ -270,6 +325,7 @@ def test_fork_child_has_lost_the_go_runtime_threads():
     # call then hangs is luck: see fork_demo.py and the notebook.)
     code = (
         "import os, countdown\n"
+        "after_import = len(os.listdir('/proc/self/task'))\n"
         "countdown.countdown(10**6, 2)\n"
         "parent = len(os.listdir('/proc/self/task'))\n"
         "r, w = os.pipe()\n"
@@ -280,12 +336,16 @@ def test_fork_child_has_lost_the_go_runtime_threads():
         "os.close(w)\n"
         "child = int(os.read(r, 100))\n"
         "os.waitpid(pid, 0)\n"
-        "print(parent, child)\n"
+        "print(after_import, parent, child)\n"
     )
     proc = run_child(code)
     assert proc.returncode == 0, proc.stderr
-    parent, child = map(int, proc.stdout.split())
-    assert parent >= 3  # Python's main thread + Go's threads (sysmon, Ps...)
+    after_import, parent, child = map(int, proc.stdout.split())
+    # Python's main thread + Go's: the one that started the runtime, sysmon...
+    # already after the import (PyInit calls into Go, which waits for the
+    # runtime's start-up), and still after a call.
+    assert after_import >= 3
+    assert parent >= 3
     assert child == 1
 
 
