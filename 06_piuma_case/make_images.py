@@ -159,6 +159,7 @@ def fixtures(out: Path) -> None:
     write(bad / "fake.png", bytes(range(256)) * 4)
     write(bad / "bomb.jpg", bomb_jpeg(base, 60000, 60000))
     write(bad / "bomb.png", bomb_png(40000, 40000))
+    write(bad / "huge.png", bomb_png(2**31 - 1, 2**31 - 1))  # the largest size PNG allows
 
 
 def main(argv: list[str]) -> int:

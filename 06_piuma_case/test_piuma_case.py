@@ -135,6 +135,7 @@ BAD_ERRORS = {
     "fake.png": "not a JPEG or PNG image",
     "bomb.jpg": "image too large: 60000x60000 = 3600000000 pixels, limit is 89478485",
     "bomb.png": "image too large: 40000x40000 = 1600000000 pixels, limit is 89478485",
+    "huge.png": "image too large: 2147483647x2147483647 = 4611686014132420609 pixels",
 }
 
 
@@ -200,6 +201,62 @@ def test_png_transparency_palette_and_gray(engine, good, tmp_path):
         assert im.getextrema()[3][0] == 0  # palette entry 0 stays transparent
     with Image.open(res["gray.png"].destination) as im:
         assert im.mode == "L"
+
+
+def _png16(path: Path, rows: list[bytes], w: int, h: int, color_type: int,
+           trns: bytes = b"") -> None:
+    """A 16-bit PNG (Pillow cannot write 16-bit RGBA or a 16-bit tRNS)."""
+    import struct
+    import zlib
+
+    from make_images import png_chunk
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)
+    raw = b"".join(b"\0" + row for row in rows)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+                     + (png_chunk(b"tRNS", trns) if trns else b"")
+                     + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_png_alpha_edges_and_16_bit_pngs(engine, tmp_path):
+    import struct
+
+    src = tmp_path / "src"
+    src.mkdir()
+    # Transparent pixels that hold pure red next to opaque green: a resize
+    # that does not premultiply by alpha bleeds red into the soft edge.
+    bleed = Image.new("RGBA", (100, 100), (255, 0, 0, 0))
+    bleed.paste((0, 255, 0, 255), (50, 0, 100, 100))
+    bleed.save(src / "bleed.png")
+    # 16-bit gray whose tRNS value (1234) marks a transparent square, else
+    # 0x7A00..0x7A3F (high byte 122); 16-bit RGBA, left half transparent.
+    w, h = 64, 40
+    gray = [[1234 if x < 16 and y < 16 else 0x7A00 + x for x in range(w)] for y in range(h)]
+    _png16(src / "gray16-trns.png", [struct.pack(f">{w}H", *r) for r in gray], w, h, 0,
+           struct.pack(">H", 1234))
+    rgba = [struct.pack(f">{4 * w}H", *[v for x in range(w)
+                                       for v in (257 * 200, 257 * 100, 257 * 50,
+                                                 0 if x < w // 2 else 65535)])
+            for _ in range(h)]
+    _png16(src / "rgba16.png", rgba, w, h, 6)
+
+    res = run(engine, src, tmp_path / "out", width=30, height=30)
+    assert all(r.ok for r in res.values()), res
+    with Image.open(res["bleed.png"].destination) as im:
+        px = [im.getpixel((x, y)) for y in range(im.height) for x in range(im.width)]
+    edge = [p for p in px if 0 < p[3] < 255]
+    assert edge  # the test can fail: there is a soft edge
+    assert max(p[0] for p in px if p[3] > 0) == 0, "colour of transparent pixels bled"
+    with Image.open(res["gray16-trns.png"].destination) as im:
+        assert im.mode == "RGBA"  # the gray tRNS value became alpha 0
+        assert im.size == (30, 19)
+        assert im.getpixel((0, 0))[3] == 0
+        assert im.getpixel((29, 18)) == (122, 122, 122, 255)  # 16-bit -> high byte
+    with Image.open(res["rgba16.png"].destination) as im:
+        assert im.mode == "RGBA"
+        assert im.getpixel((0, 0))[3] == 0
+        assert im.getpixel((29, 18)) == (200, 100, 50, 255)
 
 
 def test_engines_agree(good, tmp_path):
@@ -324,6 +381,82 @@ def test_symlinks_and_special_files(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_unusual_names_and_formats(engine, tmp_path):
+    """Names with spaces and non-ASCII letters; content decides the format."""
+    src = tmp_path / "src"
+    (src / "dossier été").mkdir(parents=True)
+    with Image.open(GOOD / "baseline.jpg") as im:
+        cat = im.convert("RGB")
+    shutil.copy(GOOD / "baseline.jpg", src / "dossier été" / "chat noir ü.JPEG")
+    cat.save(src / "photo.jpg", "WEBP")  # a WebP with a JPEG name
+    long_name = "é" * 120 + ".jpg"  # 244 bytes: valid, and so must its temp file's be
+    shutil.copy(GOOD / "gray.jpg", src / long_name)
+    cat.save(src / "anim.png", save_all=True,  # an APNG: its first frame is the image
+             append_images=[cat.transpose(Image.Transpose.ROTATE_180)])
+    res = run(engine, src, tmp_path / "out")
+    assert set(res) == {"dossier été/chat noir ü.JPEG", "photo.jpg", "anim.png", long_name}
+    assert res[long_name].ok, res[long_name].error
+    r = res["dossier été/chat noir ü.JPEG"]
+    assert r.ok
+    assert r.destination == str(tmp_path / "out" / "dossier été" / "chat noir ü.JPEG")
+    with Image.open(r.destination) as im:
+        assert im.format == "JPEG"
+    assert res["photo.jpg"].error == "not a JPEG or PNG image"
+    with Image.open(res["anim.png"].destination) as im:
+        assert (im.format, im.size, getattr(im, "n_frames", 1)) == ("PNG", (300, 200), 1)
+        ref = cat.resize(im.size)
+        assert mean_diff(im, ref) < 6  # the first frame, not the upside-down one
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_huge_file_that_is_no_image_is_not_read(engine, tmp_path):
+    """A 2 GiB file named .jpg (sparse: no disk used) is refused from its first bytes.
+
+    In a child process, whose peak memory tells whether the file was read.
+    """
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "video.jpg", "wb") as f:
+        f.write(b"\x00\x00\x00\x18ftypmp42")  # an MP4 header
+        f.truncate(2**31)
+    code = f"""
+import resource, sys
+sys.path.insert(0, {str(HERE)!r})
+import piuma
+[r] = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, engine={engine!r},
+                         optimize=False)
+print(r.error, r.bytes_in, sep="|")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB; bytes on macOS
+print(peak // (2**20 if sys.platform == "darwin" else 1024))
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    result, peak_mb = p.stdout.splitlines()
+    assert result == f"not a JPEG or PNG image|{2**31}"
+    assert int(peak_mb) < 500, f"peak RSS {peak_mb} MB: the file was read"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_link_in_dst_back_into_src_never_replaces_a_source(engine, tmp_path):
+    """dst/sub -> src/sub: the folders do not overlap, but the output would."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "sub").mkdir(parents=True)
+    dst.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "sub" / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", src / "b.jpg")
+    (dst / "sub").symlink_to(src / "sub")
+    before = tree_state(src)
+    res = run(engine, src, dst)
+    real = Path(os.path.realpath(tmp_path))  # what the engines compare
+    assert res["sub/a.jpg"].error == (f"cannot write output: {real / 'dst' / 'sub'} "
+                                      f"resolves to {real / 'src' / 'sub'}, inside the "
+                                      "source folder")
+    assert res["b.jpg"].ok  # the batch goes on
+    assert tree_state(src) == before
+    assert sorted(os.listdir(src / "sub")) == ["a.jpg"]  # no temp file either
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_overlapping_folders_are_refused(engine, good, tmp_path):
     for dst in (good, good / "out", tmp_path):
         with pytest.raises(ValueError, match="src and dst must not overlap"):
@@ -340,6 +473,9 @@ def test_overlapping_folders_are_refused(engine, good, tmp_path):
     ({"height": -5}, ValueError, "height must be >= 0"),
     ({"workers": -1}, ValueError, "workers must be >= 0"),
     ({"max_pixels": 0}, ValueError, "max_pixels must be >= 1"),
+    ({"width": 2**31}, ValueError, "width must be <= 2147483647, got 2147483648"),
+    ({"workers": 10**12}, ValueError, "workers must be <= 2147483647"),
+    ({"max_pixels": 2**63}, ValueError, "max_pixels must be <= 9223372036854775807"),
     ({"engine": "rust"}, ValueError, "engine must be one of 'go', 'python', not 'rust'"),
     ({"go_jpeg": "libjpeg"}, ValueError, "go_jpeg must be one of"),
     ({"width": 1.5}, TypeError, "width must be an int, not float"),
@@ -398,15 +534,50 @@ def test_gil_is_released_for_the_whole_batch(tmp_path):
 
     t = threading.Thread(target=watch)
     t.start()
+    refs = sys.getrefcount(prog)
     try:
         rows = _piuma.run(str(src), str(tmp_path / "out"), width=400, height=400,
                           workers=1, progress=prog)
     finally:
         finished.set()
         t.join()
+    assert sys.getrefcount(prog) == refs  # run() held its own reference, and dropped it
     assert len(rows) == prog.total == prog.done == 9
     # Only possible if the thread ran while the C call was in progress:
     assert any(0 < done < total for done, total in seen), seen[-5:]
+
+
+def test_a_progress_serves_one_batch_at_a_time(tmp_path):
+    """Two batches sharing a Progress would mix their counters: refused."""
+    from piuma import _piuma
+
+    def second_batch_while_first_runs(prog, attempt: int) -> str | None:
+        rows = []
+        first = threading.Thread(target=lambda: rows.append(_piuma.run(
+            str(IMAGES / "products"), str(tmp_path / f"a{attempt}"), width=800,
+            workers=1, progress=prog)))
+        first.start()
+        try:
+            while prog.total == 0 and first.is_alive():
+                time.sleep(0.001)
+            _piuma.run(str(GOOD), str(tmp_path / f"b{attempt}"), progress=prog)
+        except ValueError as exc:
+            return str(exc)
+        finally:
+            first.join()
+            assert len(rows[0]) == 9
+        return None  # the first batch had already finished
+
+    for attempt in range(3):  # the first batch must still run when the second starts
+        prog = _piuma.Progress()
+        error = second_batch_while_first_runs(prog, attempt)
+        if error is not None:
+            break
+    assert error == "this Progress is already used by a running batch"
+    assert not (tmp_path / f"b{attempt}").exists()
+    # Once the batch is over, the Progress can serve another one, from zero.
+    assert len(_piuma.run(str(GOOD), str(tmp_path / "c"), width=50, progress=prog)) == 18
+    assert prog.done == prog.total == 18
 
 
 def test_cancel_stops_the_files_not_started():
@@ -480,6 +651,7 @@ def test_cli_some_failed_json_report(bad, tmp_path):
     (["--quality", "0"], "quality must be in 1..100, got 0"),
     (["--engine", "rust"], "invalid choice: 'rust'"),
     (["--width", "wide"], "invalid int value: 'wide'"),
+    (["--width", "99999999999"], "width must be <= 2147483647, got 99999999999"),
 ])
 def test_cli_usage_errors(args, message, tmp_path):
     p = cli(GOOD, tmp_path / "out", *args)

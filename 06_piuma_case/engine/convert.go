@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -22,8 +23,9 @@ var errNotImage = errors.New("not a JPEG or PNG image")
 // converter turns the bytes of one image file into the bytes of its output.
 // Each worker goroutine owns one (TurboJPEG handles are not shareable).
 type converter struct {
-	opts  *Options
-	turbo *turbo // nil with the image/jpeg codec
+	opts    *Options
+	turbo   *turbo // nil with the image/jpeg codec
+	srcRoot string // resolved source root: outputs must not land inside it
 }
 
 // output describes an encoded image.
@@ -204,6 +206,16 @@ func toImage(r raster) image.Image {
 // png: image/png decode, resize, orient, encode as gray (a gray source
 // without transparency), RGB (no transparent pixel left) or RGBA.
 func (c *converter) png(data []byte) (output, error) {
+	// IHDR comes first (magic, length, "IHDR", width, height): check the size
+	// there, so that a huge one is "image too large" as in Pillow, not
+	// image/png's "dimension overflow" (it refuses sizes whose byte count
+	// overflows an int).
+	if len(data) >= 24 && string(data[12:16]) == "IHDR" {
+		w, h := binary.BigEndian.Uint32(data[16:]), binary.BigEndian.Uint32(data[20:])
+		if err := c.checkPixels(int(w), int(h)); err != nil {
+			return output{}, err
+		}
+	}
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return output{}, fmt.Errorf("cannot decode PNG: %w", err)

@@ -116,6 +116,15 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 		opts.MaxPixels = DefaultMaxPixels
 	}
 	jobs, results := plan(src, dst)
+	// The resolved source root: an output whose folder resolves inside it
+	// (a symbolic link in dst pointing back into src) is refused.
+	srcRoot, err := filepath.EvalSymlinks(src)
+	if err == nil {
+		srcRoot, err = filepath.Abs(srcRoot)
+	}
+	if err != nil {
+		srcRoot = "" // src cannot be resolved: plan has found no file in it either
+	}
 	if progress != nil {
 		progress.Start(len(jobs))
 	}
@@ -130,7 +139,7 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &converter{opts: &opts}
+			c := &converter{opts: &opts, srcRoot: srcRoot}
 			var setupErr error
 			if opts.JPEG == Turbo {
 				t, err := newTurbo()
@@ -188,16 +197,17 @@ func (c *converter) process(r *Result) {
 		r.Err = errors.New("not a regular file")
 		return
 	}
-	data, err := os.ReadFile(r.Source)
-	r.BytesIn = int64(len(data))
-	if err != nil {
+	data, err := readSource(r.Source)
+	r.BytesIn = fi.Size()
+	switch {
+	case errors.Is(err, errEmpty) || errors.Is(err, errNotImage):
+		r.Err = err
+		return
+	case err != nil:
 		r.Err = fmt.Errorf("cannot read file: %w", err)
 		return
 	}
-	if len(data) == 0 {
-		r.Err = errors.New("empty file")
-		return
-	}
+	r.BytesIn = int64(len(data))
 	out, err := c.convert(data)
 	if err != nil {
 		r.Err = err
@@ -208,6 +218,10 @@ func (c *converter) process(r *Result) {
 			r.Err = err
 			return
 		}
+	}
+	if err := checkOutside(filepath.Dir(r.Destination), c.srcRoot); err != nil {
+		r.Err = fmt.Errorf("cannot write output: %w", err)
+		return
 	}
 	if err := writeAtomic(r.Destination, out.data); err != nil {
 		r.Err = fmt.Errorf("cannot write output: %w", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/image/draw"
 )
@@ -95,6 +96,32 @@ func TestOrientation(t *testing.T) {
 	}
 	if got := orientation([]byte("not a jpeg"), false); got != 1 {
 		t.Errorf("garbage: %d", got)
+	}
+}
+
+// An eXIf chunk after the image data counts too, as in Pillow.
+func TestPNGOrientationBeforeOrAfterIDAT(t *testing.T) {
+	chunk := func(typ string, payload []byte) []byte {
+		var b bytes.Buffer
+		binary.Write(&b, binary.BigEndian, uint32(len(payload)))
+		b.WriteString(typ)
+		b.Write(payload)
+		b.Write([]byte{0, 0, 0, 0}) // CRC: not checked by the EXIF reader
+		return b.Bytes()
+	}
+	exif := exifJPEG(t, 6, binary.BigEndian)[12:] // after SOI, APP1, its length, "Exif\0\0"
+	ihdr, idat, iend := chunk("IHDR", make([]byte, 13)), chunk("IDAT", make([]byte, 40)), chunk("IEND", nil)
+	for name, data := range map[string][]byte{
+		"before IDAT": bytes.Join([][]byte{pngMagic, ihdr, chunk("eXIf", exif), idat, iend}, nil),
+		"after IDAT":  bytes.Join([][]byte{pngMagic, ihdr, idat, chunk("eXIf", exif), iend}, nil),
+	} {
+		if got := orientation(data, true); got != 6 {
+			t.Errorf("eXIf %s: orientation %d, want 6", name, got)
+		}
+	}
+	after := bytes.Join([][]byte{pngMagic, ihdr, idat, iend, chunk("eXIf", exif)}, nil)
+	if got := orientation(after, true); got != 1 {
+		t.Errorf("eXIf after IEND: orientation %d, want 1", got)
 	}
 }
 
@@ -188,6 +215,18 @@ func TestWriteAtomicReplacesAndLeavesNoTemp(t *testing.T) {
 		if strings.HasSuffix(e.Name(), ".tmp") {
 			t.Errorf("temp file left: %s", e.Name())
 		}
+	}
+}
+
+// A valid output name of 244 bytes: its temp file's name must stay valid too.
+func TestWriteAtomicLongName(t *testing.T) {
+	name := strings.Repeat("é", 120) + ".jpg"
+	path := filepath.Join(t.TempDir(), name)
+	if err := writeAtomic(path, []byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	if got := tempPattern(name); len(got) > 110 || !utf8.ValidString(got) {
+		t.Errorf("temp pattern %q: %d bytes, valid UTF-8: %v", got, len(got), utf8.ValidString(got))
 	}
 }
 

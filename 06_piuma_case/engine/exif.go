@@ -44,14 +44,15 @@ func jpegExif(data []byte) []byte {
 	return nil
 }
 
-// pngExif returns the payload of the eXIf chunk, if it comes before the
-// image data (as the PNG specification requires for it to be honoured).
+// pngExif returns the payload of the first eXIf chunk. It may come before or
+// after the image data (libpng writes either; Pillow reads either), so the
+// chunk headers are followed, skipping the IDAT payloads, up to IEND.
 func pngExif(data []byte) []byte {
 	i := len(pngMagic)
 	for i+8 <= len(data) {
 		n := int(binary.BigEndian.Uint32(data[i:]))
 		typ := string(data[i+4 : i+8])
-		if n < 0 || i+8+n > len(data) || typ == "IDAT" || typ == "IEND" {
+		if n < 0 || i+8+n > len(data) || typ == "IEND" {
 			return nil
 		}
 		if typ == "eXIf" {

@@ -3,7 +3,7 @@ package engine
 // fit returns the output size of a w x h image that must fit inside
 // maxW x maxH (0: no bound on that axis), keeping the aspect ratio and never
 // upscaling. Integer arithmetic, rounding halves up, so that the Python
-// engine computes exactly the same size (see piuma/_geometry.py).
+// engine computes exactly the same size (piuma/_common.py).
 func fit(w, h, maxW, maxH int) (int, int) {
 	if maxW <= 0 || maxW > w {
 		maxW = 0

@@ -116,6 +116,13 @@ def optimize_dir(
     quality = _int("quality", quality, 1, 100)
     workers = _int("workers", workers, 0, hint=" (0: one per CPU)")
     max_pixels = _int("max_pixels", max_pixels, 1)
+    # Both engines take the same values: the Go engine's are C ints (int64_t
+    # for max_pixels), so larger ones are refused here, for both.
+    for name, value, limit in (("width", width, 2**31 - 1), ("height", height, 2**31 - 1),
+                               ("workers", workers, 2**31 - 1),
+                               ("max_pixels", max_pixels, 2**63 - 1)):
+        if value > limit:
+            raise ValueError(f"{name} must be <= {limit}, got {value}")
     engine = _choice("engine", engine, ENGINES)
     go_jpeg = _choice("go_jpeg", go_jpeg, GO_JPEG_CODECS)
     optimize = _bool("optimize", optimize)

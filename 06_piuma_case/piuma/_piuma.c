@@ -10,7 +10,8 @@
  *       (source, destination, error or None, bytes_in, bytes_out,
  *        width, height, seconds), sorted by source.
  *   Progress(): done / total counters a batch updates while it runs (read
- *       them from another thread), and cancel().
+ *       them from another thread), and cancel(). A batch resets the counters
+ *       when it starts; one batch at a time per Progress.
  *
  * The whole batch runs with the GIL released: other Python threads keep
  * running while Go's worker goroutines use every core.
@@ -29,6 +30,7 @@ EPG_GO_FUNC(PiumaFreeResults);
 typedef struct {
     PyObject_HEAD
     piuma_progress p; /* updated by Go without the GIL: atomic accesses only */
+    int busy;         /* a batch is using p (read and written with the GIL held) */
 } ProgressObject;
 
 static PyObject *
@@ -179,14 +181,36 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         .jpegoptim = jpegoptim ? PyBytes_AS_STRING(jpegoptim) : NULL,
         .pngquant = pngquant ? PyBytes_AS_STRING(pngquant) : NULL,
     };
-    /* The argument tuple keeps src, dst, the tool paths and progress alive
-     * while the GIL is released, so the pointers Go reads stay valid. */
-    piuma_progress *p = progress == Py_None ? NULL : &((ProgressObject *)progress)->p;
+    /* While the GIL is released, Go reads the option strings and writes into
+     * the Progress object. src, dst and the tool paths are bytes objects this
+     * function owns (O& converters). progress is a borrowed reference: take
+     * our own, so that nothing another thread does to the caller's argument
+     * dict can free the memory Go writes to. One batch per Progress at a time:
+     * two would mix their counters. */
+    piuma_progress *p = NULL;
+    if (progress != Py_None) {
+        ProgressObject *po = (ProgressObject *)progress;
+        if (po->busy) {
+            PyErr_SetString(PyExc_ValueError,
+                            "this Progress is already used by a running batch");
+            goto done;
+        }
+        po->busy = 1;
+        Py_INCREF(progress);
+        p = &po->p;
+        /* A new batch counts from zero; a cancel() before it still counts. */
+        __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->total, 0, __ATOMIC_RELAXED);
+    }
     piuma_result *results;
     size_t n = 0;
     Py_BEGIN_ALLOW_THREADS
     results = go_PiumaRun(&opts, p, &n);
     Py_END_ALLOW_THREADS
+    if (p != NULL) {
+        ((ProgressObject *)progress)->busy = 0;
+        Py_DECREF(progress);
+    }
 
     list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list != NULL && i < n; i++) {

@@ -8,6 +8,7 @@ encodes, so threads do run in parallel for the heavy parts.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -18,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from PIL import Image, JpegImagePlugin, PngImagePlugin
+from PIL import Image, ImageChops, JpegImagePlugin, PngImagePlugin
 
 from ._common import FileResult, fit, oriented_size, plan
 
@@ -93,9 +94,21 @@ def _png_mode(im: Image.Image) -> Image.Image:
     """Gray if the PNG is gray without transparency, else RGBA (see Go)."""
     if im.mode in ("1", "L") and "transparency" not in im.info:
         return im.convert("L")
-    if im.mode in ("I", "I;16", "I;16B") and "transparency" not in im.info:
-        # 16-bit gray: keep the high byte, as Go's Gray16 -> 8 bits does
-        return im.convert("I").point(lambda v: v / 256).convert("L")
+    if im.mode in ("I", "I;16", "I;16B"):
+        # 16-bit gray: keep the high byte, as Go's Gray16 -> 8 bits does.
+        # (convert("RGBA") would clip every value above 255 to white.)
+        wide = im.convert("I")
+        gray = wide.point(lambda v: v / 256).convert("L")
+        t = im.info.get("transparency")
+        if not isinstance(t, int):
+            return gray
+        # tRNS names one 16-bit gray value: alpha 0 there, 255 elsewhere
+        # (|v - t| * 255, clipped to 8 bits).
+        above = wide.point(lambda v: (v - t) * 255).convert("L")
+        below = wide.point(lambda v: (t - v) * 255).convert("L")
+        rgba = gray.convert("RGBA")
+        rgba.putalpha(ImageChops.lighter(above, below))
+        return rgba
     return im.convert("RGBA")
 
 
@@ -154,6 +167,32 @@ def optimize(data: bytes, is_png: bool, o: Options) -> bytes:
     return out if 0 < len(out) < len(data) else data
 
 
+def check_outside(folder: str, root: str) -> None:
+    """Create the output folder; refuse it if it resolves inside root.
+
+    root is the resolved source folder. optimize_dir refuses overlapping src
+    and dst, but a symbolic link inside dst (dst/sub -> src/sub) would still
+    make the rename in write_atomic replace a source file (engine/files.go's
+    checkOutside does the same).
+    """
+    os.makedirs(folder, exist_ok=True)
+    real = os.path.realpath(folder)
+    if real == root or real.startswith(root + os.sep):
+        raise OSError(f"{folder} resolves to {real}, inside the source folder")
+
+
+def _temp_stem(name: str, keep: int = 100) -> str:
+    """At most `keep` bytes of an output's name, for its temp file's name.
+
+    A valid name may have 255 bytes; the temp file adds a dot and a random
+    part, so a long (often non-ASCII) name would make it too long
+    (engine/files.go's tempPattern does the same).
+    """
+    while len(os.fsencode(name)) > keep:
+        name = name[:-1]
+    return name
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Temp file in the destination folder, fsync, rename over path.
 
@@ -162,21 +201,23 @@ def write_atomic(path: str, data: bytes) -> None:
     """
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + _temp_stem(os.path.basename(path)) + ".",
                                suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(fd, "wb") as f:  # closes fd when the block ends, error or not
             f.write(data)
             os.fchmod(f.fileno(), 0o644)  # mkstemp makes it 0600
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(OSError):  # never hide the original error
+            os.unlink(tmp)
         raise
 
 
-def process(source: str, destination: str, o: Options) -> FileResult:
+def process(source: str, destination: str, o: Options, src_root: str = "") -> FileResult:
+    """One file; src_root (the resolved source folder) guards the output."""
     start = time.perf_counter()
     bytes_in = 0
 
@@ -190,14 +231,21 @@ def process(source: str, destination: str, o: Options) -> FileResult:
         return fail(f"cannot read file: {exc}")
     if not stat.S_ISREG(st.st_mode):
         return fail("not a regular file")
+    bytes_in = st.st_size
     try:
         with open(source, "rb") as f:
+            head = f.read(8)
+            if not head:
+                return fail("empty file")
+            # Neither JPEG nor PNG: refused without reading the rest (a video
+            # of some gigabytes named .jpg is not read into memory).
+            if not head.startswith((JPEG_MAGIC, PNG_MAGIC)):
+                return fail("not a JPEG or PNG image")
+            f.seek(0)
             data = f.read()
     except OSError as exc:
         return fail(f"cannot read file: {exc}")
     bytes_in = len(data)
-    if not data:
-        return fail("empty file")
     try:
         out, is_png, w, h = convert(data, o)
         if o.optimize:
@@ -207,6 +255,8 @@ def process(source: str, destination: str, o: Options) -> FileResult:
     except Exception as exc:  # anything else Pillow raises: still per file
         return fail(f"{type(exc).__name__}: {exc}")
     try:
+        if src_root:
+            check_outside(os.path.dirname(destination), src_root)
         write_atomic(destination, out)
     except OSError as exc:
         return fail(f"cannot write output: {exc}")
@@ -238,12 +288,13 @@ class Progress:
 def run(src: str, dst: str, o: Options, workers: int, progress: Progress) -> list[FileResult]:
     jobs, results = plan(src, dst)
     progress.total = len(jobs)
+    src_root = os.path.realpath(src)
 
     def one(job: tuple[str, str]) -> FileResult:
         if progress.cancelled:
             r = FileResult(job[0], job[1], "cancelled", 0, 0, 0, 0, 0.0)
         else:
-            r = process(job[0], job[1], o)
+            r = process(job[0], job[1], o, src_root)
         progress.file_done()
         return r
 

@@ -21,7 +21,12 @@ import (
 	"example.com/epg/06_piuma_case/engine"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is main without os.Exit, so that every deferred call (stopping the
+// profiler, closing its file) runs before the process exits: os.Exit does
+// not run deferred functions.
+func run() int {
 	src := flag.String("src", "", "source folder (required)")
 	dst := flag.String("dst", "", "destination folder (required, outside src)")
 	width := flag.Int("width", 800, "maximum width (0: no bound)")
@@ -36,14 +41,31 @@ func main() {
 	flag.Parse()
 	if *src == "" || *dst == "" {
 		flag.Usage()
-		os.Exit(2)
+		return 2
 	}
-	absSrc, _ := filepath.Abs(*src)
-	absDst, _ := filepath.Abs(*dst)
+	if *quality < 1 || *quality > 100 || *width < 0 || *height < 0 || *repeat < 1 {
+		fmt.Fprintln(os.Stderr, "piumaprof: need 1 <= -quality <= 100, -width, -height >= 0, -repeat >= 1")
+		return 2
+	}
+	// Resolved paths, as piuma.optimize_dir compares them: a symbolic link
+	// must not hide that dst is inside src or the other way round.
+	absSrc, err := filepath.EvalSymlinks(*src)
+	if err == nil {
+		absSrc, err = filepath.Abs(absSrc)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "piumaprof:", err)
+		return 2
+	}
+	absDst, err := resolve(*dst)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "piumaprof:", err)
+		return 2
+	}
 	if absDst == absSrc || strings.HasPrefix(absDst, absSrc+string(os.PathSeparator)) ||
 		strings.HasPrefix(absSrc, absDst+string(os.PathSeparator)) {
 		fmt.Fprintln(os.Stderr, "piumaprof: src and dst must not overlap")
-		os.Exit(2)
+		return 2
 	}
 	opts := engine.Options{Width: *width, Height: *height, Quality: *quality,
 		Workers: *workers, Draft: *draft, Optimize: *optimize}
@@ -53,7 +75,7 @@ func main() {
 		opts.JPEG = engine.Stdlib
 	default:
 		fmt.Fprintf(os.Stderr, "piumaprof: unknown -jpeg %q\n", *codec)
-		os.Exit(2)
+		return 2
 	}
 	if opts.Optimize {
 		var err error
@@ -62,21 +84,21 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "piumaprof:", err)
-			os.Exit(2)
+			return 2
 		}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "piumaprof:", err)
-			os.Exit(1)
+			return 1
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			fmt.Fprintln(os.Stderr, "piumaprof:", err)
-			os.Exit(1)
+			return 1
 		}
-		defer pprof.StopCPUProfile()
+		defer pprof.StopCPUProfile() // runs before f.Close: defers are last in, first out
 	}
 	failed, files := 0, 0
 	start := time.Now()
@@ -93,6 +115,28 @@ func main() {
 	fmt.Printf("%d files (%d failed) in %.2fs: %.1f images/s\n", files, failed,
 		elapsed.Seconds(), float64(files)/elapsed.Seconds())
 	if failed > 0 {
-		defer os.Exit(1) // after the profile is flushed
+		return 1
+	}
+	return 0
+}
+
+// resolve is filepath.EvalSymlinks for a path that may not exist yet: the
+// longest existing prefix is resolved, the rest appended.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for {
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return filepath.Join(abs, rest), nil
+		}
+		rest = filepath.Join(filepath.Base(abs), rest)
+		abs = parent
 	}
 }
