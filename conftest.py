@@ -12,7 +12,8 @@ never imports a step's module itself. For each step folder it:
    item here: pass, fail (with the child's traceback), skip, xfail.
 
 A child that crashes (a Go panic, a segfault) fails the tests it had not
-finished, with its exit status and output, and the other steps still run.
+finished, with its exit status and output; a step that does not build is one
+failed item with the compiler's output; either way the other steps still run.
 Notebooks are run by nbmake, each in its own kernel process.
 """
 
@@ -51,6 +52,25 @@ def _tail(text: str, lines: int = 60) -> str:
 
 class StepFailure(Exception):
     """A failure reported by a step's own interpreter (text already formatted)."""
+
+
+def _make(step: Path, *targets: str, tail: int = 60) -> None:
+    """`make -C step [targets]` with this interpreter; StepFailure with its output."""
+    cmd = ["make", "--no-print-directory", "-C", str(step), *targets,
+           f"PYTHON={sys.executable}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise StepFailure(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n"
+                          + _tail(proc.stdout + proc.stderr, tail))
+
+
+class _ShowsStepFailure:
+    """Report a StepFailure as its text alone, not as a harness traceback."""
+
+    def repr_failure(self, excinfo):
+        if excinfo.errisinstance(StepFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
 
 
 # --------------------------------------------------------------------------
@@ -112,8 +132,10 @@ else:
                 "each step's tests run in their own interpreter (one Go runtime per "
                 "process): name files of one step at a time, or whole step folders")
         (step,) = steps
-        make = ["make", "--no-print-directory", "-s", "-C", str(step), f"PYTHON={sys.executable}"]
-        subprocess.run(make, check=True, stdout=subprocess.DEVNULL)
+        try:
+            _make(step)
+        except StepFailure as exc:
+            raise pytest.UsageError(str(exc)) from None
         capture = config.pluginmanager.getplugin("capturemanager")
         if capture is not None:
             capture.suspend_global_capture(in_=True)
@@ -137,18 +159,18 @@ def _child_env(step: Path, report: str | None = None) -> dict[str, str]:
     return env
 
 
-class StepFile(pytest.File):
+class StepFile(_ShowsStepFailure, pytest.File):
     """A step folder, seen through its Makefile."""
 
     def collect(self):
+        # A step that does not build (or collect) is one failed item, not a
+        # collection error: pytest would stop the whole session for that.
         step = self.path.parent
-        make = ["make", "--no-print-directory", "-C", str(step), f"PYTHON={sys.executable}"]
-        built = subprocess.run(make, capture_output=True, text=True)
-        if built.returncode != 0:
-            raise StepFailure(
-                f"`{' '.join(make)}` failed ({built.returncode}):\n"
-                + _tail(built.stdout + built.stderr)
-            )
+        try:
+            _make(step)
+        except StepFailure as exc:
+            yield BrokenStepItem.from_parent(self, name="[build]", failure=exc)
+            return
         if (step / "go.mod").is_file():
             yield GoCheckItem.from_parent(self, name="[go: gofmt, vet, test]")
 
@@ -159,19 +181,15 @@ class StepFile(pytest.File):
         )
         ids = [line.strip() for line in listing.stdout.splitlines() if "::" in line]
         if listing.returncode not in (0, 5) or (listing.returncode == 0 and not ids):
-            raise StepFailure(
-                f"collecting {step.name} in its interpreter failed "
-                f"({listing.returncode}):\n" + _tail(listing.stdout + listing.stderr)
-            )
+            failure = StepFailure(f"collecting {step.name} in its interpreter failed "
+                                  f"({listing.returncode}):\n"
+                                  + _tail(listing.stdout + listing.stderr))
+            yield BrokenStepItem.from_parent(self, name="[collect]", failure=failure)
+            return
         for nodeid in ids:
             # Reported under the child's own node id (file::test).
             yield StepTestItem.from_parent(self, name=nodeid.split("::", 1)[1],
                                            nodeid=nodeid, child_id=nodeid)
-
-    def repr_failure(self, excinfo):
-        if excinfo.errisinstance(StepFailure):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
 
     def child_results(self) -> dict[str, dict]:
         """Run this step's selected tests once, in one child interpreter."""
@@ -193,8 +211,9 @@ class StepFile(pytest.File):
             status, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as exc:
             status = f"timeout after {CHILD_TIMEOUT}s"
-            output = (exc.stdout or b"").decode(errors="replace") if isinstance(
-                exc.stdout, bytes) else (exc.stdout or "")
+            output = exc.stdout or ""  # bytes here, even with text=True
+            if isinstance(output, bytes):
+                output = output.decode(errors="replace")
         results: dict[str, dict] = {}
         with open(report, encoding="utf-8") as fh:
             for line in fh:
@@ -207,26 +226,30 @@ class StepFile(pytest.File):
         return results
 
 
-class GoCheckItem(pytest.Item):
-    def runtest(self):
-        step = self.path.parent
-        make = ["make", "--no-print-directory", "-C", str(step), "gocheck",
-                f"PYTHON={sys.executable}"]
-        proc = subprocess.run(make, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise StepFailure(f"`{' '.join(make)}` failed:\n"
-                              + _tail(proc.stdout + proc.stderr, 80))
-
-    def repr_failure(self, excinfo):
-        if excinfo.errisinstance(StepFailure):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
+class _StepLevelItem(_ShowsStepFailure, pytest.Item):
+    """An item about the whole step rather than one of its tests."""
 
     def reportinfo(self):
         return self.path, None, f"{self.path.parent.name} {self.name}"
 
 
-class StepTestItem(pytest.Item):
+class BrokenStepItem(_StepLevelItem):
+    """Stands for a step that did not build or collect; fails with why."""
+
+    def __init__(self, *, failure: StepFailure, **kwargs):
+        super().__init__(**kwargs)
+        self.failure = failure
+
+    def runtest(self):
+        raise self.failure
+
+
+class GoCheckItem(_StepLevelItem):
+    def runtest(self):
+        _make(self.path.parent, "gocheck", tail=80)
+
+
+class StepTestItem(_ShowsStepFailure, pytest.Item):
     def __init__(self, *, child_id: str, **kwargs):
         super().__init__(**kwargs)
         self.child_id = child_id
@@ -250,11 +273,6 @@ class StepTestItem(pytest.Item):
                 if rec["wasxfail"] is not None:
                     pytest.xfail(rec["wasxfail"] or rec["text"])
                 pytest.skip(rec["text"])
-
-    def repr_failure(self, excinfo):
-        if excinfo.errisinstance(StepFailure):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
 
     def reportinfo(self):
         file = self.child_id.split("::", 1)[0]

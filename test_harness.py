@@ -111,3 +111,24 @@ def test_harness_runs_a_named_step_file_in_the_steps_interpreter(tmp_path):
                            *two_steps], cwd=repo, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 4  # usage error, nothing imported
     assert "each step's tests run in their own interpreter" in proc.stderr
+
+
+def test_harness_shows_a_failed_build_and_runs_the_other_steps(tmp_path):
+    repo = make_fake_repo(tmp_path)
+    broken = repo / "03_broken"
+    broken.mkdir()
+    (broken / "Makefile").write_text("all:\n\t@echo 'newmath.c:7: error: boom' >&2; exit 1\n")
+    (broken / "test_03_broken.py").write_text("def test_never_runs():\n    pass\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "02_other", "03_broken"],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout
+    assert "FAILED 03_broken/Makefile::[build]" in proc.stdout
+    assert "newmath.c:7: error: boom" in proc.stdout  # the compiler's own words
+    assert re.search(r"1 failed, 2 passed", proc.stdout), proc.stdout
+
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "03_broken/test_03_broken.py"],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 4
+    assert "newmath.c:7: error: boom" in proc.stderr
