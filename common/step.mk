@@ -37,13 +37,16 @@ EXT_LDLIBS := -ldl
 # (`make test-cgocheck2` rebuilds every Go core with GOEXPERIMENT=cgocheck2).
 BUILD_FLAGS := .build-flags
 $(BUILD_FLAGS): FORCE
-	@printf '%s\n' "PYTHON=$(PYTHON) EXT_SUFFIX=$(EXT_SUFFIX) CC=$(CC) GOEXPERIMENT=$(GOEXPERIMENT) CFLAGS=$(CFLAGS)" \
-		| cmp -s - $@ || printf '%s\n' "PYTHON=$(PYTHON) EXT_SUFFIX=$(EXT_SUFFIX) CC=$(CC) GOEXPERIMENT=$(GOEXPERIMENT) CFLAGS=$(CFLAGS)" > $@
+	@printf '%s\n' "$(BUILD_SETTINGS)" | cmp -s - $@ || printf '%s\n' "$(BUILD_SETTINGS)" > $@
+BUILD_SETTINGS = PYTHON=$(PYTHON) EXT_SUFFIX=$(EXT_SUFFIX) CC=$(CC) GOEXPERIMENT=$(GOEXPERIMENT) CFLAGS=$(CFLAGS)
+
+# cgo's environment: Python's headers (for cores that call CPython), common/,
+# and Python's symbols left for the interpreter to provide at load time.
+CGO_ENV = CGO_CFLAGS="-I$(PY_INCLUDE) -I$(COMMON) -O2 -Wall" CGO_LDFLAGS="$(GO_UNDEFINED)"
 
 # Go core as a C shared library (+ cgo's generated header next to it).
 # Usage in a recipe: $(GO_C_SHARED) -o $@ ./pkg
-GO_C_SHARED = CGO_CFLAGS="-I$(PY_INCLUDE) -I$(COMMON) -O2 -Wall" \
-	CGO_LDFLAGS="$(GO_UNDEFINED)" $(GO) build -buildmode=c-shared
+GO_C_SHARED = $(CGO_ENV) $(GO) build -buildmode=c-shared
 
 # The step's own tests, in one interpreter for this step only (see ../conftest.py).
 PYTEST = EPG_STEP=$(STEP) $(PYTHON) -m pytest -p no:cacheprovider
@@ -54,8 +57,8 @@ ifneq ($(wildcard go.mod),)
 gocheck:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then \
 		echo "gofmt needed on: $$unformatted"; exit 1; fi
-	CGO_CFLAGS="-I$(PY_INCLUDE) -I$(COMMON)" CGO_LDFLAGS="$(GO_UNDEFINED)" $(GO) vet ./...
-	CGO_CFLAGS="-I$(PY_INCLUDE) -I$(COMMON)" CGO_LDFLAGS="$(GO_UNDEFINED)" $(GO) test -count=1 ./...
+	$(CGO_ENV) $(GO) vet ./...
+	$(CGO_ENV) $(GO) test -count=1 ./...
 else
 gocheck:
 	@echo "$(STEP): no Go code"
