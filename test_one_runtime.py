@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from go_refusal import REFUSAL
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,12 +30,6 @@ GO_MODULES = {
 }
 PRESENT = [step for step in GO_MODULES if (ROOT / step / "Makefile").is_file()]
 
-REFUSAL = re.compile(
-    r"cannot import (?P<new>[\w.]+): this process already runs the Go runtime of module "
-    r"'(?P<old>[\w.]+)' \((?P<path>[^)]+)\)\. Go supports one runtime per process "
-    r"\(golang/go#65050\), so two Go-backed extension modules cannot share an "
-    r"interpreter; import (?P=new) in a separate Python process instead"
-)
 
 
 @pytest.fixture(scope="module")
