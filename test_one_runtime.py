@@ -7,6 +7,7 @@ never loads a Go core itself.
 """
 
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -68,7 +69,7 @@ def test_second_go_runtime_is_refused_across_steps(built, first, second):
     match = REFUSAL.match(lines[0])
     assert match, proc.stdout
     assert match["new"] == second_module
-    assert match["old"] == first_module
+    assert match["owner"] == first_module
     assert match["path"] == str(built[first])
     # refused before dlopen: the second runtime never started
     assert lines[1:] == ["first core mapped: True", "second core mapped: False"]
@@ -81,3 +82,222 @@ def test_go_cores_are_built_with_cgocheck2(built):
         info = subprocess.run(["go", "version", "-m", str(core)], capture_output=True,
                               text=True, check=True).stdout
         assert re.search(r"GOEXPERIMENT=\S*cgocheck2", info), (step, info)
+
+
+# ---- the ways around the rule that were open, each closed -------------------
+
+# every Go-backed module of the repository: (step folder, module)
+ALL_MODULES = [(step, GO_MODULES[step][0]) for step in PRESENT]
+if "02_cgo_sum" in PRESENT:
+    ALL_MODULES += [("02_cgo_sum/variant_a", "newmath"), ("02_cgo_sum/ffi", "newmath_ctypes"),
+                    ("02_cgo_sum/ffi", "newmath_cffi_abi"), ("02_cgo_sum/ffi", "newmath_cffi_api")]
+
+
+def run_child(code: str) -> subprocess.CompletedProcess:
+    """Like run_python, with common/ importable (go_runtimes, go_refusal)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "common"))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT / "common",
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+FOREIGN_GO = """package main
+
+import "C"
+
+//export Answer
+func Answer() C.int { return 42 }
+
+func main() {}
+"""
+
+
+@pytest.fixture(scope="module", params=["with build ID", "without build ID"])
+def foreign_go_library(request, tmp_path_factory):
+    """A Go c-shared library that is not ours (a third-party Go-backed
+    library), with Go's build ID note, or without it (-ldflags=-buildid=),
+    when only cgo's x_cgo_init gives it away."""
+    folder = tmp_path_factory.mktemp("foreign")
+    (folder / "go.mod").write_text("module example.com/foreign\n\ngo 1.21\n")
+    (folder / "main.go").write_text(FOREIGN_GO)
+    flags = ["-ldflags=-buildid="] if request.param == "without build ID" else []
+    subprocess.run(["go", "build", "-buildmode=c-shared", *flags, "-o", "libforeign.so", "."],
+                   cwd=folder, check=True, capture_output=True, timeout=300)
+    return folder / "libforeign.so"
+
+
+def test_a_go_runtime_loaded_by_anyone_else_is_seen(built, foreign_go_library):
+    """ctypes.CDLL on any Go library starts a runtime no record knows of: the
+    modules look at what is loaded, and refuse."""
+    proc = run_child(f"""
+        import ctypes, importlib, sys
+        from go_runtimes import go_runtimes
+        assert ctypes.CDLL({str(foreign_go_library)!r}).Answer() == 42
+        for folder, module in {ALL_MODULES!r}:
+            sys.path.insert(0, {str(ROOT)!r} + "/" + folder)
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                print(exc)
+            else:
+                print("imported", module)
+            sys.path.pop(0)
+        print(go_runtimes())
+    """)
+    assert proc.returncode == 0, proc.stderr
+    *messages, runtimes = proc.stdout.splitlines()
+    assert len(messages) == len(ALL_MODULES)
+    for line, (_, module) in zip(messages, ALL_MODULES, strict=True):
+        match = REFUSAL.match(line)
+        assert match, line
+        assert (match["new"], match["path"]) == (module, str(foreign_go_library))
+        assert match["foreign"]
+        assert match["owner"] is None
+    assert runtimes == str([str(foreign_go_library)])  # and nothing else was loaded
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="no _xxsubinterpreters API to drive")
+@pytest.mark.parametrize(("folder", "module"), ALL_MODULES)
+def test_no_go_module_in_a_subinterpreter(built, folder, module):
+    """The owner record used to live in `sys`, one per interpreter: a second
+    Go module imported in a subinterpreter started a second runtime. Now no
+    Go-backed module loads in a subinterpreter at all (Python 3.12+ refuses
+    from the module's Py_mod_multiple_interpreters slot, 3.10/3.11 from its
+    exec slot); the main interpreter can still import it afterwards."""
+    path = str(ROOT / folder)
+    inside = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {path!r})
+        try:
+            import {module}
+        except ImportError as exc:
+            print("ImportError:", exc)
+        else:
+            print("imported")
+    """)
+    proc = run_child(f"""
+        import sys
+        try:
+            import _interpreters as interpreters      # 3.13
+        except ImportError:
+            import _xxsubinterpreters as interpreters  # 3.11, 3.12
+        from go_runtimes import go_runtimes
+        sub = interpreters.create()
+        interpreters.run_string(sub, {inside!r})
+        interpreters.destroy(sub)
+        print(go_runtimes())
+        sys.path.insert(0, {path!r})
+        import {module} as m
+        print(m.__name__, len(go_runtimes()))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    refusal, runtimes, main = proc.stdout.splitlines()
+    assert refusal in (
+        f"ImportError: module {module} does not support loading in subinterpreters",
+        f"ImportError: cannot import {module} in a subinterpreter: its Go runtime and its "
+        f"state are per process, shared by every interpreter; import {module} in the main "
+        "interpreter")
+    assert runtimes == "[]"  # refused before its Go core was loaded
+    assert main == f"{module} 1"
+
+
+RACES = [(a, b) for a, b in [
+    (("02_cgo_sum", "newmath"), ("03_cgo_strings", "hello")),
+    (("02_cgo_sum/ffi", "newmath_ctypes"), ("05_goroutines_gil", "countdown")),
+    (("04_variadic_macros", "macro"), ("06_piuma_case", "piuma._piuma")),
+] if a[0].split("/")[0] in PRESENT and b[0].split("/")[0] in PRESENT]
+
+
+@pytest.mark.parametrize(("first", "second"), RACES, ids=[f"{a[1]}-{b[1]}" for a, b in RACES])
+def test_two_threads_two_go_modules_exactly_one_wins(built, first, second):
+    """Check-then-load is atomic for the whole process (go_guard.h's lock):
+    two threads importing two Go modules at the same moment never load two
+    runtimes. (On a GIL build the GIL already serialises the C glue, but not
+    ctypes, which releases it; a free-threaded build has no GIL at all.)"""
+    code = f"""
+        import importlib, json, sys, threading
+        from go_refusal import REFUSAL
+        from go_runtimes import go_runtimes
+        for folder in ({first[0]!r}, {second[0]!r}):
+            sys.path.insert(0, {str(ROOT)!r} + "/" + folder)
+        outcomes = {{}}
+        start = threading.Barrier(2)
+        def load(name):
+            start.wait()
+            try:
+                importlib.import_module(name)
+                outcomes[name] = "ok"
+            except ImportError as exc:
+                match = REFUSAL.match(str(exc))
+                outcomes[name] = match["owner"] if match else str(exc)
+        threads = [threading.Thread(target=load, args=(n,)) for n in
+                   ({first[1]!r}, {second[1]!r})]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(json.dumps([outcomes, len(go_runtimes())]))
+    """
+    for _ in range(4):  # a race: several fresh processes
+        proc = run_child(code)
+        assert proc.returncode == 0, proc.stderr
+        outcomes, runtimes = json.loads(proc.stdout)
+        assert runtimes == 1
+        winners = [name for name, outcome in outcomes.items() if outcome == "ok"]
+        assert len(winners) == 1, outcomes
+        (loser,) = set(outcomes) - set(winners)
+        assert outcomes[loser] == winners[0], outcomes  # refused, naming the winner
+
+
+@pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
+def test_importing_the_cffi_module_directly_starts_no_runtime(built):
+    """02's cffi API module used to link the Go runtime in: `import
+    _newmath_cffi` started it, past every check. Now it is plain C and loads
+    the Go core only through the guard."""
+    proc = run_child(f"""
+        import sys
+        from go_runtimes import go_runtimes
+        sys.path[:0] = [{str(ROOT / "03_cgo_strings")!r}, {str(ROOT / "02_cgo_sum/ffi")!r}]
+        import hello
+        import _newmath_cffi
+        ffi, lib = _newmath_cffi.ffi, _newmath_cffi.lib
+        print(lib.sum(1, 2, ffi.new("long long *"), ffi.new("epg_go_panic *")))
+        print(go_runtimes() == [{str(ROOT / "03_cgo_strings/libhello_core.so")!r}])
+        try:
+            import newmath_cffi_api
+        except ImportError as exc:
+            print(exc)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    not_loaded, only_hello, refusal = proc.stdout.splitlines()
+    assert not_loaded == "-2"  # sum() before load_core(): no Go called
+    assert only_hello == "True"
+    match = REFUSAL.match(refusal)
+    assert match, refusal
+    assert (match["new"], match["owner"]) == ("newmath_cffi_api", "hello")
+
+
+def test_nothing_in_python_switches_the_rule_off(built):
+    """The rule used to be a record in `sys` (`del sys._go_runtime_owner`
+    turned it off). Now nothing in Python holds it: forgetting the first
+    module changes nothing."""
+    first, second = PRESENT[0], PRESENT[1]
+    proc = run_child(f"""
+        import importlib, sys
+        sys.path.insert(0, {str(ROOT / first)!r})
+        importlib.import_module({GO_MODULES[first][0]!r})
+        print(hasattr(sys, "_go_runtime_owner"))
+        for name in list(sys.modules):
+            if name.split(".")[0] == {GO_MODULES[first][0].split(".")[0]!r}:
+                del sys.modules[name]
+        sys.path[0] = {str(ROOT / second)!r}
+        try:
+            importlib.import_module({GO_MODULES[second][0]!r})
+        except ImportError as exc:
+            print(exc)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    record, refusal = proc.stdout.splitlines()
+    assert record == "False"
+    match = REFUSAL.match(refusal)
+    assert match, refusal
+    assert match["owner"] == GO_MODULES[first][0]

@@ -42,13 +42,17 @@ CALL_ENGINES = {
     # one result buffer `r` is fine only because this benchmark has one thread.
     "cffi-api-raw": ("cffi API, unchecked", "sys.path.insert(0, str(STEP / 'ffi'))\n"
                      "from newmath_cffi_api import ffi, lib\nr = ffi.new('long long *')\n"
-                     "f = lambda a, b: lib.Sum(a, b, r) or r[0]"),
+                     "rep = ffi.new('epg_go_panic *')\n"
+                     "f = lambda a, b: lib.sum(a, b, r, rep) or r[0]"),
     "cffi-abi-raw": ("cffi ABI, unchecked", "sys.path.insert(0, str(STEP / 'ffi'))\n"
                      "from newmath_cffi_abi import ffi, lib\nr = ffi.new('long long *')\n"
-                     "f = lambda a, b: lib.Sum(a, b, r) or r[0]"),
+                     "rep = ffi.new('epg_go_panic *')\n"
+                     "f = lambda a, b: lib.Sum(a, b, r, rep) or r[0]"),
     "ctypes-raw": ("ctypes, unchecked", "sys.path.insert(0, str(STEP / 'ffi'))\n"
-                   "import ctypes\nfrom newmath_ctypes import lib\nr = ctypes.c_longlong()\n"
-                   "p = ctypes.byref(r)\nf = lambda a, b: lib.Sum(a, b, p) or r.value"),
+                   "import ctypes\nfrom newmath_ctypes import GoPanic, lib\n"
+                   "r = ctypes.c_longlong()\n"
+                   "p, rep = ctypes.byref(r), ctypes.byref(GoPanic())\n"
+                   "f = lambda a, b: lib.Sum(a, b, p, rep) or r.value"),
 }
 
 # name -> (label, code that defines `g(values)` summing the list)

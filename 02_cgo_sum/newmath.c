@@ -2,8 +2,8 @@
  * newmath, step 02 variant (b): the C glue owns every CPython call, the Go
  * core (core/main.go, libnewmath_core.so) only adds numbers.
  *
- * The Go core is loaded by PyInit_newmath through common/go_core.h, after
- * checking that this process runs no other Go runtime.
+ * The Go core is loaded by the module's exec slot through common/go_core.h,
+ * after checking that this process runs no other Go runtime.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -13,6 +13,8 @@
 
 EPG_GO_FUNC(Sum);
 EPG_GO_FUNC(SumArray);
+static const epg_go_symbol core_symbols[] = {
+    EPG_GO_SYMBOL(Sum), EPG_GO_SYMBOL(SumArray), {NULL, NULL}};
 
 static PyObject *
 newmath_sum(PyObject *Py_UNUSED(module), PyObject *args)
@@ -27,7 +29,11 @@ newmath_sum(PyObject *Py_UNUSED(module), PyObject *args)
      * this thread may wait up to a switch interval (5 ms) to get it back.
      * Long calls (sum_list) release it.
      */
-    if (go_Sum(a, b, &result) != 0) {
+    epg_go_panic panic = {NULL, NULL};
+    int status = go_Sum(a, b, &result, &panic);
+    if (panic.value != NULL)
+        return epg_raise_go_panic("sum()", &panic);
+    if (status != 0) {
         PyErr_Format(PyExc_OverflowError,
                      "sum(%lld, %lld) does not fit in a signed 64-bit integer",
                      a, b);
@@ -48,21 +54,13 @@ explain_bad_item(Py_ssize_t i)
                    : PyErr_ExceptionMatches(PyExc_TypeError) ? PyExc_TypeError : NULL;
     if (base == NULL)
         return;
-    PyObject *type, *cause, *tb;
-    PyErr_Fetch(&type, &cause, &tb);
-    PyErr_NormalizeException(&type, &cause, &tb);
-    if (tb != NULL)
-        PyException_SetTraceback(cause, tb);
+    PyObject *cause = epg_err_take();
     PyErr_Format(base, "sum_list(): item %zd: %S", i, cause);
-    PyObject *new_type, *exc, *new_tb;
-    PyErr_Fetch(&new_type, &exc, &new_tb);
-    PyErr_NormalizeException(&new_type, &exc, &new_tb);
+    PyObject *exc = epg_err_take();
     Py_INCREF(cause);
     PyException_SetContext(exc, cause); /* steals one reference... */
     PyException_SetCause(exc, cause);   /* ...and this one the other */
-    PyErr_Restore(new_type, exc, new_tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
+    epg_err_restore(exc);
 }
 
 static PyObject *
@@ -100,11 +98,14 @@ newmath_sum_list(PyObject *Py_UNUSED(module), PyObject *values)
     }
     Py_DECREF(items);
     long long total, at;
+    epg_go_panic panic = {NULL, NULL};
     /* One long Go call over C memory: let other Python threads run. */
     Py_BEGIN_ALLOW_THREADS
-    at = go_SumArray(buf, (size_t)n, &total);
+    at = go_SumArray(buf, (size_t)n, &total, &panic);
     Py_END_ALLOW_THREADS
     PyMem_Free(buf);
+    if (panic.value != NULL)
+        return epg_raise_go_panic("sum_list()", &panic);
     if (at >= 0) {
         PyErr_Format(PyExc_OverflowError,
                      "sum_list(): the running total does not fit in a signed "
@@ -132,21 +133,37 @@ static PyMethodDef newmath_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+static int
+newmath_exec(PyObject *module)
+{
+    return epg_go_core_load(module, "libnewmath_core.so", core_symbols);
+}
+
+static PyModuleDef_Slot newmath_slots[] = {
+    {Py_mod_exec, newmath_exec},
+    EPG_SLOT_MAIN_INTERPRETER_ONLY
+#ifdef Py_mod_gil
+    /* Safe without the GIL: the only shared state is the core's function
+     * pointers, written once under the process-wide guard before the module
+     * exists; sum_list converts a private tuple snapshot into private C
+     * memory, and Go only reads that memory. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef newmath_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "newmath",
     .m_doc = "Step 02: integer sum in Go, C glue for the CPython API.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = newmath_methods,
+    .m_slots = newmath_slots,
 };
 
+/* Multi-phase initialisation (PEP 489): the exec slot does the work. */
 PyMODINIT_FUNC
 PyInit_newmath(void)
 {
-    void *core = epg_go_core_open("newmath", "libnewmath_core.so",
-                                  (const void *)&PyInit_newmath);
-    if (core == NULL || EPG_GO_BIND(core, Sum) < 0 ||
-        EPG_GO_BIND(core, SumArray) < 0)
-        return NULL;
-    return PyModule_Create(&newmath_module);
+    return PyModuleDef_Init(&newmath_module);
 }

@@ -9,12 +9,19 @@
 #include "go_core.h"
 
 EPG_GO_FUNC(Sum);
+static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(Sum), {NULL, NULL}};
 
 /* A PyCFunction cannot point into a library loaded later: forward to it. */
 static PyObject *
 newmath_sum(PyObject *self, PyObject *args)
 {
-    return go_Sum(self, args);
+    epg_go_panic panic = {NULL, NULL};
+    PyObject *result = go_Sum(self, args, &panic);
+    if (panic.value != NULL) {
+        Py_XDECREF(result); /* NULL: a recovered export returns its zero value */
+        return epg_raise_go_panic("sum()", &panic);
+    }
+    return result;
 }
 
 PyDoc_STRVAR(newmath_sum_doc,
@@ -26,20 +33,34 @@ static PyMethodDef newmath_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+static int
+newmath_exec(PyObject *module)
+{
+    return epg_go_core_load(module, "libnewmath_core.so", core_symbols);
+}
+
+static PyModuleDef_Slot newmath_slots[] = {
+    {Py_mod_exec, newmath_exec},
+    EPG_SLOT_MAIN_INTERPRETER_ONLY
+#ifdef Py_mod_gil
+    /* Safe without the GIL: Go reads its arguments through the C API, which
+     * is thread-safe on a free-threaded build, and keeps no state. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef newmath_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "newmath",
     .m_doc = "Step 02, variant (a): Go receives PyObject* arguments.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = newmath_methods,
+    .m_slots = newmath_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_newmath(void)
 {
-    void *core = epg_go_core_open("newmath", "libnewmath_core.so",
-                                  (const void *)&PyInit_newmath);
-    if (core == NULL || EPG_GO_BIND(core, Sum) < 0)
-        return NULL;
-    return PyModule_Create(&newmath_module);
+    return PyModuleDef_Init(&newmath_module);
 }

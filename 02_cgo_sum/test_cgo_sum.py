@@ -19,6 +19,7 @@ import newmath
 import pytest
 import sum_contract
 from go_refusal import REFUSAL
+from go_runtimes import go_runtimes
 
 STEP = Path(__file__).resolve().parent
 COMMON = STEP.parent / "common"
@@ -28,7 +29,9 @@ CORE = STEP / "libnewmath_core.so"
 def run_python(code: str, *paths: Path) -> subprocess.CompletedProcess:
     """Run code in a new interpreter with `paths` (and common/) importable."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, [*paths, COMMON])))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=STEP,
+    # Not cwd=STEP: `-c` puts the working folder first on sys.path, and
+    # STEP/newmath*.so would shadow variant (a).
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=COMMON,
                           env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -155,8 +158,8 @@ def test_cgo_sum_no_leak_and_no_refcount_drift():
     assert [sys.getrefcount(o) for o in (*big, *bad, big, bad)] == refs
 
 
-def test_cgo_sum_records_the_go_runtime_owner():
-    assert sys._go_runtime_owner == ("newmath", str(CORE))
+def test_cgo_sum_the_only_go_runtime_is_its_core():
+    assert go_runtimes() == [str(CORE)]
 
 
 def test_cgo_sum_extension_is_plain_c_and_the_core_carries_go():
@@ -177,6 +180,14 @@ def test_cgo_sum_go_unit_tests_pass():
 
 # ---- the other ways of calling Go, each in its own interpreter -------------
 
+# the one library carrying a Go runtime that each folder's modules load
+# (the FFIs load variant (b)'s core)
+GO_LIBRARY = {
+    STEP: CORE,
+    STEP / "variant_a": STEP / "variant_a/libnewmath_core.so",
+    STEP / "ffi": CORE,
+}
+
 @pytest.mark.parametrize(("module", "path"), [
     ("newmath", STEP / "variant_a"),
     ("newmath_cffi_api", STEP / "ffi"),
@@ -185,16 +196,16 @@ def test_cgo_sum_go_unit_tests_pass():
 ])
 def test_cgo_sum_every_variant_meets_the_contract(module, path):
     proc = run_python(f"""
-        import json, sys, sum_contract
+        import json, sum_contract
+        from go_runtimes import go_runtimes
         import {module} as m
-        print(json.dumps([m.sum(5, 4), sum_contract.problems(m.sum),
-                          sys._go_runtime_owner[0]]))
+        print(json.dumps([m.sum(5, 4), sum_contract.problems(m.sum), go_runtimes()]))
     """, path)
     assert proc.returncode == 0, proc.stderr
-    result, problems, owner = json.loads(proc.stdout)
+    result, problems, runtimes = json.loads(proc.stdout)
     assert result == 9
     assert problems == []
-    assert owner == module
+    assert runtimes == [str(GO_LIBRARY[path])]
 
 
 @pytest.mark.parametrize(("module", "path"), [
@@ -227,45 +238,42 @@ def test_cgo_sum_every_variant_is_thread_safe(module, path):
     assert proc.stdout.strip() == "0"
 
 
-def test_cgo_sum_failed_load_withdraws_the_claim():
+def test_cgo_sum_failed_load_leaves_the_process_free():
     """A loader whose library fails to load started no runtime: another Go
     core may still be imported afterwards."""
-    proc = run_python("""
+    proc = run_python(f"""
         import importlib.abc, sys
         class Missing(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
                 if name == "_newmath_cffi":
                     raise ImportError("simulated: _newmath_cffi is not built")
         sys.meta_path.insert(0, Missing())
+        from go_runtimes import go_runtimes
         try:
             import newmath_cffi_api
         except ImportError as exc:
             print(exc)
-        print(getattr(sys, "_go_runtime_owner", None))
-        import newmath
-        print(newmath.sum(5, 4), sys._go_runtime_owner[0])
-    """, STEP, STEP / "ffi")
+        print(go_runtimes())
+        sys.path.insert(0, {str(STEP / "variant_a")!r})
+        import newmath  # variant (a): another Go core
+        print(newmath.sum(5, 4), go_runtimes() == [{str(GO_LIBRARY[STEP / "variant_a"])!r}])
+    """, STEP / "ffi")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        "simulated: _newmath_cffi is not built", "None", "9 newmath"]
+        "simulated: _newmath_cffi is not built", "[]", "9 True"]
 
 
-EXT = __import__("sysconfig").get_config_var("EXT_SUFFIX")
-# the one library carrying a Go runtime that each folder's module loads
-GO_LIBRARY = {
-    STEP: CORE,
-    STEP / "variant_a": STEP / "variant_a/libnewmath_core.so",
-    STEP / "ffi": STEP / f"ffi/_newmath_cffi{EXT}",
-}
 
 
 @pytest.mark.parametrize(("first", "first_path", "second", "second_path"), [
     # glue (b), then glue (a); and the other way round
     ("newmath", STEP, "newmath", STEP / "variant_a"),
     ("newmath", STEP / "variant_a", "newmath", STEP),
-    # glue, then a Python-side loader; and the other way round
-    ("newmath", STEP, "newmath_cffi_api", STEP / "ffi"),
-    ("newmath_cffi_api", STEP / "ffi", "newmath", STEP),
+    # glue (a), then a Python-side loader (of core b); and the other way round
+    ("newmath", STEP / "variant_a", "newmath_cffi_api", STEP / "ffi"),
+    ("newmath_cffi_api", STEP / "ffi", "newmath", STEP / "variant_a"),
+    ("newmath", STEP / "variant_a", "newmath_ctypes", STEP / "ffi"),
+    ("newmath_cffi_abi", STEP / "ffi", "newmath", STEP / "variant_a"),
 ])
 def test_cgo_sum_second_go_runtime_is_refused(first, first_path, second, second_path):
     second_lib = GO_LIBRARY[second_path]
@@ -295,18 +303,20 @@ def test_cgo_sum_second_go_runtime_is_refused(first, first_path, second, second_
     match = REFUSAL.match(message)
     assert match, message
     assert match["new"] == second
-    assert match["old"] == first
+    assert match["owner"] == first
     assert match["path"] == str(GO_LIBRARY[first_path])
 
 
 def test_cgo_sum_same_core_twice_is_allowed():
-    """ctypes on the very library the glue already loaded: one runtime."""
+    """ctypes and cffi on the very library the glue already loaded: one runtime."""
     proc = run_python("""
-        import newmath, newmath_ctypes, sys
-        print(newmath.sum(1, 2), newmath_ctypes.sum(3, 4), sys._go_runtime_owner[0])
+        import newmath, newmath_ctypes, newmath_cffi_api
+        from go_runtimes import go_runtimes
+        print(newmath.sum(1, 2), newmath_ctypes.sum(3, 4), newmath_cffi_api.sum(5, 6))
+        print(go_runtimes())
     """, STEP, STEP / "ffi")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["3", "7", "newmath"]
+    assert proc.stdout.splitlines() == ["3 7 11", str([str(CORE)])]
 
 
 def test_cgo_sum_bench_smoke_run_prints_the_table():

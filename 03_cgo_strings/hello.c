@@ -9,8 +9,8 @@
  *     copies it into a new str and frees the buffer, exactly once.
  * Lengths travel with the bytes both ways, so an embedded NUL round-trips.
  *
- * The Go core is loaded by PyInit_hello through common/go_core.h, after
- * checking that this process runs no other Go runtime.
+ * The Go core is loaded by the module's exec slot through common/go_core.h,
+ * after checking that this process runs no other Go runtime.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -20,6 +20,7 @@
 #include "go_core.h"
 
 EPG_GO_FUNC(SayHello);
+static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(SayHello), {NULL, NULL}};
 
 /*
  * Names of at least this many UTF-8 bytes (hello.NOGIL_MIN_BYTES in Python)
@@ -51,15 +52,18 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
 
     char *greeting;
     size_t size = 0;
+    epg_go_panic panic = {NULL, NULL};
     /* cgo cannot declare const parameters: Go only reads `utf8`. */
     if (n < HELLO_NOGIL_MIN_BYTES) {
-        greeting = go_SayHello((char *)utf8, (size_t)n, &size);
+        greeting = go_SayHello((char *)utf8, (size_t)n, &size, &panic);
     } else {
         /* Safe without the GIL: Go touches no Python object, str is immutable. */
         Py_BEGIN_ALLOW_THREADS
-        greeting = go_SayHello((char *)utf8, (size_t)n, &size);
+        greeting = go_SayHello((char *)utf8, (size_t)n, &size, &panic);
         Py_END_ALLOW_THREADS
     }
+    if (panic.value != NULL)
+        return epg_raise_go_panic("say_hello()", &panic); /* greeting is NULL */
     if (greeting == NULL)
         return PyErr_NoMemory();
 
@@ -81,28 +85,39 @@ static PyMethodDef hello_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+static int
+hello_exec(PyObject *module)
+{
+    if (epg_go_core_load(module, "libhello_core.so", core_symbols) < 0)
+        return -1;
+    /* The threshold, for the tests and the notebook: no copy of it in Python. */
+    return PyModule_AddIntConstant(module, "NOGIL_MIN_BYTES", HELLO_NOGIL_MIN_BYTES);
+}
+
+static PyModuleDef_Slot hello_slots[] = {
+    {Py_mod_exec, hello_exec},
+    EPG_SLOT_MAIN_INTERPRETER_ONLY
+#ifdef Py_mod_gil
+    /* Safe without the GIL: no state but the core's function pointers
+     * (written once, under the process-wide guard, before the module
+     * exists); the name's UTF-8 buffer is cached in the immutable str
+     * (PyUnicode_AsUTF8AndSize is thread-safe), the greeting is private. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef hello_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "hello",
     .m_doc = "Step 03: strings across the C/Go boundary, owned correctly.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = hello_methods,
+    .m_slots = hello_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_hello(void)
 {
-    void *core = epg_go_core_open("hello", "libhello_core.so",
-                                  (const void *)&PyInit_hello);
-    if (core == NULL || EPG_GO_BIND(core, SayHello) < 0)
-        return NULL;
-    PyObject *module = PyModule_Create(&hello_module);
-    if (module == NULL)
-        return NULL;
-    /* The threshold, for the tests and the notebook: no copy of it in Python. */
-    if (PyModule_AddIntConstant(module, "NOGIL_MIN_BYTES", HELLO_NOGIL_MIN_BYTES) < 0) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    return module;
+    return PyModuleDef_Init(&hello_module);
 }

@@ -1,6 +1,7 @@
 """`make demo`: what module macro does, bad input included."""
 
 import sys
+from pathlib import Path
 
 import macro
 
@@ -16,4 +17,7 @@ for bad in ((5, 4), [1, "2", 3], [1, 2**63], [2**62, 2**62]):
         macro.list_sum(bad)
     except (TypeError, OverflowError) as exc:
         print(f"list_sum({bad!r}) -> {type(exc).__name__}: {exc}")
-print("Go runtime owner:", sys._go_runtime_owner)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "common"))
+from go_runtimes import go_runtimes  # noqa: E402
+
+print("Go runtimes mapped in this process:", *go_runtimes())

@@ -20,6 +20,23 @@ EPG_GO_FUNC(Countdown);
 EPG_GO_FUNC(MaxWorkers);
 EPG_GO_FUNC(NumCPU);
 EPG_GO_FUNC(GoMaxProcs);
+static const epg_go_symbol core_symbols[] = {
+    EPG_GO_SYMBOL(Countdown), EPG_GO_SYMBOL(MaxWorkers), EPG_GO_SYMBOL(NumCPU),
+    EPG_GO_SYMBOL(GoMaxProcs), {NULL, NULL}};
+
+/* Call a Go function that takes no argument but its panic report and
+ * returns an int: 0 with the value in *out, or -1 with RuntimeError set. */
+static int
+go_int(int (*fn)(epg_go_panic *), const char *name, long *out)
+{
+    epg_go_panic panic = {NULL, NULL};
+    *out = fn(&panic);
+    if (panic.value != NULL) {
+        epg_raise_go_panic(name, &panic);
+        return -1;
+    }
+    return 0;
+}
 
 /* threading.main_thread().ident: only that thread runs signal handlers. */
 static unsigned long main_thread_ident;
@@ -104,11 +121,13 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
         return NULL;
     if (workers_obj != NULL && int_arg(workers_obj, "workers", 1, &workers) < 0)
         return NULL;
-    long long max_workers = go_MaxWorkers();
+    long max_workers;
+    if (go_int(go_MaxWorkers, "MaxWorkers", &max_workers) < 0)
+        return NULL;
     if (workers > max_workers) {
         PyErr_Format(PyExc_ValueError,
                      "countdown() argument 'workers' must be <= %lld (one "
-                     "goroutine each), got %lld", max_workers, workers);
+                     "goroutine each), got %lld", (long long)max_workers, workers);
         return NULL;
     }
 
@@ -120,17 +139,20 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
      */
     int on_main = PyThread_get_thread_ident() == main_thread_ident;
     countdown_check_fn check = interruptible && on_main ? check_signals : NULL;
+    epg_go_panic panic = {NULL, NULL};
     if (release_gil) {
         /* Go reads and writes only C integers: no Python object is touched
            while other threads run. */
         Py_BEGIN_ALLOW_THREADS
-        done = go_Countdown(n, (int)workers, check);
+        done = go_Countdown(n, (int)workers, check, &panic);
         Py_END_ALLOW_THREADS
     }
     else {
         /* The wrong way, on purpose: every other Python thread waits. */
-        done = go_Countdown(n, (int)workers, check);
+        done = go_Countdown(n, (int)workers, check, &panic);
     }
+    if (panic.value != NULL)
+        return epg_raise_go_panic("countdown()", &panic);
     if (PyErr_Occurred()) /* raised by a signal handler in check_signals */
         return NULL;
     if (done != n) /* only a stop request may cut the count short */
@@ -142,13 +164,15 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
 static PyObject *
 countdown_num_cpu(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    return PyLong_FromLong(go_NumCPU());
+    long value;
+    return go_int(go_NumCPU, "num_cpu()", &value) < 0 ? NULL : PyLong_FromLong(value);
 }
 
 static PyObject *
 countdown_gomaxprocs(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    return PyLong_FromLong(go_GoMaxProcs());
+    long value;
+    return go_int(go_GoMaxProcs, "gomaxprocs()", &value) < 0 ? NULL : PyLong_FromLong(value);
 }
 
 PyDoc_STRVAR(countdown_doc,
@@ -180,23 +204,13 @@ static PyMethodDef countdown_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
-static struct PyModuleDef countdown_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "countdown",
-    .m_doc = "Step 05: count down across goroutines, with the GIL released.",
-    .m_size = -1,
-    .m_methods = countdown_methods,
-};
-
-PyMODINIT_FUNC
-PyInit_countdown(void)
+static int
+countdown_exec(PyObject *module)
 {
-    void *core = epg_go_core_open("countdown", "libcountdown_core.so",
-                                  (const void *)&PyInit_countdown);
-    if (core == NULL || EPG_GO_BIND(core, Countdown) < 0 ||
-        EPG_GO_BIND(core, MaxWorkers) < 0 || EPG_GO_BIND(core, NumCPU) < 0 ||
-        EPG_GO_BIND(core, GoMaxProcs) < 0)
-        return NULL;
+    long max_workers;
+    if (epg_go_core_load(module, "libcountdown_core.so", core_symbols) < 0 ||
+        go_int(go_MaxWorkers, "MaxWorkers", &max_workers) < 0)
+        return -1;
     /* The main thread, even if this import runs in another one. */
     PyObject *main = NULL, *ident = NULL;
     PyObject *threading = PyImport_ImportModule("threading");
@@ -210,13 +224,34 @@ PyInit_countdown(void)
     Py_XDECREF(main);
     Py_XDECREF(threading);
     if (PyErr_Occurred())
-        return NULL;
+        return -1;
+    return PyModule_AddIntConstant(module, "MAX_WORKERS", max_workers);
+}
 
-    PyObject *module = PyModule_Create(&countdown_module);
-    if (module != NULL &&
-        PyModule_AddIntConstant(module, "MAX_WORKERS", go_MaxWorkers()) < 0) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    return module;
+static PyModuleDef_Slot countdown_slots[] = {
+    {Py_mod_exec, countdown_exec},
+    EPG_SLOT_MAIN_INTERPRETER_ONLY
+#ifdef Py_mod_gil
+    /* Safe without the GIL: Go counts on C integers only; the shared state
+     * (the core's function pointers, main_thread_ident) is written while the
+     * module is created, before any call can read it; check_signals takes
+     * the thread state back (PyGILState_Ensure) before touching Python. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
+static struct PyModuleDef countdown_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "countdown",
+    .m_doc = "Step 05: count down across goroutines, with the GIL released.",
+    .m_size = 0,
+    .m_methods = countdown_methods,
+    .m_slots = countdown_slots,
+};
+
+PyMODINIT_FUNC
+PyInit_countdown(void)
+{
+    return PyModuleDef_Init(&countdown_module);
 }

@@ -1,3 +1,7 @@
 module example.com/epg/05_goroutines_gil
 
 go 1.21
+
+require example.com/epg/gopanic v0.0.0
+
+replace example.com/epg/gopanic => ../common/gopanic

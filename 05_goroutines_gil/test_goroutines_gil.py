@@ -356,18 +356,12 @@ def test_spawn_works_after_the_go_runtime_started():
     assert re.search(r"^  spawn: finished in [\d.]+ s$", proc.stdout, re.M), proc.stdout
 
 
-def test_one_go_runtime_per_process():
-    code = (
-        "import sys\n"
-        "sys._go_runtime_owner = ('newmath', '/elsewhere/libnewmath_core.so')\n"
-        "try:\n"
-        "    import countdown\n"
-        "except ImportError as exc:\n"
-        "    print(exc)\n"
-    )
-    proc = run_child(code)
-    assert "cannot import countdown: this process already runs the Go runtime of " \
-        "module 'newmath'" in proc.stdout, proc.stdout + proc.stderr
+def test_its_core_is_the_only_go_runtime():
+    """What is mapped in this process, not a record: one Go runtime, its core.
+    (A second one is refused: ../test_one_runtime.py, for every module.)"""
+    from go_runtimes import go_runtimes
+
+    assert go_runtimes() == [str(STEP / "libcountdown_core.so")]
 
 
 # --------------------------------------------------------------------------

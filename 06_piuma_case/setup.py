@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import sysconfig
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -37,10 +36,13 @@ class build_go_ext(build_ext):
         os.makedirs(out_dir, exist_ok=True)
         os.makedirs(self.build_temp, exist_ok=True)
         core = os.path.join(out_dir, "libpiuma_core.so")
-        undefined = ("-undefined dynamic_lookup" if sys.platform == "darwin"
-                     else "-Wl,--unresolved-symbols=ignore-all")
-        env = dict(os.environ, CGO_ENABLED="1", CGO_LDFLAGS=undefined,
-                   CGO_CFLAGS=f"-I{sysconfig.get_paths()['include']} -O2")
+        # The core calls no CPython function: every symbol must resolve at
+        # link time (a missing -l fails here, not at import).
+        defs = "" if sys.platform == "darwin" else " -Wl,-z,defs"
+        common = os.path.abspath(COMMON)
+        env = dict(os.environ, CGO_ENABLED="1",
+                   CGO_LDFLAGS=os.environ.get("CGO_LDFLAGS", "-O2 -g") + defs,
+                   CGO_CFLAGS=os.environ.get("CGO_CFLAGS", "-O2 -g") + f" -I{common}")
         cmd = ["go", "build", "-buildmode=c-shared", "-o", core, "./core"]
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=HERE, env=env, check=True)
@@ -62,7 +64,8 @@ setup(
     packages=["piuma"],
     install_requires=["Pillow>=10.0"],
     ext_modules=[Extension("piuma._piuma", ["piuma/_piuma.c"],
-                           depends=["core/piuma_api.h", os.path.join(COMMON, "go_core.h")],
+                           depends=["core/piuma_api.h"] + [os.path.join(COMMON, h) for h in (
+                               "go_core.h", "go_guard.h", "go_panic.h")],
                            extra_compile_args=["-std=gnu11"], libraries=["dl"])],
     cmdclass={"build_ext": build_go_ext},
     entry_points={"console_scripts": ["piuma-optimize = piuma.cli:main"]},

@@ -730,8 +730,9 @@ def test_pip_install_builds_the_go_core_and_the_cli(tmp_path):
     # From an unrelated folder, the installed package (not this checkout) runs.
     where = subprocess.run(
         [sys.executable, "-c", "import piuma._piuma, sys; print(piuma._piuma.__file__); "
-         "print(sys._go_runtime_owner[1])"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.split()
+         "from go_runtimes import go_runtimes; print(*go_runtimes())"],
+        cwd=tmp_path, env=dict(env, PYTHONPATH=f"{target}{os.pathsep}{HERE.parent / 'common'}"),
+        capture_output=True, text=True, check=True).stdout.split()
     assert where[0].startswith(str(target))
     assert where[1] == str(target / "piuma" / "libpiuma_core.so")
     p = subprocess.run([str(target / "bin" / "piuma-optimize"), str(GOOD), str(tmp_path / "out"),

@@ -1,144 +1,172 @@
 /*
- * go_core.h: load a step's Go core (a -buildmode=c-shared library) from its
- * CPython extension module, with at most one Go runtime per process.
+ * go_core.h: what the C glue of every Go-backed module shares.
  *
- * Why the extension does not simply link the Go code in:
- *   a Go runtime starts as soon as the library that carries it is loaded
- *   (its ELF constructor runs during dlopen), i.e. *before* PyInit_<module>.
- *   A check in PyInit could refuse the module, but the second runtime would
- *   already be running and could not be unloaded. Two Go runtimes in one
- *   process are not supported (golang/go#65050, golang/go#18976).
- *   So the extension module is plain C; PyInit checks who owns the process's
- *   Go runtime and only then dlopen()s the Go core that sits beside it.
+ *  1. Loading the step's Go core (a -buildmode=c-shared library beside the
+ *     module) from the module's Py_mod_exec slot, with at most one Go runtime
+ *     per process (go_guard.h says how that is checked).
+ *  2. Refusing subinterpreters: the Go runtime and the function pointers
+ *     below are per process, so the module is loaded in the main
+ *     interpreter only (Py_mod_multiple_interpreters on 3.12+, a check of
+ *     the interpreter on every version).
+ *  3. Turning a Go panic report (go_panic.h) into a Python RuntimeError.
  *
- * The owner is recorded as sys._go_runtime_owner = (module, core path), so
- * the Python-side loaders (ctypes, cffi) of this repository honour it too.
+ * Why the extension does not simply link the Go code in: a Go runtime starts
+ * as soon as the library that carries it is loaded (its ELF constructor runs
+ * during dlopen), i.e. before any code of the module runs. A check could
+ * refuse the module, but the second runtime would already be running and
+ * could not be unloaded. So the extension module is plain C; it checks the
+ * process, and only then dlopen()s the Go core that sits beside it.
  *
- * Usage, in the C glue:
- *     #include "libnewmath_core.h"         (cgo's generated header: the types)
+ * Usage, in the C glue (multi-phase initialisation, PEP 489):
+ *     #include "libnewmath_core.h"          cgo's generated header: the types
  *     #include "go_core.h"
- *     EPG_GO_FUNC(Sum);                     (static __typeof__(Sum) *go_Sum)
- *     PyMODINIT_FUNC PyInit_newmath(void) {
- *         void *core = epg_go_core_open("newmath", "libnewmath_core.so",
- *                                       (const void *)&PyInit_newmath);
- *         if (core == NULL || EPG_GO_BIND(core, Sum) < 0) return NULL;
- *         ...
+ *     EPG_GO_FUNC(Sum);                      static __typeof__(Sum) *go_Sum
+ *     static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(Sum), {NULL, NULL}};
+ *     static int newmath_exec(PyObject *m) {
+ *         return epg_go_core_load(m, "libnewmath_core.so", core_symbols);
+ *     }
+ *     static PyModuleDef_Slot slots[] = {{Py_mod_exec, newmath_exec},
+ *                                        EPG_SLOT_MAIN_INTERPRETER_ONLY ... {0, NULL}};
  * The core is never dlclose()d: a Go runtime cannot be shut down.
+ * Everything here is in the limited API (step 06 builds an abi3 module).
  */
 #ifndef EPG_GO_CORE_H
 #define EPG_GO_CORE_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* dladdr */
-#endif
 #include <Python.h>
-#include <dlfcn.h>
-#include <limits.h>
-#include <stdlib.h>
-#include <string.h>
 
-#define EPG_OWNER_ATTR "_go_runtime_owner"
+#include "go_guard.h"
+#include "go_panic.h"
 
-/* A typed function pointer named go_<Name>, checked against cgo's header. */
+/* A typed function pointer named go_<Name>, checked against cgo's header,
+ * and its entry in the table epg_go_core_load binds. */
 #define EPG_GO_FUNC(Name) static __typeof__(Name) *go_##Name = NULL
-#define EPG_GO_BIND(handle, Name) \
-    epg_go_core_bind((handle), #Name, (void **)&go_##Name)
+#define EPG_GO_SYMBOL(Name) {#Name, (void **)&go_##Name}
 
-/* ImportError raised when another Go core already owns this process. */
-static PyObject *
-epg_second_runtime_error(const char *module, PyObject *owner_module,
-                         PyObject *owner_path)
-{
-    PyErr_Format(PyExc_ImportError,
-                 "cannot import %s: this process already runs the Go runtime "
-                 "of module '%U' (%U). Go supports one runtime per process "
-                 "(golang/go#65050), so two Go-backed extension modules cannot "
-                 "share an interpreter; import %s in a separate Python process "
-                 "instead (a new interpreter, subprocess, or multiprocessing "
-                 "with the 'spawn' start method).",
-                 module, owner_module, owner_path, module);
-    return NULL;
-}
+/* Slot: import in a subinterpreter fails before the module is created. */
+#ifdef Py_mod_multiple_interpreters
+#define EPG_SLOT_MAIN_INTERPRETER_ONLY \
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#else
+#define EPG_SLOT_MAIN_INTERPRETER_ONLY /* 3.10, 3.11, abi3: checked in exec */
+#endif
 
 /*
- * Locate core_name in the directory of the shared object that holds `anchor`
- * (any function of the extension module), check the one-runtime rule and
- * dlopen it. Returns the handle, or NULL with ImportError set.
+ * For the module's Py_mod_exec slot: refuse a subinterpreter, then load
+ * core_name from the directory of this extension module under the
+ * process-wide guard and bind `symbols` (NULL-terminated). Returns 0, or -1
+ * with ImportError set.
  */
-static void *
-epg_go_core_open(const char *module, const char *core_name, const void *anchor)
+static int
+epg_go_core_load(PyObject *module, const char *core_name, const epg_go_symbol *symbols)
 {
+    const char *name = PyModule_GetName(module);
+    if (name == NULL)
+        return -1;
+    /* The main interpreter's ID is 0. (Python 3.12+ stops earlier, at the
+     * slot, but an abi3 build or 3.10/3.11 cannot declare it.) */
+    if (PyInterpreterState_GetID(PyInterpreterState_Get()) != 0) {
+        PyErr_Format(PyExc_ImportError,
+                     "cannot import %s in a subinterpreter: its Go runtime and "
+                     "its state are per process, shared by every interpreter; "
+                     "import %s in the main interpreter", name, name);
+        return -1;
+    }
+
+    /* The core sits beside the shared object that holds `symbols`. */
     Dl_info info;
     char here[PATH_MAX], path[PATH_MAX];
-
-    if (dladdr(anchor, &info) == 0 || info.dli_fname == NULL ||
+    if (dladdr((const void *)symbols, &info) == 0 || info.dli_fname == NULL ||
         realpath(info.dli_fname, here) == NULL) {
         PyErr_Format(PyExc_ImportError,
-                     "cannot import %s: cannot locate its own shared object",
-                     module);
-        return NULL;
+                     "cannot import %s: cannot locate its own shared object", name);
+        return -1;
     }
     char *slash = strrchr(here, '/');
     if (slash != NULL)
         *slash = '\0';
     if (snprintf(path, sizeof path, "%s/%s", here, core_name) >= (int)sizeof path) {
-        PyErr_Format(PyExc_ImportError, "cannot import %s: path too long", module);
-        return NULL;
+        PyErr_Format(PyExc_ImportError, "cannot import %s: path too long", name);
+        return -1;
     }
 
-    PyObject *core_path = PyUnicode_DecodeFSDefault(path);
-    if (core_path == NULL)
-        return NULL;
-    PyObject *owner = PySys_GetObject(EPG_OWNER_ATTR); /* borrowed, may be NULL */
-    if (owner != NULL && owner != Py_None) {
-        PyObject *owner_module = NULL, *owner_path = NULL;
-        if (!PyTuple_Check(owner) ||
-            !PyArg_ParseTuple(owner, "UU", &owner_module, &owner_path)) {
-            PyErr_Format(PyExc_ImportError, "cannot import %s: sys."
-                         EPG_OWNER_ATTR " must be a (module, path) tuple of str, "
-                         "not %R", module, owner);
-            Py_DECREF(core_path);
-            return NULL;
-        }
-        int same = PyUnicode_Compare(owner_path, core_path) == 0;
-        if (!same) {
-            epg_second_runtime_error(module, owner_module, owner_path);
-            Py_DECREF(core_path);
-            return NULL;
-        }
-        /* Same library again (a reload): dlopen returns the loaded copy. */
-    }
-
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    char err[PATH_MAX + 1024];
+    int refused;
+    void *handle;
+    /* dlopen starts the Go runtime (threads, signal handlers): no Python
+     * object is touched meanwhile, so let other threads run. */
+    Py_BEGIN_ALLOW_THREADS
+    handle = epg_go_guard_open(name, path, symbols, &refused, err, sizeof err);
+    Py_END_ALLOW_THREADS
     if (handle == NULL) {
-        const char *why = dlerror();
-        PyErr_Format(PyExc_ImportError, "cannot import %s: %s (run `make` in "
-                     "the step folder to build the Go core)", module,
-                     why ? why : path);
-        Py_DECREF(core_path);
-        return NULL;
-    }
-    PyObject *record = Py_BuildValue("(sN)", module, core_path); /* steals */
-    if (record == NULL || PySys_SetObject(EPG_OWNER_ATTR, record) < 0) {
-        Py_XDECREF(record);
-        return NULL;
-    }
-    Py_DECREF(record);
-    return handle;
-}
-
-/* dlsym with an ImportError that names the missing export. */
-static int
-epg_go_core_bind(void *handle, const char *name, void **slot)
-{
-    *slot = dlsym(handle, name);
-    if (*slot == NULL) {
-        PyErr_Format(PyExc_ImportError,
-                     "Go core does not export %s (is it built from this "
-                     "source? run `make clean all`)", name);
+        if (refused)
+            PyErr_SetString(PyExc_ImportError, err);
+        else
+            PyErr_Format(PyExc_ImportError, "cannot import %s: %s", name, err);
         return -1;
     }
     return 0;
+}
+
+/* ---- exceptions: the 3.12 API where the build allows it ------------------ */
+
+#if (!defined(Py_LIMITED_API) && PY_VERSION_HEX >= 0x030C0000) || \
+    (defined(Py_LIMITED_API) && Py_LIMITED_API + 0 >= 0x030C0000)
+#define epg_err_take() PyErr_GetRaisedException()
+#define epg_err_restore(exc) PyErr_SetRaisedException(exc)
+#else
+/* PyErr_Fetch/PyErr_Restore, deprecated since 3.12, on older targets. */
+static PyObject *
+epg_err_take(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_DECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static void
+epg_err_restore(PyObject *exc)
+{
+    if (exc == NULL)
+        return;
+    PyObject *tb = PyException_GetTraceback(exc);
+    PyErr_Restore(PyObject_Type(exc), exc, tb);
+}
+#endif
+
+/*
+ * Raise RuntimeError("Go panic in <where>: <value>") for a report filled by
+ * gopanic.Recover, with the Go stack as a note (3.11+), and free the report's
+ * strings. An exception that was already set (Go code that raised, then
+ * panicked) becomes its __context__. Returns NULL, for `return epg_...;`.
+ */
+static PyObject *
+epg_raise_go_panic(const char *where, epg_go_panic *report)
+{
+    PyObject *earlier = epg_err_take();
+    PyErr_Format(PyExc_RuntimeError, "Go panic in %s: %s", where,
+                 report->value ? report->value : "(no value)");
+    PyObject *exc = epg_err_take();
+    if (earlier != NULL)
+        PyException_SetContext(exc, earlier); /* steals `earlier` */
+    if (report->stack != NULL && PyObject_HasAttrString(exc, "add_note")) {
+        PyObject *r = PyObject_CallMethod(exc, "add_note", "s", report->stack);
+        if (r == NULL)
+            PyErr_Clear(); /* the exception itself matters more than its note */
+        Py_XDECREF(r);
+    }
+    epg_err_restore(exc);
+    free(report->value); /* malloc'ed by Go's C.CString: freed once, here */
+    free(report->stack);
+    report->value = report->stack = NULL;
+    return NULL;
 }
 
 #endif /* EPG_GO_CORE_H */

@@ -5,6 +5,7 @@ package main
 
 /*
 #include <stddef.h>
+#include "go_panic.h"
 */
 import "C"
 
@@ -12,13 +13,18 @@ import (
 	"unsafe"
 
 	"example.com/epg/02_cgo_sum/sum"
+	"example.com/epg/gopanic"
 )
 
 // Sum stores a+b in *result and returns 0, or returns -1 on overflow.
 // result points to C memory owned by the caller (Go only writes to it).
+// A panic is reported in *report instead of crossing into C (every export
+// of this repository does the same, see common/gopanic).
 //
 //export Sum
-func Sum(a, b C.longlong, result *C.longlong) C.int {
+func Sum(a, b C.longlong, result *C.longlong, report *C.epg_go_panic) C.int {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("Sum") // panics on demand in test builds only
 	s, ok := sum.Add(int64(a), int64(b))
 	if !ok {
 		return -1
@@ -31,7 +37,9 @@ func Sum(a, b C.longlong, result *C.longlong) C.int {
 // or the index of the value at which the running total overflowed.
 //
 //export SumArray
-func SumArray(values *C.longlong, n C.size_t, result *C.longlong) C.longlong {
+func SumArray(values *C.longlong, n C.size_t, result *C.longlong, report *C.epg_go_panic) C.longlong {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("SumArray")
 	if n == 0 {
 		*result = 0
 		return -1

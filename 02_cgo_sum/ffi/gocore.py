@@ -1,18 +1,24 @@
 """What the cffi and ctypes loaders of step 02 share.
 
-1. The one-runtime rule, Python side: the same record as common/go_core.h
-   (sys._go_runtime_owner), checked BEFORE the library that carries a Go
-   runtime is loaded, since loading it starts that runtime.
+1. The one-runtime rule, Python side. Loading a library that carries a Go
+   runtime starts it, so ctypes.CDLL / ffi.dlopen must not be the first to
+   load the Go core: load_go_core() has the guard load it first
+   (libgo_guard.so, plain C: common/go_guard.h, the same check and the same
+   process-wide lock as every C glue). The FFI's own dlopen then finds the
+   library loaded, and starts nothing new.
 2. The newmath.sum contract: with no C glue, the FFI converts the arguments
    by its own rules. ctypes (with argtypes) refuses a float with its own
    ArgumentError but silently wraps 2**64 to 0; cffi checks types and range
    with its own messages. So check in Python, with newmath.sum's messages.
+3. A Go panic, reported by the core in an epg_go_panic (common/go_panic.h),
+   becomes the RuntimeError the C glue would raise.
 """
 
 from __future__ import annotations
 
+import ctypes
 import operator
-import sys
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -22,36 +28,58 @@ T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 STEP = HERE.parent
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+ERROR_SIZE = 8192
+
+_guard = ctypes.CDLL(str(HERE / "libgo_guard.so"))  # plain C: starts no Go runtime
+_guard.epg_go_load.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int),
+                               ctypes.c_char_p, ctypes.c_size_t]
+_guard.epg_go_load.restype = ctypes.c_void_p
+
+
+_api = ctypes.pythonapi
+_api.PyInterpreterState_Get.restype = ctypes.c_void_p
+_api.PyInterpreterState_GetID.argtypes = [ctypes.c_void_p]
+_api.PyInterpreterState_GetID.restype = ctypes.c_int64
+
+
+def refuse_subinterpreter(module: str) -> None:
+    """The C glue's rule (common/go_core.h): main interpreter only. The Go
+    runtime is per process, and a loader's module-level state (the FFI
+    handle, cffi's function pointer) would be shared by interpreters."""
+    if _api.PyInterpreterState_GetID(_api.PyInterpreterState_Get()) != 0:
+        raise ImportError(
+            f"cannot import {module} in a subinterpreter: its Go runtime and its state are "
+            f"per process, shared by every interpreter; import {module} in the main "
+            "interpreter")
+
+
+def guard_error(module: str, refused: bool, message: bytes) -> ImportError:
+    """The ImportError for a failed guarded load (common/go_core.h's wording)."""
+    text = os.fsdecode(message)
+    return ImportError(text if refused else f"cannot import {module}: {text}")
 
 
 def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
-    """Claim this process's Go runtime for `library`, then `load(path)` it.
+    """Load `library` for `module` through the guard, then `load(path)` it.
 
-    Raises ImportError, before loading anything, when another Go core owns
-    the process. If load() itself fails, the claim is withdrawn: nothing
-    started, and another core may still be loaded later.
+    Raises ImportError, before anything is loaded, when another Go runtime
+    runs in this process (whoever loaded it).
     """
-    library_path = str(Path(library).resolve())
-    owner = getattr(sys, "_go_runtime_owner", None)
-    if owner is not None and owner[1] != library_path:
-        owner_module, owner_path = owner
-        raise ImportError(
-            f"cannot import {module}: this process already runs the Go runtime "
-            f"of module '{owner_module}' ({owner_path}). Go supports one runtime "
-            "per process (golang/go#65050), so two Go-backed extension modules "
-            f"cannot share an interpreter; import {module} in a separate Python "
-            "process instead (a new interpreter, subprocess, or multiprocessing "
-            "with the 'spawn' start method)."
-        )
-    if owner is None:
-        sys._go_runtime_owner = (module, library_path)
-    # (the same library again: loading it again starts nothing new)
-    try:
-        return load(library_path)
-    except BaseException:
-        if owner is None:
-            del sys._go_runtime_owner
-        raise
+    refuse_subinterpreter(module)
+    path = str(Path(library).resolve())
+    refused, err = ctypes.c_int(), ctypes.create_string_buffer(ERROR_SIZE)
+    if not _guard.epg_go_load(module.encode(), os.fsencode(path), ctypes.byref(refused),
+                              err, ERROR_SIZE):
+        raise guard_error(module, bool(refused.value), err.value)
+    return load(path)  # already loaded: dlopen returns the running copy
+
+
+def go_panic_error(where: str, value: bytes, stack: bytes) -> RuntimeError:
+    """The RuntimeError the C glue raises for a Go panic (common/go_core.h)."""
+    exc = RuntimeError(f"Go panic in {where}: {value.decode(errors='replace')}")
+    if hasattr(exc, "add_note"):  # 3.11+
+        exc.add_note(stack.decode(errors="replace"))
+    return exc
 
 
 def _int64(value: object) -> int:

@@ -8,16 +8,27 @@ package main
 
 /*
 #include "shim.h"
+#include "go_panic.h"
 */
 import "C"
 
-import "example.com/epg/02_cgo_sum/sum"
+import (
+	"unsafe"
+
+	"example.com/epg/02_cgo_sum/sum"
+	"example.com/epg/gopanic"
+)
 
 // Sum is called by the C glue's method table with the GIL held, exactly like
 // a PyCFunction: it returns a new reference, or NULL with an exception set.
 //
+// A panic is reported in *report (the glue raises RuntimeError), and Sum
+// returns nil.
+//
 //export Sum
-func Sum(self, args *C.PyObject) *C.PyObject {
+func Sum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("Sum")
 	var a, b C.longlong
 	// &a and &b point to Go memory: allowed, C uses them only during the call.
 	if C.parse_two_longlongs(args, &a, &b) == 0 {

@@ -13,21 +13,28 @@
 // -buildmode=c-shared; the C glue is ../hello.c.
 package main
 
-// #include <stddef.h>
+/*
+#include <stddef.h>
+#include "go_panic.h"
+*/
 import "C"
 
 import (
 	"unsafe"
 
 	"example.com/epg/03_cgo_strings/greet"
+	"example.com/epg/gopanic"
 )
 
 // SayHello returns "Hello " + the n bytes at name, in a new C buffer of
 // *size bytes (no NUL terminator) that the caller must free() once. It
-// returns NULL, leaving *size alone, when the buffer cannot be allocated.
+// returns NULL, leaving *size alone, when the buffer cannot be allocated,
+// and NULL with *report filled if it panicked (common/gopanic).
 //
 //export SayHello
-func SayHello(name *C.char, n C.size_t, size *C.size_t) *C.char {
+func SayHello(name *C.char, n C.size_t, size *C.size_t, report *C.epg_go_panic) *C.char {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("SayHello")
 	total := greet.Size(int(n)) // -1 when too large (int(n) < 0 included)
 	if total < 0 {
 		return nil

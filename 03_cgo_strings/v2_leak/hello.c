@@ -11,6 +11,7 @@
 #include "go_core.h"
 
 EPG_GO_FUNC(SayHello);
+static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(SayHello), {NULL, NULL}};
 
 static PyObject *
 hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
@@ -25,7 +26,10 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
     const char *utf8 = PyUnicode_AsUTF8AndSize(name, &n);
     if (utf8 == NULL)
         return NULL;
-    char *greeting = go_SayHello((char *)utf8, (size_t)n);
+    epg_go_panic panic = {NULL, NULL};
+    char *greeting = go_SayHello((char *)utf8, (size_t)n, &panic);
+    if (panic.value != NULL)
+        return epg_raise_go_panic("say_hello()", &panic);
     /* PyUnicode_FromString copies the bytes... */
     return PyUnicode_FromString(greeting);
     /* ...and the malloc'ed buffer is never freed: THE LEAK. */
@@ -37,20 +41,35 @@ static PyMethodDef hello_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+static int
+hello_exec(PyObject *module)
+{
+    if (epg_go_core_load(module, "libhello_core.so", core_symbols) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot hello_slots[] = {
+    {Py_mod_exec, hello_exec},
+    EPG_SLOT_MAIN_INTERPRETER_ONLY
+#ifdef Py_mod_gil
+    /* (Wrong on purpose in another way; nothing here needs the GIL.) */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef hello_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "hello",
     .m_doc = "Step 03, version 2: C.CString returned, never freed (a leak).",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = hello_methods,
+    .m_slots = hello_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_hello(void)
 {
-    void *core = epg_go_core_open("hello", "libhello_core.so",
-                                  (const void *)&PyInit_hello);
-    if (core == NULL || EPG_GO_BIND(core, SayHello) < 0)
-        return NULL;
-    return PyModule_Create(&hello_module);
+    return PyModuleDef_Init(&hello_module);
 }

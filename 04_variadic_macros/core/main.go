@@ -7,6 +7,8 @@
 //   - it runs only as a direct call from the C glue, on the calling thread,
 //     with the GIL held; it starts no goroutine that touches Python objects;
 //   - it returns a NEW reference, or NULL with a Python exception set;
+//   - it recovers any panic into *report (the glue raises RuntimeError):
+//     a panic that reached cgo would kill the interpreter;
 //   - references it gets from PyArg_ParseTuple "O" and PyList_GetItem are
 //     BORROWED: it never Py_DECREFs them and never keeps them after return.
 package main
@@ -15,19 +17,24 @@ package main
 #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -Werror
 // (cgo's own generated C has unused parameters, hence -Wno-unused-parameter.)
 #include "shims.h"
+#include "go_panic.h"
 */
 import "C"
 
 import (
 	"errors"
+	"unsafe"
 
 	"example.com/epg/04_variadic_macros/listsum"
+	"example.com/epg/gopanic"
 )
 
 // IsAList implements macro.is_a_list(obj): True for a list or a subclass.
 //
 //export IsAList
-func IsAList(self, args *C.PyObject) *C.PyObject {
+func IsAList(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("IsAList")
 	obj := C.macro_parse_one_arg(args, C.macro_fmt_is_a_list) // borrowed
 	if obj == nil {
 		return nil // PyArg_ParseTuple set the TypeError
@@ -39,7 +46,9 @@ func IsAList(self, args *C.PyObject) *C.PyObject {
 // IsALong implements macro.is_a_long(obj): True for an int, bool included.
 //
 //export IsALong
-func IsALong(self, args *C.PyObject) *C.PyObject {
+func IsALong(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("IsALong")
 	obj := C.macro_parse_one_arg(args, C.macro_fmt_is_a_long) // borrowed
 	if obj == nil {
 		return nil
@@ -52,7 +61,9 @@ func IsALong(self, args *C.PyObject) *C.PyObject {
 // a few cheap Go-to-C calls per item).
 //
 //export ListSum
-func ListSum(self, args *C.PyObject) *C.PyObject {
+func ListSum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("ListSum")
 	values := C.macro_parse_one_arg(args, C.macro_fmt_list_sum) // borrowed
 	if values == nil {
 		return nil

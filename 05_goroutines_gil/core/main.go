@@ -12,13 +12,17 @@ package main
 typedef int (*countdown_check_fn)(void);
 
 static inline int call_check(countdown_check_fn check) { return check(); }
+
+#include "go_panic.h"
 */
 import "C"
 
 import (
 	"runtime"
+	"unsafe"
 
 	"example.com/epg/05_goroutines_gil/countdown"
+	"example.com/epg/gopanic"
 )
 
 // Countdown counts n down across `workers` goroutines and returns the number
@@ -29,8 +33,12 @@ import (
 // runs on the caller's OS thread for the whole call (an exported function
 // stays on the C thread that called it), so the glue may take the GIL in it.
 //
+// A panic is reported in *report (common/gopanic) and Countdown returns 0.
+//
 //export Countdown
-func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn) C.longlong {
+func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *C.epg_go_panic) C.longlong {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("Countdown")
 	var interrupted func() bool
 	if check != nil {
 		interrupted = func() bool { return C.call_check(check) != 0 }
@@ -41,17 +49,26 @@ func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn) C.longlo
 // MaxWorkers is the largest `workers` Countdown accepts.
 //
 //export MaxWorkers
-func MaxWorkers() C.int { return countdown.MaxWorkers }
+func MaxWorkers(report *C.epg_go_panic) C.int {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	return countdown.MaxWorkers
+}
 
 // NumCPU is runtime.NumCPU(): the logical CPUs this process may use.
 //
 //export NumCPU
-func NumCPU() C.int { return C.int(runtime.NumCPU()) }
+func NumCPU(report *C.epg_go_panic) C.int {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	return C.int(runtime.NumCPU())
+}
 
 // GoMaxProcs is runtime.GOMAXPROCS(0): how many OS threads may run Go code
 // at the same time (the P in Go's M:N scheduler).
 //
 //export GoMaxProcs
-func GoMaxProcs() C.int { return C.int(runtime.GOMAXPROCS(0)) }
+func GoMaxProcs(report *C.epg_go_panic) C.int {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	return C.int(runtime.GOMAXPROCS(0))
+}
 
 func main() {} // required by -buildmode=c-shared, never runs

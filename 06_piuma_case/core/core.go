@@ -7,6 +7,7 @@ package main
 /*
 #include <stdlib.h>
 #include "piuma_api.h"
+#include "go_panic.h"
 */
 import "C"
 
@@ -15,6 +16,7 @@ import (
 	"unsafe"
 
 	"example.com/epg/06_piuma_case/engine"
+	"example.com/epg/gopanic"
 )
 
 // cProgress publishes a batch's progress through the C struct the caller
@@ -36,10 +38,14 @@ func (c cProgress) Cancelled() bool {
 
 // PiumaRun runs one batch and returns its results in a C array of *n
 // entries, allocated with C.malloc, to be released with PiumaFreeResults.
-// progress may be NULL.
+// progress may be NULL. A panic outside the per-file workers (which turn
+// theirs into per-file errors) is reported in *report and PiumaRun returns
+// NULL.
 //
 //export PiumaRun
-func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t) *C.piuma_result {
+func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, report *C.epg_go_panic) *C.piuma_result {
+	defer gopanic.Recover(unsafe.Pointer(report))
+	gopanic.Hook("PiumaRun")
 	opts := engine.Options{
 		Width:     int(o.width),
 		Height:    int(o.height),
@@ -89,7 +95,8 @@ func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t) *C.pi
 // the array.
 //
 //export PiumaFreeResults
-func PiumaFreeResults(arr *C.piuma_result, n C.size_t) {
+func PiumaFreeResults(arr *C.piuma_result, n C.size_t, report *C.epg_go_panic) {
+	defer gopanic.Recover(unsafe.Pointer(report))
 	if arr == nil {
 		return
 	}

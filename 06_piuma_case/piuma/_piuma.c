@@ -1,6 +1,6 @@
 /*
  * piuma._piuma: the C glue of the Go engine. Plain C, so that importing it
- * starts no Go runtime; PyInit loads the Go core (libpiuma_core.so, beside
+ * starts no Go runtime; its exec slot loads the Go core (libpiuma_core.so, beside
  * this module) through common/go_core.h, which enforces one Go runtime per
  * process. All CPython objects live here: the Go core only sees C types.
  *
@@ -24,13 +24,17 @@
 
 EPG_GO_FUNC(PiumaRun);
 EPG_GO_FUNC(PiumaFreeResults);
+static const epg_go_symbol core_symbols[] = {
+    EPG_GO_SYMBOL(PiumaRun), EPG_GO_SYMBOL(PiumaFreeResults), {NULL, NULL}};
 
 /* ---- Progress --------------------------------------------------------- */
 
 typedef struct {
     PyObject_HEAD
     piuma_progress p; /* updated by Go without the GIL: atomic accesses only */
-    int busy;         /* a batch is using p (read and written with the GIL held) */
+    int busy;         /* a batch is using p: taken and given back atomically, so
+                         that two threads cannot both take it, with or without
+                         a GIL (free-threaded builds) */
 } ProgressObject;
 
 static PyObject *
@@ -190,12 +194,13 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
     piuma_progress *p = NULL;
     if (progress != Py_None) {
         ProgressObject *po = (ProgressObject *)progress;
-        if (po->busy) {
+        int idle = 0;
+        if (!__atomic_compare_exchange_n(&po->busy, &idle, 1, 0, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED)) {
             PyErr_SetString(PyExc_ValueError,
                             "this Progress is already used by a running batch");
             goto done;
         }
-        po->busy = 1;
         Py_INCREF(progress);
         p = &po->p;
         /* A new batch counts from zero; a cancel() before it still counts. */
@@ -204,12 +209,17 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
     }
     piuma_result *results;
     size_t n = 0;
+    epg_go_panic panic = {NULL, NULL};
     Py_BEGIN_ALLOW_THREADS
-    results = go_PiumaRun(&opts, p, &n);
+    results = go_PiumaRun(&opts, p, &n, &panic);
     Py_END_ALLOW_THREADS
     if (p != NULL) {
-        ((ProgressObject *)progress)->busy = 0;
+        __atomic_store_n(&((ProgressObject *)progress)->busy, 0, __ATOMIC_RELEASE);
         Py_DECREF(progress);
+    }
+    if (panic.value != NULL) {
+        epg_raise_go_panic("run()", &panic); /* results is NULL */
+        goto done;
     }
 
     list = PyList_New((Py_ssize_t)n);
@@ -220,7 +230,13 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         else
             PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
-    go_PiumaFreeResults(results, n); /* every C string freed once, by Go */
+    /* Every C string freed once, by Go. (It cannot panic on an array that
+     * PiumaRun made; if it did, the strings would leak, not crash.) */
+    go_PiumaFreeResults(results, n, &panic);
+    if (panic.value != NULL) {
+        Py_CLEAR(list);
+        epg_raise_go_panic("run() (freeing the results)", &panic);
+    }
 
 done:
     Py_XDECREF(src);
@@ -239,30 +255,45 @@ static PyMethodDef piuma_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int
+piuma_exec(PyObject *module)
+{
+    if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
+        return -1;
+    if (PyType_Ready(&ProgressType) < 0)
+        return -1;
+    Py_INCREF(&ProgressType);
+    if (PyModule_AddObject(module, "Progress", (PyObject *)&ProgressType) < 0) {
+        Py_DECREF(&ProgressType);
+        return -1;
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot piuma_slots[] = {
+    {Py_mod_exec, piuma_exec},
+    EPG_SLOT_MAIN_INTERPRETER_ONLY
+#ifdef Py_mod_gil
+    /* Safe without the GIL: run() parses into objects it owns, and Go sees
+     * only C memory; a Progress is shared with the Go workers through atomic
+     * counters, and its busy flag is taken with a compare-and-swap, so two
+     * threads cannot start batches on one Progress even without a GIL. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef piuma_module = {
-    PyModuleDef_HEAD_INIT, "piuma._piuma",
-    "Go engine of the image cron job (C glue; the Go core is libpiuma_core.so).",
-    -1, piuma_methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "piuma._piuma",
+    .m_doc = "Go engine of the image cron job (C glue; the Go core is libpiuma_core.so).",
+    .m_size = 0,
+    .m_methods = piuma_methods,
+    .m_slots = piuma_slots,
 };
 
 PyMODINIT_FUNC
 PyInit__piuma(void)
 {
-    void *core = epg_go_core_open("piuma._piuma", "libpiuma_core.so",
-                                  (const void *)&PyInit__piuma);
-    if (core == NULL || EPG_GO_BIND(core, PiumaRun) < 0 ||
-        EPG_GO_BIND(core, PiumaFreeResults) < 0)
-        return NULL;
-    if (PyType_Ready(&ProgressType) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&piuma_module);
-    if (m == NULL)
-        return NULL;
-    Py_INCREF(&ProgressType);
-    if (PyModule_AddObject(m, "Progress", (PyObject *)&ProgressType) < 0) {
-        Py_DECREF(&ProgressType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return PyModuleDef_Init(&piuma_module);
 }

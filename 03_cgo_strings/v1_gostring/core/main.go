@@ -6,14 +6,21 @@
 // GODEBUG=cgocheck=0: that turns a clean crash into memory corruption.
 package main
 
+// #include "go_panic.h"
 import "C"
 
-import "example.com/epg/03_cgo_strings/greet"
+import (
+	"unsafe"
+
+	"example.com/epg/03_cgo_strings/greet"
+	"example.com/epg/gopanic"
+)
 
 // SayHello returns the greeting as a Go string: a Go pointer. Do not copy.
 //
 //export SayHello
-func SayHello(name *C.char, n C.size_t) string {
+func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) string {
+	defer gopanic.Recover(unsafe.Pointer(report))
 	return greet.Hello(C.GoStringN(name, C.int(n)))
 }
 

@@ -4,15 +4,22 @@
 // call leaks the greeting's length + 1 bytes (plus malloc's overhead).
 package main
 
+// #include "go_panic.h"
 import "C"
 
-import "example.com/epg/03_cgo_strings/greet"
+import (
+	"unsafe"
+
+	"example.com/epg/03_cgo_strings/greet"
+	"example.com/epg/gopanic"
+)
 
 // SayHello returns a malloc'ed, NUL-terminated copy of the greeting. The
 // caller must free it, and a NUL inside the greeting ends it early.
 //
 //export SayHello
-func SayHello(name *C.char, n C.size_t) *C.char {
+func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) *C.char {
+	defer gopanic.Recover(unsafe.Pointer(report))
 	return C.CString(greet.Hello(C.GoStringN(name, C.int(n))))
 }
 

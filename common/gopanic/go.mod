@@ -1,0 +1,3 @@
+module example.com/epg/gopanic
+
+go 1.21
