@@ -19,6 +19,7 @@ Notebooks are run by nbmake, each in its own kernel process.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -35,6 +36,11 @@ CHILD_TIMEOUT = 3600  # seconds; a hung step must not hang CI forever
 
 # jupyter_core warns (DeprecationWarning, an error here) unless this is set.
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+# Jupyter is not installed on a free-threaded CPython 3.13 (see
+# requirements-free-threaded.txt): its notebooks are reported as skipped, not
+# silently missing.
+NO_JUPYTER = importlib.util.find_spec("nbmake") is None
 
 
 def _step_of(path: Path) -> Path | None:
@@ -109,9 +115,17 @@ else:
             return None
         return True  # the step's own files are collected by its interpreter
 
+    def pytest_configure(config: pytest.Config) -> None:
+        # Notebooks run through nbmake wherever it is installed (make test-cgocheck2
+        # turns it off with -p no:nbmake).
+        if config.pluginmanager.hasplugin("nbmake"):
+            config.option.nbmake = True
+
     def pytest_collect_file(file_path: Path, parent: pytest.Collector):
         if file_path.name == "Makefile" and _step_of(file_path) == file_path.parent:
             return StepFile.from_parent(parent, path=file_path)
+        if file_path.suffix == ".ipynb" and NO_JUPYTER:
+            return UnrunnableNotebook.from_parent(parent, path=file_path)
         return None
 
     def pytest_cmdline_main(config: pytest.Config):
@@ -227,6 +241,23 @@ class StepFile(_ShowsStepFailure, pytest.File):
         self._child_status = status
         self._child_output = output
         return results
+
+
+class UnrunnableNotebook(pytest.File):
+    """A notebook on an interpreter without Jupyter: one skipped item."""
+
+    def collect(self):
+        yield SkippedNotebook.from_parent(self, name=self.path.name)
+
+
+class SkippedNotebook(pytest.Item):
+    def runtest(self):
+        pytest.skip("Jupyter is not installed for this interpreter: on a free-threaded "
+                    "CPython 3.13 it cannot be (jupyter_server needs argon2-cffi, and CFFI "
+                    "supports free-threaded builds only from CPython 3.14)")
+
+    def reportinfo(self):
+        return self.path, None, self.name
 
 
 class _StepLevelItem(_ShowsStepFailure, pytest.Item):
