@@ -86,13 +86,27 @@ typedef struct {
 #if defined(__ELF__)
 #define EPG_NT_GO_BUILDID 4 /* cmd/link: ELF_NOTE_GOBUILDID_TAG, owner "Go" */
 
+/* Is [vaddr, vaddr + size) inside one of the object's loaded segments?
+ * (Only mapped memory may be read.) */
+static int
+epg_is_loaded(const struct dl_phdr_info *info, ElfW(Addr) vaddr, ElfW(Xword) size)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr &&
+            vaddr + size <= ph->p_vaddr + ph->p_filesz)
+            return 1;
+    }
+    return 0;
+}
+
 /* Does this loaded object carry a Go build ID note? */
 static int
 epg_has_go_note(const struct dl_phdr_info *info)
 {
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
+        if (ph->p_type != PT_NOTE || !epg_is_loaded(info, ph->p_vaddr, ph->p_memsz))
             continue;
         const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
         const char *end = p + ph->p_memsz;
