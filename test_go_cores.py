@@ -10,6 +10,7 @@ CPython's, which the interpreter provides when it loads them.
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import subprocess
 import sys
@@ -100,4 +101,38 @@ def test_a_missing_library_fails_the_build(tmp_path):
         "// #include", "// #cgo LDFLAGS: -lturbojpeg\n// #include"))
     proc = subprocess.run(f"{build} -o libmissing.so .", shell=True, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+USER_FLAG = """package main
+
+// #if !defined(EPG_USER_FLAG)
+// #error "the user's CGO_CFLAGS did not reach cgo"
+// #endif
+import "C"
+
+//export Nothing
+func Nothing() {}
+
+func main() {}
+"""
+
+
+def test_the_users_cgo_flags_are_kept(tmp_path):
+    """The build adds its flags to the user's CGO_CFLAGS instead of replacing
+    them (a -I for a custom libjpeg-turbo, -D options, sanitizers...)."""
+    (tmp_path / "go.mod").write_text("module example.com/userflag\n\ngo 1.21\n")
+    (tmp_path / "main.go").write_text(USER_FLAG)
+    step = ROOT / "05_goroutines_gil"
+
+    def build(env: dict[str, str]) -> subprocess.CompletedProcess:
+        cmd = subprocess.run(["make", "-s", "-C", str(step), f"PYTHON={sys.executable}",
+                              "print-GO_C_SHARED"], env=env, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        return subprocess.run(f"{cmd} -o libuserflag.so .", shell=True, cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CGO_")}
+    assert build(env).returncode != 0  # without the flag, the #error fires
+    proc = build(dict(env, CGO_CFLAGS="-O2 -DEPG_USER_FLAG"))
     assert proc.returncode == 0, proc.stderr
