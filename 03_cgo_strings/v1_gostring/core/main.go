@@ -12,16 +12,22 @@ import "C"
 import (
 	"unsafe"
 
+	"example.com/epg/03_cgo_strings/cmem"
 	"example.com/epg/03_cgo_strings/greet"
 	"example.com/epg/gopanic"
 )
 
 // SayHello returns the greeting as a Go string: a Go pointer. Do not copy.
+// (The name is read right, with its size_t length: see package cmem.)
+//
+// The deferred Recover cannot save this one: cgo checks the result in its
+// wrapper of SayHello, after SayHello returned, and no recover is on the
+// stack there. The panic kills the process (SIGABRT).
 //
 //export SayHello
 func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) string {
 	defer gopanic.Recover(unsafe.Pointer(report))
-	return greet.Hello(C.GoStringN(name, C.int(n)))
+	return greet.Hello(cmem.String(unsafe.Pointer(name), uintptr(n)))
 }
 
 func main() {}

@@ -10,17 +10,19 @@ import "C"
 import (
 	"unsafe"
 
+	"example.com/epg/03_cgo_strings/cmem"
 	"example.com/epg/03_cgo_strings/greet"
 	"example.com/epg/gopanic"
 )
 
 // SayHello returns a malloc'ed, NUL-terminated copy of the greeting. The
-// caller must free it, and a NUL inside the greeting ends it early.
+// caller must free it, and a NUL inside the greeting ends it early. (The
+// name is read right, with its size_t length: see package cmem.)
 //
 //export SayHello
 func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) *C.char {
 	defer gopanic.Recover(unsafe.Pointer(report))
-	return C.CString(greet.Hello(C.GoStringN(name, C.int(n))))
+	return C.CString(greet.Hello(cmem.String(unsafe.Pointer(name), uintptr(n))))
 }
 
 func main() {}
