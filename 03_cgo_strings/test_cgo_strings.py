@@ -12,8 +12,10 @@ import inspect
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 import tracemalloc
@@ -26,6 +28,12 @@ from go_refusal import REFUSAL
 STEP = Path(__file__).resolve().parent
 COMMON = STEP.parent / "common"
 MiB = 1024 * 1024
+# This interpreter's build of a module (a checkout may hold several).
+MODULE_FILE = "hello" + sysconfig.get_config_var("EXT_SUFFIX")
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+# The GIL tests need one: on a free-threaded build every thread runs anyway.
+needs_gil = pytest.mark.skipif(FREE_THREADED,
+                               reason="free-threaded build: there is no GIL to hold or release")
 
 # Any str, NUL included, must come back exactly.
 ROUND_TRIP = [
@@ -194,6 +202,7 @@ def spinning_thread():
     assert not thread.is_alive()
 
 
+@needs_gil
 @pytest.mark.parametrize("extra", [0, 3 * MiB], ids=["threshold", "threshold+3MiB"])
 def test_cgo_strings_long_names_release_the_gil(extra):
     # With a 1000 s switch interval, the spinner counts during our loop only
@@ -210,6 +219,7 @@ def test_cgo_strings_long_names_release_the_gil(extra):
     assert after > before, f"no other thread ran during {done} calls: GIL kept"
 
 
+@needs_gil
 @pytest.mark.parametrize("size", [0, 7, 1024, hello.NOGIL_MIN_BYTES - 1])
 def test_cgo_strings_short_names_keep_the_gil(size):
     # Below the threshold the glue keeps the GIL: with a 1000 s switch
@@ -291,19 +301,44 @@ def test_cgo_strings_version1_go_string_aborts():
     )
     proc = run_child(["-c", code], cwd=STEP / "v1_gostring")
     assert proc.stdout.splitlines() == ["imported"]  # died inside the call
-    assert proc.returncode != 0
+    # A Go runtime in a library aborts the process on a fatal error or an
+    # unrecovered panic (GOTRACEBACK=crash is forced when C owns the process).
+    assert proc.returncode == -signal.SIGABRT, (proc.returncode, proc.stderr)
     if "cgocheck2" in go_experiments(STEP / "v1_gostring" / "libhello_core.so"):
         # Every store of a Go pointer into C memory is checked: the result
         # is caught as it is written to the caller's memory.
         assert re.search(r"^write of unpinned Go pointer 0x[0-9a-f]+ to non-Go memory "
                          r"0x[0-9a-f]+$", proc.stderr, re.MULTILINE), proc.stderr
         assert "fatal error: unpinned Go pointer stored into non-Go memory" in proc.stderr
+        check = "runtime.cgoCheckPtrWrite("
     else:
         # The default check of exported functions' results.
         assert re.search(
             r"^panic: runtime error: \S*v1_gostring/core/main\.go:\d+: result of Go "
             r"function SayHello called from cgo is unpinned Go string or points to "
             r"unpinned Go string$", proc.stderr, re.MULTILINE), proc.stderr
+        check = "runtime.cgoCheckResult("
+    # Why SayHello's deferred gopanic.Recover cannot turn it into an exception:
+    # the check runs in cgo's wrapper (_cgoexp_<hash>_SayHello) after SayHello
+    # returned. The goroutine's stack shows the check called by the wrapper,
+    # and SayHello is no longer on it.
+    (stack,) = [block for block in proc.stderr.split("\n\n")
+                if block.startswith("goroutine ") and "_SayHello(" in block]
+    frames = re.findall(r"^(\S+)\(", stack, re.MULTILINE)
+    wrapper = next(i for i, f in enumerate(frames) if re.fullmatch(r"_cgoexp_\w+_SayHello", f))
+    assert check[:-1] in frames[:wrapper], stack
+    assert "main.SayHello" not in frames, stack
+    assert not any("gopanic" in f for f in frames), stack
+
+
+def test_cgo_strings_version1_empty_name_escapes_the_check():
+    # The greeting for "" is the constant "Hello ", which lives in the
+    # library's read-only data, not in Go's heap: cgocheck checks Go memory
+    # only, so this call returns. A run-time check sees what happens to run.
+    proc = run_child(["-c", "import hello; print(repr(hello.say_hello('')))"],
+                     cwd=STEP / "v1_gostring")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "'Hello '\n"
 
 
 def test_cgo_strings_versions_never_share_a_process():
@@ -318,7 +353,7 @@ def test_cgo_strings_versions_never_share_a_process():
         "from go_runtimes import go_runtimes\n"
         "print(go_runtimes())\n"
     )
-    (v2,) = (STEP / "v2_leak").glob("hello.*.so")
+    v2 = STEP / "v2_leak" / MODULE_FILE
     proc = run_child(["-c", code, str(v2)])
     assert proc.returncode == 0, proc.stderr
     refusal, runtimes = proc.stdout.splitlines()
@@ -327,3 +362,23 @@ def test_cgo_strings_versions_never_share_a_process():
     assert (match["new"], match["owner"]) == ("hello", "hello")
     assert match["path"] == str(STEP / "libhello_core.so")
     assert runtimes == str([str(STEP / "libhello_core.so")])
+
+
+# --------------------------------------------------------------------------
+# Free-threaded CPython (3.13t): every version keeps the GIL off.
+# --------------------------------------------------------------------------
+@pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build of CPython")
+@pytest.mark.parametrize("folder", [".", "v1_gostring", "v2_leak"])
+def test_cgo_strings_every_version_leaves_the_gil_off(folder):
+    # Importing a module that does not declare Py_mod_gil = Py_MOD_GIL_NOT_USED
+    # turns the GIL back on for the whole process, with a RuntimeWarning.
+    if folder == ".":
+        assert hello.__file__ == str(STEP / MODULE_FILE)
+        assert sys._is_gil_enabled() is False
+    code = ("import sys, warnings\n"
+            "warnings.simplefilter('error')\n"
+            "import hello\n"
+            "print(hello.__file__, sys._is_gil_enabled())\n")
+    proc = run_child(["-c", code], cwd=STEP / folder)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(STEP / folder / MODULE_FILE), "False"]
