@@ -5,7 +5,9 @@
  *
  * Each method calls its Go function directly: the GIL stays held, because
  * the Go code touches Python objects from the first instruction to the last
- * (releasing the GIL around it would be a bug, not an optimisation).
+ * (releasing the GIL around it would be a bug, not an optimisation). On a
+ * free-threaded build there is no GIL, and the Go code must be safe against
+ * other threads by itself (see the Py_mod_gil slot below).
  * The Go core is loaded by the module's exec slot through common/go_core.h,
  * after checking that this process runs no other Go runtime.
  */
@@ -18,8 +20,10 @@
 EPG_GO_FUNC(IsAList);
 EPG_GO_FUNC(IsALong);
 EPG_GO_FUNC(ListSum);
+EPG_GO_FUNC(macro_core_python_abi); /* a C function of the core (core/shims.c) */
 static const epg_go_symbol core_symbols[] = {
-    EPG_GO_SYMBOL(IsAList), EPG_GO_SYMBOL(IsALong), EPG_GO_SYMBOL(ListSum), {NULL, NULL}};
+    EPG_GO_SYMBOL(IsAList), EPG_GO_SYMBOL(IsALong), EPG_GO_SYMBOL(ListSum),
+    EPG_GO_SYMBOL(macro_core_python_abi), {NULL, NULL}};
 
 /* Go returns a new reference or NULL with an exception set: pass it on,
  * unless Go panicked (then it returned NULL and filled the report). */
@@ -67,7 +71,8 @@ PyDoc_STRVAR(macro_is_a_long_doc,
 PyDoc_STRVAR(macro_list_sum_doc,
 "list_sum($module, values, /)\n--\n\n"
 "Return the sum of a list of ints, computed in Go by walking the list\n"
-"through the CPython API (one call into Go per list).\n\n"
+"through the CPython API (one call into Go per list). The list is read as\n"
+"it was at one instant, even while other threads change it.\n\n"
 "Raises TypeError if values is not a list or an item is not an int, and\n"
 "OverflowError if an item or the running sum does not fit in a signed\n"
 "64-bit integer; both name the item's index.");
@@ -82,18 +87,35 @@ static PyMethodDef macro_methods[] = {
 static int
 macro_exec(PyObject *module)
 {
-    return epg_go_core_load(module, "libmacro_core.so", core_symbols);
+    if (epg_go_core_load(module, "libmacro_core.so", core_symbols) < 0)
+        return -1;
+    /* The core calls the CPython API: it must be built for this Python
+     * (core/shims.h). The check comes after loading it, so a refused core's
+     * Go runtime stays in the process: an ImportError beats a crash. */
+    const char *core_abi = go_macro_core_python_abi();
+    if (strcmp(core_abi, MACRO_PYTHON_ABI) != 0) {
+        PyErr_Format(PyExc_ImportError,
+                     "cannot import macro: its Go core libmacro_core.so was built "
+                     "for Python %s, this is Python %s; rebuild it with this "
+                     "interpreter (make PYTHON=...)", core_abi, MACRO_PYTHON_ABI);
+        return -1;
+    }
+    return 0;
 }
 
 static PyModuleDef_Slot macro_slots[] = {
     {Py_mod_exec, macro_exec},
     EPG_SLOT_MAIN_INTERPRETER_ONLY
 #ifdef Py_mod_gil
-    /* Py_MOD_GIL_NOT_USED would promise that Go's walk over a list is safe
-     * while other threads run. It is not yet: PyList_GetItem's borrowed
-     * references can be freed by a concurrent writer on a free-threaded
-     * build. (To be fixed before this line may say NOT_USED.) */
-    {Py_mod_gil, Py_MOD_GIL_USED},
+    /* Safe without the GIL. The module has no state but the core's function
+     * pointers (written once, under the process-wide guard, before the
+     * module exists). is_a_list/is_a_long read an object's type flags. The
+     * only shared, mutable thing Go reads is list_sum's list, which another
+     * thread may change meanwhile: so Go never walks the list itself, but a
+     * tuple snapshot of it (PyList_AsTuple copies the items under the list's
+     * critical section and holds a reference to each; core/python.go). Every
+     * item Go reads is kept alive by that tuple, which nobody else sees. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL}
 };

@@ -5,8 +5,9 @@ package main
 // #include "shims.h"
 import "C"
 
-// getItem returns item i of list as a BORROWED reference: the list owns it,
-// the caller must not Py_DECREF it (PyList_GetItem, not PySequence_GetItem).
-func getItem(list *C.PyObject, i int) *C.PyObject {
-	return C.PyList_GetItem(list, C.Py_ssize_t(i))
+// getItem returns item i of the snapshot tuple as a BORROWED reference: the
+// tuple owns it, the caller must not Py_DECREF it (PyTuple_GetItem, not
+// PySequence_GetItem).
+func getItem(tuple *C.PyObject, i int) *C.PyObject {
+	return C.PyTuple_GetItem(tuple, C.Py_ssize_t(i))
 }

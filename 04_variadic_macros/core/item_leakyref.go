@@ -9,6 +9,6 @@ import "C"
 // build/leakyref/, for the test and the notebook that show the bug):
 // PySequence_GetItem returns a NEW reference, and the caller treats it as
 // borrowed, so every item gains one reference per call and is never freed.
-func getItem(list *C.PyObject, i int) *C.PyObject {
-	return C.PySequence_GetItem(list, C.Py_ssize_t(i))
+func getItem(tuple *C.PyObject, i int) *C.PyObject {
+	return C.PySequence_GetItem(tuple, C.Py_ssize_t(i))
 }

@@ -5,12 +5,15 @@
 //
 // Rules every function here follows (see README.md):
 //   - it runs only as a direct call from the C glue, on the calling thread,
-//     with the GIL held; it starts no goroutine that touches Python objects;
+//     with the GIL held (an attached thread state on a free-threaded build);
+//     it starts no goroutine that touches Python objects;
 //   - it returns a NEW reference, or NULL with a Python exception set;
 //   - it recovers any panic into *report (the glue raises RuntimeError):
 //     a panic that reached cgo would kill the interpreter;
-//   - references it gets from PyArg_ParseTuple "O" and PyList_GetItem are
-//     BORROWED: it never Py_DECREFs them and never keeps them after return.
+//   - references it gets from PyArg_ParseTuple "O" and PyTuple_GetItem are
+//     BORROWED: it never Py_DECREFs them and never keeps them after return;
+//     the NEW reference it takes (list_sum's snapshot) it releases exactly
+//     once, with a defer, so that a panic releases it too.
 package main
 
 /*
@@ -58,7 +61,8 @@ func IsALong(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 
 // ListSum implements macro.list_sum(values): the sum of a list of ints that
 // fit in 64 bits, walking the list from Go (one crossing into Go per list,
-// a few cheap Go-to-C calls per item).
+// a few cheap Go-to-C calls per item), as it was at one instant: Go walks a
+// snapshot of it (python.go says why).
 //
 //export ListSum
 func ListSum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
@@ -72,24 +76,35 @@ func ListSum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 		raise(C.PyExc_TypeError, "list_sum() argument must be a list, not "+typeName(values))
 		return nil
 	}
-	total, err := listsum.Sum(pyList{values})
+	items := snapshot(values) // a NEW reference: ours to release
+	if items == nil {
+		return nil // MemoryError set
+	}
+	defer C.Py_DecRef(items) // on every path, a panic included
+	total, err := listsum.Sum(newPyItems(items))
 	if err != nil {
-		var e *listsum.Error
-		if !errors.As(err, &e) {
-			raise(C.PyExc_SystemError, "list_sum(): "+err.Error())
-			return nil
-		}
-		switch e.Problem {
-		case listsum.NotInt:
-			raise(C.PyExc_TypeError, "list_sum() "+e.Error())
-		case listsum.ItemOverflow, listsum.SumOverflow:
-			raise(C.PyExc_OverflowError, "list_sum() "+e.Error())
-		default:
-			// listsum.Failed: CPython already set an exception; keep it.
-		}
+		setError(err)
+		gopanic.Hook("ListSum.error") // tests (-tags epgpanic): a panic with an exception set
 		return nil
 	}
 	return C.PyLong_FromLongLong(C.longlong(total)) // new reference
+}
+
+// setError sets the Python exception that says why the sum failed.
+func setError(err error) {
+	var e *listsum.Error
+	if !errors.As(err, &e) {
+		raise(C.PyExc_SystemError, "list_sum(): "+err.Error())
+		return
+	}
+	switch e.Problem {
+	case listsum.NotInt:
+		raise(C.PyExc_TypeError, "list_sum() "+e.Error())
+	case listsum.ItemOverflow, listsum.SumOverflow:
+		raise(C.PyExc_OverflowError, "list_sum() "+e.Error())
+	default:
+		// listsum.Failed: CPython already set an exception; keep it.
+	}
 }
 
 func main() {} // required by -buildmode=c-shared, never runs

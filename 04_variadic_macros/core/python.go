@@ -10,24 +10,50 @@ import (
 	"unsafe"
 
 	"example.com/epg/04_variadic_macros/listsum"
+	"example.com/epg/gopanic"
 )
 
-// pyList is a Python list as listsum.Sum sees it. It holds a BORROWED
-// reference, valid while the caller's args tuple holds the list, i.e. for
-// the duration of the call: it must never outlive it.
+// snapshot returns the items of list as a new tuple: a NEW reference, which
+// the caller owns and must release exactly once (C.Py_DecRef), or NULL with
+// MemoryError set.
 //
-// Why borrowed references from PyList_GetItem are safe here: no Python code
-// runs while the list is walked (PyLong_Check is a flag test, and
-// PyLong_AsLongLong on an int calls no __index__), and the GIL is held
-// throughout, so nothing can shrink the list or drop its items meanwhile.
-type pyList struct{ list *C.PyObject }
+// Why a copy: Go reads the items with borrowed references, and a borrowed
+// reference is only as good as its owner. On a free-threaded build (3.13t)
+// another thread may shrink the list or replace an item during the walk,
+// freeing what Go is reading. PyList_AsTuple copies the item pointers under
+// the list's lock (its critical section on 3.13t, the GIL elsewhere) and
+// takes a reference to each, and a tuple never changes: the walk reads the
+// list as it was at one instant, whatever other threads do meanwhile. It
+// reads the list's storage, not its methods (a subclass's __iter__ is not
+// called), like PyList_GetItem would.
+func snapshot(list *C.PyObject) *C.PyObject {
+	return C.PyList_AsTuple(list)
+}
 
-func (l pyList) Len() int { return int(C.PyList_Size(l.list)) }
+// pyItems is a snapshot tuple as listsum.Sum sees it. It holds a BORROWED
+// reference: the tuple is owned by ListSum, which releases it after the walk,
+// so pyItems must never outlive the call.
+type pyItems struct {
+	tuple *C.PyObject
+	n     int
+}
 
-func (l pyList) Int64(i int) (int64, listsum.Problem) {
-	item := getItem(l.list, i) // borrowed: no Py_DECREF
+func newPyItems(tuple *C.PyObject) pyItems {
+	return pyItems{tuple, int(C.PyTuple_Size(tuple))}
+}
+
+func (t pyItems) Len() int { return t.n }
+
+func (t pyItems) Int64(i int) (int64, listsum.Problem) {
+	if i == t.n/2 {
+		gopanic.Hook("ListSum.walk") // tests (-tags epgpanic): a panic halfway through
+	}
+	// Borrowed from the tuple (getItem, item.go): no Py_DECREF. No Python code
+	// runs below (PyLong_Check is a flag test, and PyLong_AsLongLong on an int,
+	// subclasses included, calls no __index__).
+	item := getItem(t.tuple, i)
 	if item == nil {
-		return 0, listsum.Failed // IndexError set (cannot happen, see above)
+		return 0, listsum.Failed // IndexError set (cannot happen: i < n)
 	}
 	if C.macro_PyLong_Check(item) == 0 {
 		return 0, listsum.NotInt
@@ -44,8 +70,8 @@ func (l pyList) Int64(i int) (int64, listsum.Problem) {
 	return int64(v), listsum.OK
 }
 
-func (l pyList) TypeName(i int) string {
-	return typeName(C.PyList_GetItem(l.list, C.Py_ssize_t(i)))
+func (t pyItems) TypeName(i int) string {
+	return typeName(C.PyTuple_GetItem(t.tuple, C.Py_ssize_t(i)))
 }
 
 // typeName copies the name of obj's type into a Go string.

@@ -33,3 +33,9 @@ macro_type_name(PyObject *obj)
 {
     return Py_TYPE(obj)->tp_name;
 }
+
+const char *
+macro_core_python_abi(void)
+{
+    return MACRO_PYTHON_ABI;
+}

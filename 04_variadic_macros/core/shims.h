@@ -50,4 +50,19 @@ int macro_PyLong_Check(PyObject *obj);
  * can go away. */
 const char *macro_type_name(PyObject *obj);
 
+/*
+ * The Python ABI this file was compiled for, "3.11" or "3.13t" (free-threaded):
+ * the Go core reads objects through this Python's headers (PyLong_Check reads
+ * a field at an offset that differs between 3.13 and 3.13t, for one), so the
+ * glue refuses a core built for another interpreter, e.g. one left by
+ * `make PYTHON=python3.13t`, instead of crashing on the first call.
+ */
+#ifdef Py_GIL_DISABLED
+#define MACRO_PYTHON_ABI Py_STRINGIFY(PY_MAJOR_VERSION) "." Py_STRINGIFY(PY_MINOR_VERSION) "t"
+#else
+#define MACRO_PYTHON_ABI Py_STRINGIFY(PY_MAJOR_VERSION) "." Py_STRINGIFY(PY_MINOR_VERSION)
+#endif
+/* MACRO_PYTHON_ABI as the core was compiled: the glue compares it with its own. */
+const char *macro_core_python_abi(void);
+
 #endif /* MACRO_SHIMS_H */
