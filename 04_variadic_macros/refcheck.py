@@ -10,28 +10,38 @@ shows up as +CALLS on the objects it was taken on.
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import json
 import sys
 
 INT64_MAX = 2**63 - 1
 
 
-def _call_every_path(list_sum, calls: int, lists: list) -> None:
+def _call_every_path(list_sum, calls: int, lists: list, errors: tuple,
+                     raised: collections.Counter) -> None:
     for _ in range(calls):
         for values in lists:
-            with contextlib.suppress(TypeError, OverflowError):
+            try:
                 list_sum(values)
+            except errors as exc:
+                raised[type(exc).__name__] += 1
 
 
-def drift(list_sum, calls: int = 100_000) -> dict[str, int]:
-    """{object: refcount after - before} over `calls` rounds of every path."""
+def drift(list_sum, calls: int = 100_000, errors: tuple = (TypeError, OverflowError),
+          raised: collections.Counter | None = None) -> dict[str, int]:
+    """{object: refcount after - before} over `calls` rounds of every path.
+
+    Exceptions of the types in `errors` are expected (counted by type name in
+    `raised`, if given); any other propagates.
+    """
 
     class MyList(list):
         pass
 
     items = [(1 << 40) + i for i in range(5)]  # distinctive, not cached objects
-    big, text = 1 << 70, "".join(["not ", "an int"])  # built at run time
+    # Built at run time: a constant (`1 << 70` is folded into one) may be
+    # immortal, its refcount frozen (free-threaded 3.13 makes code constants so).
+    big, text = (1 << 70) + len(items), "".join(["not ", "an int"])
     lists = {
         "good list": list(items),
         "list with a str": [*items, text],
@@ -44,7 +54,8 @@ def drift(list_sum, calls: int = 100_000) -> dict[str, int]:
     watched.update({f"item {i} ({item})": item for i, item in enumerate(items)})
     watched.update({"the str item": text, "the big int item": big})
     before = {name: sys.getrefcount(obj) for name, obj in watched.items()}
-    _call_every_path(list_sum, calls, list(lists.values()))
+    _call_every_path(list_sum, calls, list(lists.values()), errors,
+                     collections.Counter() if raised is None else raised)
     after = {name: sys.getrefcount(obj) for name, obj in watched.items()}
     return {name: after[name] - before[name] for name in watched}
 

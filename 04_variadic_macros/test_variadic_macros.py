@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import sysconfig
+import textwrap
 import threading
 import tracemalloc
 from pathlib import Path
@@ -18,6 +23,8 @@ import refcheck
 STEP = Path(__file__).resolve().parent
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+MODULE_FILE = "macro" + sysconfig.get_config_var("EXT_SUFFIX")
 
 
 class MyList(list):
@@ -192,10 +199,13 @@ def test_signatures_and_docs():
 
 
 # ---------------------------------------------------------------- references
-def _child(*args: str) -> subprocess.CompletedProcess[str]:
-    """A fresh interpreter in the step folder (its own Go runtime, if any)."""
-    return subprocess.run([sys.executable, *args], cwd=STEP,
-                          capture_output=True, text=True, timeout=300)
+def _child(*args: str, cwd: Path = STEP, env: dict | None = None,
+           timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter in `cwd`, the step folder by default (its own Go
+    runtime, if any), with common/ on its path."""
+    env = dict(os.environ if env is None else env, PYTHONPATH=str(STEP.parent / "common"))
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_list_sum_leaves_refcounts_alone():
@@ -305,6 +315,24 @@ def test_list_sum_from_many_python_threads():
     assert failures == []
 
 
+def test_list_sum_while_another_thread_rewrites_the_list():
+    """mutate.py: a writer thread rewrites the list (fresh items, so that the
+    ones it drops are freed at once) while two threads call list_sum on it.
+    Every call returns the sum of a state the list was in, or that state's
+    TypeError/OverflowError: Go walks a snapshot. (With the list's own items
+    read as borrowed references, a free-threaded build returned wrong sums
+    and IndexErrors here, or crashed.) On a GIL build the walk cannot overlap
+    a write; the outcomes must still all be right."""
+    proc = _child("mutate.py", ".", "20000", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert Path(report["module"]) == STEP / MODULE_FILE
+    assert report["wrong"] == []
+    assert report["outcomes"]["wrong"] == 0
+    assert report["calls"] == sum(report["outcomes"].values()) > 0
+    assert report["gil"] is not FREE_THREADED
+
+
 # ---------------------------------------------------------------- one runtime
 def test_macro_its_core_is_the_only_go_runtime():
     """What is mapped in this process, not a record: one Go runtime, its core.
@@ -312,6 +340,26 @@ def test_macro_its_core_is_the_only_go_runtime():
     from go_runtimes import go_runtimes
 
     assert go_runtimes() == [str(STEP / "libmacro_core.so")]
+
+
+def test_a_core_built_for_another_python_is_refused(tmp_path):
+    """The core reads Python objects through the headers it was compiled with:
+    one left by `make PYTHON=<another python>` would crash on the first call.
+    The glue compares the core's Python ABI with its own (a stand-in core here,
+    plain C, reporting 2.7) and refuses it with ImportError."""
+    shutil.copy(STEP / MODULE_FILE, tmp_path)
+    (tmp_path / "core.c").write_text(
+        'const char *macro_core_python_abi(void) { return "2.7"; }\n'
+        "void IsAList(void) {}\nvoid IsALong(void) {}\nvoid ListSum(void) {}\n")
+    subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o",
+                    str(tmp_path / "libmacro_core.so"), str(tmp_path / "core.c")], check=True)
+    proc = _child("-c", "import macro", cwd=tmp_path)
+    this = f"{sys.version_info[0]}.{sys.version_info[1]}{'t' if FREE_THREADED else ''}"
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == (
+        "ImportError: cannot import macro: its Go core libmacro_core.so was built for "
+        f"Python 2.7, this is Python {this}; rebuild it with this interpreter "
+        "(make PYTHON=...)")
 
 
 # ---------------------------------------------------------------- cgo limits
@@ -340,3 +388,137 @@ def test_bench_child_measures_list_sum():
     assert set(results) == {"macro.list_sum", "builtin sum"}
     assert all(set(by_size) == {"1", "10"} for by_size in results.values())
     assert all(ns > 0 for by_size in results.values() for ns in by_size.values())
+
+
+# ---------------------------------------------------------------- panics
+# The step built once more with gopanic's test hook live (`make panic-build`:
+# build/epgpanic/, -tags epgpanic): EPG_GO_PANIC=<name> makes the Go core
+# panic on demand where it calls gopanic.Hook(<name>). It is another Go core,
+# so it runs in child processes. (../test_go_panics.py covers a panic at the
+# start of every export of every step.)
+@pytest.fixture(scope="module")
+def panic_build() -> Path:
+    proc = subprocess.run(["make", "--no-print-directory", "panic-build",
+                           f"PYTHON={sys.executable}"],
+                          cwd=STEP, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return STEP / "build" / "epgpanic" / STEP.name
+
+
+def _panic_child(panic_build: Path, code: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "EPG_GO_PANIC"}
+    return _child("-c", textwrap.dedent(code), cwd=panic_build, env=env, **kwargs)
+
+
+def test_a_panic_after_an_exception_keeps_it_as_context(panic_build):
+    """Go set a TypeError, then panicked: the RuntimeError says so and carries
+    the TypeError as its __context__; nothing is left set afterwards."""
+    proc = _panic_child(panic_build, """
+        import json, os, sys
+        import macro
+        os.environ["EPG_GO_PANIC"] = "ListSum.error"
+        try:
+            macro.list_sum([1, "x"])
+        except RuntimeError as exc:
+            notes = getattr(exc, "__notes__", [])
+            print(json.dumps([str(exc), type(exc.__context__).__name__, str(exc.__context__),
+                              exc.__cause__ is None, exc.__suppress_context__,
+                              sys.version_info < (3, 11) or
+                              notes[0].startswith("goroutine ") and "main.ListSum(" in notes[0]]))
+        del os.environ["EPG_GO_PANIC"]
+        try:
+            macro.list_sum([1, "x"])
+        except TypeError as exc:
+            print(json.dumps([str(exc), exc.__context__ is None]))
+        print(macro.list_sum([1, 2]), macro.is_a_list([]))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    panic, again, after = proc.stdout.splitlines()
+    assert json.loads(panic) == ["Go panic in list_sum(): EPG_GO_PANIC=ListSum.error",
+                                 "TypeError", "list_sum() item 1 must be an int, not str",
+                                 True, False, True]
+    assert json.loads(again) == ["list_sum() item 1 must be an int, not str", True]
+    assert after == "3 True"
+
+
+def test_a_panic_halfway_through_the_walk_leaks_nothing(panic_build):
+    """The walk panics at its middle item: the snapshot Go holds is released by
+    its defer (no item keeps a reference: refcheck), every report string is
+    freed (RSS), and the interpreter goes on."""
+    proc = _panic_child(panic_build, """
+        import collections, json, os
+        import macro, refcheck
+        def rss():
+            with open("/proc/self/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        os.environ["EPG_GO_PANIC"] = "ListSum.walk"
+        raised = collections.Counter()
+        drift = refcheck.drift(macro.list_sum, 500, (TypeError, OverflowError, RuntimeError),
+                               raised)
+        values = list(range(10))
+        def panics(n):
+            for _ in range(n):
+                try:
+                    macro.list_sum(values)
+                except RuntimeError:
+                    pass
+        panics(2000)
+        before = rss()
+        panics(15_000)
+        grown = rss() - before
+        del os.environ["EPG_GO_PANIC"]
+        print(json.dumps({"drift": drift, "raised": raised, "grown": grown,
+                          "after": macro.list_sum(values)}))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    # Every list that reaches the walk panics there (5 of refcheck's 6; the
+    # tuple is refused before): 500 rounds.
+    assert report["raised"] == {"RuntimeError": 5 * 500, "TypeError": 500}
+    assert report["drift"] == dict.fromkeys(report["drift"], 0)
+    assert len(report["drift"]) == 13
+    # Each report holds the panic value and a Go stack of about 1 KB: 15,000
+    # unfreed reports would grow the RSS by about 15 MB.
+    assert report["grown"] < 4 * 1024 * 1024, report["grown"]
+    assert report["after"] == sum(range(10))
+
+
+@pytest.mark.parametrize(("mode", "message"), [
+    ("fatal", "fatal error: concurrent map writes"),
+    ("stack", "fatal error: stack overflow"),
+])
+def test_a_go_fatal_error_is_not_a_panic(panic_build, mode, message):
+    """What recover cannot catch: a fatal runtime error ends the process. A Go
+    runtime in a library aborts (SIGABRT) rather than exits."""
+    proc = _panic_child(panic_build, f"""
+        import os
+        import macro
+        os.environ["EPG_GO_PANIC"] = "ListSum:{mode}"
+        print("calling", flush=True)
+        try:
+            macro.list_sum([1, 2])
+        except BaseException as exc:
+            print("caught", type(exc).__name__, flush=True)
+        print("returned", flush=True)
+    """, timeout=120)
+    assert proc.stdout == "calling\n"
+    assert proc.returncode == -signal.SIGABRT, (proc.returncode, proc.stderr[-2000:])
+    assert message in proc.stderr.splitlines(), proc.stderr[:2000]
+
+
+# ---------------------------------------------------------------- free-threaded
+@pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build of CPython")
+def test_every_build_of_macro_leaves_the_gil_off(panic_build):
+    """Importing a module that does not declare Py_mod_gil = Py_MOD_GIL_NOT_USED
+    turns the GIL back on for the whole process (with a RuntimeWarning)."""
+    assert macro.__file__ == str(STEP / MODULE_FILE)
+    assert sys._is_gil_enabled() is False
+    code = ("import sys, warnings\n"
+            "warnings.simplefilter('error')\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "import macro\n"
+            "print(macro.__file__, sys._is_gil_enabled())\n")
+    for folder in (STEP, STEP / "build" / "leakyref", panic_build):
+        proc = _child("-c", code, str(folder))
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == [str(folder / MODULE_FILE), "False"]
