@@ -111,8 +111,8 @@ def test_list_sum_matches_python_on_random_lists():
 
 
 def test_list_sum_reads_the_list_storage_not_its_methods():
-    """A list subclass is walked with PyList_GetItem, like the C API does:
-    overridden __getitem__/__iter__/__len__ are not called."""
+    """A list subclass's storage is read (PyList_AsTuple), like the C API
+    does: overridden __getitem__/__iter__/__len__ are not called."""
 
     class Weird(list):
         def __getitem__(self, i):

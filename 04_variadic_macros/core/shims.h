@@ -15,12 +15,13 @@
  * builds. On 3.10, which the repo still supports, Py_TYPE is a plain macro
  * and Py_INCREF/Py_DECREF are macros over _Py_INCREF/_Py_DECREF, so cgo
  * refuses them. Hence macro_type_name below rather than C.Py_TYPE in Go:
- * one shim that builds on 3.10 too (the Go core needs no Py_INCREF/DECREF:
- * it only borrows references).
+ * one shim that builds on 3.10 too. (The Go core releases the one new
+ * reference it takes, list_sum's snapshot, with Py_DecRef: the function
+ * form of Py_DECREF, exported by every version.)
  *
- * Real, non-variadic API functions (PyList_Size, PyList_GetItem,
- * PyLong_AsLongLong, PyBool_FromLong, PyErr_SetString...) need no shim: the
- * Go code calls them directly.
+ * Real, non-variadic API functions (PyList_AsTuple, PyTuple_GetItem,
+ * PyLong_AsLongLong, PyBool_FromLong, PyErr_SetString, Py_DecRef...) need no
+ * shim: the Go code calls them directly.
  */
 #ifndef MACRO_SHIMS_H
 #define MACRO_SHIMS_H
