@@ -10,7 +10,9 @@ drops are freed at once. Each call must then return the sum of one state, or
 raise the TypeError or OverflowError of one; anything else (a wrong sum,
 another exception) is reported in "wrong". On a free-threaded build the
 threads really run during the walk: code that read the list's items as
-borrowed references would read freed memory here, and usually crash.
+borrowed references would read items being replaced and freed here (this
+step did: wrong sums and IndexErrors, in each of three runs of 20,000
+mutations).
 """
 
 from __future__ import annotations

@@ -321,8 +321,8 @@ def test_list_sum_while_another_thread_rewrites_the_list():
     Every call returns the sum of a state the list was in, or that state's
     TypeError/OverflowError: Go walks a snapshot. (With the list's own items
     read as borrowed references, a free-threaded build returned wrong sums
-    and IndexErrors here, or crashed.) On a GIL build the walk cannot overlap
-    a write; the outcomes must still all be right."""
+    and IndexErrors here.) On a GIL build the walk cannot overlap a write;
+    the outcomes must still all be right."""
     proc = _child("mutate.py", ".", "20000", timeout=600)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
