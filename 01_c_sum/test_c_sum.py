@@ -357,3 +357,18 @@ def test_c_sum_setuptools_build_works(tmp_path):
     assert json.loads(outcomes) == [[outcome(f, args) for args in cases]
                                     for f in (newmath.sum, newmath.sum_fast)]
     assert gil == str(not FREE_THREADED)
+
+
+def test_c_sum_bench_smoke_run():
+    """make bench's script runs, keeps every repeat of every engine."""
+    proc = subprocess.run([sys.executable, str(STEP / "bench.py"), "--quick", "--json"],
+                          cwd=COMMON, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result["ns"]) == {"python", "c-varargs", "c-fastcall"}
+    assert all(len(times) == result["repeat"] and min(times) > 0
+               for times in result["ns"].values())
+    table = subprocess.run([sys.executable, str(STEP / "bench.py"), "--quick"],
+                           capture_output=True, text=True, timeout=300, check=True).stdout
+    for label in ("pure Python def", "C METH_VARARGS", "C METH_FASTCALL", "format string"):
+        assert label in table
