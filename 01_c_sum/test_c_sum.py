@@ -2,6 +2,7 @@
 in C, both against the shared sum contract."""
 
 import contextlib
+import ctypes
 import glob
 import inspect
 import itertools
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -77,6 +79,20 @@ def test_c_sum_both_conventions_say_the_same_words():
     for args in cases:
         assert json.dumps(outcome(newmath.sum_fast, args)).replace("sum_fast(", "sum(") \
             == json.dumps(outcome(newmath.sum, args)), args
+
+
+def method_flags(func) -> int:
+    """ml_flags of a builtin function's PyMethodDef: PyCFunctionObject starts
+    with a PyObject header, then m_ml; a PyMethodDef is {name, meth, flags}."""
+    ml = ctypes.c_void_p.from_address(id(func) + object.__basicsize__).value
+    return ctypes.c_int.from_address(ml + 2 * ctypes.sizeof(ctypes.c_void_p)).value
+
+
+def test_c_sum_calling_conventions():
+    METH_VARARGS, METH_NOARGS, METH_FASTCALL = 0x1, 0x4, 0x80  # methodobject.h
+    assert method_flags(time.time) == METH_NOARGS  # the reader reads real flags
+    assert method_flags(newmath.sum) == METH_VARARGS  # a new argument tuple per call
+    assert method_flags(newmath.sum_fast) == METH_FASTCALL  # a C array of arguments
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
