@@ -16,12 +16,27 @@ EPG_GO_FUNC(SumArray);
 static const epg_go_symbol core_symbols[] = {
     EPG_GO_SYMBOL(Sum), EPG_GO_SYMBOL(SumArray), {NULL, NULL}};
 
+/*
+ * METH_FASTCALL (the vectorcall convention of C functions): the arguments
+ * arrive as a C array, so no tuple is built and no format string is parsed
+ * per call; that saves more than the crossing into Go costs (make bench).
+ * The count check and its message are PyArg_ParseTuple's, written out.
+ */
 static PyObject *
-newmath_sum(PyObject *Py_UNUSED(module), PyObject *args)
+newmath_sum(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     long long a, b, result;
 
-    if (!PyArg_ParseTuple(args, "LL:sum", &a, &b))
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "sum() takes exactly 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    /* As PyArg_ParseTuple's "L": __index__, TypeError, OverflowError. */
+    a = PyLong_AsLongLong(args[0]);
+    if (a == -1 && PyErr_Occurred())
+        return NULL;
+    b = PyLong_AsLongLong(args[1]);
+    if (b == -1 && PyErr_Occurred())
         return NULL;
     /*
      * The GIL stays held for this short call. Releasing it costs a few tens
@@ -128,7 +143,8 @@ PyDoc_STRVAR(newmath_sum_list_doc,
 "running total does not fit in 64 bits; both name the item's index.");
 
 static PyMethodDef newmath_methods[] = {
-    {"sum", newmath_sum, METH_VARARGS, newmath_sum_doc},
+    /* Cast through void (*)(void): METH_FASTCALL says how to call it. */
+    {"sum", (PyCFunction)(void (*)(void))newmath_sum, METH_FASTCALL, newmath_sum_doc},
     {"sum_list", newmath_sum_list, METH_O, newmath_sum_list_doc},
     {NULL, NULL, 0, NULL}
 };

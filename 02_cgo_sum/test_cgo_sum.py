@@ -6,12 +6,17 @@ process (the refusals) runs in a child interpreter.
 """
 
 import contextlib
+import ctypes
 import inspect
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
+import sysconfig
 import textwrap
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -24,11 +29,18 @@ from go_runtimes import go_runtimes
 STEP = Path(__file__).resolve().parent
 COMMON = STEP.parent / "common"
 CORE = STEP / "libnewmath_core.so"
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+# The Makefile does not build the cffi module where CFFI cannot run.
+needs_cffi = pytest.mark.skipif(
+    FREE_THREADED and sys.version_info < (3, 14),
+    reason="CFFI supports free-threaded CPython only from 3.14 (cffi 2.0): "
+           "the cffi API and ABI variants are not built here")
 
 
 def run_python(code: str, *paths: Path) -> subprocess.CompletedProcess:
     """Run code in a new interpreter with `paths` (and common/) importable."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, [*paths, COMMON])))
+    env.pop("PYTHON_GIL", None)  # a free-threaded build decides by itself (tested)
     # Not cwd=STEP: `-c` puts the working folder first on sys.path, and
     # STEP/newmath*.so would shadow variant (a).
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=COMMON,
@@ -76,6 +88,20 @@ def test_cgo_sum_matches_python_on_random_pairs():
 def test_cgo_sum_signature():
     assert str(inspect.signature(newmath.sum)) == "(a, b, /)"
     assert str(inspect.signature(newmath.sum_list)) == "(values, /)"
+
+
+def method_flags(func) -> int:
+    """ml_flags of a builtin function's PyMethodDef: PyCFunctionObject starts
+    with a PyObject header, then m_ml; a PyMethodDef is {name, meth, flags}."""
+    ml = ctypes.c_void_p.from_address(id(func) + object.__basicsize__).value
+    return ctypes.c_int.from_address(ml + 2 * ctypes.sizeof(ctypes.c_void_p)).value
+
+
+def test_cgo_sum_glue_uses_the_fast_calling_convention():
+    METH_NOARGS, METH_O, METH_FASTCALL = 0x4, 0x8, 0x80  # methodobject.h
+    assert method_flags(time.time) == METH_NOARGS  # the reader reads real flags
+    assert method_flags(newmath.sum) == METH_FASTCALL  # no argument tuple per call
+    assert method_flags(newmath.sum_list) == METH_O
 
 
 @pytest.mark.parametrize("values", [[], [7], list(range(1_000_000)), (1, -2, 3),
@@ -190,8 +216,8 @@ GO_LIBRARY = {
 
 @pytest.mark.parametrize(("module", "path"), [
     ("newmath", STEP / "variant_a"),
-    ("newmath_cffi_api", STEP / "ffi"),
-    ("newmath_cffi_abi", STEP / "ffi"),
+    pytest.param("newmath_cffi_api", STEP / "ffi", marks=needs_cffi),
+    pytest.param("newmath_cffi_abi", STEP / "ffi", marks=needs_cffi),
     ("newmath_ctypes", STEP / "ffi"),
 ])
 def test_cgo_sum_every_variant_meets_the_contract(module, path):
@@ -211,8 +237,8 @@ def test_cgo_sum_every_variant_meets_the_contract(module, path):
 @pytest.mark.parametrize(("module", "path"), [
     ("newmath", STEP),
     ("newmath", STEP / "variant_a"),
-    ("newmath_cffi_api", STEP / "ffi"),
-    ("newmath_cffi_abi", STEP / "ffi"),
+    pytest.param("newmath_cffi_api", STEP / "ffi", marks=needs_cffi),
+    pytest.param("newmath_cffi_abi", STEP / "ffi", marks=needs_cffi),
     ("newmath_ctypes", STEP / "ffi"),
 ])
 def test_cgo_sum_every_variant_is_thread_safe(module, path):
@@ -270,10 +296,14 @@ def test_cgo_sum_failed_load_leaves_the_process_free():
     ("newmath", STEP, "newmath", STEP / "variant_a"),
     ("newmath", STEP / "variant_a", "newmath", STEP),
     # glue (a), then a Python-side loader (of core b); and the other way round
-    ("newmath", STEP / "variant_a", "newmath_cffi_api", STEP / "ffi"),
-    ("newmath_cffi_api", STEP / "ffi", "newmath", STEP / "variant_a"),
+    pytest.param("newmath", STEP / "variant_a", "newmath_cffi_api", STEP / "ffi",
+                 marks=needs_cffi),
+    pytest.param("newmath_cffi_api", STEP / "ffi", "newmath", STEP / "variant_a",
+                 marks=needs_cffi),
     ("newmath", STEP / "variant_a", "newmath_ctypes", STEP / "ffi"),
-    ("newmath_cffi_abi", STEP / "ffi", "newmath", STEP / "variant_a"),
+    ("newmath_ctypes", STEP / "ffi", "newmath", STEP / "variant_a"),
+    pytest.param("newmath_cffi_abi", STEP / "ffi", "newmath", STEP / "variant_a",
+                 marks=needs_cffi),
 ])
 def test_cgo_sum_second_go_runtime_is_refused(first, first_path, second, second_path):
     second_lib = GO_LIBRARY[second_path]
@@ -307,23 +337,246 @@ def test_cgo_sum_second_go_runtime_is_refused(first, first_path, second, second_
     assert match["path"] == str(GO_LIBRARY[first_path])
 
 
-def test_cgo_sum_same_core_twice_is_allowed():
+@pytest.mark.parametrize("loaders", [
+    "newmath_ctypes",
+    pytest.param("newmath_ctypes, newmath_cffi_api, newmath_cffi_abi", marks=needs_cffi),
+])
+def test_cgo_sum_same_core_twice_is_allowed(loaders):
     """ctypes and cffi on the very library the glue already loaded: one runtime."""
-    proc = run_python("""
-        import newmath, newmath_ctypes, newmath_cffi_api
+    proc = run_python(f"""
+        import newmath, {loaders}
         from go_runtimes import go_runtimes
-        print(newmath.sum(1, 2), newmath_ctypes.sum(3, 4), newmath_cffi_api.sum(5, 6))
+        print([newmath.sum(1, 2)] + [m.sum(3, 4) for m in ({loaders},)])
         print(go_runtimes())
     """, STEP, STEP / "ffi")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["3 7 11", str([str(CORE)])]
+    assert proc.stdout.splitlines() == [str([3] + [7] * len(loaders.split(","))),
+                                        str([str(CORE)])]
 
 
-def test_cgo_sum_bench_smoke_run_prints_the_table():
-    proc = subprocess.run([sys.executable, "bench.py", "--quick"], cwd=STEP,
+def test_cgo_sum_bench_smoke_run():
+    """make bench's script: every engine measured (or skipped, saying why),
+    every run kept, the target computed from this run's figures."""
+    proc = subprocess.run([sys.executable, "bench.py", "--quick", "--json"], cwd=STEP,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    for label in ("pure Python def", "C (01_c_sum)", "Go via C glue (02, b)",
-                  "cffi API mode", "cffi ABI mode", "ctypes", "Go sum_list, one call per list"):
-        assert label in proc.stdout
-    assert "target: Go via C glue within 2x of C" in proc.stdout
+    result = json.loads(proc.stdout)
+    calls = result["call_ns"]
+    assert list(calls) == ["python", "c-varargs", "c-fastcall", "bare-go", "go-glue",
+                           "go-variant-a", "cffi-api", "cffi-abi", "ctypes", "cffi-api-raw",
+                           "cffi-abi-raw", "ctypes-raw"]
+    for engine, r in [*calls.items(), *result["batch_ms"].items()]:
+        if "skipped" in r:
+            assert engine.startswith("cffi"), engine
+            assert needs_cffi.args[0], engine  # only where CFFI cannot run
+            assert r["skipped"] == "CFFI supports free-threaded CPython only from 3.14 " \
+                                   "(cffi 2.0)"
+            continue
+        assert len(r["runs"]) == result["repeat"], engine
+        assert min(r["runs"]) > 0, engine
+        assert (r["min"], r["median"]) == (min(r["runs"]), statistics.median(r["runs"]))
+    ratio = calls["go-glue"]["median"] / calls["c-varargs"]["median"]
+    assert (result["target_ratio"], result["target_met"]) == (ratio, ratio <= 1)
+
+    table = subprocess.run([sys.executable, "bench.py", "--quick"], cwd=STEP,
+                           capture_output=True, text=True, timeout=300)
+    assert table.returncode == 0, table.stderr
+    for label in ("pure Python def", "C METH_VARARGS (01, talk's)", "C METH_FASTCALL (01)",
+                  "C loop -> Go, no Python", "Go via fast C glue (02, b)", "cffi API mode",
+                  "ctypes", "Go sum_list, one call per list", "target: Go via the fast glue"):
+        assert label in table.stdout
+
+
+# ---- the panic boundary, beyond the root test (test_go_panics.py) ----------
+
+PANIC_TREE = STEP / "build" / "epgpanic" / STEP.name
+
+
+@pytest.fixture(scope="module")
+def panic_tree():
+    """This step built once more with gopanic's hook live (-tags epgpanic):
+    a real export panics on demand, EPG_GO_PANIC=<Go function>."""
+    subprocess.run(["make", "--no-print-directory", "-C", str(STEP), "panic-build",
+                    f"PYTHON={sys.executable}"], check=True, capture_output=True)
+    return PANIC_TREE
+
+
+# In the child: malloc'ed bytes in use (glibc), to see a report never freed.
+HEAP = """
+import ctypes
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]
+_mallinfo2 = ctypes.CDLL(None).mallinfo2
+_mallinfo2.restype = MallInfo2
+def heap():
+    info = _mallinfo2()
+    return info.uordblks + info.hblkhd
+"""
+
+
+def run_panics(folder: Path, imports: str, call: str, function: str, normal: object,
+               threads: int, calls: int) -> dict:
+    """In a child: `call` panicking in Go `calls` times in each of `threads`
+    threads at once; what it raised, and how much the C heap grew."""
+    proc = run_python(HEAP + f"""
+import json, os, sys, threading
+sys.path.insert(0, {str(folder)!r})
+{imports}
+def call():
+    return {call}
+assert call() == {normal!r}
+os.environ["EPG_GO_PANIC"] = {function!r}
+messages, notes, others = set(), set(), []
+def panic_once():
+    try:
+        call()
+    except RuntimeError as exc:
+        messages.add(str(exc))
+        for note in getattr(exc, "__notes__", []):
+            notes.add(note.split("\\n", 1)[0] + (" gopanic.Hook" if "gopanic.Hook" in note
+                                                  else ""))
+    except BaseException as exc:
+        others.append(repr(exc))
+    else:
+        others.append("no exception")
+def work(n):
+    for _ in range(n):
+        panic_once()
+def in_threads(n):
+    workers = [threading.Thread(target=work, args=(n,)) for _ in range({threads})]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+# The first round allocates what stays (malloc arenas for the threads, Go's
+# Ms, caches of cffi and ctypes): the second one must not grow the heap.
+in_threads({calls})
+before = heap()
+in_threads({calls})
+growth = heap() - before
+del os.environ["EPG_GO_PANIC"]
+print(json.dumps({{"messages": sorted(messages), "notes": sorted(notes), "others": others,
+                  "growth": growth, "after": call() == {normal!r}}}))
+""")
+    assert proc.returncode == 0, proc.stderr  # a double free aborts the process
+    return json.loads(proc.stdout)
+
+
+def check_panics(result: dict, where: str, function: str, calls: int) -> None:
+    assert result["messages"] == [f"Go panic in {where}: EPG_GO_PANIC={function}"]
+    assert result["others"] == []
+    if sys.version_info >= (3, 11):
+        # one goroutine's stack, ending in the hook that panicked
+        assert len(result["notes"]) >= 1
+        assert all(re.fullmatch(r"goroutine \d+ \[running[^\]]*\]: gopanic\.Hook", n)
+                   for n in result["notes"]), result["notes"]
+    assert_heap_kept(result["growth"], calls)
+    assert result["after"] is True  # the next call works
+
+
+def assert_heap_kept(growth: int, calls: int) -> None:
+    # Each report holds two malloc'ed strings (>= 32 bytes of heap together):
+    # reports never freed would leave calls x 32 bytes behind, at least.
+    assert growth < calls * 32 // 2, f"the C heap grew by {growth} bytes in {calls} panics"
+
+
+@pytest.mark.parametrize(("folder", "imports"), [
+    (".", "import newmath as m"),
+    ("ffi", "import newmath_ctypes as m"),
+    pytest.param("ffi", "import newmath_cffi_abi as m", marks=needs_cffi),
+    pytest.param("ffi", "import newmath_cffi_api as m", marks=needs_cffi),
+])
+def test_cgo_sum_every_loader_raises_the_same_panic_and_frees_it_once(panic_tree, folder,
+                                                                      imports):
+    """The C glue and the Python loaders (ctypes, cffi, which release the GIL
+    during the call) turn a Go panic into the same RuntimeError, from 4
+    threads at once, and free each report's strings exactly once (a second
+    free aborts the process; none leaves the heap growing)."""
+    threads, calls = 4, 1000
+    result = run_panics(panic_tree / folder, imports, "m.sum(1, 2)", "Sum", 3, threads, calls)
+    check_panics(result, "sum()", "Sum", threads * calls)
+
+
+def test_cgo_sum_list_panics_in_many_threads_at_once(panic_tree):
+    """sum_list releases the GIL around its Go call: 8 threads panic inside
+    Go at the same time; each gets its RuntimeError, the process lives on."""
+    threads, calls = 8, 500
+    result = run_panics(panic_tree, "import newmath as m", "m.sum_list(list(range(2_000)))",
+                        "SumArray", 2_000 * 1_999 // 2, threads, calls)
+    check_panics(result, "sum_list()", "SumArray", threads * calls)
+
+
+def test_cgo_sum_panic_tests_can_fail(panic_tree):
+    """The check above sees a leak: the same run, with each report's strings
+    left unfreed by the caller (ctypes, calling the core's Sum itself)."""
+    result = run_panics(panic_tree / "ffi", """
+import ctypes
+from newmath_ctypes import GoPanic, lib
+def leaky_sum(a, b):
+    r, report = ctypes.c_longlong(), GoPanic()
+    lib.Sum(a, b, ctypes.byref(r), ctypes.byref(report))
+    if report.value:  # raised, never freed
+        raise RuntimeError("Go panic in sum(): " + ctypes.string_at(report.value).decode())
+    return r.value
+""", "leaky_sum(1, 2)", "Sum", 3, 4, 1000)
+    assert result["messages"] == ["Go panic in sum(): EPG_GO_PANIC=Sum"]
+    with pytest.raises(AssertionError, match="the C heap grew by"):
+        assert_heap_kept(result["growth"], 4 * 1000)
+
+
+# ---- the guard, seen from this step ----------------------------------------
+
+@needs_cffi
+def test_cgo_sum_importing_the_cffi_module_alone_starts_no_go_runtime():
+    """_newmath_cffi is plain C (build_cffi.py): importing it loads no Go, so
+    another Go core may still come first, and then newmath_cffi_api, which
+    loads the Go core through the guard, is the one refused."""
+    proc = run_python(f"""
+        import sys
+        from go_runtimes import go_runtimes
+        import _newmath_cffi
+        ffi, lib = _newmath_cffi.ffi, _newmath_cffi.lib
+        print(go_runtimes(), lib.sum(1, 2, ffi.new("long long *"), ffi.new("epg_go_panic *")))
+        sys.path.insert(0, {str(STEP / "variant_a")!r})
+        import newmath  # variant (a): a different Go core, free to load
+        print(newmath.sum(5, 4), go_runtimes() == [{str(GO_LIBRARY[STEP / "variant_a"])!r}])
+        try:
+            import newmath_cffi_api
+        except ImportError as exc:
+            print(exc)
+        print(lib.sum(1, 2, ffi.new("long long *"), ffi.new("epg_go_panic *")))
+    """, STEP / "ffi")
+    assert proc.returncode == 0, proc.stderr
+    nothing, variant_a, refusal, still_unbound = proc.stdout.splitlines()
+    assert nothing == "[] -2"  # no runtime; sum() before load_core() calls no Go
+    assert variant_a == "9 True"
+    match = REFUSAL.match(refusal)
+    assert match, refusal
+    assert (match["new"], match["owner"], match["path"]) == (
+        "newmath_cffi_api", "newmath", str(GO_LIBRARY[STEP / "variant_a"]))
+    assert still_unbound == "-2"  # the refused load bound nothing
+
+
+# ---- free-threaded CPython -------------------------------------------------
+
+@pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build of CPython")
+@pytest.mark.parametrize(("module", "path"), [
+    ("newmath", STEP),
+    ("newmath", STEP / "variant_a"),
+    ("newmath_ctypes", STEP / "ffi"),
+    pytest.param("newmath_cffi_api", STEP / "ffi", marks=needs_cffi),
+    pytest.param("newmath_cffi_abi", STEP / "ffi", marks=needs_cffi),
+])
+def test_cgo_sum_leaves_the_gil_off(module, path):
+    """Each module declares Py_MOD_GIL_NOT_USED (the loaders: ctypes, cffi,
+    the guard library): importing and calling it keeps the GIL off."""
+    proc = run_python(f"""
+        import sys, warnings
+        warnings.simplefilter("error")  # "The global interpreter lock (GIL) has been enabled"
+        import {module} as m
+        print(m.sum(5, 4), sys._is_gil_enabled())
+    """, path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["9", "False"]
