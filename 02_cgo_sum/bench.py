@@ -241,4 +241,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C reaches every worker too: one line, not 13 tracebacks
+        if "--worker" not in sys.argv:
+            print("interrupted", file=sys.stderr)
+        sys.exit(130)
