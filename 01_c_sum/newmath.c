@@ -122,17 +122,18 @@ static PyMethodDef newmath_methods[] = {
  * object and nothing is shared between them, or between threads.
  */
 static PyModuleDef_Slot newmath_slots[] = {
-    /* An abi3 build targets 3.10, whose limited API has neither of these
-     * slots (3.12 and 3.13 added them): it cannot declare them, and gets the
-     * defaults, "supports subinterpreters that share the main GIL" and (on
-     * a free-threaded interpreter, which cannot load abi3) nothing. */
+    /* The abi3 build targets 3.10, whose limited API has neither slot (3.12
+     * added the first, 3.13 the second): it cannot declare them, and gets the
+     * default, "subinterpreters that share the main GIL only". (Py_mod_gil
+     * would not matter there: a free-threaded interpreter cannot load abi3.)
+     * The version-specific free-threaded build declares both. */
 #ifdef Py_mod_multiple_interpreters
     /* No state: fine in subinterpreters that have their own GIL too. */
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
 #ifdef Py_mod_gil
-    /* No state, and the arguments are read-only ints: safe without the GIL
-     * on a free-threaded build. */
+    /* No state, and ints are immutable: safe without the GIL on a
+     * free-threaded build. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL}
