@@ -52,6 +52,7 @@ func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, repor
 		Quality:   int(o.quality),
 		Workers:   int(o.workers),
 		MaxPixels: int64(o.max_pixels),
+		MaxMemory: int64(o.max_memory),
 		Draft:     o.draft != 0,
 		Optimize:  o.optimize != 0,
 	}

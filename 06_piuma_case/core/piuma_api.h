@@ -10,6 +10,7 @@ typedef struct {
     const char *src, *dst;
     int width, height, quality, workers;
     int64_t max_pixels;
+    int64_t max_memory; /* bytes all workers may use for decoding; 0: the Go default */
     int stdlib_jpeg; /* 0: libjpeg-turbo, 1: Go's image/jpeg */
     int draft;       /* DCT-domain downscaling (libjpeg-turbo only) */
     int optimize;    /* run jpegoptim / pngquant */

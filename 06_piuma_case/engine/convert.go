@@ -2,14 +2,14 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"io"
+	"runtime"
 )
 
 var (
@@ -23,9 +23,10 @@ var errNotImage = errors.New("not a JPEG or PNG image")
 // converter turns the bytes of one image file into the bytes of its output.
 // Each worker goroutine owns one (TurboJPEG handles are not shareable).
 type converter struct {
-	opts    *Options
-	turbo   *turbo // nil with the image/jpeg codec
-	srcRoot string // resolved source root: outputs must not land inside it
+	opts   *Options
+	turbo  *turbo   // nil with the image/jpeg codec
+	out    *outputs // the destination tree (shared by the workers)
+	budget *budget  // memory for decoding (shared by the workers)
 }
 
 // output describes an encoded image.
@@ -38,7 +39,7 @@ type output struct {
 // checkPixels refuses decompression bombs from the header alone.
 func (c *converter) checkPixels(w, h int) error {
 	if w <= 0 || h <= 0 {
-		return fmt.Errorf("invalid image size %dx%d", w, h)
+		return fmt.Errorf("invalid image size %dx%d in the header", w, h)
 	}
 	if n := int64(w) * int64(h); n > c.opts.MaxPixels {
 		return fmt.Errorf("image too large: %dx%d = %d pixels, limit is %d (max_pixels)",
@@ -47,19 +48,113 @@ func (c *converter) checkPixels(w, h int) error {
 	return nil
 }
 
-// The format comes from the content (magic bytes), never from the name.
-func (c *converter) convert(data []byte) (output, error) {
-	switch {
-	case bytes.HasPrefix(data, jpegMagic):
-		if c.turbo != nil {
-			return c.jpegTurbo(data)
-		}
-		return c.jpegStdlib(data)
-	case bytes.HasPrefix(data, pngMagic):
-		return c.png(data)
-	}
-	return output{}, errNotImage
+// header is what the probe of a file found.
+type header struct {
+	png  bool
+	jpeg jpegInfo
+	pngi pngInfo
+	w, h int
 }
+
+// probe reads the header of an open source of size bytes: the format from
+// the magic bytes (never from the name), then the header, then the checks
+// that need no more than the header.
+func (c *converter) probe(f io.ReaderAt, size int64) (header, error) {
+	var hd header
+	if size == 0 {
+		return hd, errEmpty
+	}
+	var head [8]byte
+	n, err := f.ReadAt(head[:], 0)
+	if n < len(head) && err != nil && err != io.EOF {
+		return hd, fmt.Errorf("cannot read file: %s", plainError(err))
+	}
+	switch {
+	case bytes.HasPrefix(head[:n], jpegMagic):
+	case bytes.HasPrefix(head[:n], pngMagic):
+		hd.png = true
+	default:
+		return hd, errNotImage
+	}
+	if limit := maxFileBytes(c.opts.MaxPixels); size > limit {
+		return hd, fmt.Errorf("file too large: %s, more than an image of %d pixels (max_pixels) can take (%s)",
+			humanBytes(size), c.opts.MaxPixels, humanBytes(limit))
+	}
+	if hd.png {
+		if hd.pngi, err = probePNG(f, size); err != nil {
+			return hd, err
+		}
+		hd.w, hd.h = hd.pngi.width, hd.pngi.height
+	} else {
+		if hd.jpeg, err = probeJPEG(f, size); err != nil {
+			return hd, err
+		}
+		hd.w, hd.h = hd.jpeg.width, hd.jpeg.height
+	}
+	if err := c.checkPixels(hd.w, hd.h); err != nil {
+		return hd, err
+	}
+	if !hd.png {
+		return hd, hd.jpeg.check()
+	}
+	return hd, nil
+}
+
+// memory is the estimate of what converting the file needs.
+func (c *converter) memory(hd header, size int64) int64 {
+	k := imageKind{png: hd.png}
+	if hd.png {
+		k.channels, k.sixteen, k.interlaced = hd.pngi.channels(), hd.pngi.depth == 16, hd.pngi.interla == 1
+	} else {
+		k.channels, k.progressive, k.lossless = len(hd.jpeg.comps), hd.jpeg.progressive(), hd.jpeg.sof == 0xC3
+	}
+	// The target in both orientations (EXIF is read after the file).
+	tw1, th1 := c.target(hd.w, hd.h, 1)
+	tw2, th2 := c.target(hd.w, hd.h, 6)
+	return estimateMemory(size, hd.w, hd.h, max(tw1, tw2), max(th1, th2), k)
+}
+
+// convertFile converts an open source: header, memory, then the whole file.
+func (c *converter) convertFile(f io.ReaderAt, size int64) (output, error) {
+	hd, err := c.probe(f, size)
+	if err != nil {
+		return output{}, err
+	}
+	need := c.memory(hd, size)
+	if need > c.budget.limit {
+		return output{}, fmt.Errorf("not enough memory: this %dx%d image needs about %s, max_memory is %s",
+			hd.w, hd.h, humanBytes(need), humanBytes(c.budget.limit))
+	}
+	c.budget.acquire(need)
+	defer func() {
+		c.budget.release(need)
+		if need >= bigAllocation {
+			// Collect now: the next file's buffers reuse this memory instead
+			// of growing the heap to twice the budget before a collection.
+			runtime.GC()
+		}
+	}()
+	data, err := readAll(f, size)
+	if err != nil {
+		return output{}, fmt.Errorf("cannot read file: %s", plainError(err))
+	}
+	// The file may have changed since its header was read: read it again
+	// from the bytes that are decoded.
+	hd2, err := c.probe(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return output{}, err
+	}
+	if hd2.png != hd.png || hd2.w != hd.w || hd2.h != hd.h {
+		return output{}, errors.New("cannot read file: it changed while it was being read")
+	}
+	if hd.png {
+		return c.png(data, hd2.pngi)
+	}
+	return c.jpeg(data, hd2.jpeg)
+}
+
+// bigAllocation: files that needed this much are followed by a collection.
+const bigAllocation = 64 << 20
 
 // target returns the size to resize to, in the stored orientation (the
 // resize happens before orienting: fewer pixels to move).
@@ -69,65 +164,80 @@ func (c *converter) target(w, h, o int) (sw, sh int) {
 	return orientedSize(tw, th, o)
 }
 
-// jpegTurbo: libjpeg-turbo decode, with DCT scaling when the target is at
-// least twice smaller, then resize, orient and encode.
-func (c *converter) jpegTurbo(data []byte) (output, error) {
-	w, h, cs, err := c.turbo.header(data)
-	if err != nil {
-		return output{}, fmt.Errorf("cannot decode JPEG: %w", err)
-	}
-	if err := c.checkPixels(w, h); err != nil {
-		return output{}, err
-	}
+// jpeg decodes with libjpeg-turbo (DCT scaling when the target is at least
+// twice smaller) or image/jpeg; lossless JPEGs with decodeLossless; what
+// TurboJPEG or image/jpeg refuse but libjpeg decodes (unusual sampling
+// factors) with libjpeg's own API. Then resize, orient and encode.
+func (c *converter) jpeg(data []byte, info jpegInfo) (output, error) {
+	w, h := info.width, info.height
 	o := orientation(data, false)
 	sw, sh := c.target(w, h, o)
+	cs := colorRGB
+	switch len(info.comps) {
+	case 1:
+		cs = colorGray
+	case 4:
+		cs = colorCMYK
+	}
 	denom := 1
-	if c.opts.Draft && (sw < w || sh < h) {
+	if c.opts.Draft && c.turbo != nil && (sw < w || sh < h) {
 		denom = draftDenom(w, h, sw, sh)
 	}
-	r, err := c.turbo.decode(data, cs, w, h, denom)
+	var r raster
+	var err error
+	switch {
+	case info.sof == 0xC3:
+		r, err = decodeLossless(data, info)
+		if err != nil {
+			return output{}, err
+		}
+	case c.turbo != nil:
+		if _, _, _, herr := c.turbo.header(data); herr != nil {
+			// TurboJPEG cannot name this file's subsampling (or refuses
+			// its header): libjpeg's own API decodes what libjpeg can.
+			r, err = libjpegDecode(data, cs, w, h, denom)
+		} else {
+			r, err = c.turbo.decode(data, cs, w, h, denom)
+		}
+	default:
+		r, err = c.jpegStdlib(data, cs, w, h)
+	}
 	if err != nil {
 		return output{}, fmt.Errorf("cannot decode JPEG: %w", err)
 	}
-	if cs == colorCMYK {
+	if r.bpp == 4 {
 		r = cmykToRGB(r)
 	}
 	return c.encodeJPEG(orient(resample(r, sw, sh), o))
 }
 
-// jpegStdlib: the pure Go path, image/jpeg (which has no DCT scaling).
-func (c *converter) jpegStdlib(data []byte) (output, error) {
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return output{}, fmt.Errorf("cannot decode JPEG: %w", err)
-	}
-	if err := c.checkPixels(cfg.Width, cfg.Height); err != nil {
-		return output{}, err
-	}
-	o := orientation(data, false)
-	sw, sh := c.target(cfg.Width, cfg.Height, o)
+// jpegStdlib: the pure Go path, image/jpeg (which has no DCT scaling). The
+// files it does not support (unusual sampling factors, arithmetic coding)
+// go to libjpeg's own API, as with TurboJPEG.
+func (c *converter) jpegStdlib(data []byte, cs jpegColor, w, h int) (raster, error) {
 	m, err := jpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		return output{}, fmt.Errorf("cannot decode JPEG: %w", err)
+	var unsupported jpeg.UnsupportedError
+	if errors.As(err, &unsupported) {
+		return libjpegDecode(data, cs, w, h, 1)
 	}
-	var r raster
+	if err != nil {
+		return raster{}, err
+	}
 	switch m := m.(type) {
 	case *image.Gray:
-		r = raster{pix: packed(m.Pix, m.Stride, m.Rect.Dx(), m.Rect.Dy()), w: m.Rect.Dx(), h: m.Rect.Dy(), bpp: 1}
+		return raster{pix: packed(m.Pix, m.Stride, m.Rect.Dx(), m.Rect.Dy()), w: m.Rect.Dx(), h: m.Rect.Dy(), bpp: 1}, nil
 	case *image.YCbCr:
-		r = ycbcrToRGB(m)
+		return ycbcrToRGB(m), nil
 	case *image.CMYK:
 		// image/jpeg has undone the Adobe inversion already: redo it, so
-		// one conversion serves both codecs.
-		r = raster{pix: packed(m.Pix, m.Stride, 4*m.Rect.Dx(), m.Rect.Dy()), w: m.Rect.Dx(), h: m.Rect.Dy(), bpp: 4}
+		// one conversion serves every codec.
+		r := raster{pix: packed(m.Pix, m.Stride, 4*m.Rect.Dx(), m.Rect.Dy()), w: m.Rect.Dx(), h: m.Rect.Dy(), bpp: 4}
 		for i := range r.pix {
 			r.pix[i] = 255 - r.pix[i]
 		}
-		r = cmykToRGB(r)
-	default:
-		return output{}, fmt.Errorf("cannot decode JPEG: unexpected %T", m)
+		return r, nil
 	}
-	return c.encodeJPEG(orient(resample(r, sw, sh), o))
+	return raster{}, fmt.Errorf("unexpected %T", m)
 }
 
 // packed copies rows of n bytes out of a strided buffer.
@@ -203,52 +313,31 @@ func toImage(r raster) image.Image {
 	return &image.NRGBA{Pix: r.pix, Stride: 4 * r.w, Rect: rect}
 }
 
-// png: image/png decode, resize, orient, encode as gray (a gray source
-// without transparency), RGB (no transparent pixel left) or RGBA.
-func (c *converter) png(data []byte) (output, error) {
-	// IHDR comes first (magic, length, "IHDR", width, height): check the size
-	// there, so that a huge one is "image too large" as in Pillow, not
-	// image/png's "dimension overflow" (it refuses sizes whose byte count
-	// overflows an int).
-	if len(data) >= 24 && string(data[12:16]) == "IHDR" {
-		w, h := binary.BigEndian.Uint32(data[16:]), binary.BigEndian.Uint32(data[20:])
-		if err := c.checkPixels(int(w), int(h)); err != nil {
-			return output{}, err
-		}
-	}
-	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+// png: structure and metadata checks (scanPNG), image/png decode, resize,
+// orient, encode as gray (a gray source without transparency), RGB (no
+// transparent pixel left) or RGBA.
+func (c *converter) png(data []byte, info pngInfo) (output, error) {
+	scan, err := scanPNG(data)
 	if err != nil {
-		return output{}, fmt.Errorf("cannot decode PNG: %w", err)
-	}
-	if err := c.checkPixels(cfg.Width, cfg.Height); err != nil {
 		return output{}, err
 	}
-	o := orientation(data, true)
-	sw, sh := c.target(cfg.Width, cfg.Height, o)
+	o := scan.meta.orientation()
+	sw, sh := c.target(info.width, info.height, o)
 	m, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return output{}, fmt.Errorf("cannot decode PNG: %w", err)
 	}
-	b := m.Bounds()
-	var r raster
-	switch g := m.(type) {
-	case *image.Gray:
-		r = raster{pix: packed(g.Pix, g.Stride, b.Dx(), b.Dy()), w: b.Dx(), h: b.Dy(), bpp: 1}
-	case *image.Gray16:
-		r = raster{pix: make([]byte, b.Dx()*b.Dy()), w: b.Dx(), h: b.Dy(), bpp: 1}
-		for y := 0; y < b.Dy(); y++ {
-			for x := 0; x < b.Dx(); x++ {
-				r.pix[y*b.Dx()+x] = g.Pix[y*g.Stride+2*x] // high byte
-			}
-		}
-	default:
-		n := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		draw.Draw(n, n.Rect, m, b.Min, draw.Src)
-		r = raster{pix: n.Pix, w: b.Dx(), h: b.Dy(), bpp: 4}
+	r := pngRaster(m)
+	// Premultiplied alpha only around a real resize (transparent pixels
+	// must not bleed their colour into the edges): the round trip through
+	// 8-bit premultiplied values loses the colour of low-alpha pixels, so
+	// an image that is not resized keeps its pixels exactly.
+	resize := sw != r.w || sh != r.h
+	if r.bpp == 4 && resize {
 		premultiply(r.pix)
 	}
 	r = orient(resample(r, sw, sh), o)
-	if r.bpp == 4 {
+	if r.bpp == 4 && resize {
 		unpremultiply(r.pix)
 	}
 	// image/png writes an *image.NRGBA whose pixels are all opaque as RGB.
@@ -257,4 +346,57 @@ func (c *converter) png(data []byte) (output, error) {
 		return output{}, fmt.Errorf("cannot encode PNG: %w", err)
 	}
 	return output{data: buf.Bytes(), isPNG: true, width: r.w, height: r.h}, nil
+}
+
+// pngRaster converts what image/png returns to packed gray (1 byte) or
+// non-premultiplied RGBA (4 bytes), exactly: 16-bit samples keep their
+// high byte; image/draw is not used, as its conversions go through
+// premultiplied values and change the colour of low-alpha pixels.
+func pngRaster(m image.Image) raster {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	switch g := m.(type) {
+	case *image.Gray:
+		return raster{pix: packed(g.Pix, g.Stride, w, h), w: w, h: h, bpp: 1}
+	case *image.Gray16:
+		r := raster{pix: make([]byte, w*h), w: w, h: h, bpp: 1}
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r.pix[y*w+x] = g.Pix[y*g.Stride+2*x] // high byte
+			}
+		}
+		return r
+	case *image.NRGBA:
+		return raster{pix: packed(g.Pix, g.Stride, 4*w, h), w: w, h: h, bpp: 4}
+	case *image.RGBA: // image/png uses it for opaque images only
+		return raster{pix: packed(g.Pix, g.Stride, 4*w, h), w: w, h: h, bpp: 4}
+	case *image.NRGBA64, *image.RGBA64:
+		var pix []byte
+		var stride int
+		if n, ok := g.(*image.NRGBA64); ok {
+			pix, stride = n.Pix, n.Stride
+		} else {
+			r64 := g.(*image.RGBA64) // opaque: premultiplied equals straight
+			pix, stride = r64.Pix, r64.Stride
+		}
+		r := raster{pix: make([]byte, 4*w*h), w: w, h: h, bpp: 4}
+		for y := 0; y < h; y++ {
+			for x := 0; x < 4*w; x++ {
+				r.pix[y*4*w+x] = pix[y*stride+2*x]
+			}
+		}
+		return r
+	}
+	// Paletted (and anything else): colour by colour; image/png's palette
+	// entries are color.NRGBA (with tRNS) or opaque color.RGBA.
+	r := raster{pix: make([]byte, 4*w*h), w: w, h: h, bpp: 4}
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(m.At(x, y)).(color.NRGBA)
+			r.pix[i], r.pix[i+1], r.pix[i+2], r.pix[i+3] = c.R, c.G, c.B, c.A
+			i += 4
+		}
+	}
+	return r
 }

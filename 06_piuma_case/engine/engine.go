@@ -24,6 +24,11 @@ import (
 // larger images are refused from their header, before any decoding.
 const DefaultMaxPixels = 89_478_485
 
+// DefaultMaxMemory is the memory budget when Options.MaxMemory is not set.
+// piuma.optimize_dir always passes one (half of the machine's memory, see
+// piuma/_budget.py); this default serves Go callers (cmd/piumaprof, tests).
+const DefaultMaxMemory = 2 << 30
+
 // Codec selects the JPEG decoder and encoder.
 type Codec int
 
@@ -38,6 +43,7 @@ type Options struct {
 	Quality       int   // JPEG quality, 1..100
 	Workers       int   // <= 0: one per CPU
 	MaxPixels     int64 // <= 0: DefaultMaxPixels
+	MaxMemory     int64 // bytes all workers may use for decoding at once; <= 0: DefaultMaxMemory
 	JPEG          Codec
 	Draft         bool // DCT-domain downscaling when the target is >= 2x smaller (Turbo only)
 	Optimize      bool // run jpegoptim / pngquant on every output
@@ -52,6 +58,8 @@ type Result struct {
 	BytesIn, BytesOut   int64
 	Width, Height       int // output size in pixels
 	Duration            time.Duration
+
+	relDir string // the destination's folder, relative to dst
 }
 
 // Progress lets a caller watch and cancel a batch from another thread.
@@ -85,9 +93,9 @@ func plan(src, dst string) (jobs []Result, failed []Result) {
 		if relErr != nil { // cannot happen: WalkDir paths start with src
 			return relErr
 		}
-		r := Result{Source: path, Destination: filepath.Join(dst, rel)}
+		r := Result{Source: path, Destination: filepath.Join(dst, rel), relDir: filepath.Dir(rel)}
 		if err != nil { // a directory that cannot be listed
-			r.Err = fmt.Errorf("cannot list directory: %w", err)
+			r.Err = fmt.Errorf("cannot list directory: %s", plainError(err))
 			failed = append(failed, r)
 			return nil
 		}
@@ -106,8 +114,8 @@ func plan(src, dst string) (jobs []Result, failed []Result) {
 }
 
 // Run processes every image under src into dst and returns one result per
-// file, sorted by source path. src and dst must exist/be creatable and must
-// not overlap (the Python layer checks; cmd/piumaprof too).
+// file, sorted by source path (byte order). src and dst must not overlap
+// (the Python layer checks; cmd/piumaprof too); dst is created.
 func Run(src, dst string, opts Options, progress Progress) []Result {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
@@ -115,16 +123,13 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 	if opts.MaxPixels <= 0 {
 		opts.MaxPixels = DefaultMaxPixels
 	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
+	}
 	jobs, results := plan(src, dst)
-	// The resolved source root: an output whose folder resolves inside it
-	// (a symbolic link in dst pointing back into src) is refused.
-	srcRoot, err := filepath.EvalSymlinks(src)
-	if err == nil {
-		srcRoot, err = filepath.Abs(srcRoot)
-	}
-	if err != nil {
-		srcRoot = "" // src cannot be resolved: plan has found no file in it either
-	}
+	out := newOutputs(dst, src)
+	defer out.close()
+	mem := newBudget(opts.MaxMemory)
 	if progress != nil {
 		progress.Start(len(jobs))
 	}
@@ -139,12 +144,12 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &converter{opts: &opts, srcRoot: srcRoot}
+			c := &converter{opts: &opts, out: out, budget: mem}
 			var setupErr error
 			if opts.JPEG == Turbo {
 				t, err := newTurbo()
 				if err == nil {
-					defer t.close()
+					defer func() { t.close() }()
 				}
 				c.turbo, setupErr = t, err
 			}
@@ -172,6 +177,8 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 	wg.Wait()
 
 	results = append(results, done...)
+	// Byte order of the paths, whatever their encoding; the Python engine
+	// sorts the same way (by os.fsencode of the path).
 	sort.Slice(results, func(i, j int) bool { return results[i].Source < results[j].Source })
 	return results
 }
@@ -188,27 +195,18 @@ func (c *converter) process(r *Result) {
 			r.Err, r.BytesOut, r.Width, r.Height = fmt.Errorf("internal error: %v", p), 0, 0, 0
 		}
 	}()
-	fi, err := os.Stat(r.Source)
-	if err != nil {
-		r.Err = fmt.Errorf("cannot read file: %w", err)
-		return
-	}
-	if !fi.Mode().IsRegular() {
-		r.Err = errors.New("not a regular file")
-		return
-	}
-	data, err := readSource(r.Source)
-	r.BytesIn = fi.Size()
+	f, size, err := openSource(r.Source)
 	switch {
-	case errors.Is(err, errEmpty) || errors.Is(err, errNotImage):
+	case errors.Is(err, errNotRegular):
 		r.Err = err
 		return
 	case err != nil:
-		r.Err = fmt.Errorf("cannot read file: %w", err)
+		r.Err = fmt.Errorf("cannot read file: %s", plainError(err))
 		return
 	}
-	r.BytesIn = int64(len(data))
-	out, err := c.convert(data)
+	defer f.Close()
+	r.BytesIn = size
+	out, err := c.convertFile(f, size)
 	if err != nil {
 		r.Err = err
 		return
@@ -219,12 +217,13 @@ func (c *converter) process(r *Result) {
 			return
 		}
 	}
-	if err := checkOutside(filepath.Dir(r.Destination), c.srcRoot); err != nil {
-		r.Err = fmt.Errorf("cannot write output: %w", err)
-		return
-	}
-	if err := writeAtomic(r.Destination, out.data); err != nil {
-		r.Err = fmt.Errorf("cannot write output: %w", err)
+	if err := c.out.write(r.relDir, r.Destination, out.data); err != nil {
+		if errors.Is(err, errInsideSource) {
+			r.Err = fmt.Errorf("cannot write output: the output folder %s is inside the source folder (a symbolic link leads there)",
+				filepath.Dir(r.Destination))
+		} else {
+			r.Err = fmt.Errorf("cannot write output: %s", plainError(err))
+		}
 		return
 	}
 	r.BytesOut = int64(len(out.data))

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -106,7 +107,7 @@ func TestPNGOrientationBeforeOrAfterIDAT(t *testing.T) {
 		binary.Write(&b, binary.BigEndian, uint32(len(payload)))
 		b.WriteString(typ)
 		b.Write(payload)
-		b.Write([]byte{0, 0, 0, 0}) // CRC: not checked by the EXIF reader
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), payload...)))
 		return b.Bytes()
 	}
 	exif := exifJPEG(t, 6, binary.BigEndian)[12:] // after SOI, APP1, its length, "Exif\0\0"
@@ -120,6 +121,11 @@ func TestPNGOrientationBeforeOrAfterIDAT(t *testing.T) {
 		}
 	}
 	after := bytes.Join([][]byte{pngMagic, ihdr, idat, iend, chunk("eXIf", exif)}, nil)
+	// Starting with "Exif\0\0" (as some writers do) is fine too: Pillow drops it.
+	prefixed := bytes.Join([][]byte{pngMagic, ihdr, chunk("eXIf", append([]byte("Exif\x00\x00"), exif...)), idat, iend}, nil)
+	if got := orientation(prefixed, true); got != 6 {
+		t.Errorf("eXIf with an Exif header: orientation %d, want 6", got)
+	}
 	if got := orientation(after, true); got != 1 {
 		t.Errorf("eXIf after IEND: orientation %d, want 1", got)
 	}
@@ -192,11 +198,19 @@ func TestResampleMatchesXImageDraw(t *testing.T) {
 	}
 }
 
-func TestWriteAtomicReplacesAndLeavesNoTemp(t *testing.T) {
+// writeOutput writes data as dir/rel/name through a batch's outputs.
+func writeOutput(t *testing.T, o *outputs, dir, rel, name string, data []byte) error {
+	t.Helper()
+	return o.write(rel, filepath.Join(dir, rel, name), data)
+}
+
+func TestWriteReplacesAndLeavesNoTemp(t *testing.T) {
 	dir := t.TempDir()
+	o := newOutputs(dir, "")
+	defer o.close()
 	path := filepath.Join(dir, "sub", "out.jpg")
 	for _, content := range []string{"first", "second"} {
-		if err := writeAtomic(path, []byte(content)); err != nil {
+		if err := writeOutput(t, o, dir, "sub", "out.jpg", []byte(content)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(path)
@@ -204,11 +218,12 @@ func TestWriteAtomicReplacesAndLeavesNoTemp(t *testing.T) {
 			t.Fatalf("read %q, %v; want %q", got, err, content)
 		}
 	}
-	if err := os.Mkdir(filepath.Join(dir, "sub", "dir.jpg"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "sub", "dir.jpg", "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(filepath.Join(dir, "sub", "dir.jpg"), []byte("x")); err == nil {
-		t.Fatal("renaming over a directory should fail")
+	err := writeOutput(t, o, dir, "sub", "dir.jpg", []byte("x"))
+	if err == nil || plainError(err) != "a folder with the output's name is in the way" {
+		t.Fatalf("renaming over a folder: %v", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
 	for _, e := range entries {
@@ -219,14 +234,16 @@ func TestWriteAtomicReplacesAndLeavesNoTemp(t *testing.T) {
 }
 
 // A valid output name of 244 bytes: its temp file's name must stay valid too.
-func TestWriteAtomicLongName(t *testing.T) {
+func TestWriteLongName(t *testing.T) {
 	name := strings.Repeat("é", 120) + ".jpg"
-	path := filepath.Join(t.TempDir(), name)
-	if err := writeAtomic(path, []byte("data")); err != nil {
+	dir := t.TempDir()
+	o := newOutputs(dir, "")
+	defer o.close()
+	if err := writeOutput(t, o, dir, ".", name, []byte("data")); err != nil {
 		t.Fatal(err)
 	}
-	if got := tempPattern(name); len(got) > 110 || !utf8.ValidString(got) {
-		t.Errorf("temp pattern %q: %d bytes, valid UTF-8: %v", got, len(got), utf8.ValidString(got))
+	if got := tempName(name); len(got) > 130 || !utf8.ValidString(got) {
+		t.Errorf("temp name %q: %d bytes, valid UTF-8: %v", got, len(got), utf8.ValidString(got))
 	}
 }
 
@@ -309,9 +326,10 @@ func TestDecompressionBombIsRefusedFromTheHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tj.close()
-	for _, c := range []*converter{{opts: &Options{MaxPixels: DefaultMaxPixels}, turbo: tj},
-		{opts: &Options{MaxPixels: DefaultMaxPixels}}} {
-		_, err := c.convert(data)
+	opts := &Options{MaxPixels: DefaultMaxPixels, MaxMemory: DefaultMaxMemory}
+	for _, c := range []*converter{{opts: opts, turbo: tj, budget: newBudget(opts.MaxMemory)},
+		{opts: opts, budget: newBudget(opts.MaxMemory)}} {
+		_, err := c.convertFile(bytes.NewReader(data), int64(len(data)))
 		if err == nil || !strings.HasPrefix(err.Error(), "image too large: 50000x50000") {
 			t.Errorf("got %v", err)
 		}

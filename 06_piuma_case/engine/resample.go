@@ -40,47 +40,78 @@ func bicubic(x float64) float64 {
 	return 0
 }
 
-// coeffs returns, for every output index, the first input index, the
-// number of taps, and ksize fixed-point weights per output index.
-func coeffs(inSize, outSize int) (bounds []int, kk []int32, ksize int) {
+// kernel is the filter along one axis, as Pillow's precompute_coeffs has
+// it. The weights of an output index are computed when needed, in chunks,
+// instead of in one table of outSize x ksize entries: ksize grows with the
+// scale factor, so such a table is proportional to the input axis (1.4 GB
+// for a 89,000,000 x 1 PNG fitted in 300 pixels), not to the output.
+type kernel struct {
+	inSize, outSize int
+	scale, sup, ss  float64
+	ksize           int // taps of the widest output index
+}
+
+func newKernel(inSize, outSize int) kernel {
 	const support = 2.0 // bicubic
 	scale := float64(inSize) / float64(outSize)
 	filterscale := math.Max(scale, 1)
 	sup := support * filterscale
-	ksize = int(math.Ceil(sup))*2 + 1
+	return kernel{inSize: inSize, outSize: outSize, scale: scale, sup: sup,
+		ss: 1 / filterscale, ksize: int(math.Ceil(sup))*2 + 1}
+}
+
+// span returns the first input index, the number of taps and the sum of
+// the raw weights of output index xx.
+func (k *kernel) span(xx int) (xmin, n int, ww float64) {
+	center := (float64(xx) + 0.5) * k.scale
+	xmin = int(center - k.sup + 0.5)
+	if xmin < 0 {
+		xmin = 0
+	}
+	xmax := int(center + k.sup + 0.5)
+	if xmax > k.inSize {
+		xmax = k.inSize
+	}
+	n = xmax - xmin
+	for x := 0; x < n; x++ {
+		ww += bicubic((float64(x+xmin) - center + 0.5) * k.ss)
+	}
+	return xmin, n, ww
+}
+
+// weights fills dst with the fixed-point weights of taps from..from+len(dst)
+// of output index xx, whose span is xmin, ww.
+func (k *kernel) weights(xx, xmin int, ww float64, from int, dst []int32) {
+	center := (float64(xx) + 0.5) * k.scale
+	for i := range dst {
+		w := bicubic((float64(from+i+xmin) - center + 0.5) * k.ss)
+		if ww != 0 {
+			w /= ww
+		}
+		if w < 0 {
+			dst[i] = int32(-0.5 + w*(1<<precisionBits))
+		} else {
+			dst[i] = int32(0.5 + w*(1<<precisionBits))
+		}
+	}
+}
+
+// maxTableEntries bounds the one table of weights the horizontal pass
+// keeps (it reuses them on every row): 4 MiB. Beyond, it computes them per
+// output column.
+const maxTableEntries = 1 << 20
+
+// coeffs returns, for every output index, the first input index, the
+// number of taps, and ksize fixed-point weights per output index.
+func coeffs(inSize, outSize int) (bounds []int, kk []int32, ksize int) {
+	k := newKernel(inSize, outSize)
+	ksize = k.ksize
 	bounds = make([]int, 2*outSize)
 	kk = make([]int32, outSize*ksize)
-	k := make([]float64, ksize)
 	for xx := 0; xx < outSize; xx++ {
-		center := (float64(xx) + 0.5) * scale
-		ss := 1 / filterscale
-		xmin := int(center - sup + 0.5)
-		if xmin < 0 {
-			xmin = 0
-		}
-		xmax := int(center + sup + 0.5)
-		if xmax > inSize {
-			xmax = inSize
-		}
-		xmax -= xmin
-		ww := 0.0
-		for x := 0; x < xmax; x++ {
-			w := bicubic((float64(x+xmin) - center + 0.5) * ss)
-			k[x] = w
-			ww += w
-		}
-		for x := 0; x < xmax; x++ {
-			w := k[x]
-			if ww != 0 {
-				w /= ww
-			}
-			if w < 0 {
-				kk[xx*ksize+x] = int32(-0.5 + w*(1<<precisionBits))
-			} else {
-				kk[xx*ksize+x] = int32(0.5 + w*(1<<precisionBits))
-			}
-		}
-		bounds[2*xx], bounds[2*xx+1] = xmin, xmax
+		xmin, n, ww := k.span(xx)
+		k.weights(xx, xmin, ww, 0, kk[xx*ksize:xx*ksize+n])
+		bounds[2*xx], bounds[2*xx+1] = xmin, n
 	}
 	return bounds, kk, ksize
 }
@@ -111,6 +142,9 @@ func resample(src raster, tw, th int) raster {
 }
 
 func horizontal(src raster, tw int) raster {
+	if k := newKernel(src.w, tw); int64(tw)*int64(k.ksize) > maxTableEntries {
+		return horizontalStream(src, tw, k)
+	}
 	bounds, kk, ksize := coeffs(src.w, tw)
 	bpp := src.bpp
 	dst := raster{pix: make([]byte, tw*src.h*bpp), w: tw, h: src.h, bpp: bpp}
@@ -173,44 +207,89 @@ func horizontal(src raster, tw int) raster {
 	return dst
 }
 
+// weightChunk is how many weights are computed at a time.
+const weightChunk = 256
+
 func vertical(src raster, th int) raster {
-	bounds, kk, ksize := coeffs(src.h, th)
+	k := newKernel(src.h, th)
 	row := src.w * src.bpp
 	dst := raster{pix: make([]byte, row*th), w: src.w, h: th, bpp: src.bpp}
 	const half = int32(1) << (precisionBits - 1)
 	acc := make([]int32, row)
+	var chunk [weightChunk]int32
 	for yy := 0; yy < th; yy++ {
-		ymin, n := bounds[2*yy], bounds[2*yy+1]
-		k := kk[yy*ksize : yy*ksize+n]
+		ymin, n, ww := k.span(yy)
 		for i := range acc {
 			acc[i] = half
 		}
-		// Row by row, four taps at a time: sequential memory access and few
-		// loads/stores of the accumulators keep this loop tight.
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			r0 := src.pix[(ymin+j)*row : (ymin+j+1)*row]
-			r1 := src.pix[(ymin+j+1)*row : (ymin+j+2)*row]
-			r2 := src.pix[(ymin+j+2)*row : (ymin+j+3)*row]
-			r3 := src.pix[(ymin+j+3)*row : (ymin+j+4)*row]
-			w0, w1, w2, w3 := k[j], k[j+1], k[j+2], k[j+3]
-			a := acc[:len(r0)]
-			r1, r2, r3 = r1[:len(a)], r2[:len(a)], r3[:len(a)]
-			for i, v := range r0 {
-				a[i] += int32(v)*w0 + int32(r1[i])*w1 + int32(r2[i])*w2 + int32(r3[i])*w3
+		for from := 0; from < n; from += weightChunk {
+			c := chunk[:min(weightChunk, n-from)]
+			k.weights(yy, ymin, ww, from, c)
+			base := ymin + from
+			// Row by row, four taps at a time: sequential memory access and
+			// few loads/stores of the accumulators keep this loop tight.
+			j := 0
+			for ; j+4 <= len(c); j += 4 {
+				r0 := src.pix[(base+j)*row : (base+j+1)*row]
+				r1 := src.pix[(base+j+1)*row : (base+j+2)*row]
+				r2 := src.pix[(base+j+2)*row : (base+j+3)*row]
+				r3 := src.pix[(base+j+3)*row : (base+j+4)*row]
+				w0, w1, w2, w3 := c[j], c[j+1], c[j+2], c[j+3]
+				a := acc[:len(r0)]
+				r1, r2, r3 = r1[:len(a)], r2[:len(a)], r3[:len(a)]
+				for i, v := range r0 {
+					a[i] += int32(v)*w0 + int32(r1[i])*w1 + int32(r2[i])*w2 + int32(r3[i])*w3
+				}
 			}
-		}
-		for ; j < n; j++ {
-			r0 := src.pix[(ymin+j)*row : (ymin+j+1)*row]
-			a := acc[:len(r0)]
-			w0 := k[j]
-			for i, v := range r0 {
-				a[i] += int32(v) * w0
+			for ; j < len(c); j++ {
+				r0 := src.pix[(base+j)*row : (base+j+1)*row]
+				a := acc[:len(r0)]
+				w0 := c[j]
+				for i, v := range r0 {
+					a[i] += int32(v) * w0
+				}
 			}
 		}
 		out := dst.pix[yy*row : (yy+1)*row]
 		for i, s := range acc {
 			out[i] = clip8(s)
+		}
+	}
+	return dst
+}
+
+// horizontalStream is horizontal for extreme reductions (a very wide image
+// into a few columns): the weights of each output column are computed in
+// chunks and applied to every row, with accumulators for one output column:
+// memory proportional to the output.
+func horizontalStream(src raster, tw int, k kernel) raster {
+	bpp := src.bpp
+	dst := raster{pix: make([]byte, tw*src.h*bpp), w: tw, h: src.h, bpp: bpp}
+	const half = int32(1) << (precisionBits - 1)
+	acc := make([]int32, src.h*bpp)
+	var chunk [weightChunk]int32
+	for xx := 0; xx < tw; xx++ {
+		xmin, n, ww := k.span(xx)
+		for i := range acc {
+			acc[i] = half
+		}
+		for from := 0; from < n; from += weightChunk {
+			c := chunk[:min(weightChunk, n-from)]
+			k.weights(xx, xmin, ww, from, c)
+			for y := 0; y < src.h; y++ {
+				p := src.pix[(y*src.w+xmin+from)*bpp : (y*src.w+xmin+from+len(c))*bpp]
+				a := acc[y*bpp : (y+1)*bpp]
+				for i, w := range c {
+					for ch := range a {
+						a[ch] += int32(p[i*bpp+ch]) * w
+					}
+				}
+			}
+		}
+		for y := 0; y < src.h; y++ {
+			for ch := 0; ch < bpp; ch++ {
+				dst.pix[(y*tw+xx)*bpp+ch] = clip8(acc[y*bpp+ch])
+			}
 		}
 	}
 	return dst

@@ -25,8 +25,41 @@ import (
 
 // turbo holds one TurboJPEG decompressor and one compressor. A handle is not
 // safe for concurrent use: each worker goroutine owns its own turbo.
+//
+// After an error a TurboJPEG 2.x handle is not as good as new: libjpeg's
+// state from the failed call can remain (an "Unsupported marker" or "two
+// SOI markers" from one file was reported for every later file of the
+// worker). So every failed call replaces its handle (resetDec, resetEnc):
+// one bad file never spoils a good one.
 type turbo struct {
 	dec, enc C.tjhandle
+}
+
+// resetDec replaces the decompressor after an error; its error text must be
+// read before.
+func (t *turbo) resetDec() error {
+	C.tjDestroy(t.dec)
+	if t.dec = C.tjInitDecompress(); t.dec == nil {
+		return errors.New("libjpeg-turbo: cannot create a TurboJPEG handle")
+	}
+	return nil
+}
+
+func (t *turbo) resetEnc() error {
+	C.tjDestroy(t.enc)
+	if t.enc = C.tjInitCompress(); t.enc == nil {
+		return errors.New("libjpeg-turbo: cannot create a TurboJPEG handle")
+	}
+	return nil
+}
+
+// failed returns err, after replacing the handle; a failure to replace it
+// is reported instead (the worker then fails its next files clearly).
+func (t *turbo) failed(err error, reset func() error) error {
+	if rerr := reset(); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 func newTurbo() (*turbo, error) {
@@ -67,7 +100,7 @@ func (t *turbo) header(data []byte) (w, h int, color jpegColor, err error) {
 	var cw, ch, subsamp, cs C.int
 	if C.tjDecompressHeader3(t.dec, (*C.uchar)(unsafe.Pointer(&data[0])),
 		C.ulong(len(data)), &cw, &ch, &subsamp, &cs) != 0 {
-		return 0, 0, 0, tjError(t.dec)
+		return 0, 0, 0, t.failed(tjError(t.dec), t.resetDec)
 	}
 	switch cs {
 	case C.TJCS_GRAY:
@@ -110,7 +143,7 @@ func (t *turbo) decode(data []byte, color jpegColor, fullW, fullH, denom int) (r
 			// error"): say what a libjpeg warning means here.
 			err = errors.New("corrupt or truncated JPEG data (libjpeg-turbo warning)")
 		}
-		return raster{}, err
+		return raster{}, t.failed(err, t.resetDec)
 	}
 	return r, nil
 }
@@ -132,7 +165,7 @@ func (t *turbo) encode(r raster, quality int) ([]byte, error) {
 		defer C.tjFree(out)
 	}
 	if rc != 0 {
-		return nil, fmt.Errorf("cannot encode JPEG: %w", tjError(t.enc))
+		return nil, t.failed(fmt.Errorf("cannot encode JPEG: %w", tjError(t.enc)), t.resetEnc)
 	}
 	return C.GoBytes(unsafe.Pointer(out), C.int(size)), nil
 }

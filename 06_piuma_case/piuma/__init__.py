@@ -22,6 +22,7 @@ import shutil
 import threading
 from collections.abc import Callable
 
+from ._budget import default_max_memory
 from ._common import IMAGE_EXTENSIONS, MAX_PIXELS, FileResult, is_image_name
 
 __all__ = ["ENGINES", "GO_JPEG_CODECS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "FileResult",
@@ -68,6 +69,12 @@ def _bool(name: str, value: object) -> bool:
     return value
 
 
+def _inside(path: str, folder: str) -> bool:
+    """Whether path is folder or inside it (both resolved). "/" contains
+    everything: adding a separator to it would give "//"."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -90,6 +97,7 @@ def optimize_dir(
     draft: bool = True,
     go_jpeg: str = "libjpeg-turbo",
     max_pixels: int = MAX_PIXELS,
+    max_memory: int = 0,
     progress: Callable[[int, int], object] | None = None,
 ) -> list[FileResult]:
     """Resize and optimise every .jpg/.jpeg/.png under src into dst.
@@ -101,8 +109,13 @@ def optimize_dir(
     downscaling when the target is at least twice smaller (Image.draft; the
     Go engine's libjpeg-turbo scaling; image/jpeg cannot). go_jpeg: the Go
     engine's JPEG codec. max_pixels: larger images fail from their header.
+    max_memory: bytes that decoding may use at once, all workers together
+    (0: half of the machine's memory, or of its cgroup limit); an image that
+    needs more fails from its header, before anything is read or decoded.
     progress(done, total) is called from the calling thread while the batch
-    runs. Returns one FileResult per input file, sorted by source.
+    runs. Returns one FileResult per input file, sorted by source path (the
+    bytes of os.fsencode; names are decoded with os.fsdecode, so a name that
+    is not UTF-8 keeps its bytes as surrogate escapes).
 
     Raises TypeError / ValueError for bad arguments, FileNotFoundError /
     NotADirectoryError for a bad src, ValueError when src and dst overlap.
@@ -116,11 +129,13 @@ def optimize_dir(
     quality = _int("quality", quality, 1, 100)
     workers = _int("workers", workers, 0, hint=" (0: one per CPU)")
     max_pixels = _int("max_pixels", max_pixels, 1)
+    max_memory = _int("max_memory", max_memory, 0, hint=" (0: half of the memory)")
     # Both engines take the same values: the Go engine's are C ints (int64_t
     # for max_pixels), so larger ones are refused here, for both.
     for name, value, limit in (("width", width, 2**31 - 1), ("height", height, 2**31 - 1),
                                ("workers", workers, 2**31 - 1),
-                               ("max_pixels", max_pixels, 2**63 - 1)):
+                               ("max_pixels", max_pixels, 2**63 - 1),
+                               ("max_memory", max_memory, 2**63 - 1)):
         if value > limit:
             raise ValueError(f"{name} must be <= {limit}, got {value}")
     engine = _choice("engine", engine, ENGINES)
@@ -135,7 +150,7 @@ def optimize_dir(
         raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
     src = os.path.realpath(src)
     real_dst = os.path.realpath(dst)
-    if real_dst == src or real_dst.startswith(src + os.sep) or src.startswith(real_dst + os.sep):
+    if _inside(real_dst, src) or _inside(src, real_dst):
         # dst inside src: a second run would process the outputs; src inside
         # dst: an output could land on a source file. Both are refused.
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={real_dst!r}")
@@ -144,6 +159,7 @@ def optimize_dir(
         jpegoptim, pngquant = _tool("jpegoptim"), _tool("pngquant")
     os.makedirs(real_dst, exist_ok=True)
     workers = workers or os.cpu_count() or 1
+    max_memory = max_memory or default_max_memory()
 
     if engine == "go":
         from . import _piuma  # loads the Go core: one Go runtime per process
@@ -155,7 +171,7 @@ def optimize_dir(
                               workers=workers, max_pixels=max_pixels,
                               stdlib_jpeg=go_jpeg == "image/jpeg", draft=draft,
                               optimize=optimize, jpegoptim=jpegoptim, pngquant=pngquant,
-                              progress=prog)
+                              progress=prog, max_memory=max_memory)
             return [FileResult(*row) for row in rows]
     else:
         from . import _pyengine
@@ -163,7 +179,8 @@ def optimize_dir(
         prog = _pyengine.Progress()
         opts = _pyengine.Options(width=width, height=height, quality=quality,
                                  max_pixels=max_pixels, draft=draft, optimize=optimize,
-                                 jpegoptim=jpegoptim, pngquant=pngquant)
+                                 jpegoptim=jpegoptim, pngquant=pngquant,
+                                 max_memory=max_memory)
 
         def batch() -> list[FileResult]:
             return _pyengine.run(src, real_dst, opts, workers, prog)

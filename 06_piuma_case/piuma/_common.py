@@ -72,25 +72,28 @@ def oriented_size(w: int, h: int, orientation: int) -> tuple[int, int]:
     return (h, w) if orientation >= 5 else (w, h)
 
 
-def plan(src: str, dst: str) -> tuple[list[tuple[str, str]], list[FileResult]]:
-    """The (source, destination) pairs to process, and unlistable folders.
+def plan(src: str, dst: str) -> tuple[list[tuple[str, str, str]], list[FileResult]]:
+    """The (source, destination, destination folder relative to dst) of each
+    file to process, and the folders that could not be listed.
 
     Symbolic links to files are followed (only ever read); folders are not
     entered through symbolic links (os.walk's default), so no loops.
     """
-    jobs: list[tuple[str, str]] = []
+    from ._fsutil import plain_error
+
+    jobs: list[tuple[str, str, str]] = []
     failed: list[FileResult] = []
 
     def onerror(exc: OSError) -> None:
         path = exc.filename
         dest = os.path.join(dst, os.path.relpath(path, src))
         failed.append(FileResult(path, os.path.normpath(dest),
-                                 f"cannot list directory: {exc}", 0, 0, 0, 0, 0.0))
+                                 f"cannot list directory: {plain_error(exc)}", 0, 0, 0, 0, 0.0))
 
     for dirpath, _dirnames, filenames in os.walk(src, onerror=onerror):
         rel = os.path.relpath(dirpath, src)
         for name in filenames:
             if is_image_name(name):
                 jobs.append((os.path.join(dirpath, name),
-                             os.path.normpath(os.path.join(dst, rel, name))))
+                             os.path.normpath(os.path.join(dst, rel, name)), rel))
     return jobs, failed

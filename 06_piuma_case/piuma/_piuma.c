@@ -6,7 +6,7 @@
  *
  *   run(src, dst, *, width=0, height=0, quality=85, workers=0,
  *       max_pixels=89478485, stdlib_jpeg=False, draft=True, optimize=False,
- *       jpegoptim=None, pngquant=None, progress=None) -> list of tuples
+ *       jpegoptim=None, pngquant=None, progress=None, max_memory=0) -> list of tuples
  *       (source, destination, error or None, bytes_in, bytes_out,
  *        width, height, seconds), sorted by source.
  *   Progress(): done / total counters a batch updates while it runs (read
@@ -110,7 +110,7 @@ result_tuple(const piuma_result *r)
     Py_INCREF(err);
     if (r->error != NULL) {
         Py_DECREF(err);
-        err = PyUnicode_DecodeUTF8(r->error, strlen(r->error), "replace");
+        err = PyUnicode_DecodeFSDefault(r->error); /* like the paths: lossless */
         if (err == NULL)
             return NULL;
     }
@@ -132,20 +132,20 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"src", "dst", "width", "height", "quality", "workers",
                              "max_pixels", "stdlib_jpeg", "draft", "optimize",
-                             "jpegoptim", "pngquant", "progress", NULL};
+                             "jpegoptim", "pngquant", "progress", "max_memory", NULL};
     PyObject *src = NULL, *dst = NULL, *jpegoptim = NULL, *pngquant = NULL;
     PyObject *progress = Py_None;
     int width = 0, height = 0, quality = 85, workers = 0;
     int stdlib_jpeg = 0, draft = 1, optimize = 0;
-    long long max_pixels = 89478485;
+    long long max_pixels = 89478485, max_memory = 0;
     PyObject *list = NULL;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|$iiiiLpppO&O&O:run", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|$iiiiLpppO&O&OL:run", kwlist,
                                      PyUnicode_FSConverter, &src,
                                      PyUnicode_FSConverter, &dst, &width, &height,
                                      &quality, &workers, &max_pixels, &stdlib_jpeg,
                                      &draft, &optimize, fs_or_none, &jpegoptim,
-                                     fs_or_none, &pngquant, &progress))
+                                     fs_or_none, &pngquant, &progress, &max_memory))
         goto done;
     if (width < 0 || height < 0) {
         PyErr_Format(PyExc_ValueError, "width and height must be >= 0 (0: no bound), "
@@ -165,6 +165,11 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         PyErr_Format(PyExc_ValueError, "max_pixels must be >= 1, got %lld", max_pixels);
         goto done;
     }
+    if (max_memory < 0) {
+        PyErr_Format(PyExc_ValueError, "max_memory must be >= 0 (0: default), got %lld",
+                     max_memory);
+        goto done;
+    }
     if (optimize && (jpegoptim == NULL || pngquant == NULL)) {
         PyErr_SetString(PyExc_ValueError,
                         "optimize=True needs the paths of jpegoptim and pngquant");
@@ -180,7 +185,8 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         .src = PyBytes_AS_STRING(src),
         .dst = PyBytes_AS_STRING(dst),
         .width = width, .height = height, .quality = quality, .workers = workers,
-        .max_pixels = max_pixels, .stdlib_jpeg = stdlib_jpeg, .draft = draft,
+        .max_pixels = max_pixels, .max_memory = max_memory, .stdlib_jpeg = stdlib_jpeg,
+        .draft = draft,
         .optimize = optimize,
         .jpegoptim = jpegoptim ? PyBytes_AS_STRING(jpegoptim) : NULL,
         .pngquant = pngquant ? PyBytes_AS_STRING(pngquant) : NULL,
@@ -250,7 +256,7 @@ static PyMethodDef piuma_methods[] = {
     {"run", (PyCFunction)(void (*)(void))piuma_run, METH_VARARGS | METH_KEYWORDS,
      "run(src, dst, *, width=0, height=0, quality=85, workers=0, max_pixels=89478485,\n"
      "    stdlib_jpeg=False, draft=True, optimize=False, jpegoptim=None,\n"
-     "    pngquant=None, progress=None) -> list of result tuples\n\n"
+     "    pngquant=None, progress=None, max_memory=0) -> list of result tuples\n\n"
      "Low-level batch call with the GIL released; use piuma.optimize_dir()."},
     {NULL, NULL, 0, NULL},
 };

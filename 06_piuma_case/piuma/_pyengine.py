@@ -8,12 +8,9 @@ encodes, so threads do run in parallel for the heavy parts.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import stat
 import subprocess
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +18,10 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, JpegImagePlugin, PngImagePlugin
 
+from . import _budget, _probe
 from ._common import FileResult, fit, oriented_size, plan
-
-JPEG_MAGIC = b"\xff\xd8\xff"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from ._fsutil import InsideSourceError, NotRegularFile, Outputs, open_source, plain_error, read_all
+from ._probe import JPEG_MAGIC, PNG_MAGIC, HeaderError
 
 # EXIF orientation -> the Pillow transpose that undoes it (ImageOps.exif_transpose).
 _TRANSPOSE = {
@@ -54,40 +51,120 @@ class Options:
     optimize: bool
     jpegoptim: str | None  # tool paths, when optimize
     pngquant: str | None
+    max_memory: int = 2 << 30  # bytes all workers may use for decoding at once
 
 
-def _orientation(im: Image.Image) -> int:
-    try:
-        o = im.getexif().get(0x0112, 1)
-    except Exception:  # a broken EXIF block must not fail a good image
-        return 1
-    return o if isinstance(o, int) and 1 <= o <= 8 else 1
+def _describe(exc: BaseException) -> str:
+    """An exception's message, never empty: some of Pillow's have none."""
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = str(exc).strip()
+    if text:
+        return text
+    return {EOFError: "unexpected end of file", SyntaxError: "invalid data",
+            ValueError: "invalid data"}.get(type(exc), type(exc).__name__)
 
 
-def _open(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
-    """Open from the header only and refuse decompression bombs.
+@dataclass
+class Header:
+    """What the probe of a file found (header in engine/convert.go)."""
 
-    The plugin classes are used directly, not Image.open(): Image.open would
-    run Pillow's own bomb check (a DecompressionBombWarning, global state) and
-    would accept any of Pillow's ~40 formats; we want JPEG and PNG only.
-    """
-    if data.startswith(JPEG_MAGIC):
-        kind, cls = "JPEG", JpegImagePlugin.JpegImageFile
-    elif data.startswith(PNG_MAGIC):
-        kind, cls = "PNG", PngImagePlugin.PngImageFile
-    else:
-        raise FileError("not a JPEG or PNG image")
-    try:
-        im = cls(io.BytesIO(data))
-    except Exception as exc:
-        raise FileError(f"cannot decode {kind}: {exc}") from None
-    w, h = im.size
+    png: bool
+    w: int
+    h: int
+    jpeg: _probe.JpegInfo | None = None
+    pngi: _probe.PngInfo | None = None
+
+
+def _check_pixels(w: int, h: int, max_pixels: int) -> None:
     if w <= 0 or h <= 0:
-        raise FileError(f"invalid image size {w}x{h}")
+        raise FileError(f"invalid image size {w}x{h} in the header")
     if w * h > max_pixels:
         raise FileError(f"image too large: {w}x{h} = {w * h} pixels, "
                         f"limit is {max_pixels} (max_pixels)")
-    return im, kind
+
+
+def probe(read_at: _probe.ReadAt, size: int, o: Options) -> Header:
+    """Format from the magic bytes, then the header and its checks (probe in Go)."""
+    if size == 0:
+        raise FileError("empty file")
+    head = read_at(0, 8)
+    if head.startswith(JPEG_MAGIC):
+        png = False
+    elif head.startswith(PNG_MAGIC):
+        png = True
+    else:
+        raise FileError("not a JPEG or PNG image")
+    limit = _budget.max_file_bytes(o.max_pixels)
+    if size > limit:
+        raise FileError(f"file too large: {_budget.human_bytes(size)}, more than an image of "
+                        f"{o.max_pixels} pixels (max_pixels) can take "
+                        f"({_budget.human_bytes(limit)})")
+    try:
+        if png:
+            pngi = _probe.probe_png(read_at, size)
+            hd = Header(True, pngi.width, pngi.height, pngi=pngi)
+        else:
+            info = _probe.probe_jpeg(read_at, size)
+            hd = Header(False, info.width, info.height, jpeg=info)
+        _check_pixels(hd.w, hd.h, o.max_pixels)
+        if hd.jpeg is not None:
+            hd.jpeg.check()
+    except HeaderError as exc:
+        raise FileError(str(exc)) from None
+    return hd
+
+
+def _target(w: int, h: int, orientation: int, o: Options) -> tuple[int, int]:
+    """The size to resize to, in the stored orientation."""
+    tw, th = fit(*oriented_size(w, h, orientation), o.width, o.height)
+    return oriented_size(tw, th, orientation)
+
+
+def memory(hd: Header, size: int, o: Options) -> int:
+    """The estimate of what converting the file needs (memory in Go)."""
+    tw1, th1 = _target(hd.w, hd.h, 1, o)
+    tw2, th2 = _target(hd.w, hd.h, 6, o)
+    if hd.pngi is not None:
+        p = hd.pngi
+        return _budget.estimate_memory(size, hd.w, hd.h, max(tw1, tw2), max(th1, th2), png=True,
+                                       channels=p.channels, sixteen=p.depth == 16,
+                                       interlaced=p.interlace == 1)
+    j = hd.jpeg
+    assert j is not None
+    return _budget.estimate_memory(size, hd.w, hd.h, max(tw1, tw2), max(th1, th2), png=False,
+                                   channels=len(j.comps), progressive=j.progressive,
+                                   lossless=j.sof == 0xC3)
+
+
+def convert_file(fd: int, size: int, o: Options, budget: _budget.Budget,
+                 ) -> tuple[bytes, bool, int, int]:
+    """Header, memory, then the whole file (convertFile in Go)."""
+    def read_at(off: int, n: int) -> bytes:
+        return os.pread(fd, n, off)
+
+    try:
+        hd = probe(read_at, size, o)
+    except OSError as exc:
+        raise FileError(f"cannot read file: {plain_error(exc)}") from None
+    need = memory(hd, size, o)
+    if need > budget.limit:
+        raise FileError(f"not enough memory: this {hd.w}x{hd.h} image needs about "
+                        f"{_budget.human_bytes(need)}, max_memory is "
+                        f"{_budget.human_bytes(budget.limit)}")
+    budget.acquire(need)
+    try:
+        try:
+            data = read_all(fd, size)
+        except OSError as exc:
+            raise FileError(f"cannot read file: {plain_error(exc)}") from None
+        # The file may have changed since its header was read.
+        hd2 = probe(lambda off, n: data[off:off + n], len(data), o)
+        if (hd2.png, hd2.w, hd2.h) != (hd.png, hd.w, hd.h):
+            raise FileError("cannot read file: it changed while it was being read")
+        return convert(data, o, hd2)
+    finally:
+        budget.release(need)
 
 
 def _png_mode(im: Image.Image) -> Image.Image:
@@ -112,29 +189,64 @@ def _png_mode(im: Image.Image) -> Image.Image:
     return im.convert("RGBA")
 
 
-def convert(data: bytes, o: Options) -> tuple[bytes, bool, int, int]:
+# Pillow's resize keeps a table of ksize doubles per output pixel and axis,
+# ksize growing with the reduction factor: beyond this size (never for
+# photos), it first reduces by an integer factor (reducing_gap, box filter).
+_MAX_RESIZE_TABLE = 4 << 20
+
+
+def _resize_gap(w: int, h: int, sw: int, sh: int) -> float | None:
+    def table(n_in: int, n_out: int) -> int:
+        scale = max(n_in / n_out, 1.0)
+        return n_out * (2 * int(2 * scale + 1) + 1) * 8
+    big = max(table(w, sw) if sw != w else 0, table(h, sh) if sh != h else 0)
+    return 3.0 if big > _MAX_RESIZE_TABLE else None
+
+
+def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, bool, int, int]:
     """Encoded output, is_png, width, height for the bytes of one file."""
-    im, kind = _open(data, o.max_pixels)
-    w, h = im.size
-    orientation = _orientation(im)
-    tw, th = fit(*oriented_size(w, h, orientation), o.width, o.height)
-    sw, sh = oriented_size(tw, th, orientation)  # the resize is done unrotated
-    if kind == "JPEG" and o.draft and (sw < w or sh < h):
-        # DCT-domain downscaling: decode at 1/2, 1/4 or 1/8 size, keeping at
-        # least twice the target (the same choice as engine.draftDenom).
-        im.draft(None, (2 * sw, 2 * sh))
+    if hd is None:
+        hd = probe(lambda off, n: data[off:off + n], len(data), o)
+    kind = "PNG" if hd.png else "JPEG"
+    if hd.png:
+        try:
+            orientation = _probe.scan_png(data).orientation()
+        except HeaderError as exc:
+            raise FileError(str(exc)) from None
+    else:
+        orientation = _probe.jpeg_meta(data).orientation()
+    w, h = hd.w, hd.h
+    sw, sh = _target(w, h, orientation, o)
+    cls = PngImagePlugin.PngImageFile if hd.png else JpegImagePlugin.JpegImageFile
     try:
+        # The plugin classes directly, not Image.open(): Image.open would
+        # run Pillow's own bomb check (a DecompressionBombWarning, global
+        # state) and would accept any of Pillow's ~40 formats.
+        im = cls(io.BytesIO(data))
+        if im.size != (w, h):
+            raise FileError(f"cannot decode {kind}: the header says {w}x{h}, the decoder "
+                            f"{im.width}x{im.height}")
+        lossless = hd.jpeg is not None and hd.jpeg.sof == 0xC3
+        if kind == "JPEG" and o.draft and not lossless and (sw < w or sh < h):
+            # DCT-domain downscaling: decode at 1/2, 1/4 or 1/8 size, keeping
+            # at least twice the target (the same choice as engine.draftDenom).
+            # Not for lossless JPEGs: libjpeg cannot scale them.
+            im.draft(None, (2 * sw, 2 * sh))
         im.load()
+    except FileError:
+        raise
     except Exception as exc:
-        raise FileError(f"cannot decode {kind}: {exc}") from None
+        raise FileError(f"cannot decode {kind}: {_describe(exc)}") from None
     if kind == "JPEG":
         im = im.convert("RGB") if im.mode not in ("L", "RGB") else im  # CMYK
     else:
         im = _png_mode(im)
     if im.size != (sw, sh):
         # BICUBIC is Catmull-Rom (a = -0.5), x/image/draw's CatmullRom; Pillow
-        # premultiplies RGBA itself. reducing_gap=None: one exact pass.
-        im = im.resize((sw, sh), Image.Resampling.BICUBIC)
+        # premultiplies RGBA itself, only when it resizes: no resize, exact
+        # pixels. reducing_gap=None: one exact pass (but see _resize_gap).
+        im = im.resize((sw, sh), Image.Resampling.BICUBIC,
+                       reducing_gap=_resize_gap(im.width, im.height, sw, sh))
     if orientation in _TRANSPOSE:
         im = im.transpose(_TRANSPOSE[orientation])
     buf = io.BytesIO()
@@ -167,57 +279,9 @@ def optimize(data: bytes, is_png: bool, o: Options) -> bytes:
     return out if 0 < len(out) < len(data) else data
 
 
-def check_outside(folder: str, root: str) -> None:
-    """Create the output folder; refuse it if it resolves inside root.
-
-    root is the resolved source folder. optimize_dir refuses overlapping src
-    and dst, but a symbolic link inside dst (dst/sub -> src/sub) would still
-    make the rename in write_atomic replace a source file (engine/files.go's
-    checkOutside does the same).
-    """
-    os.makedirs(folder, exist_ok=True)
-    real = os.path.realpath(folder)
-    if real == root or real.startswith(root + os.sep):
-        raise OSError(f"{folder} resolves to {real}, inside the source folder")
-
-
-def _temp_stem(name: str, keep: int = 100) -> str:
-    """At most `keep` bytes of an output's name, for its temp file's name.
-
-    A valid name may have 255 bytes; the temp file adds a dot and a random
-    part, so a long (often non-ASCII) name would make it too long
-    (engine/files.go's tempPattern does the same).
-    """
-    while len(os.fsencode(name)) > keep:
-        name = name[:-1]
-    return name
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Temp file in the destination folder, fsync, rename over path.
-
-    Readers (and a crash) see the old file or the new one, never half of one;
-    on any error the temp file is removed.
-    """
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + _temp_stem(os.path.basename(path)) + ".",
-                               suffix=".tmp")
-    try:
-        with open(fd, "wb") as f:  # closes fd when the block ends, error or not
-            f.write(data)
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes it 0600
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # never hide the original error
-            os.unlink(tmp)
-        raise
-
-
-def process(source: str, destination: str, o: Options, src_root: str = "") -> FileResult:
-    """One file; src_root (the resolved source folder) guards the output."""
+def process(source: str, destination: str, rel_dir: str, o: Options, outputs: Outputs,
+            budget: _budget.Budget) -> FileResult:
+    """One file: every failure is this file's error, the batch goes on."""
     start = time.perf_counter()
     bytes_in = 0
 
@@ -226,40 +290,32 @@ def process(source: str, destination: str, o: Options, src_root: str = "") -> Fi
                           time.perf_counter() - start)
 
     try:
-        st = os.stat(source)
-    except OSError as exc:
-        return fail(f"cannot read file: {exc}")
-    if not stat.S_ISREG(st.st_mode):
+        fd, bytes_in = open_source(source)
+    except NotRegularFile:
         return fail("not a regular file")
-    bytes_in = st.st_size
-    try:
-        with open(source, "rb") as f:
-            head = f.read(8)
-            if not head:
-                return fail("empty file")
-            # Neither JPEG nor PNG: refused without reading the rest (a video
-            # of some gigabytes named .jpg is not read into memory).
-            if not head.startswith((JPEG_MAGIC, PNG_MAGIC)):
-                return fail("not a JPEG or PNG image")
-            f.seek(0)
-            data = f.read()
     except OSError as exc:
-        return fail(f"cannot read file: {exc}")
-    bytes_in = len(data)
+        return fail(f"cannot read file: {plain_error(exc)}")
     try:
-        out, is_png, w, h = convert(data, o)
+        out, is_png, w, h = convert_file(fd, bytes_in, o, budget)
         if o.optimize:
             out = optimize(out, is_png, o)
     except FileError as exc:
         return fail(str(exc))
+    except MemoryError:
+        # The estimate is an estimate: Pillow running out of memory is still
+        # this file's error, never the batch's.
+        return fail("out of memory while converting this image")
     except Exception as exc:  # anything else Pillow raises: still per file
-        return fail(f"{type(exc).__name__}: {exc}")
+        return fail(f"{type(exc).__name__}: {_describe(exc)}")
+    finally:
+        os.close(fd)
     try:
-        if src_root:
-            check_outside(os.path.dirname(destination), src_root)
-        write_atomic(destination, out)
+        outputs.write(rel_dir, destination, out)
+    except InsideSourceError:
+        return fail(f"cannot write output: the output folder {os.path.dirname(destination)} is "
+                    "inside the source folder (a symbolic link leads there)")
     except OSError as exc:
-        return fail(f"cannot write output: {exc}")
+        return fail(f"cannot write output: {plain_error(exc)}")
     return FileResult(source, destination, None, bytes_in, len(out), w, h,
                       time.perf_counter() - start)
 
@@ -288,20 +344,25 @@ class Progress:
 def run(src: str, dst: str, o: Options, workers: int, progress: Progress) -> list[FileResult]:
     jobs, results = plan(src, dst)
     progress.total = len(jobs)
-    src_root = os.path.realpath(src)
+    outputs = Outputs(dst, src)
+    budget = _budget.Budget(o.max_memory)
 
-    def one(job: tuple[str, str]) -> FileResult:
+    def one(job: tuple[str, str, str]) -> FileResult:
         if progress.cancelled:
             r = FileResult(job[0], job[1], "cancelled", 0, 0, 0, 0, 0.0)
         else:
-            r = process(job[0], job[1], o, src_root)
+            r = process(job[0], job[1], job[2], o, outputs, budget)
         progress.file_done()
         return r
 
-    if workers <= 1 or len(jobs) <= 1:
-        results += [one(j) for j in jobs]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results += pool.map(one, jobs)
-    results.sort(key=lambda r: r.source)
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            results += [one(j) for j in jobs]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results += pool.map(one, jobs)
+    finally:
+        outputs.close()
+    # Byte order of the paths, as the Go engine sorts them.
+    results.sort(key=lambda r: os.fsencode(r.source))
     return results

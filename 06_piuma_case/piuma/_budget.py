@@ -1,0 +1,120 @@
+"""The memory budget of a batch, the same as the Go engine's engine/budget.go.
+
+No allocation is sized by an untrusted number without a bound. Before a file
+is read or decoded, the engine estimates from its header the memory it needs
+(estimate_memory, the same formula in both engines) and reserves it from a
+budget that all the workers of a batch share (max_memory). A file that needs
+more than the whole budget is a per-file error; one that needs more than what
+is free waits until other workers release theirs.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+
+MIB = 1 << 20
+MEM_OVERHEAD = 8 * MIB  # codec state, Huffman tables, row buffers, encoder
+INT64_MAX = 2**63 - 1
+
+
+class Budget:
+    """A weighted semaphore, first come first served (engine/budget.go)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._cond = threading.Condition()
+        self._queue: collections.deque[object] = collections.deque()
+
+    def acquire(self, n: int) -> None:
+        """Reserve n bytes (n <= limit), waiting while others hold too much."""
+        with self._cond:
+            ticket = object()
+            self._queue.append(ticket)
+            while self._queue[0] is not ticket or self._used + n > self.limit:
+                self._cond.wait()
+            self._queue.popleft()
+            self._used += n
+            self._cond.notify_all()
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self._used -= n
+            self._cond.notify_all()
+
+
+def _sat(v: int) -> int:
+    return min(v, INT64_MAX)
+
+
+def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bool,
+                    channels: int, sixteen: bool = False, progressive: bool = False,
+                    lossless: bool = False, interlaced: bool = False) -> int:
+    """Peak memory one file may need (estimateMemory): its bytes, the decoded
+    image, a converted copy, the resize's intermediate image, the output."""
+    px = w * h
+    dec = 4
+    if channels == 1 and not sixteen:
+        dec = 1
+    elif png and channels == 1 and sixteen:
+        dec = 16
+    elif png and sixteen:
+        dec = 8
+    per_pixel = dec + 4
+    if progressive:
+        per_pixel += 4 * channels
+    if lossless:
+        per_pixel += 2 * channels
+    if interlaced:
+        per_pixel += dec
+    need = _sat(file_size + _sat(px * per_pixel))
+    mid = max(_sat(tw * h), _sat(w * th))
+    need = _sat(need + _sat(mid * 4))
+    need = _sat(need + _sat(_sat(tw * th) * 12))
+    return _sat(need + MEM_OVERHEAD)
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """Largest file accepted when images may have max_pixels pixels (maxFileBytes)."""
+    return _sat(_sat(max_pixels * 32) + 64 * MIB)
+
+
+def human_bytes(n: int) -> str:
+    """A size in binary units, one decimal, as engine/budget.go's humanBytes."""
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    if n < 1024:
+        return f"{n} bytes"
+    v, i = float(n), 0
+    while v >= 1024 and i < len(units) - 1:
+        v /= 1024
+        i += 1
+    return f"{v:.1f} {units[i]}"
+
+
+def _cgroup_limit() -> int | None:
+    """The memory limit of this process's cgroup (v2, then v1), if any."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**62:
+            return int(text)
+    return None
+
+
+def physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_max_memory() -> int:
+    """Half of the memory this process may use: the machine's, or its cgroup's
+    limit when lower (a container); 2 GiB when neither can be read."""
+    limits = [m for m in (physical_memory(), _cgroup_limit()) if m]
+    return min(limits) // 2 if limits else 2 << 30
