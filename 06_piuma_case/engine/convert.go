@@ -39,7 +39,7 @@ type output struct {
 // checkPixels refuses decompression bombs from the header alone.
 func (c *converter) checkPixels(w, h int) error {
 	if w <= 0 || h <= 0 {
-		return fmt.Errorf("invalid image size %dx%d in the header", w, h)
+		return fmt.Errorf("invalid image size in the header: width %d, height %d", w, h)
 	}
 	if n := int64(w) * int64(h); n > c.opts.MaxPixels {
 		return fmt.Errorf("image too large: %dx%d = %d pixels, limit is %d (max_pixels)",

@@ -51,7 +51,7 @@ func TestDraftDenom(t *testing.T) {
 
 // exifJPEG returns SOI + an APP1 Exif segment with orientation o (byte
 // order bo) + the rest of a real JPEG.
-func exifJPEG(t *testing.T, o uint16, bo binary.ByteOrder) []byte {
+func exifJPEG(t testing.TB, o uint16, bo binary.ByteOrder) []byte {
 	t.Helper()
 	tiff := make([]byte, 8+2+12+4)
 	if bo == binary.LittleEndian {

@@ -44,11 +44,16 @@ func openSource(path string) (*os.File, int64, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, 0, errNotRegular
 	}
+	return openChecked(path)
+}
+
+// openChecked opens without blocking and checks what was opened.
+func openChecked(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, 0, err
 	}
-	fi, err = f.Stat()
+	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = errNotRegular
 	}

@@ -11,10 +11,10 @@ import (
 // the libjpeg-turbo 2.1 of Debian 12 and Ubuntu 24.04 has no lossless mode
 // (neither has image/jpeg), so without this the Go engine refused them.
 // It does what libjpeg-turbo does: predictors 1 to 7, point transform,
-// restart intervals, several scans; 1 or 3 components, no subsampling (the
-// files cameras and scanners write); the colour space of 3 components is
-// guessed as libjpeg-turbo guesses it. A damaged stream is an error, as on
-// the other JPEG paths of this engine.
+// restart intervals, several scans; gray or RGB without subsampling, what
+// libjpeg-turbo decodes for Pillow (jpegInfo.check refuses the rest in both
+// engines). A damaged stream is an error, as on the other JPEG paths of
+// this engine.
 
 type losslessHuff struct {
 	maxcode [18]int32 // largest code of each length, -1 if none
@@ -314,48 +314,15 @@ func losslessScan(data []byte, pos int, sos []byte, info jpegInfo, planes [][]ui
 	return end, nil
 }
 
-// losslessColor packs the planes as gray or RGB; three components are RGB
-// or YCbCr as libjpeg-turbo 3 guesses (jdapimin.c): JFIF means YCbCr;
-// Adobe's transform 0 RGB, otherwise YCbCr; without either, identifiers
-// 1,2,3 (for lossless) or 'R','G','B' mean RGB, anything else YCbCr.
+// losslessColor packs the planes as gray or RGB (no colour conversion:
+// jpegInfo.check has refused YCbCr).
 func losslessColor(planes [][]uint16, info jpegInfo) raster {
-	w, h := info.width, info.height
-	if len(planes) == 1 {
-		r := raster{pix: make([]byte, w*h), w: w, h: h, bpp: 1}
-		for i, v := range planes[0] {
-			r.pix[i] = byte(v)
+	w, h, n := info.width, info.height, len(planes)
+	r := raster{pix: make([]byte, n*w*h), w: w, h: h, bpp: n}
+	for c, p := range planes {
+		for i, v := range p {
+			r.pix[n*i+c] = byte(v)
 		}
-		return r
-	}
-	ycc := true
-	ids := [3]int{info.comps[0].id, info.comps[1].id, info.comps[2].id}
-	switch {
-	case info.jfif:
-	case info.adobe:
-		ycc = info.transform != 0
-	case ids == [3]int{1, 2, 3} || ids == [3]int{'R', 'G', 'B'}:
-		ycc = false
-	}
-	r := raster{pix: make([]byte, 3*w*h), w: w, h: h, bpp: 3}
-	for i := 0; i < w*h; i++ {
-		a, b, c := byte(planes[0][i]), byte(planes[1][i]), byte(planes[2][i])
-		if ycc {
-			a, b, c = yccToRGB(a, b, c)
-		}
-		r.pix[3*i], r.pix[3*i+1], r.pix[3*i+2] = a, b, c
 	}
 	return r
-}
-
-// yccToRGB is libjpeg's integer YCbCr -> RGB conversion (jdcolor.c).
-func yccToRGB(y, cb, cr byte) (byte, byte, byte) {
-	const scale = 16
-	fix := func(x float64) int32 { return int32(x*(1<<scale) + 0.5) }
-	x, z := int32(cb)-128, int32(cr)-128
-	half := int32(1) << (scale - 1)
-	rr := int32(y) + (fix(1.40200)*z+half)>>scale
-	gg := int32(y) + (-fix(0.34414)*x+half-fix(0.71414)*z)>>scale
-	bb := int32(y) + (fix(1.77200)*x+half)>>scale
-	clamp := func(v int32) byte { return byte(min(max(v, 0), 255)) }
-	return clamp(rr), clamp(gg), clamp(bb)
 }

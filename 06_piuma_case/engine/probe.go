@@ -194,6 +194,22 @@ func (j *jpegInfo) check() error {
 			return fmt.Errorf("cannot decode JPEG: invalid sampling factors %dx%d", c.h, c.v)
 		}
 	}
+	if j.sof == 0xC3 {
+		// What libjpeg-turbo 3 decodes for Pillow, and decodeLossless too:
+		// gray or RGB, full resolution. libjpeg-turbo refuses to convert
+		// YCbCr (JFIF, or Adobe's transform) to RGB in lossless mode.
+		if n := len(j.comps); n != 1 && n != 3 {
+			return fmt.Errorf("cannot decode JPEG: lossless JPEG with %d components is not supported (only 1 or 3)", n)
+		}
+		for _, c := range j.comps {
+			if c.h != 1 || c.v != 1 {
+				return errors.New("cannot decode JPEG: lossless JPEG with subsampled components is not supported")
+			}
+		}
+		if len(j.comps) == 3 && (j.jfif || (j.adobe && j.transform != 0)) {
+			return errors.New("cannot decode JPEG: lossless JPEG in YCbCr is not supported (converting it to RGB would lose the losslessness)")
+		}
+	}
 	return nil
 }
 

@@ -61,6 +61,19 @@ class JpegInfo:
         for _, h, v in self.comps:
             if not (1 <= h <= 4 and 1 <= v <= 4):
                 raise HeaderError(f"cannot decode JPEG: invalid sampling factors {h}x{v}")
+        if self.sof == 0xC3:
+            # What libjpeg-turbo 3 decodes for Pillow (and the Go engine's
+            # decoder too): gray or RGB, full resolution; libjpeg-turbo refuses
+            # to convert YCbCr (JFIF, Adobe's transform) to RGB in lossless mode.
+            if len(self.comps) not in (1, 3):
+                raise HeaderError(f"cannot decode JPEG: lossless JPEG with {len(self.comps)} "
+                                  "components is not supported (only 1 or 3)")
+            if any((h, v) != (1, 1) for _, h, v in self.comps):
+                raise HeaderError("cannot decode JPEG: lossless JPEG with subsampled components "
+                                  "is not supported")
+            if len(self.comps) == 3 and (self.jfif or (self.adobe and self.transform != 0)):
+                raise HeaderError("cannot decode JPEG: lossless JPEG in YCbCr is not supported "
+                                  "(converting it to RGB would lose the losslessness)")
 
 
 def _marker_known(m: int) -> tuple[bool, bool]:

@@ -78,7 +78,7 @@ class Header:
 
 def _check_pixels(w: int, h: int, max_pixels: int) -> None:
     if w <= 0 or h <= 0:
-        raise FileError(f"invalid image size {w}x{h} in the header")
+        raise FileError(f"invalid image size in the header: width {w}, height {h}")
     if w * h > max_pixels:
         raise FileError(f"image too large: {w}x{h} = {w * h} pixels, "
                         f"limit is {max_pixels} (max_pixels)")

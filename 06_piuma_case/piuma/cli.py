@@ -6,17 +6,40 @@
 Exit status: 0 every file succeeded, 1 some files failed (the others are
 written), 2 usage error (bad option, missing SRC, overlapping folders,
 missing jpegoptim/pngquant), 130 interrupted (Ctrl-C).
+
+File names that are not valid in the file system's encoding (a name made of
+Latin-1 bytes on a UTF-8 system) are never lost: the summary writes them as
+their bytes (Python's surrogateescape: what `ls` shows), and characters the
+output's encoding cannot represent as backslash escapes; the JSON report is
+ASCII, such bytes appear as "\udc80".."\udcff" escapes, and
+os.fsencode(json.loads(...)["source"]) gives the name's bytes back.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 import time
 from typing import TextIO
 
 from . import ENGINES, GO_JPEG_CODECS, MAX_PIXELS, optimize_dir
+
+
+def _names_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """Encoding errors of the summary: an undecodable byte of a file name
+    (a surrogate escape) is written as that byte, anything else the stream
+    cannot encode as a backslash escape. Never an exception."""
+    if isinstance(exc, UnicodeEncodeError):
+        chunk = exc.object[exc.start:exc.end]
+        if all(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
+            return bytes(ord(c) - 0xDC00 for c in chunk), exc.end
+        return codecs.backslashreplace_errors(exc)
+    raise exc
+
+
+codecs.register_error("piuma.names", _names_errors)
 
 
 def _human(n: float) -> str:
@@ -48,6 +71,18 @@ class ProgressBar:
             self.stream.flush()
 
 
+def _size(text: str) -> int:
+    """A number of bytes, with an optional binary suffix: 512M, 2G."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    scale = units.get(t[-1:], 1)
+    digits = t[:-1] if t[-1:] in units else t
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid size: {text!r} (a number of bytes, or "
+                                         "with K, M, G, T)")
+    return int(digits) * scale
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="optimize.py",
@@ -69,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no JPEG DCT-domain downscaling")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger images, from their header ({MAX_PIXELS})")
+    p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
+                   help="memory decoding may use, all workers together; K, M, G suffixes "
+                        "(default: half of the machine's memory)")
     p.add_argument("--json", action="store_true",
                    help="print the per-file report as JSON on stdout")
     return p
@@ -77,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 on bad options
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="piuma.names")
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     start = time.perf_counter()
     try:
@@ -84,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             args.src, args.dst, width=args.width, height=args.height,
             quality=args.quality, engine=args.engine, workers=args.workers,
             optimize=args.optimize, draft=args.draft, go_jpeg=args.go_jpeg,
-            max_pixels=args.max_pixels, progress=bar)
+            max_pixels=args.max_pixels, max_memory=args.max_memory, progress=bar)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         if bar:
             bar.close()

@@ -62,8 +62,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "piumaprof:", err)
 		return 2
 	}
-	if absDst == absSrc || strings.HasPrefix(absDst, absSrc+string(os.PathSeparator)) ||
-		strings.HasPrefix(absSrc, absDst+string(os.PathSeparator)) {
+	if inside(absDst, absSrc) || inside(absSrc, absDst) {
 		fmt.Fprintln(os.Stderr, "piumaprof: src and dst must not overlap")
 		return 2
 	}
@@ -139,4 +138,10 @@ func resolve(path string) (string, error) {
 		rest = filepath.Join(filepath.Base(abs), rest)
 		abs = parent
 	}
+}
+
+// inside reports whether path is folder or inside it (both resolved); "/"
+// contains everything (adding a separator to it would give "//").
+func inside(path, folder string) bool {
+	return path == folder || strings.HasPrefix(path, strings.TrimSuffix(folder, string(os.PathSeparator))+string(os.PathSeparator))
 }
