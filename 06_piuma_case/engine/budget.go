@@ -128,7 +128,9 @@ func estimateMemory(fileSize int64, w, h, tw, th int, k imageKind) int64 {
 	if k.interlaced {
 		perPixel += dec // Adam7 passes, decoded apart then merged
 	}
-	need := satAdd(fileSize, satMul(px, perPixel))
+	// The file's bytes, and as much again: a copy for Pillow (JPEG, EXIF
+	// renamed) or the EXIF segments joined.
+	need := satAdd(satMul(fileSize, 2), satMul(px, perPixel))
 	// The resize's intermediate image has the width of one side and the
 	// height of the other (each engine does one axis first).
 	mid := max(satMul(int64(tw), int64(h)), satMul(int64(w), int64(th)))

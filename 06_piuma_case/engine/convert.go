@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"runtime"
+	"strings"
 )
 
 var (
@@ -79,6 +80,10 @@ func (c *converter) probe(f io.ReaderAt, size int64) (header, error) {
 	if limit := maxFileBytes(c.opts.MaxPixels); size > limit {
 		return hd, fmt.Errorf("file too large: %s, more than an image of %d pixels (max_pixels) can take (%s)",
 			humanBytes(size), c.opts.MaxPixels, humanBytes(limit))
+	}
+	if satAdd(size, memOverhead) > c.budget.limit { // its header is not even read
+		return hd, fmt.Errorf("not enough memory: the file is %s, max_memory is %s",
+			humanBytes(size), humanBytes(c.budget.limit))
 	}
 	if hd.png {
 		if hd.pngi, err = probePNG(f, size); err != nil {
@@ -240,8 +245,12 @@ func (c *converter) jpegStdlib(data []byte, cs jpegColor, w, h int) (raster, err
 	return raster{}, fmt.Errorf("unexpected %T", m)
 }
 
-// packed copies rows of n bytes out of a strided buffer.
+// packed copies rows of n bytes out of a strided buffer (or returns it as
+// it is when its rows are contiguous already).
 func packed(pix []byte, stride, n, rows int) []byte {
+	if stride == n && len(pix) == n*rows {
+		return pix
+	}
 	out := make([]byte, n*rows)
 	for y := 0; y < rows; y++ {
 		copy(out[y*n:(y+1)*n], pix[y*stride:y*stride+n])
@@ -325,7 +334,7 @@ func (c *converter) png(data []byte, info pngInfo) (output, error) {
 	sw, sh := c.target(info.width, info.height, o)
 	m, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
-		return output{}, fmt.Errorf("cannot decode PNG: %w", err)
+		return output{}, pngError(err)
 	}
 	r := pngRaster(m)
 	// Premultiplied alpha only around a real resize (transparent pixels
@@ -346,6 +355,20 @@ func (c *converter) png(data []byte, info pngInfo) (output, error) {
 		return output{}, fmt.Errorf("cannot encode PNG: %w", err)
 	}
 	return output{data: buf.Bytes(), isPNG: true, width: r.w, height: r.h}, nil
+}
+
+// pngError says what image/png found, without its repeated prefixes
+// ("png: invalid format: png: invalid format: not enough pixel data").
+func pngError(err error) error {
+	msg := err.Error()
+	kind := "damaged image data"
+	if strings.Contains(msg, "png: unsupported feature: ") {
+		kind = "unsupported feature"
+	}
+	for _, p := range []string{"png: invalid format: ", "png: unsupported feature: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return fmt.Errorf("cannot decode PNG: %s (%s)", kind, msg)
 }
 
 // pngRaster converts what image/png returns to packed gray (1 byte) or

@@ -509,3 +509,44 @@ func TestOpenCheckedNeverBlocksOnAFIFO(t *testing.T) {
 		t.Fatal("open blocked on a FIFO")
 	}
 }
+
+// Lossless JPEGs (testdata/seeds/lossless-*.jpg, written by
+// make_images.lossless_jpeg: samples (37x + 11(c+1)y + 50c) mod 256) decode
+// to exactly their samples; test_hostile_files.py checks Pillow agrees.
+func TestLosslessJPEGDecodesExactly(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "seeds", "lossless-*.jpg"))
+	if len(files) == 0 {
+		t.Fatal("no lossless seeds")
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := probeJPEG(bytes.NewReader(data), int64(len(data)))
+		if err == nil {
+			err = info.check()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		r, err := decodeLossless(data, info)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		pt := 0
+		if i := strings.Index(name, "-pt"); i >= 0 {
+			pt = int(name[i+3] - '0')
+		}
+		for y := 0; y < r.h; y++ {
+			for x := 0; x < r.w; x++ {
+				for c := 0; c < r.bpp; c++ {
+					want := byte((37*x + 11*(c+1)*y + 50*c) % 256 >> pt << pt)
+					if got := r.pix[(y*r.w+x)*r.bpp+c]; got != want {
+						t.Fatalf("%s: sample (%d, %d, %d) = %d, want %d", filepath.Base(name), x, y, c, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -52,6 +52,11 @@ func jpegMarkerKnown(m byte) (known, segment bool) {
 	return false, false
 }
 
+// maxJunk is how many bytes between two segments the probe skips looking
+// for the next marker (Pillow and libjpeg skip any number): enough for
+// padding, not a walk through gigabytes of zeros.
+const maxJunk = 64 << 10
+
 var errTruncatedJPEGHeader = errors.New("cannot decode JPEG: the file ends before the image header (truncated)")
 
 // probeJPEG walks the markers the way Pillow does (junk between segments
@@ -77,14 +82,19 @@ func walkJPEG(r io.ReaderAt, size int64, visit func(marker byte, seg []byte)) (j
 		return b, err
 	}
 	b, err := next()
+	junk := 0
 	for {
 		if err != nil {
 			return info, err
 		}
-		if b != 0xFF { // junk before a marker: skipped, as Pillow does
+		if b != 0xFF { // junk before a marker: skipped, as Pillow does, up to a point
+			if junk++; junk > maxJunk {
+				return info, errors.New("cannot decode JPEG: no marker where the header continues (damaged header)")
+			}
 			b, err = next()
 			continue
 		}
+		junk = 0
 		var m byte
 		if m, err = next(); err != nil {
 			return info, err

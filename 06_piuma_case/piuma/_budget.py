@@ -69,7 +69,9 @@ def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bo
         per_pixel += 2 * channels
     if interlaced:
         per_pixel += dec
-    need = _sat(file_size + _sat(px * per_pixel))
+    # The file's bytes, and as much again: a copy for Pillow (JPEG, EXIF
+    # renamed) or the EXIF segments joined.
+    need = _sat(_sat(2 * file_size) + _sat(px * per_pixel))
     mid = max(_sat(tw * h), _sat(w * th))
     need = _sat(need + _sat(mid * 4))
     need = _sat(need + _sat(_sat(tw * th) * 12))

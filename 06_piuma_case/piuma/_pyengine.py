@@ -9,6 +9,7 @@ encodes, so threads do run in parallel for the heavy parts.
 from __future__ import annotations
 
 import io
+import math
 import os
 import subprocess
 import threading
@@ -84,7 +85,8 @@ def _check_pixels(w: int, h: int, max_pixels: int) -> None:
                         f"limit is {max_pixels} (max_pixels)")
 
 
-def probe(read_at: _probe.ReadAt, size: int, o: Options) -> Header:
+def probe(read_at: _probe.ReadAt, size: int, o: Options, max_memory: int | None = None,
+          ) -> Header:
     """Format from the magic bytes, then the header and its checks (probe in Go)."""
     if size == 0:
         raise FileError("empty file")
@@ -100,6 +102,10 @@ def probe(read_at: _probe.ReadAt, size: int, o: Options) -> Header:
         raise FileError(f"file too large: {_budget.human_bytes(size)}, more than an image of "
                         f"{o.max_pixels} pixels (max_pixels) can take "
                         f"({_budget.human_bytes(limit)})")
+    if max_memory is not None and size + _budget.MEM_OVERHEAD > max_memory:
+        # its header is not even read
+        raise FileError(f"not enough memory: the file is {_budget.human_bytes(size)}, "
+                        f"max_memory is {_budget.human_bytes(max_memory)}")
     try:
         if png:
             pngi = _probe.probe_png(read_at, size)
@@ -144,7 +150,7 @@ def convert_file(fd: int, size: int, o: Options, budget: _budget.Budget,
         return os.pread(fd, n, off)
 
     try:
-        hd = probe(read_at, size, o)
+        hd = probe(read_at, size, o, budget.limit)
     except OSError as exc:
         raise FileError(f"cannot read file: {plain_error(exc)}") from None
     need = memory(hd, size, o)
@@ -196,11 +202,11 @@ _MAX_RESIZE_TABLE = 4 << 20
 
 
 def _resize_gap(w: int, h: int, sw: int, sh: int) -> float | None:
+    """3.0 when an axis' table would pass 4 MiB (reduceFactor in Go)."""
     def table(n_in: int, n_out: int) -> int:
-        scale = max(n_in / n_out, 1.0)
-        return n_out * (2 * int(2 * scale + 1) + 1) * 8
-    big = max(table(w, sw) if sw != w else 0, table(h, sh) if sh != h else 0)
-    return 3.0 if big > _MAX_RESIZE_TABLE else None
+        ksize = math.ceil(2 * max(n_in / n_out, 1.0)) * 2 + 1  # Pillow's kernel size
+        return n_out * ksize * 8 if n_in > n_out else 0
+    return 3.0 if max(table(w, sw), table(h, sh)) > _MAX_RESIZE_TABLE else None
 
 
 def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, bool, int, int]:
@@ -214,7 +220,9 @@ def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, b
         except HeaderError as exc:
             raise FileError(str(exc)) from None
     else:
-        orientation = _probe.jpeg_meta(data).orientation()
+        meta = _probe.jpeg_meta(data)
+        orientation = meta.orientation()
+        data = _probe.without_exif(data, meta)
     w, h = hd.w, hd.h
     sw, sh = _target(w, h, orientation, o)
     cls = PngImagePlugin.PngImageFile if hd.png else JpegImagePlugin.JpegImageFile
