@@ -207,11 +207,43 @@ OUT = [(r.error, r.width, r.height) for r in rs]
     assert out == [[None, 300, 1], [None, 1, 300]]
     print(f"{engine}: peak memory grew by {grew:.0f} MiB")
     assert grew < 300, f"peak memory grew by {grew:.0f} MiB"
-    res = run(engine, src, tmp_path / "small", width=300, height=300, max_memory=256 << 20)
-    assert res["line.png"].error.startswith("not enough memory: this 89000000x1 image needs "
-                                            "about ")
-    assert res["line.png"].error.endswith(", max_memory is 256.0 MiB")
+    res = run(engine, src, tmp_path / "small", width=300, height=300, max_memory=128 << 20)
+    assert res["line.png"].error == ("not enough memory: this 89000000x1 image needs about "
+                                     "220.4 MiB, max_memory is 128.0 MiB")
     assert res["tower.png"].ok
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
+    """The memory estimate that max_memory is checked against is an upper
+    bound of what each engine takes for a file (one worker: the peak of a
+    batch stays below its largest file's estimate)."""
+    import numpy as np
+    from piuma import _pyengine
+
+    rng = np.random.default_rng(10)
+    src = tmp_path / "src"
+    src.mkdir()
+    noise = Image.fromarray(rng.integers(0, 256, (1000, 1500, 3), dtype=np.uint8))
+    noise.save(src / "progressive.jpg", quality=90, progressive=True)
+    noise.convert("CMYK").save(src / "cmyk.jpg", quality=90)
+    Image.fromarray(rng.integers(0, 256, (1000, 1500, 4), dtype=np.uint8)).save(src / "rgba.png")
+    Image.fromarray(rng.integers(0, 65536, (1000, 1500), dtype=np.uint16)).save(src / "gray16.png")
+    o = _pyengine.Options(width=600, height=600, quality=85, max_pixels=piuma.MAX_PIXELS,
+                          draft=False, optimize=False, jpegoptim=None, pngquant=None)
+    estimates = []
+    for path in src.iterdir():
+        data = path.read_bytes()
+        hd = _pyengine.probe(lambda off, n, d=data: d[off:off + n], len(data), o)
+        estimates.append(_pyengine.memory(hd, len(data), o) / 2**20)
+    code = f"""
+rs = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, engine={engine!r},
+                        optimize=False, width=600, height=600, workers=1, draft=False)
+OUT = [r.error for r in rs]
+"""
+    out, grew = child(code)
+    assert out == [None] * 4
+    assert grew < max(estimates), (grew, estimates)
 
 
 def test_python_out_of_memory_is_one_files_error(good_copy, tmp_path, monkeypatch):
@@ -241,6 +273,22 @@ def good_copy(tmp_path: Path) -> Path:
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(GOOD / name, src / name)
     return src
+
+
+def test_cli_max_memory(tmp_path):
+    p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--no-optimize", "--max-memory", "1M",
+                        "--json"], capture_output=True, text=True)
+    assert p.returncode == 1
+    for f in json.loads(p.stdout)["files"]:  # 8 MiB of codec state alone is more
+        assert f["error"].startswith("not enough memory: the file is "), f
+        assert f["error"].endswith(" KiB, max_memory is 1.0 MiB"), f
+    p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--no-optimize", "--max-memory", "64MiB"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout
+    p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--max-memory", "lots"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert "invalid size: 'lots'" in p.stderr
 
 
 # ---------------------------------------------------------- 3. pixels

@@ -100,25 +100,26 @@ func satAdd(a, b int64) int64 {
 }
 
 // estimateMemory is the peak memory one file may need: its bytes, the
-// decoded image, one converted copy of it, the resize's intermediate image,
-// the output (resized, then oriented) and its encoding. w x h is the stored
-// size; tw x th the largest target (in either orientation).
+// decoded image, one converted copy of it, the resize's intermediate image
+// (or its box-reduced copy), the output (resized, then oriented) and its
+// encoding. w x h is the stored size; tw x th the largest target (in either
+// orientation).
 func estimateMemory(fileSize int64, w, h, tw, th int, k imageKind) int64 {
 	px := satMul(int64(w), int64(h))
 	// Decoded bytes per pixel, the larger of the two engines: Pillow keeps
 	// RGB, RGBA and CMYK in 4 bytes per pixel, Go's image/png keeps 16-bit
 	// colour in 8 and 16-bit gray in 2 (Pillow converts that to 4, then to
 	// 1, in several steps: counted as 16).
-	dec := int64(4)
+	dec, work := int64(4), int64(4) // work: a converted copy (RGBA, RGB, CMYK -> RGB)
 	switch {
 	case k.channels == 1 && !k.sixteen:
-		dec = 1
+		dec, work = 1, 1
 	case k.png && k.channels == 1 && k.sixteen:
 		dec = 16
 	case k.png && k.sixteen:
 		dec = 8
 	}
-	perPixel := dec + 4 // + a 4-byte converted copy (RGBA, RGB or CMYK -> RGB)
+	perPixel := dec + work
 	if k.progressive {
 		perPixel += 4 * int64(k.channels) // coefficients of every block (image/jpeg: int32)
 	}
@@ -131,10 +132,14 @@ func estimateMemory(fileSize int64, w, h, tw, th int, k imageKind) int64 {
 	// The file's bytes, and as much again: a copy for Pillow (JPEG, EXIF
 	// renamed) or the EXIF segments joined.
 	need := satAdd(satMul(fileSize, 2), satMul(px, perPixel))
-	// The resize's intermediate image has the width of one side and the
-	// height of the other (each engine does one axis first).
-	mid := max(satMul(int64(tw), int64(h)), satMul(int64(w), int64(th)))
-	need = satAdd(need, satMul(mid, 4))
+	// When both axes are resized, the intermediate image has the width of
+	// one side and the height of the other (each engine does one axis first).
+	if tw != w && th != h {
+		need = satAdd(need, satMul(max(satMul(int64(tw), int64(h)), satMul(int64(w), int64(th))), work))
+	}
+	if bigTable(w, tw) || bigTable(h, th) {
+		need = satAdd(need, satMul(px, work)/2) // the box-reduced copy (see resample)
+	}
 	// Output: resized, oriented, encoded.
 	need = satAdd(need, satMul(satMul(int64(tw), int64(th)), 12))
 	return satAdd(need, memOverhead)

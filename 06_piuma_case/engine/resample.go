@@ -132,11 +132,13 @@ func resample(src raster, tw, th int) raster {
 		return src
 	}
 	out := src
-	if k := reduceFactor(src.h, th); k > 1 {
-		out = reduceRows(out, k)
-	}
-	if k := reduceFactor(src.w, tw); k > 1 {
-		out = reduceColumns(out, k)
+	if bigTable(src.w, tw) || bigTable(src.h, th) {
+		if k := src.h / th / 3; k > 1 {
+			out = reduceRows(out, k)
+		}
+		if k := src.w / tw / 3; k > 1 {
+			out = reduceColumns(out, k)
+		}
 	}
 	if out.h != th {
 		out = vertical(out, th)
@@ -147,20 +149,15 @@ func resample(src raster, tw, th int) raster {
 	return out
 }
 
-// reduceFactor: for an extreme reduction (a 89,000,000-pixel line into 300)
+// bigTable: for an extreme reduction (a 89,000,000-pixel line into 300)
 // each output pixel weighs millions of input pixels, which costs seconds.
-// Beyond the point where Pillow's table of weights would pass 4 MiB (the
-// Python engine then resizes with reducing_gap=3.0), the image is first
-// reduced by an integer factor, averaging boxes of pixels, to three times
+// Where Pillow's table of weights for an axis would pass 4 MiB (an axis of
+// more than 131,072 pixels that is reduced), the Python engine resizes with
+// reducing_gap=3.0, and so does this engine: both axes are first reduced
+// by an integer factor, averaging boxes of pixels, to at least three times
 // the target; the bicubic pass does the rest. Photos never come near.
-func reduceFactor(in, out int) int {
-	if in <= out {
-		return 1
-	}
-	if k := newKernel(in, out); int64(out)*int64(k.ksize)*8 <= 4<<20 {
-		return 1
-	}
-	return max(1, in/out/3)
+func bigTable(in, out int) bool {
+	return in > out && int64(out)*int64(newKernel(in, out).ksize)*8 > 4<<20
 }
 
 // reduceColumns averages every k columns (the last box may be narrower).

@@ -11,6 +11,7 @@ is free waits until other workers release theirs.
 from __future__ import annotations
 
 import collections
+import math
 import os
 import threading
 
@@ -49,31 +50,43 @@ def _sat(v: int) -> int:
     return min(v, INT64_MAX)
 
 
+def big_table(n_in: int, n_out: int) -> bool:
+    """Whether Pillow's table of resize weights for an axis passes 4 MiB (an
+    axis of more than 131,072 pixels that is reduced): both engines then
+    reduce by boxes first (reducing_gap=3.0; bigTable in Go)."""
+    if n_in <= n_out:
+        return False
+    scale = n_in / n_out
+    ksize = math.ceil(2.0 * scale) * 2 + 1  # Pillow's kernel size (bicubic)
+    return n_out * ksize * 8 > 4 * MIB
+
+
 def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bool,
                     channels: int, sixteen: bool = False, progressive: bool = False,
                     lossless: bool = False, interlaced: bool = False) -> int:
-    """Peak memory one file may need (estimateMemory): its bytes, the decoded
-    image, a converted copy, the resize's intermediate image, the output."""
+    """Peak memory one file may need (estimateMemory, the same formula): its
+    bytes twice, the decoded image, a converted copy, the resize's
+    intermediate image, the output."""
     px = w * h
-    dec = 4
+    dec, work = 4, 4
     if channels == 1 and not sixteen:
-        dec = 1
+        dec, work = 1, 1
     elif png and channels == 1 and sixteen:
         dec = 16
     elif png and sixteen:
         dec = 8
-    per_pixel = dec + 4
+    per_pixel = dec + work
     if progressive:
         per_pixel += 4 * channels
     if lossless:
         per_pixel += 2 * channels
     if interlaced:
         per_pixel += dec
-    # The file's bytes, and as much again: a copy for Pillow (JPEG, EXIF
-    # renamed) or the EXIF segments joined.
     need = _sat(_sat(2 * file_size) + _sat(px * per_pixel))
-    mid = max(_sat(tw * h), _sat(w * th))
-    need = _sat(need + _sat(mid * 4))
+    if tw != w and th != h:
+        need = _sat(need + _sat(max(_sat(tw * h), _sat(w * th)) * work))
+    if big_table(w, tw) or big_table(h, th):
+        need = _sat(need + _sat(px * work) // 2)
     need = _sat(need + _sat(_sat(tw * th) * 12))
     return _sat(need + MEM_OVERHEAD)
 

@@ -9,7 +9,6 @@ encodes, so threads do run in parallel for the heavy parts.
 from __future__ import annotations
 
 import io
-import math
 import os
 import subprocess
 import threading
@@ -195,18 +194,11 @@ def _png_mode(im: Image.Image) -> Image.Image:
     return im.convert("RGBA")
 
 
-# Pillow's resize keeps a table of ksize doubles per output pixel and axis,
-# ksize growing with the reduction factor: beyond this size (never for
-# photos), it first reduces by an integer factor (reducing_gap, box filter).
-_MAX_RESIZE_TABLE = 4 << 20
-
-
 def _resize_gap(w: int, h: int, sw: int, sh: int) -> float | None:
-    """3.0 when an axis' table would pass 4 MiB (reduceFactor in Go)."""
-    def table(n_in: int, n_out: int) -> int:
-        ksize = math.ceil(2 * max(n_in / n_out, 1.0)) * 2 + 1  # Pillow's kernel size
-        return n_out * ksize * 8 if n_in > n_out else 0
-    return 3.0 if max(table(w, sw), table(h, sh)) > _MAX_RESIZE_TABLE else None
+    """Pillow's resize keeps a table of ksize doubles per output pixel and
+    axis, ksize growing with the reduction: where it would pass 4 MiB (never
+    for photos), reduce by boxes first (reducing_gap; bigTable in Go)."""
+    return 3.0 if _budget.big_table(w, sw) or _budget.big_table(h, sh) else None
 
 
 def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, bool, int, int]:
