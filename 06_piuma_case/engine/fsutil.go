@@ -131,11 +131,18 @@ func (o *outputs) openFolder(rel string) (int, error) {
 		return -1, err
 	}
 	if rel != "." {
-		for _, name := range strings.Split(rel, string(filepath.Separator)) {
-			next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		names := strings.Split(rel, string(filepath.Separator))
+		for i, name := range names {
+			// Folders on the way are only gone through; the output's own
+			// folder is opened for reading (to fsync and list it).
+			mode := dirSearch
+			if i == len(names)-1 {
+				mode = unix.O_RDONLY
+			}
+			next, err := unix.Openat(fd, name, mode|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if errors.Is(err, unix.ENOENT) {
 				if err = unix.Mkdirat(fd, name, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
-					next, err = unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+					next, err = unix.Openat(fd, name, mode|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 				}
 			}
 			unix.Close(fd)
@@ -177,7 +184,7 @@ func (o *outputs) insideSource(fd int) (bool, error) {
 		if uint64(st.Dev) == o.srcDev && uint64(st.Ino) == o.srcIno {
 			return true, nil
 		}
-		parent, err := unix.Openat(cur, "..", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		parent, err := unix.Openat(cur, "..", dirSearch|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return false, err
 		}

@@ -24,6 +24,11 @@ import stat
 import threading
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+# Folders only gone through (openat relative to them, fstat): O_PATH (Linux)
+# needs no read permission on them, as a path lookup does not (a home folder
+# of mode 0711 on the way to the output must not fail it). Elsewhere: read.
+_SEARCH_FLAGS = (getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
 
 fsync = os.fsync  # tests replace it to see which descriptors are flushed
 
@@ -140,13 +145,16 @@ class Outputs:
         fd = os.dup(self.root)
         try:
             if rel != ".":
-                for name in rel.split(os.sep):
+                names = rel.split(os.sep)
+                for i, name in enumerate(names):
+                    # the output's own folder is opened for reading (fsync, list)
+                    flags = _DIR_FLAGS if i == len(names) - 1 else _SEARCH_FLAGS
                     try:
-                        nxt = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                        nxt = os.open(name, flags, dir_fd=fd)
                     except FileNotFoundError:
                         with contextlib.suppress(FileExistsError):
                             os.mkdir(name, 0o755, dir_fd=fd)
-                        nxt = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                        nxt = os.open(name, flags, dir_fd=fd)
                     os.close(fd)
                     fd = nxt
             if self._inside_source(fd):
@@ -167,7 +175,7 @@ class Outputs:
                 st = os.fstat(cur)
                 if (st.st_dev, st.st_ino) == self.src_id:
                     return True
-                parent = os.open("..", _DIR_FLAGS, dir_fd=cur)
+                parent = os.open("..", _SEARCH_FLAGS, dir_fd=cur)
                 pst = os.fstat(parent)
                 os.close(cur)
                 cur = parent
