@@ -140,6 +140,13 @@ func estimateMemory(fileSize int64, w, h, tw, th int, k imageKind) int64 {
 	if bigTable(w, tw) || bigTable(h, th) {
 		need = satAdd(need, satMul(px, work)/2) // the box-reduced copy (see resample)
 	}
+	if k.png { // the decoders' current and previous rows (PNG filters refer to the row above)
+		row := satMul(int64(w), int64(k.channels))
+		if k.sixteen {
+			row = satMul(row, 2)
+		}
+		need = satAdd(need, satMul(row, 2))
+	}
 	// Output: resized, oriented, encoded.
 	need = satAdd(need, satMul(satMul(int64(tw), int64(th)), 12))
 	return satAdd(need, memOverhead)

@@ -87,6 +87,8 @@ def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bo
         need = _sat(need + _sat(max(_sat(tw * h), _sat(w * th)) * work))
     if big_table(w, tw) or big_table(h, th):
         need = _sat(need + _sat(px * work) // 2)
+    if png:  # the decoders' current and previous rows (PNG filters refer to the row above)
+        need = _sat(need + _sat(2 * w * channels * (2 if sixteen else 1)))
     need = _sat(need + _sat(_sat(tw * th) * 12))
     return _sat(need + MEM_OVERHEAD)
 
