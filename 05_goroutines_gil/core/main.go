@@ -18,6 +18,7 @@ static inline int call_check(countdown_check_fn check) { return check(); }
 import "C"
 
 import (
+	"errors"
 	"runtime"
 	"unsafe"
 
@@ -33,17 +34,35 @@ import (
 // runs on the caller's OS thread for the whole call (an exported function
 // stays on the C thread that called it), so the glue may take the GIL in it.
 //
-// A panic is reported in *report (common/gopanic) and Countdown returns 0.
+// A panic, here or in a worker, is reported in *report (common/gopanic) and
+// Countdown returns 0.
 //
 //export Countdown
 func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *C.epg_go_panic) C.longlong {
 	defer gopanic.Recover(unsafe.Pointer(report))
 	gopanic.Hook("Countdown")
-	var interrupted func() bool
-	if check != nil {
-		interrupted = func() bool { return C.call_check(check) != 0 }
+	last := int(min(int64(workers), int64(n))) - 1 // Run starts min(workers, n) workers
+	hooks := countdown.Hooks{
+		// Test builds only (-tags epgpanic): EPG_GO_PANIC=CountdownWorker
+		// makes the last worker panic while the others count.
+		BeforeChunk: func(worker int) {
+			if worker == last {
+				gopanic.Hook("CountdownWorker")
+			}
+		},
 	}
-	return C.longlong(countdown.Run(int64(n), int(workers), interrupted))
+	if check != nil {
+		hooks.Interrupted = func() bool { return C.call_check(check) != 0 }
+	}
+	done, err := countdown.Run(int64(n), int(workers), hooks)
+	var p *countdown.WorkerPanic
+	if errors.As(err, &p) {
+		// Run recovered it in the worker (recover cannot reach into another
+		// goroutine) and stopped the others: re-raise it here, where the
+		// deferred Recover reports it with the worker's own stack.
+		panic(&gopanic.Panic{Value: p.Value, Stack: p.Stack})
+	}
+	return C.longlong(done)
 }
 
 // MaxWorkers is the largest `workers` Countdown accepts.
