@@ -8,7 +8,9 @@
  *   - every 50 ms Go calls check_signals() below, from the calling thread,
  *     so Ctrl-C stops the count (calls from the main thread, the one that
  *     runs signal handlers); interruptible=False passes no callback, and
- *     then Ctrl-C waits for the whole count, as in any long native call.
+ *     then Ctrl-C waits for the whole count, as in any long native call;
+ *   - a panic, in the export or in one of its worker goroutines, comes back
+ *     as a report (common/go_panic.h) that becomes a RuntimeError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -38,7 +40,10 @@ go_int(int (*fn)(epg_go_panic *), const char *name, long *out)
     return 0;
 }
 
-/* threading.main_thread().ident: only that thread runs signal handlers. */
+/* threading.main_thread().ident: only that thread runs signal handlers.
+ * Written by the module's exec, which runs again if the module is created
+ * again (importlib.util.module_from_spec) while other threads may be in
+ * countdown() (free-threaded build): so an atomic, always the same value. */
 static unsigned long main_thread_ident;
 
 /*
@@ -46,7 +51,9 @@ static unsigned long main_thread_ident;
  * (the Go code runs there for the whole call). Python runs signal handlers
  * only in the main thread and only with the GIL, so take the GIL back for a
  * moment: PyGILState_Ensure works whether this thread released it
- * (Py_BEGIN_ALLOW_THREADS) or still holds it (release_gil=False).
+ * (Py_BEGIN_ALLOW_THREADS) or still holds it (release_gil=False). On a
+ * free-threaded build there is no GIL: the same call re-attaches this
+ * thread's state, which is what running Python code needs there.
  * Returns 1 when a handler raised (KeyboardInterrupt for Ctrl-C): the
  * exception stays set in this thread's state for countdown() to return.
  */
@@ -57,6 +64,29 @@ check_signals(void)
     int stop = PyErr_CheckSignals() < 0;
     PyGILState_Release(gil);
     return stop;
+}
+
+/*
+ * A signal handler raised during the count and Go stopped: say how far it
+ * got, as a note on that exception (Python 3.11+; nothing on 3.10), e.g.
+ * "countdown() stopped after 123731968 of 4611686018427387904 decrements".
+ * Returns NULL, with the exception still set.
+ */
+static PyObject *
+note_stopped(long long done, long long n)
+{
+    PyObject *exc = epg_err_take();
+    if (PyObject_HasAttrString(exc, "add_note")) {
+        PyObject *r = PyObject_CallMethod(
+            exc, "add_note", "N",
+            PyUnicode_FromFormat("countdown() stopped after %lld of %lld decrements",
+                                 done, n));
+        if (r == NULL)
+            PyErr_Clear(); /* the handler's exception matters more than its note */
+        Py_XDECREF(r);
+    }
+    epg_err_restore(exc);
+    return NULL;
 }
 
 /*
@@ -137,7 +167,8 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
      * daemon thread taking the GIL during interpreter shutdown is terminated
      * on the spot: not something to do from inside a Go call.)
      */
-    int on_main = PyThread_get_thread_ident() == main_thread_ident;
+    int on_main = PyThread_get_thread_ident() ==
+                  __atomic_load_n(&main_thread_ident, __ATOMIC_RELAXED);
     countdown_check_fn check = interruptible && on_main ? check_signals : NULL;
     epg_go_panic panic = {NULL, NULL};
     if (release_gil) {
@@ -154,7 +185,7 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
     if (panic.value != NULL)
         return epg_raise_go_panic("countdown()", &panic);
     if (PyErr_Occurred()) /* raised by a signal handler in check_signals */
-        return NULL;
+        return note_stopped(done, n);
     if (done != n) /* only a stop request may cut the count short */
         return PyErr_Format(PyExc_SystemError,
                             "countdown(%lld) performed %lld decrements", n, done);
@@ -219,7 +250,8 @@ countdown_exec(PyObject *module)
     if (main != NULL)
         ident = PyObject_GetAttrString(main, "ident");
     if (ident != NULL)
-        main_thread_ident = PyLong_AsUnsignedLong(ident);
+        __atomic_store_n(&main_thread_ident, PyLong_AsUnsignedLong(ident),
+                         __ATOMIC_RELAXED);
     Py_XDECREF(ident);
     Py_XDECREF(main);
     Py_XDECREF(threading);
@@ -232,10 +264,12 @@ static PyModuleDef_Slot countdown_slots[] = {
     {Py_mod_exec, countdown_exec},
     EPG_SLOT_MAIN_INTERPRETER_ONLY
 #ifdef Py_mod_gil
-    /* Safe without the GIL: Go counts on C integers only; the shared state
-     * (the core's function pointers, main_thread_ident) is written while the
-     * module is created, before any call can read it; check_signals takes
-     * the thread state back (PyGILState_Ensure) before touching Python. */
+    /* Safe without the GIL: Go counts on C integers only and never sees a
+     * Python object; concurrent calls share nothing but what the module's
+     * exec writes: the core's function pointers (go_guard.h writes each
+     * once: a re-exec finds the same address and writes nothing) and
+     * main_thread_ident (atomic). check_signals attaches this thread's
+     * state (PyGILState_Ensure) before it runs any Python code. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL}

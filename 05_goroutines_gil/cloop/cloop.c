@@ -53,16 +53,29 @@ static PyMethodDef cloop_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+static PyModuleDef_Slot cloop_slots[] = {
+#ifdef Py_mod_multiple_interpreters
+    /* No state at all: fine in any interpreter, with its own GIL or not. */
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    /* Safe without the GIL: cloop_count works on C integers only. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
 static struct PyModuleDef cloop_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "cloop",
     .m_doc = "Step 05: the countdown loop in plain C, the benchmark's reference.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = cloop_methods,
+    .m_slots = cloop_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_cloop(void)
 {
-    return PyModule_Create(&cloop_module);
+    return PyModuleDef_Init(&cloop_module); /* multi-phase init (PEP 489) */
 }
