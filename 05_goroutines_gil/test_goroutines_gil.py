@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import tracemalloc
 from pathlib import Path
@@ -25,11 +26,13 @@ STEP = Path(__file__).resolve().parent
 HANG = 60  # seconds: a child still running after this is hung (no timing claim)
 CHUNK = 1 << 20  # countdown.Chunk in Go
 FOREVER = 1 << 62  # a count that would take decades: it can only end by a stop
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 def run_child(code: str, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("env", child_env())
     return subprocess.run([sys.executable, "-c", code], cwd=STEP, capture_output=True,
-                          text=True, timeout=HANG, env=child_env(), **kwargs)
+                          text=True, timeout=HANG, **kwargs)
 
 
 def child_env(**extra) -> dict:
@@ -249,6 +252,8 @@ def test_gil_is_released_during_the_go_call():
                    "progress": 100_000, "progress_during_call": 100_000}
 
 
+@pytest.mark.skipif(FREE_THREADED, reason="no GIL to hold on a free-threaded build "
+                    "(see the test_free_threaded_* tests)")
 def test_gil_held_variant_blocks_other_threads():
     # The same probe, GIL held: the helper waited for the GIL during the whole
     # call (it would have run as soon as the call released it), the timer
@@ -256,6 +261,77 @@ def test_gil_held_variant_blocks_other_threads():
     out = gil_probe(release=False, timer=0.5)
     assert out == {"progress_at_stop": 0, "calling": False,
                    "progress": 100_000, "progress_during_call": 0}
+
+
+# --------------------------------------------------------------------------
+# Free-threaded CPython (3.13t): no GIL. release_gil=False keeps this thread's
+# state *attached* during the call instead: other threads run Python anyway,
+# but whatever needs every thread to stop (the garbage collector's
+# stop-the-world pause) waits for the call to end.
+# --------------------------------------------------------------------------
+@pytest.mark.skipif(not FREE_THREADED, reason="needs a free-threaded CPython")
+def test_free_threaded_importing_countdown_leaves_the_gil_off():
+    assert not sys._is_gil_enabled()  # this process imported countdown at the top
+    code = ("import sys, warnings\n"
+            "warnings.simplefilter('error')\n"  # 'The global interpreter lock (GIL) has...'
+            "import countdown, cloop\n"
+            "print(sys._is_gil_enabled(), countdown.countdown(10**6, 4), cloop.countdown(10))")
+    proc = run_child(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "1000000", "10"]
+
+
+@pytest.mark.skipif(not FREE_THREADED, reason="needs a free-threaded CPython")
+def test_free_threaded_held_call_does_not_block_python_threads():
+    # The GIL probe with release_gil=False: the helper did all its work during
+    # the call, and ended it, exactly as when the GIL is released.
+    out = gil_probe(release=False, timer=HANG / 2)
+    assert out == {"progress_at_stop": 100_000, "calling": False,
+                   "progress": 100_000, "progress_during_call": 100_000}
+
+
+STOP_THE_WORLD = r"""
+import gc, os, signal, threading
+import countdown
+events = []
+# A C handler: ending the call runs no bytecode in the main thread (Python code
+# there could pause for the collection, inside the call).
+signal.signal(signal.SIGALRM, signal.default_int_handler)
+gate = threading.Lock()
+gate.acquire()
+
+def helper():
+    with gate:  # opened just before the call
+        pass
+    events.append("gc start")
+    if not RELEASE:  # the call cannot end by itself: a timer stops it
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+    gc.collect()  # stops the world: waits until every thread is detached
+    events.append("gc end")
+    if RELEASE:
+        os.kill(os.getpid(), signal.SIGALRM)  # done: stop the count
+
+t = threading.Thread(target=helper)
+t.start()
+gate.release()
+try:
+    countdown.countdown(1 << 62, 1, release_gil=RELEASE)
+except KeyboardInterrupt:
+    events.append("call end")
+t.join()
+print(*events, sep=",")
+"""
+
+
+@pytest.mark.skipif(not FREE_THREADED, reason="needs a free-threaded CPython")
+@pytest.mark.parametrize(("release", "order"), [
+    (True, "gc start,gc end,call end"),    # detached: the collection ran during the call
+    (False, "gc start,call end,gc end"),   # attached: it waited for the call to end
+])
+def test_free_threaded_held_call_blocks_stop_the_world(release, order):
+    proc = run_child(f"RELEASE = {release}\n" + STOP_THE_WORLD)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == order
 
 
 # --------------------------------------------------------------------------
@@ -280,7 +356,8 @@ print("returned", flush=True)
 def start_sigint_child(workers=2, interruptible=True):
     code = (f"WORKERS, INTERRUPTIBLE = {workers}, {interruptible}\n"
             + SIGINT_CHILD)
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=STEP, env=child_env(),
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=STEP,
+                             env=child_env(GOMAXPROCS="2"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = []
     reader = threading.Thread(target=lambda: line.append(child.stdout.readline()))
@@ -294,13 +371,68 @@ def start_sigint_child(workers=2, interruptible=True):
     return child
 
 
-def test_ctrl_c_interrupts_a_long_go_call():
-    child = start_sigint_child()
+# How much counting a stop may take, measured in work rather than time: fewer
+# decrements than one chunk per worker of the largest call (10,000 chunks,
+# seconds of CPU). Children run with GOMAXPROCS=2. After the signal, the
+# stop comes at the poller's next turn (50 ms, a few hundred chunks on 2 Ps).
+# Before the CPU tokens (countdown.Run), 10,000 runnable workers kept the
+# poller waiting for minutes: far more than a chunk each.
+STOP_WITHIN = 10_000 * CHUNK
+STOPPED = re.compile(r"countdown\(\) stopped after (\d+) of (\d+) decrements")
+
+
+def decrements_before_stop(notes: list[str]) -> int | None:
+    """The partial count the glue notes on the exception (3.11+), checked."""
+    if sys.version_info < (3, 11):
+        return None  # no exception notes
+    assert len(notes) == 1, notes
+    match = STOPPED.fullmatch(notes[0])
+    assert match, notes
+    done, n = int(match[1]), int(match[2])
+    assert n == FOREVER
+    assert done % CHUNK == 0  # whole chunks: workers stop between two
+    assert done < STOP_WITHIN, f"stopped only after {done // CHUNK:,} chunks"
+    return done
+
+
+@pytest.mark.parametrize("workers", [2, 10_000])
+def test_ctrl_c_interrupts_a_long_go_call(workers):
+    child = start_sigint_child(workers)
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=HANG)
     assert child.returncode == -signal.SIGINT  # Python re-raises SIGINT on exit
-    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    lines = err.rstrip().splitlines()
+    if sys.version_info >= (3, 11):  # the traceback ends with the exception's note
+        assert lines[-2] == "KeyboardInterrupt", err
+        decrements_before_stop(lines[-1:])
+    else:
+        assert lines[-1] == "KeyboardInterrupt", err
     assert "returned" not in out
+
+
+TIMER_CHILD = r"""
+import signal, sys
+import countdown
+signal.signal(signal.SIGALRM, signal.default_int_handler)  # raises KeyboardInterrupt
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+try:
+    countdown.countdown(1 << 62, WORKERS, release_gil=RELEASE)
+except KeyboardInterrupt as exc:
+    print(*getattr(exc, "__notes__", []), sep="\n")
+else:
+    sys.exit("returned")
+"""
+
+
+@pytest.mark.parametrize("release", [True, False], ids=["gil-released", "gil-held"])
+@pytest.mark.parametrize("workers", [1, 10_000])
+def test_a_timer_signal_stops_any_number_of_workers(workers, release):
+    """The stop is prompt for any worker count up to MAX_WORKERS, with the GIL
+    held or not: measured in decrements (the note), not in seconds."""
+    proc = run_child(f"WORKERS, RELEASE = {workers}, {release}\n" + TIMER_CHILD,
+                     env=child_env(GOMAXPROCS="2"))
+    assert proc.returncode == 0, proc.stderr
+    decrements_before_stop(proc.stdout.splitlines())
 
 
 def test_ctrl_c_is_ignored_by_an_uninterruptible_call():
@@ -313,6 +445,71 @@ def test_ctrl_c_is_ignored_by_an_uninterruptible_call():
         child.kill()
         child.communicate()
     assert child.returncode == -signal.SIGKILL
+
+
+# --------------------------------------------------------------------------
+# A panic in a worker goroutine. The export's deferred gopanic.Recover cannot
+# catch it (recover works in the panicking goroutine only): countdown.Run
+# recovers it in the worker, stops the others, and the export re-panics it in
+# its own goroutine, where Recover reports it with the worker's stack.
+# Driven through the production glue, on the copy of the step built with
+# gopanic's test hook live (`make panic-build`): EPG_GO_PANIC=CountdownWorker
+# makes the last worker panic before its first chunk, while the others count.
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def panic_build() -> Path:
+    subprocess.run(["make", "--no-print-directory", "-C", str(STEP), "panic-build",
+                    f"PYTHON={sys.executable}"], check=True, capture_output=True)
+    return STEP / "build" / "epgpanic" / STEP.name
+
+
+WORKER_PANIC = r"""
+import json, os
+import countdown
+assert countdown.__file__.startswith(os.getcwd()), countdown.__file__  # the hooked build
+results = []
+for n, workers, release, interruptible in CASES:
+    os.environ["EPG_GO_PANIC"] = "CountdownWorker"
+    try:
+        countdown.countdown(n, workers, release_gil=release, interruptible=interruptible)
+        outcome = ["returned"]
+    except RuntimeError as exc:
+        outcome = [str(exc), "".join(getattr(exc, "__notes__", []))]
+    del os.environ["EPG_GO_PANIC"]
+    outcome.append(countdown.countdown(10**6, 4))  # the next call works
+    results.append(outcome)
+print(json.dumps(results))
+"""
+PANIC_CASES = [  # (n, workers, release_gil, interruptible)
+    (10, 3, True, True),
+    (FOREVER, 2, True, True),  # the other worker counts for decades unless stopped
+    (FOREVER, 10_000, True, True),
+    (FOREVER, 10_000, True, False),  # no poller: Run only waits for its workers
+    (FOREVER, 10_000, False, True),  # the GIL held
+    (FOREVER, 1, False, False),
+]
+
+
+def test_a_panic_in_a_worker_goroutine_becomes_runtime_error(panic_build):
+    proc = subprocess.run(
+        [sys.executable, "-c", f"CASES = {PANIC_CASES!r}\n" + WORKER_PANIC],
+        cwd=panic_build, capture_output=True, text=True, timeout=HANG,
+        env=dict(os.environ, PYTHONPATH=str(panic_build)))
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)
+    assert len(results) == len(PANIC_CASES)
+    for case, (message, stack, after) in zip(PANIC_CASES, results, strict=True):
+        assert message == "Go panic in countdown(): EPG_GO_PANIC=CountdownWorker", case
+        assert after == 1_000_000, case
+        if sys.version_info < (3, 11):
+            continue  # no notes: the stack is not attached
+        # The worker's stack, not the export's: the hook called from the
+        # worker's chunk loop, in a goroutine that countdown.Run started.
+        assert stack.startswith("goroutine "), case
+        assert "gopanic.Hook(" in stack, case
+        assert "main.Countdown.func1(" in stack, case  # the core's BeforeChunk hook
+        assert "created by example.com/epg/05_goroutines_gil/countdown.Run" in stack, case
+        assert "_cgoexp" not in stack, case  # the export's own goroutine is not in it
 
 
 # --------------------------------------------------------------------------
@@ -349,11 +546,42 @@ def test_fork_child_has_lost_the_go_runtime_threads():
     assert child == 1
 
 
-def test_spawn_works_after_the_go_runtime_started():
-    proc = subprocess.run([sys.executable, "fork_demo.py", "--tries", "0"], cwd=STEP,
-                          capture_output=True, text=True, timeout=HANG, env=child_env())
+@pytest.fixture(scope="module")
+def fork_demo() -> str:
+    """fork_demo.py without fork tries: its forkserver setups, then spawn."""
+    proc = subprocess.run([sys.executable, "fork_demo.py", "--tries", "0", "--timeout", "5",
+                           "--n", "1000000", "--json"], cwd=STEP, capture_output=True,
+                          text=True, timeout=4 * HANG, env=child_env())
     assert proc.returncode == 0, proc.stderr
-    assert re.search(r"^  spawn: finished in [\d.]+ s$", proc.stdout, re.M), proc.stdout
+    return proc.stdout
+
+
+def test_spawn_works_after_the_go_runtime_started(fork_demo):
+    assert re.search(r"^  spawn: finished in [\d.]+ s$", fork_demo, re.M), fork_demo
+
+
+# The forkserver imports __main__ (the script, whose top level here imports
+# countdown) by default from CPython 3.13.8 and 3.14.1; before, gh-126631
+# kept it from importing __main__ at all. (A distribution that backported
+# the fix to an older version would fail this test, rightly.)
+FORKSERVER_IMPORTS_MAIN = sys.version_info >= (3, 14, 1) or (3, 13, 8) <= sys.version_info < (3, 14)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs Linux /proc")
+def test_forkserver_runs_go_only_if_something_imports_it_there(fork_demo):
+    """What the forkserver process has mapped (/proc/<server>/maps, read by its
+    child): the Go core when the preload list names it, or names __main__ on a
+    Python that imports it; nothing with set_forkserver_preload([])."""
+    line = next(x for x in fork_demo.splitlines() if x.startswith("json: "))
+    results = {r["setup"]: r for r in json.loads(line.removeprefix("json: "))}
+    core = [str(STEP / "libcountdown_core.so")]
+    assert results["preload-countdown"]["go_runtimes"] == core  # on every version
+    assert results["default"]["go_runtimes"] == (core if FORKSERVER_IMPORTS_MAIN else [])
+    assert results["preload-nothing"]["go_runtimes"] == []
+    # A child of a clean server imports countdown itself, after the fork: it works.
+    assert results["preload-nothing"]["child"].startswith("finished in"), results
+    if not FORKSERVER_IMPORTS_MAIN:
+        assert results["default"]["child"].startswith("finished in"), results
 
 
 def test_its_core_is_the_only_go_runtime():
