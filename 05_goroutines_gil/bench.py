@@ -1,47 +1,63 @@
 """The talk's experiment on your machine: count N down, engine by engine.
 
-    python bench.py [--n 50000000] [--repeat 5] [--json results.json]
+    python bench.py [--n 50000000] [--repeat 5] [--min-run 0.2] [--json results.json]
 
-Every engine runs in a process of its own (a fresh interpreter: one Go
-runtime per process, and no engine warms another's caches), repeats the count
-and reports the median. Fast engines repeat until they have run for at least
-a second, so their medians are not made of one noisy run.
+Engines: Python with 1 and 2 threads under the GIL (this interpreter), the
+same on a free-threaded CPython (3.13t: its threads really run in parallel)
+when one is found, Python with 2 processes (multiprocessing, spawn), the loop
+in C (one thread, the reference), Go with 1, 2 and runtime.NumCPU()
+goroutines; and "gil": how fast a Python thread counts while a Go call runs,
+with the GIL released (the default) or held.
 
-Engines: Python sequential, Python with 2 threads, Python with 2 processes
-(multiprocessing, spawn), the loop in C (one thread, the reference), Go with
-1, 2 and runtime.NumCPU() goroutines, and "gil": how fast a Python thread
-counts while a Go call runs, with the GIL released (the default) or held.
+Measured side by side, for a busy machine: `--repeat` rounds, each running
+every engine once, each run in a fresh process (one Go runtime per process,
+and no engine warms another's caches). The compiled engines count more than
+N so that every timed run lasts at least --min-run seconds (a run of a few
+milliseconds measures the noise); everything is compared per decrement.
+Every run is kept; the table shows min, median and max.
+
+The free-threaded interpreter is $EPG_FT_PYTHON if set, else the one
+common/free-threaded-python.sh builds (~/.cache/epg/python3.13.5-ft/...);
+the benchmark never builds it. Each interpreter runs in its own processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
+import re
 import statistics
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
 
 STEP = Path(__file__).resolve().parent
+FT_SCRIPT = STEP.parent / "common" / "free-threaded-python.sh"
 TALK_N = 50_000_000
 TALK_THREADS_SECONDS = 6.18  # the talk's two Python threads (its machine, not yours)
-MIN_SECONDS = 1.0  # fast engines repeat until they have run this long...
-MAX_RUNS = 200  # ...or this many times
+MIN_RUN = 0.2  # seconds: compiled engines count more until a run lasts this long
+MAX_N = 1 << 40
 
-# name -> label, in table order
+# name -> label, in table order ("{py}": the interpreter that ran it)
 ENGINES = {
-    "py_sequential": "Python, sequential",
-    "py_threads_2": "Python, 2 threads",
-    "py_processes_2": "Python, 2 processes (spawn)",
+    "py_sequential": "{py}, 1 thread",
+    "py_threads_2": "{py}, 2 threads",
+    "ft_sequential": "{py}, 1 thread",
+    "ft_threads_2": "{py}, 2 threads",
+    "py_processes_2": "{py}, 2 processes (spawn)",
     "c_1": "C loop, 1 thread (reference)",
     "go_1": "Go, 1 goroutine",
     "go_2": "Go, 2 goroutines",
     "go_numcpu": "Go, NumCPU goroutines",
 }
+FREE_THREADED_ENGINES = ("ft_sequential", "ft_threads_2")
+COMPILED_ENGINES = ("c_1", "go_1", "go_2", "go_numcpu")
 
 
 def py_countdown(n: int) -> None:
@@ -55,14 +71,57 @@ def halves(n: int) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------
+# Interpreters
+# --------------------------------------------------------------------------
+def is_free_threaded_build(python: str = sys.executable) -> bool:
+    if python == sys.executable:
+        return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    out = subprocess.run([python, "-c", "import sysconfig; "
+                          "print(bool(sysconfig.get_config_var('Py_GIL_DISABLED')))"],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() == "True"
+
+
+def free_threaded_python() -> tuple[str | None, str]:
+    """(path of a free-threaded CPython or None, where it was looked for)."""
+    if os.environ.get("EPG_FT_PYTHON"):
+        candidates = [os.environ["EPG_FT_PYTHON"]]
+        where = "$EPG_FT_PYTHON"
+    else:
+        # The path common/free-threaded-python.sh builds and prints.
+        version = "3.13.5"
+        if FT_SCRIPT.is_file():
+            m = re.search(r"^VERSION=(\S+)", FT_SCRIPT.read_text(), re.M)
+            version = m[1] if m else version
+        cache = Path(os.environ.get("EPG_CACHE", Path.home() / ".cache" / "epg"))
+        candidates = [str(cache / f"python{version}-ft" / "bin" / "python3.13t")]
+        where = candidates[0]
+    for path in candidates:
+        if os.access(path, os.X_OK) and is_free_threaded_build(path):
+            return path, where
+    return None, where
+
+
+def interpreter(name: str, ft_python: str | None) -> list[str]:
+    """The command that runs an engine: the free-threaded interpreter with the
+    GIL off for ft_*, this one for the others (its GIL forced on for the GIL
+    engines if this interpreter is itself free-threaded)."""
+    if name in FREE_THREADED_ENGINES:
+        return [ft_python, "-X", "gil=0"]
+    if (name.startswith("py_") or name == "gil") and is_free_threaded_build():
+        return [sys.executable, "-X", "gil=1"]
+    return [sys.executable]
+
+
+# --------------------------------------------------------------------------
 # Child side: one engine, timed in this process.
 # --------------------------------------------------------------------------
-def _engine_call(name: str, n: int):
-    """Return (a function doing one full count of n, info dict)."""
-    if name == "py_sequential":
-        return (lambda: py_countdown(n)), {}
-    if name == "py_threads_2":
-        def run() -> None:
+def _engine_call(name: str):
+    """Return (a function counting n down, info dict)."""
+    if name in ("py_sequential", "ft_sequential"):
+        return py_countdown, {}
+    if name in ("py_threads_2", "ft_threads_2"):
+        def run(n: int) -> None:
             threads = [threading.Thread(target=py_countdown, args=(k,)) for k in halves(n)]
             for t in threads:
                 t.start()
@@ -72,7 +131,7 @@ def _engine_call(name: str, n: int):
     if name == "py_processes_2":
         ctx = multiprocessing.get_context("spawn")
 
-        def run() -> None:  # process start-up included: you pay it too
+        def run(n: int) -> None:  # process start-up included: you pay it too
             procs = [ctx.Process(target=py_countdown, args=(k,)) for k in halves(n)]
             for p in procs:
                 p.start()
@@ -84,7 +143,7 @@ def _engine_call(name: str, n: int):
     if name == "c_1":
         import cloop
 
-        def run() -> None:
+        def run(n: int) -> None:
             if cloop.countdown(n) != n:
                 raise RuntimeError("C loop miscounted")
         return run, {}
@@ -93,7 +152,7 @@ def _engine_call(name: str, n: int):
 
         workers = countdown.num_cpu() if name == "go_numcpu" else int(name[3:])
 
-        def run() -> None:
+        def run(n: int) -> None:
             if countdown.countdown(n, workers) != n:
                 raise RuntimeError("Go countdown miscounted")
         info = {"workers": workers, "num_cpu": countdown.num_cpu(),
@@ -102,19 +161,31 @@ def _engine_call(name: str, n: int):
     raise SystemExit(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}, gil")
 
 
-def time_engine(name: str, n: int, repeat: int, min_seconds: float = MIN_SECONDS) -> dict:
-    run, info = _engine_call(name, n)
-    run_small, _ = _engine_call(name, 1000)
-    run_small()  # warm up: imports done, Go runtime threads started
-    times: list[float] = []
-    started = time.perf_counter()
-    while len(times) < repeat or (
-        time.perf_counter() - started < min_seconds and len(times) < MAX_RUNS
-    ):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return {"engine": name, "n": n, "times": times, "median": statistics.median(times), **info}
+def python_info() -> dict:
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        version += "t"
+    return {"python": version, "gil": gil, "executable": sys.executable}
+
+
+def time_engine(name: str, n: int, min_run: float, calibrate: bool) -> dict:
+    """One timed run of n (after a warm-up). With calibrate, a compiled
+    engine first grows n until a run lasts min_run (those runs are not kept)."""
+    run, info = _engine_call(name)
+    run(1000)  # warm up: imports done, Go runtime threads started
+    if calibrate and name in COMPILED_ENGINES:
+        while True:
+            t0 = time.perf_counter()
+            run(n)
+            elapsed = time.perf_counter() - t0
+            if elapsed >= min_run or n >= MAX_N:
+                break
+            n = min(MAX_N, n * max(2, math.ceil(1.2 * min_run / max(elapsed, 1e-6))))
+    t0 = time.perf_counter()
+    run(n)
+    elapsed = time.perf_counter() - t0
+    return {"engine": name, "n": n, "time": elapsed, **info, **python_info()}
 
 
 MARK_EVERY = 1 << 14  # the spinning thread notes the time every 16384 increments
@@ -125,9 +196,9 @@ def gil_progress(seconds: float, rounds: int) -> dict:
     the GIL released, then while a Go call holds it; `rounds` times, so that
     a change of load on the machine hits all three alike (medians reported).
 
-    The Go calls use ONE goroutine, so on a machine with 2+ cores Go and the
-    Python thread each have a core: what is measured is the GIL, not two
-    loops fighting over one CPU.
+    The Go calls use ONE goroutine, so on a machine with 2+ otherwise idle
+    cores Go and the Python thread each have a core: what is measured is the
+    GIL, not two loops fighting over one CPU.
     """
     import countdown
 
@@ -180,18 +251,22 @@ def gil_progress(seconds: float, rounds: int) -> dict:
         "phases": [{**p, "start": p["start"] - origin, "end": p["end"] - origin}
                    for p in phases],
         "marks": [m - origin for m in marks],
+        **python_info(),
     }
 
 
 # --------------------------------------------------------------------------
-# Parent side: one child process per engine, then the table.
+# Parent side: rounds of one child process per engine, then the table.
 # --------------------------------------------------------------------------
-def run_engine(name: str, n: int, repeat: int, gil_seconds: float = 0.5,
-               min_seconds: float = MIN_SECONDS, timeout: float = 3600) -> dict:
+def run_engine(name: str, n: int, *, ft_python: str | None = None, min_run: float = MIN_RUN,
+               calibrate: bool = False, rounds: int = 1, gil_seconds: float = 0.5,
+               timeout: float = 3600) -> dict:
     """Run one engine in a fresh interpreter and return its JSON result."""
-    cmd = [sys.executable, str(STEP / "bench.py"), "--engine", name, "--n", str(n),
-           "--repeat", str(repeat), "--gil-seconds", str(gil_seconds),
-           "--min-seconds", str(min_seconds)]
+    cmd = [*interpreter(name, ft_python), str(STEP / "bench.py"), "--engine", name,
+           "--n", str(n), "--min-run", str(min_run), "--repeat", str(rounds),
+           "--gil-seconds", str(gil_seconds)]
+    if calibrate:
+        cmd.append("--calibrate")
     proc = subprocess.run(cmd, cwd=STEP, capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, PYTHONPATH=str(STEP)))
     if proc.returncode != 0:
@@ -199,59 +274,138 @@ def run_engine(name: str, n: int, repeat: int, gil_seconds: float = 0.5,
     return json.loads(proc.stdout)
 
 
-def run_all(n: int, repeat: int, gil_seconds: float = 0.5,
-            min_seconds: float = MIN_SECONDS, engines=None, progress=None) -> dict:
-    results = {}
-    for name in [*(engines or ENGINES), "gil"]:
+def summarize(result: dict) -> dict:
+    """Per-decrement figures of an engine's runs (every run kept)."""
+    ns = [t / result["n"] * 1e9 for t in result["times"]]
+    return {**result, "ns": ns, "min_ns": min(ns), "median_ns": statistics.median(ns),
+            "max_ns": max(ns)}
+
+
+def run_all(n: int, repeat: int, *, min_run: float = MIN_RUN, gil_seconds: float = 0.5,
+            engines=None, progress=None) -> dict:
+    """`repeat` rounds; in each, every engine once, in a fresh process; the
+    order rotates from round to round so that no engine always runs first."""
+    ft_python, ft_where = free_threaded_python()
+    names = [e for e in (engines or ENGINES)
+             if ft_python is not None or e not in FREE_THREADED_ENGINES]
+    results: dict = {}
+    for r in range(repeat):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            if progress:
+                progress(f"round {r + 1}/{repeat}: {name}")
+            first = name not in results
+            out = run_engine(name, results[name]["n"] if not first else n,
+                             ft_python=ft_python, min_run=min_run, calibrate=first)
+            if first:
+                results[name] = {k: v for k, v in out.items() if k != "time"}
+                results[name]["times"] = []
+            results[name]["times"].append(out["time"])
+    results = {name: summarize(results[name]) for name in names}
+    if engines is None or "gil" in engines:
         if progress:
-            progress(name)
-        results[name] = run_engine(name, n, repeat, gil_seconds, min_seconds)
-    return results
+            progress("gil")
+        results["gil"] = run_engine("gil", n, rounds=repeat, gil_seconds=gil_seconds)
+    return {"n": n, "repeat": repeat, "min_run": min_run, "cpu_count": os.cpu_count(),
+            "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "free_threaded_python": ft_python, "free_threaded_looked_for": ft_where,
+            "engines": results}
 
 
-def ratios(results: dict) -> dict[str, float]:
-    """The comparisons the talk makes, and the two factors behind them."""
-    m = {name: r["median"] for name, r in results.items() if "median" in r}
-    out = {
-        "2 Python threads / 2 goroutines": m["py_threads_2"] / m["go_2"],
-        "  compiled vs interpreted (2 Python threads / 1 goroutine)":
-            m["py_threads_2"] / m["go_1"],
-        "  parallelism (1 goroutine / 2 goroutines)": m["go_1"] / m["go_2"],
-        "2 Python threads / sequential Python": m["py_threads_2"] / m["py_sequential"],
-        "sequential Python / 2 processes": m["py_sequential"] / m["py_processes_2"],
-        "sequential Python / C loop": m["py_sequential"] / m["c_1"],
-        "1 goroutine / C loop": m["go_1"] / m["c_1"],
-        "1 goroutine / NumCPU goroutines": m["go_1"] / m["go_numcpu"],
-    }
-    gil = results.get("gil")
+def label(name: str, r: dict) -> str:
+    version = r.get("python", "?")
+    gil = r.get("gil", True)
+    py = f"Python {version}" + (" (no GIL)" if not gil else
+                                " (-X gil=1)" if version.endswith("t") else "")
+    if name == "go_numcpu":
+        return f"Go, NumCPU={r['workers']} goroutines"
+    return ENGINES[name].format(py=py)
+
+
+def ratios(run: dict, stat: str = "median_ns") -> dict[str, float]:
+    """The talk's comparison and the factors it is made of (an exact product).
+
+    For each kind of thread, its parallel speed-up S = (1 thread) / (2 threads):
+    about 2 on 2 idle cores if the two really run at once, about 1 (or less)
+    under the GIL. Then, per decrement:
+
+      2 threads / 2 goroutines = (1 thread / 1 goroutine)  x  (S_go / S_threads)
+                                  compiled vs interpreted      parallelism
+    """
+    e = {name: r[stat] for name, r in run["engines"].items() if stat in r}
+    out: dict[str, float] = {}
+    if {"py_sequential", "py_threads_2", "go_1", "go_2"} <= e.keys():
+        s_go = e["go_1"] / e["go_2"]
+        s_gil = e["py_sequential"] / e["py_threads_2"]
+        out["2 GIL threads / 2 goroutines"] = e["py_threads_2"] / e["go_2"]
+        out["  compiled vs interpreted (1 thread / 1 goroutine)"] = (
+            e["py_sequential"] / e["go_1"])
+        out["  parallelism (S_go / S_GIL threads)"] = s_go / s_gil
+        out["S_GIL threads (1 thread / 2 threads)"] = s_gil
+        out["S_go (1 goroutine / 2 goroutines)"] = s_go
+    if {"ft_sequential", "ft_threads_2", "go_1", "go_2"} <= e.keys():
+        s_go = e["go_1"] / e["go_2"]
+        s_ft = e["ft_sequential"] / e["ft_threads_2"]
+        out["2 free-threaded threads / 2 goroutines"] = e["ft_threads_2"] / e["go_2"]
+        out["  compiled vs interpreted (free-threaded 1 thread / 1 goroutine)"] = (
+            e["ft_sequential"] / e["go_1"])
+        out["  parallelism (S_go / S_free-threaded threads)"] = s_go / s_ft
+        out["S_free-threaded threads (1 thread / 2 threads)"] = s_ft
+    if {"ft_sequential", "py_sequential"} <= e.keys():
+        out["free-threaded 1 thread / GIL 1 thread (single-thread cost)"] = (
+            e["ft_sequential"] / e["py_sequential"])
+    if {"ft_threads_2", "py_threads_2"} <= e.keys():
+        out["2 GIL threads / 2 free-threaded threads"] = e["py_threads_2"] / e["ft_threads_2"]
+    if {"py_sequential", "py_processes_2"} <= e.keys():
+        out["1 thread / 2 processes"] = e["py_sequential"] / e["py_processes_2"]
+    if {"py_sequential", "c_1", "go_1"} <= e.keys():
+        out["1 Python thread / C loop"] = e["py_sequential"] / e["c_1"]
+        out["1 goroutine / C loop"] = e["go_1"] / e["c_1"]
+    if {"go_1", "go_numcpu"} <= e.keys():
+        out["1 goroutine / NumCPU goroutines"] = e["go_1"] / e["go_numcpu"]
+    gil = run["engines"].get("gil")
     if gil:
         out["Python thread pace, GIL released / solo"] = gil["of_solo"]["released"]
         out["Python thread pace, GIL held / solo"] = gil["of_solo"]["held"]
     return out
 
 
-def table(results: dict) -> str:
-    some = next(r for r in results.values() if "median" in r)
-    n = some["n"]
-    go = results.get("go_numcpu", {})
+def fmt_ns(value: float) -> str:
+    return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+
+
+def table(run: dict) -> str:
+    n, engines = run["n"], run["engines"]
+    go = engines.get("go_numcpu", {})
+    load = run.get("loadavg")
     lines = [
-        f"countdown of {n:,} on os.cpu_count()={os.cpu_count()} "
-        f"(Go: NumCPU={go.get('num_cpu', '?')}, GOMAXPROCS={go.get('gomaxprocs', '?')}); "
-        "median of repeated runs, one process per engine",
-        f"{'engine':<34}{'runs':>6}{'median s':>12}{'2 threads / this':>18}",
+        f"countdown on os.cpu_count()={run['cpu_count']} (Go: NumCPU={go.get('num_cpu', '?')}"
+        f", GOMAXPROCS={go.get('gomaxprocs', '?')})"
+        + (f", load average {load[0]:.1f} at the end" if load else ""),
+        f"{run['repeat']} rounds, each engine once per round in a fresh process; "
+        f"compiled engines count more than {n:,} so that a run lasts >= {run['min_run']:g} s",
     ]
-    threads = results.get("py_threads_2", {}).get("median")
-    for name, label in ENGINES.items():
-        r = results.get(name)
-        if not r:
-            continue
-        if name == "go_numcpu":
-            label = f"Go, NumCPU={r['workers']} goroutines"
-        speedup = f"{threads / r['median']:,.1f}x" if threads else ""
-        lines.append(f"{label:<34}{len(r['times']):>6}{r['median']:>12.4f}{speedup:>18}")
-    if n == TALK_N and threads:
-        lines.append(f"(the talk's 2 Python threads: {TALK_THREADS_SECONDS} s on its machine)")
-    gil = results.get("gil")
+    if run.get("free_threaded_python"):
+        lines.append(f"free-threaded CPython: {run['free_threaded_python']}")
+    else:
+        lines.append(f"free-threaded CPython: not found ({run['free_threaded_looked_for']}; "
+                     "set EPG_FT_PYTHON, or build one with common/free-threaded-python.sh)")
+    lines.append("")
+    shown = [name for name in ENGINES if name in engines]
+    width = max(len(label(name, engines[name])) for name in shown) + 2
+    lines.append(f"{'engine':<{width}}{'decrements/run':>15}{'ns per decrement: min':>23}"
+                 f"{'median':>10}{'max':>10}{'2 GIL threads / this':>22}")
+    threads = engines.get("py_threads_2", {}).get("median_ns")
+    for name in shown:
+        r = engines[name]
+        speed = f"{threads / r['median_ns']:,.1f}x" if threads else ""
+        lines.append(f"{label(name, r):<{width}}{r['n']:>15,}{fmt_ns(r['min_ns']):>23}"
+                     f"{fmt_ns(r['median_ns']):>10}{fmt_ns(r['max_ns']):>10}{speed:>22}")
+    if threads:
+        lines.append(f"(2 GIL threads, median: {threads * TALK_N / 1e9:.2f} s for the talk's "
+                     f"{TALK_N:,}; the talk's: {TALK_THREADS_SECONDS} s on its machine. "
+                     "2 processes: start-up included)")
+    gil = engines.get("gil")
     if gil:
         lines.append("")
         rounds = len(gil["phases"]) // 3
@@ -263,12 +417,13 @@ def table(results: dict) -> str:
             lines.append(f"  {what:<40}{gil['pace'][phase] / 1e6:>8.2f} M increments/s"
                          f"{gil['of_solo'][phase]:>8.0%} of solo")
     lines.append("")
-    try:
-        for key, value in ratios(results).items():
-            fmt = f"{value:.0%}" if "pace" in key else f"{value:,.2f}x"
-            lines.append(f"{key:<62}{fmt:>10}")
-    except KeyError:  # a partial run: no ratios
-        pass
+    by_median, by_min = ratios(run, "median_ns"), ratios(run, "min_ns")
+    lines.append(f"{'ratio (per decrement)':<66}{'medians':>10}{'minimums':>10}")
+    for key, value in by_median.items():
+        if "pace" in key:
+            lines.append(f"{key:<66}{value:>10.0%}")
+        else:
+            lines.append(f"{key:<66}{value:>9,.2f}x{by_min[key]:>9,.2f}x")
     return "\n".join(lines)
 
 
@@ -278,31 +433,32 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=int(os.environ.get("N", TALK_N)),
                     help="how far to count (default: the talk's 50,000,000, or $N)")
     ap.add_argument("--repeat", type=int, default=5,
-                    help="runs per engine, at least (rounds of the GIL measurement)")
+                    help="rounds: runs per engine (and rounds of the GIL measurement)")
+    ap.add_argument("--min-run", type=float, default=MIN_RUN,
+                    help="compiled engines count more until a run lasts this long (s)")
     ap.add_argument("--gil-seconds", type=float, default=0.5,
                     help="length of each phase of the GIL measurement")
-    ap.add_argument("--min-seconds", type=float, default=MIN_SECONDS,
-                    help="fast engines repeat until they have run this long")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--engine", help=argparse.SUPPRESS)  # child mode
+    ap.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.n < 2 or args.repeat < 1:
-        ap.error("need --n >= 2 and --repeat >= 1")
+    if args.n < 2 or args.repeat < 1 or args.min_run < 0:
+        ap.error("need --n >= 2, --repeat >= 1 and --min-run >= 0")
 
     if args.engine:
         if args.engine == "gil":
             result = gil_progress(args.gil_seconds, args.repeat)
         else:
-            result = time_engine(args.engine, args.n, args.repeat, args.min_seconds)
+            result = time_engine(args.engine, args.n, args.min_run, args.calibrate)
         json.dump(result, sys.stdout)
         return 0
 
-    results = run_all(args.n, args.repeat, args.gil_seconds, args.min_seconds,
-                      progress=lambda e: print(f"running {e}...", file=sys.stderr,
-                                               flush=True))
-    print(table(results))
+    run = run_all(args.n, args.repeat, min_run=args.min_run, gil_seconds=args.gil_seconds,
+                  progress=lambda what: print(f"running {what}...", file=sys.stderr,
+                                              flush=True))
+    print(table(run))
     if args.json:
-        args.json.write_text(json.dumps(results))
+        args.json.write_text(json.dumps(run))
     return 0
 
 

@@ -9,7 +9,7 @@ print(f"countdown(10, 3) = {countdown.countdown(10, 3)}   "
       f"(shares 4 + 3 + 3, one goroutine each)")
 print(f"Go sees NumCPU={countdown.num_cpu()}, GOMAXPROCS={countdown.gomaxprocs()}")
 
-N = 50_000_000
+N = 500_000_000  # ten times the talk's 50,000,000: long enough to time (>= 0.1 s)
 countdown.countdown(1000)  # warm up
 for workers in sorted({1, 2, countdown.num_cpu()}):
     t0 = time.perf_counter()
@@ -31,7 +31,7 @@ for release in (True, False):
     spinner.start()
     time.sleep(0.01)
     before = state["count"]
-    countdown.countdown(5 * N, 1, release_gil=release)
+    countdown.countdown(N // 2, 1, release_gil=release)
     during = state["count"] - before
     state["stop"] = True
     spinner.join()

@@ -19,6 +19,7 @@ import threading
 import tracemalloc
 from pathlib import Path
 
+import bench
 import countdown
 import pytest
 
@@ -644,24 +645,52 @@ def test_loop_is_compiled_as_a_loop():
 def test_bench_smoke_run_prints_the_table(tmp_path):
     raw = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "bench.py", "--n", "200000", "--repeat", "1",
-         "--min-seconds", "0", "--gil-seconds", "0.1", "--json", str(raw)],
+        [sys.executable, "bench.py", "--n", "200000", "--repeat", "2", "--min-run", "0.02",
+         "--gil-seconds", "0.1", "--json", str(raw)],
         cwd=STEP, capture_output=True, text=True, timeout=600, env=child_env())
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert out.startswith("countdown of 200,000 on os.cpu_count()=")
-    for label in ("Python, sequential", "Python, 2 threads", "Python, 2 processes (spawn)",
-                  "C loop, 1 thread (reference)", "Go, 1 goroutine", "Go, 2 goroutines",
-                  f"Go, NumCPU={countdown.num_cpu()} goroutines"):
-        assert re.search(rf"^{re.escape(label)}\s+1\s+[\d.]+\s+[\d,.]+x$", out, re.M), label
-    for ratio in ("2 Python threads / 2 goroutines",
-                  "compiled vs interpreted (2 Python threads / 1 goroutine)",
-                  "parallelism (1 goroutine / 2 goroutines)",
-                  "Python thread pace, GIL released / solo",
-                  "Python thread pace, GIL held / solo"):
-        assert ratio in out
-    results = json.loads(raw.read_text())
-    assert {r["n"] for name, r in results.items() if name != "gil"} == {200_000}
-    assert all(r["median"] > 0 for name, r in results.items() if name != "gil")
-    assert [p["phase"] for p in results["gil"]["phases"]] == ["solo", "released", "held"]
-    assert results["gil"]["marks"]  # the Python thread made progress
+    run = json.loads(raw.read_text())
+    engines = run["engines"]
+    assert out.startswith(f"countdown on os.cpu_count()={os.cpu_count()} ")
+    expected = ["py_sequential", "py_threads_2", "py_processes_2", "c_1", "go_1", "go_2",
+                "go_numcpu"]
+    if run["free_threaded_python"]:  # found: EPG_FT_PYTHON, or where the script builds it
+        expected[2:2] = ["ft_sequential", "ft_threads_2"]
+        assert f"free-threaded CPython: {run['free_threaded_python']}" in out
+        assert all(not engines[e]["gil"] and engines[e]["python"].endswith("t")
+                   for e in ("ft_sequential", "ft_threads_2"))
+    else:
+        assert "free-threaded CPython: not found (" in out
+    assert list(engines) == [*expected, "gil"]
+    assert all(engines[e]["gil"] for e in ("py_sequential", "py_threads_2"))  # GIL threads
+    for name in expected:
+        r = engines[name]
+        assert len(r["times"]) == len(r["ns"]) == 2  # every run kept
+        assert r["min_ns"] <= r["median_ns"] <= r["max_ns"]
+        # Python counts n; a compiled engine counts more, until a run lasts --min-run
+        # (200,000 decrements take well under a millisecond in C or Go).
+        assert (r["n"] > 200_000) == (name in bench.COMPILED_ENGINES), (name, r["n"])
+        assert re.search(rf"^{re.escape(bench.label(name, r))}\s+{r['n']:,}\s+[\d,.]+\s+"
+                         r"[\d,.]+\s+[\d,.]+\s+[\d,.]+x$", out, re.M), name
+    for key in bench.ratios(run):
+        assert key in out
+    assert [p["phase"] for p in engines["gil"]["phases"]] == ["solo", "released", "held"] * 2
+    assert engines["gil"]["marks"]  # the Python thread made progress
+
+
+def test_bench_ratios_multiply_out():
+    """The split is exact: total gap = compiled vs interpreted x parallelism."""
+    ns = {"py_sequential": 40.0, "py_threads_2": 44.0, "ft_sequential": 56.0,
+          "ft_threads_2": 30.0, "py_processes_2": 25.0, "c_1": 0.5, "go_1": 0.4, "go_2": 0.21,
+          "go_numcpu": 0.22}
+    run = {"engines": {name: {"median_ns": v} for name, v in ns.items()}}
+    r = bench.ratios(run)
+    for kind, threads in (("GIL", "py_threads_2"), ("free-threaded", "ft_threads_2")):
+        total = r[f"2 {kind} threads / 2 goroutines"]
+        assert total == pytest.approx(ns[threads] / ns["go_2"])
+        factors = [v for k, v in r.items() if k.startswith("  ") and
+                   list(r).index(k) > list(r).index(f"2 {kind} threads / 2 goroutines")][:2]
+        assert factors[0] * factors[1] == pytest.approx(total)
+    assert r["S_free-threaded threads (1 thread / 2 threads)"] == pytest.approx(56 / 30)
+    assert r["free-threaded 1 thread / GIL 1 thread (single-thread cost)"] == pytest.approx(1.4)
