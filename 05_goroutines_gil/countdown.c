@@ -57,6 +57,7 @@ static unsigned long main_thread_ident;
  * Returns 1 when a handler raised (KeyboardInterrupt for Ctrl-C): the
  * exception stays set in this thread's state for countdown() to return.
  */
+/* [excerpt: check_signals] */
 static int
 check_signals(void)
 {
@@ -65,6 +66,7 @@ check_signals(void)
     PyGILState_Release(gil);
     return stop;
 }
+/* [/excerpt: check_signals] */
 
 /*
  * A signal handler raised during the count and Go stopped: say how far it
@@ -171,6 +173,7 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
                   __atomic_load_n(&main_thread_ident, __ATOMIC_RELAXED);
     countdown_check_fn check = interruptible && on_main ? check_signals : NULL;
     epg_go_panic panic = {NULL, NULL};
+    /* [excerpt: call] */
     if (release_gil) {
         /* Go reads and writes only C integers: no Python object is touched
            while other threads run. */
@@ -179,13 +182,16 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
         Py_END_ALLOW_THREADS
     }
     else {
-        /* The wrong way, on purpose: every other Python thread waits. */
+        /* The wrong way, on purpose: every other Python thread waits for
+           the GIL. (Free-threaded build: they run, but this thread stays
+           attached, so a stop-the-world pause, e.g. the GC's, waits.) */
         done = go_Countdown(n, (int)workers, check, &panic);
     }
     if (panic.value != NULL)
         return epg_raise_go_panic("countdown()", &panic);
     if (PyErr_Occurred()) /* raised by a signal handler in check_signals */
         return note_stopped(done, n);
+    /* [/excerpt: call] */
     if (done != n) /* only a stop request may cut the count short */
         return PyErr_Format(PyExc_SystemError,
                             "countdown(%lld) performed %lld decrements", n, done);

@@ -54,6 +54,7 @@ func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *
 	if check != nil {
 		hooks.Interrupted = func() bool { return C.call_check(check) != 0 }
 	}
+	// [excerpt: repanic]
 	done, err := countdown.Run(int64(n), int(workers), hooks)
 	var p *countdown.WorkerPanic
 	if errors.As(err, &p) {
@@ -62,6 +63,7 @@ func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *
 		// deferred Recover reports it with the worker's own stack.
 		panic(&gopanic.Panic{Value: p.Value, Stack: p.Stack})
 	}
+	// [/excerpt: repanic]
 	return C.longlong(done)
 }
 

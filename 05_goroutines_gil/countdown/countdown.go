@@ -115,6 +115,7 @@ func Run(n int64, workers int, hooks Hooks) (int64, error) {
 	halt := func() { stopOnce.Do(func() { close(stop) }) }
 	tokens := make(chan struct{}, runtime.GOMAXPROCS(0))
 
+	// [excerpt: worker]
 	work := func(i int, share int64) {
 		defer wg.Done()
 		defer func() { // must be deferred here: recover works in its own goroutine only
@@ -149,6 +150,7 @@ func Run(n int64, workers int, hooks Hooks) (int64, error) {
 		wg.Add(1)
 		go work(i, Split(n, workers, i))
 	}
+	// [/excerpt: worker]
 
 	finished := make(chan struct{})
 	go func() {
