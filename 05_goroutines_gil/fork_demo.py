@@ -140,10 +140,13 @@ def forkserver_app(setup: str, n: int, timeout: float) -> dict:
 def run_forkserver_setup(setup: str, n: int, timeout: float) -> dict:
     """forkserver_app in a fresh process (its own session: whatever it leaves
     behind, a hung grandchild or the server, is killed with it)."""
+    # The server must find countdown wherever this runs from: older Pythons do
+    # not pass the application's sys.path to it (gh-117378), only the environment.
+    path = os.pathsep.join([str(STEP), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.Popen([sys.executable, __file__, "--forkserver-app", setup,
                              "--n", str(n), "--timeout", str(timeout)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=dict(os.environ, PYTHONPATH=path))
     try:
         out, err = proc.communicate(timeout=3 * timeout + 60)
     except subprocess.TimeoutExpired:

@@ -1,8 +1,10 @@
-"""Step 05: countdown across goroutines, the GIL, Ctrl-C, fork vs spawn.
+"""Step 05: countdown across goroutines: the GIL (and free-threaded builds),
+Ctrl-C with any number of workers, panics in worker goroutines, fork,
+forkserver and spawn, the benchmark.
 
 This interpreter loads countdown's Go core; everything that must watch a
-process from outside (signals, fork, the benchmark's engines) runs in a child
-process, started with a generous timeout that only catches hangs.
+process from outside (signals, panics, fork, the benchmark's engines) runs in
+a child process, started with a generous timeout that only catches hangs.
 """
 
 import contextlib
