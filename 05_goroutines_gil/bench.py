@@ -182,10 +182,27 @@ def time_engine(name: str, n: int, min_run: float, calibrate: bool) -> dict:
             if elapsed >= min_run or n >= MAX_N:
                 break
             n = min(MAX_N, n * max(2, math.ceil(1.2 * min_run / max(elapsed, 1e-6))))
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     run(n)
     elapsed = time.perf_counter() - t0
-    return {"engine": name, "n": n, "time": elapsed, **info, **python_info()}
+    cpu = cpu_seconds() - cpu0
+    return {"engine": name, "n": n, "time": elapsed, "cpu": cpu, **info, **python_info()}
+
+
+def cpu_seconds() -> float:
+    """CPU time used so far by this process (all its threads) and its waited-for
+    children. CPU seconds per wall second is how many cores the run really
+    had: a second thread only helps if it gets a core of its own. (With the
+    Linux scheduler's autogroups, a busy machine shares the CPUs between
+    sessions, not threads: more threads then get no more CPU.)"""
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 MARK_EVERY = 1 << 14  # the spinning thread notes the time every 16384 increments
@@ -277,8 +294,9 @@ def run_engine(name: str, n: int, *, ft_python: str | None = None, min_run: floa
 def summarize(result: dict) -> dict:
     """Per-decrement figures of an engine's runs (every run kept)."""
     ns = [t / result["n"] * 1e9 for t in result["times"]]
+    cores = [c / t for c, t in zip(result["cpu"], result["times"], strict=True)]
     return {**result, "ns": ns, "min_ns": min(ns), "median_ns": statistics.median(ns),
-            "max_ns": max(ns)}
+            "max_ns": max(ns), "cores": cores, "median_cores": statistics.median(cores)}
 
 
 def run_all(n: int, repeat: int, *, min_run: float = MIN_RUN, gil_seconds: float = 0.5,
@@ -298,9 +316,10 @@ def run_all(n: int, repeat: int, *, min_run: float = MIN_RUN, gil_seconds: float
             out = run_engine(name, results[name]["n"] if not first else n,
                              ft_python=ft_python, min_run=min_run, calibrate=first)
             if first:
-                results[name] = {k: v for k, v in out.items() if k != "time"}
-                results[name]["times"] = []
+                results[name] = {k: v for k, v in out.items() if k not in ("time", "cpu")}
+                results[name]["times"], results[name]["cpu"] = [], []
             results[name]["times"].append(out["time"])
+            results[name]["cpu"].append(out["cpu"])
     results = {name: summarize(results[name]) for name in names}
     if engines is None or "gil" in engines:
         if progress:
@@ -394,17 +413,20 @@ def table(run: dict) -> str:
     shown = [name for name in ENGINES if name in engines]
     width = max(len(label(name, engines[name])) for name in shown) + 2
     lines.append(f"{'engine':<{width}}{'decrements/run':>15}{'ns per decrement: min':>23}"
-                 f"{'median':>10}{'max':>10}{'2 GIL threads / this':>22}")
+                 f"{'median':>10}{'max':>10}{'cores used':>12}{'2 GIL threads / this':>22}")
     threads = engines.get("py_threads_2", {}).get("median_ns")
     for name in shown:
         r = engines[name]
         speed = f"{threads / r['median_ns']:,.1f}x" if threads else ""
         lines.append(f"{label(name, r):<{width}}{r['n']:>15,}{fmt_ns(r['min_ns']):>23}"
-                     f"{fmt_ns(r['median_ns']):>10}{fmt_ns(r['max_ns']):>10}{speed:>22}")
+                     f"{fmt_ns(r['median_ns']):>10}{fmt_ns(r['max_ns']):>10}"
+                     f"{r['median_cores']:>12.2f}{speed:>22}")
     if threads:
         lines.append(f"(2 GIL threads, median: {threads * TALK_N / 1e9:.2f} s for the talk's "
                      f"{TALK_N:,}; the talk's: {TALK_THREADS_SECONDS} s on its machine. "
-                     "2 processes: start-up included)")
+                     "2 processes: start-up included.)")
+    lines.append("(cores used: CPU seconds per second of the run, median; a second thread "
+                 "helps only if it gets a core)")
     gil = engines.get("gil")
     if gil:
         lines.append("")

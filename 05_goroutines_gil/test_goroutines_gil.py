@@ -668,13 +668,14 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
     assert all(engines[e]["gil"] for e in ("py_sequential", "py_threads_2"))  # GIL threads
     for name in expected:
         r = engines[name]
-        assert len(r["times"]) == len(r["ns"]) == 2  # every run kept
+        assert len(r["times"]) == len(r["ns"]) == len(r["cores"]) == 2  # every run kept
         assert r["min_ns"] <= r["median_ns"] <= r["max_ns"]
+        assert all(c >= 0 for c in r["cpu"])
         # Python counts n; a compiled engine counts more, until a run lasts --min-run
         # (200,000 decrements take well under a millisecond in C or Go).
         assert (r["n"] > 200_000) == (name in bench.COMPILED_ENGINES), (name, r["n"])
         assert re.search(rf"^{re.escape(bench.label(name, r))}\s+{r['n']:,}\s+[\d,.]+\s+"
-                         r"[\d,.]+\s+[\d,.]+\s+[\d,.]+x$", out, re.M), name
+                         r"[\d,.]+\s+[\d,.]+\s+[\d.]+\s+[\d,.]+x$", out, re.M), name
     for key in bench.ratios(run):
         assert key in out
     assert [p["phase"] for p in engines["gil"]["phases"]] == ["solo", "released", "held"] * 2
