@@ -167,7 +167,8 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
      * Only the main thread runs signal handlers, so only a call made there
      * gets the callback. (Elsewhere it would take the GIL for nothing, and a
      * daemon thread taking the GIL during interpreter shutdown is terminated
-     * on the spot: not something to do from inside a Go call.)
+     * on the spot, or hangs from CPython 3.13.8/3.14 (gh-87135): not
+     * something to do from inside a Go call.)
      */
     int on_main = PyThread_get_thread_ident() ==
                   __atomic_load_n(&main_thread_ident, __ATOMIC_RELAXED);
