@@ -382,3 +382,34 @@ def test_cgo_strings_every_version_leaves_the_gil_off(folder):
     proc = run_child(["-c", code], cwd=STEP / folder)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(STEP / folder / MODULE_FILE), "False"]
+
+
+# --------------------------------------------------------------------------
+# make bench's child, make demo.
+# --------------------------------------------------------------------------
+def test_cgo_strings_bench_child_keeps_every_run():
+    limit = hello.NOGIL_MIN_BYTES
+    proc = run_child(["bench.py", "--child", f"7,{limit - 1},{limit}", "--repeat", "2",
+                      "--min-time", "0.01"])
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(proc.stdout)
+    assert set(records) == {"7", str(limit - 1), str(limit)}
+    for size, record in records.items():
+        assert record["size"] == int(size)
+        assert len(record["seconds"]) == len(record["faults"]) == 2
+        assert min(record["seconds"]) > 0 and min(record["faults"]) >= 0
+        # Each timed run lasted at least --min-time.
+        assert min(record["seconds"]) * record["number"] >= 0.01
+        assert record["gil_released"] is (int(size) >= limit)
+
+
+def test_cgo_strings_demo_shows_the_three_versions():
+    proc = run_child(["demo.py"])
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "  say_hello('Gophers')     -> 'Hello Gophers'" in out
+    assert "-> 'Hello a'   cut at the NUL" in out
+    assert "RSS grew by one greeting + NUL per call or more: the leak" in out
+    assert "RSS flat (grew < 1 MiB)" in out
+    assert "the process was killed by SIGABRT" in out
+    assert str(STEP) not in out  # no absolute paths: the README quotes it
