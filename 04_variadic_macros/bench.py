@@ -5,7 +5,9 @@ so each engine is measured in its own child process:
   macro    this step: macro.list_sum(values), and builtin sum(values) for scale
   newmath  step 02:   total = newmath.sum(total, v) for every item (per pair),
            and newmath.sum_list(values) (C copies the list, one call into Go)
-The driver alternates the children over a few rounds and reports medians.
+The driver alternates the two children over a few rounds. Every timed run
+lasts at least MIN_RUN seconds and is kept; the table gives the min (the
+steadiest figure on a busy machine) and the median of all of them.
 
     python bench.py                 # the table `make bench` prints
     python bench.py --engine macro  # one child: JSON on stdout
@@ -20,18 +22,20 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import timeit
+import time
 from pathlib import Path
 
 STEP = Path(__file__).resolve().parent
 STEP02 = STEP.parent / "02_cgo_sum"
 SIZES = (1, 10, 100, 1000, 10_000)
-ITEMS_PER_SAMPLE = 50_000  # each timing sample adds about this many items
+MIN_RUN = 0.1  # seconds: a timed run shorter than this measures the noise
 
 LIST_SUM = "macro.list_sum"
 BUILTIN = "builtin sum"
 PER_PAIR = "newmath.sum per pair"
 SUM_LIST = "newmath.sum_list"
+ORDER = (LIST_SUM, PER_PAIR, SUM_LIST, BUILTIN)
+GO_C_CALLS_PER_ITEM = 3  # PyTuple_GetItem, the PyLong_Check shim, PyLong_AsLongLong
 
 
 # ---------------------------------------------------------------- children
@@ -60,18 +64,36 @@ def _newmath_functions() -> dict:
     return functions
 
 
-def measure(functions: dict, sizes, repeat: int) -> dict:
-    """{function name: {size: median ns per call}} in this process."""
-    results: dict[str, dict[int, float]] = {name: {} for name in functions}
+def _timed(func, values, number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        func(values)
+    return time.perf_counter() - start
+
+
+def _calibrate(func, values, min_run: float) -> int:
+    """Calls per timed run, so that one run lasts at least min_run seconds."""
+    number = 1
+    while (elapsed := _timed(func, values, number)) < min_run / 10:
+        number *= 2
+    return max(number, int(number * 1.2 * min_run / elapsed) + 1)
+
+
+def measure(functions: dict, sizes, repeat: int, min_run: float = MIN_RUN) -> dict:
+    """{function name: {size: [ns per call, one per timed run]}} in this process,
+    the functions interleaved run by run."""
+    results: dict[str, dict[int, list[float]]] = {name: {} for name in functions}
     for size in sizes:
         values = list(range(size))
-        number = max(1, ITEMS_PER_SAMPLE // size)
+        numbers = {}
         for name, func in functions.items():
             if func(values) != sum(values):
                 raise AssertionError(f"{name} gives a wrong sum for {size} items")
-            timer = timeit.Timer("f(v)", globals={"f": func, "v": values})
-            samples = timer.repeat(repeat=repeat, number=number)
-            results[name][size] = statistics.median(samples) / number * 1e9
+            numbers[name] = _calibrate(func, values, min_run)
+        for _ in range(repeat):
+            for name, func in functions.items():
+                ns = _timed(func, values, numbers[name]) / numbers[name] * 1e9
+                results[name].setdefault(size, []).append(ns)
     return results
 
 
@@ -86,11 +108,12 @@ def build_newmath(python: str = sys.executable) -> None:
                            + proc.stdout + proc.stderr)
 
 
-def run_engine(engine: str, sizes=SIZES, repeat: int = 5) -> dict:
+def run_engine(engine: str, sizes=SIZES, repeat: int = 3, min_run: float = MIN_RUN) -> dict:
     """Measure one engine in a child process of its own."""
     proc = subprocess.run(
         [sys.executable, str(Path(__file__)), "--engine", engine,
-         "--sizes", ",".join(map(str, sizes)), "--repeat", str(repeat)],
+         "--sizes", ",".join(map(str, sizes)), "--repeat", str(repeat),
+         "--min-time", str(min_run)],
         capture_output=True, text=True, check=False,
     )
     if proc.returncode != 0:
@@ -99,68 +122,111 @@ def run_engine(engine: str, sizes=SIZES, repeat: int = 5) -> dict:
             for name, by_size in json.loads(proc.stdout).items()}
 
 
-def compare(sizes=SIZES, rounds: int = 3, repeat: int = 5) -> dict:
-    """Alternate the two children `rounds` times; median ns per call."""
+def compare(sizes=SIZES, rounds: int = 3, repeat: int = 3) -> dict:
+    """Alternate the two children `rounds` times: {name: {size: [every run's ns]}}."""
     build_newmath()
     runs: dict[str, dict[int, list[float]]] = {}
     for _ in range(rounds):
         for engine in ("macro", "newmath"):
             for name, by_size in run_engine(engine, sizes, repeat).items():
                 for size, ns in by_size.items():
-                    runs.setdefault(name, {}).setdefault(size, []).append(ns)
-    return {name: {size: statistics.median(v) for size, v in by_size.items()}
-            for name, by_size in runs.items()}
+                    runs.setdefault(name, {}).setdefault(size, []).extend(ns)
+    return {name: runs[name] for name in ORDER if name in runs}
 
 
-def go_call_costs() -> dict[str, float]:
-    """ns per call of cgocall's Go benchmarks: a Go-to-C call vs a Go call."""
+def go_call_costs(count: int = 5) -> dict[str, list[float]]:
+    """ns per call of cgocall's Go benchmarks, every run: a Go-to-C call
+    (GoToC) and a plain Go call (GoToGo)."""
     proc = subprocess.run(
-        ["go", "test", "-count=1", "-run", "^$", "-bench", ".", "-benchtime=200ms",
-         "./cgocall"], cwd=STEP, capture_output=True, text=True, check=True,
+        ["go", "test", f"-count={count}", "-run", "^$", "-bench", ".",
+         "-benchtime=200ms", "./cgocall"], cwd=STEP, capture_output=True, text=True, check=True,
     )
     found = re.findall(r"^Benchmark(\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op", proc.stdout, re.M)
     if not found:
         raise RuntimeError("no benchmark result in:\n" + proc.stdout + proc.stderr)
-    return {name: float(ns) for name, ns in found}
+    costs: dict[str, list[float]] = {}
+    for name, ns in found:
+        costs.setdefault(name, []).append(float(ns))
+    return costs
+
+
+# ----------------------------------------------------------------- reading
+def per_item(results: dict, name: str, size: int, stat=min) -> float:
+    """ns per item of one function at one size (min of the runs by default)."""
+    return stat(results[name][size]) / size
+
+
+def compared(a: float, b: float) -> str:
+    """How a time `a` compares with `b`: 'N.NNx faster' or 'N.NNx slower'."""
+    return f"{b / a:.2f}x faster" if a <= b else f"{a / b:.2f}x slower"
 
 
 def table(results: dict) -> str:
-    names = [n for n in (LIST_SUM, PER_PAIR, SUM_LIST, BUILTIN) if n in results]
-    head = f"{'items':>7}" + "".join(f"{n + ' ns':>24}" for n in names)
-    head += f"{'per pair / list_sum':>22}"
-    if SUM_LIST in results:
-        head += f"{'list_sum / sum_list':>22}"
-    lines = [head]
+    names = list(results)
+    head = f"{'items':>7}" + "".join(f" | {n:^22}" for n in names)
+    sub = f"{'':>7}" + " | {:>10} {:>11}".format("min", "median") * len(names)
+    lines = ["ns per item: min and median of every run", head, sub]
     for size in sorted(results[LIST_SUM]):
-        row = f"{size:>7}" + "".join(f"{results[n][size]:>24,.0f}" for n in names)
-        row += f"{results[PER_PAIR][size] / results[LIST_SUM][size]:>21.2f}x"
-        if SUM_LIST in results:
-            row += f"{results[LIST_SUM][size] / results[SUM_LIST][size]:>21.2f}x"
+        row = f"{size:>7,}"
+        for name in names:
+            row += (f" | {per_item(results, name, size):>10,.1f} "
+                    f"{per_item(results, name, size, statistics.median):>11,.1f}")
         lines.append(row)
-    last = max(results[LIST_SUM])
-    lines.append("")
-    lines.append(f"ns per item at {last:,} items: " + ", ".join(
-        f"{n} {results[n][last] / last:.1f}" for n in names))
     return "\n".join(lines)
+
+
+def findings(results: dict, costs: dict | None = None) -> list[str]:
+    """What this run shows, in sentences computed from its numbers (mins,
+    medians in brackets)."""
+    sizes = sorted(results[LIST_SUM])
+    first, last = sizes[0], sizes[-1]
+    lines = []
+
+    def both(a: str, b: str, size: int) -> str:
+        by_min = compared(per_item(results, a, size), per_item(results, b, size))
+        by_median = compared(per_item(results, a, size, statistics.median),
+                             per_item(results, b, size, statistics.median))
+        return f"{by_min} (median: {by_median})"
+
+    for size in (first, last):
+        lines.append(f"{size:,} item{'s' if size > 1 else ''}: list_sum is "
+                     f"{both(LIST_SUM, PER_PAIR, size)} than one newmath.sum call per pair.")
+    lines.append(f"{last:,} items: the builtin sum is {both(BUILTIN, LIST_SUM, last)} "
+                 "than list_sum.")
+    if SUM_LIST in results:
+        lines.append(f"{last:,} items: newmath.sum_list (C reads the list, one crossing) is "
+                     f"{both(SUM_LIST, LIST_SUM, last)} than list_sum.")
+    if costs:
+        go_c = min(costs["GoToC"])
+        walk = per_item(results, LIST_SUM, last)
+        share = GO_C_CALLS_PER_ITEM * go_c / walk
+        lines.append(
+            f"One Go-to-C call: {go_c:.1f} ns (median {statistics.median(costs['GoToC']):.1f}; "
+            f"a Go call {min(costs['GoToGo']):.1f}). list_sum's {GO_C_CALLS_PER_ITEM} per item: "
+            f"{GO_C_CALLS_PER_ITEM * go_c:.0f} of its {walk:.0f} ns per item ({share:.0%}).")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=("macro", "newmath"))
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-time", type=float, default=MIN_RUN,
+                        help="seconds a timed run lasts at least")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.engine:
         functions = _macro_functions() if args.engine == "macro" else _newmath_functions()
-        print(json.dumps(measure(functions, sizes, args.repeat)))
+        print(json.dumps(measure(functions, sizes, args.repeat, args.min_time)))
         return
-    print(f"median ns per call over {args.rounds} rounds, each engine in its own process")
-    print(table(compare(sizes, args.rounds, args.repeat)))
-    costs = go_call_costs()
-    print(f"\none Go-to-C call (cgocall, go test -bench): {costs['GoToC']:.1f} ns; "
-          f"a Go-to-Go call: {costs['GoToGo']:.1f} ns")
+    results = compare(sizes, args.rounds, args.repeat)
+    print(f"{args.rounds} rounds x {args.repeat} runs of >= {MIN_RUN * 1000:.0f} ms per "
+          "function and size, each engine in its own process")
+    print(table(results))
+    print()
+    print("\n".join(findings(results, go_call_costs())))
 
 
 if __name__ == "__main__":
