@@ -49,6 +49,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
     const char *utf8 = PyUnicode_AsUTF8AndSize(name, &n);
     if (utf8 == NULL)
         return NULL;
+    /* [excerpt: call] */
 
     char *greeting;
     size_t size = 0;
@@ -71,6 +72,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
     PyObject *result = PyUnicode_DecodeUTF8(greeting, (Py_ssize_t)size, "strict");
     free(greeting);
     return result; /* NULL with an exception set if decoding failed */
+    /* [/excerpt: call] */
 }
 
 PyDoc_STRVAR(hello_say_hello_doc,

@@ -26,6 +26,8 @@ import (
 	"example.com/epg/gopanic"
 )
 
+// [excerpt: export]
+
 // SayHello returns "Hello " + the n bytes at name, in a new C buffer of
 // *size bytes (no NUL terminator) that the caller must free() once. It
 // returns NULL, leaving *size alone, when the buffer cannot be allocated,
@@ -50,5 +52,7 @@ func SayHello(name *C.char, n C.size_t, size *C.size_t, report *C.epg_go_panic) 
 	*size = C.size_t(total)
 	return (*C.char)(out)
 }
+
+// [/excerpt: export]
 
 func main() {} // required by -buildmode=c-shared, never runs

@@ -3,12 +3,14 @@ package main
 /*
 #include <stdlib.h>
 
+// [excerpt: malloc]
 // cgo's own C.malloc never returns NULL: it crashes the whole process when
 // memory runs out. Through this plain wrapper a failed allocation comes back
 // as NULL, and the C glue turns it into MemoryError. (It lives in a file
-// without //export: cgo copies the preamble of such files into the
-// generated header, so they may only declare, never define.)
+// without //export: cgo copies the preamble of a file with //export into
+// two C files, so that preamble may only declare, never define.)
 static void *hello_malloc(size_t size) { return malloc(size); }
+// [/excerpt: malloc]
 */
 import "C"
 

@@ -23,6 +23,8 @@ func Size(n int) int {
 	return len(Prefix) + n
 }
 
+// [excerpt: put]
+
 // Put writes the greeting for name into dst and returns the number of bytes
 // written. dst must have room for Size(len(name)) bytes: Put never allocates,
 // so dst may be memory owned by C.
@@ -30,5 +32,7 @@ func Put(dst, name []byte) int {
 	n := copy(dst, Prefix)
 	return n + copy(dst[n:], name)
 }
+
+// [/excerpt: put]
 
 const maxInt = int(^uint(0) >> 1)

@@ -27,6 +27,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
     const char *utf8 = PyUnicode_AsUTF8AndSize(name, &n);
     if (utf8 == NULL)
         return NULL;
+    /* [excerpt: call] */
     /* Never returns: the runtime panics on the Go pointer in the result. */
     epg_go_panic panic = {NULL, NULL};
     GoString greeting = go_SayHello((char *)utf8, (size_t)n, &panic);
@@ -34,6 +35,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
         return epg_raise_go_panic("say_hello()", &panic);
     /* Had it returned, Go's GC could free greeting.p while we read it. */
     return PyUnicode_DecodeUTF8(greeting.p, (Py_ssize_t)greeting.n, "strict");
+    /* [/excerpt: call] */
 }
 
 static PyMethodDef hello_methods[] = {

@@ -26,6 +26,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
     const char *utf8 = PyUnicode_AsUTF8AndSize(name, &n);
     if (utf8 == NULL)
         return NULL;
+    /* [excerpt: call] */
     epg_go_panic panic = {NULL, NULL};
     char *greeting = go_SayHello((char *)utf8, (size_t)n, &panic);
     if (panic.value != NULL)
@@ -33,6 +34,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
     /* PyUnicode_FromString copies the bytes... */
     return PyUnicode_FromString(greeting);
     /* ...and the malloc'ed buffer is never freed: THE LEAK. */
+    /* [/excerpt: call] */
 }
 
 static PyMethodDef hello_methods[] = {

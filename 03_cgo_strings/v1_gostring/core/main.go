@@ -17,6 +17,8 @@ import (
 	"example.com/epg/gopanic"
 )
 
+// [excerpt: export]
+
 // SayHello returns the greeting as a Go string: a Go pointer. Do not copy.
 // (The name is read right, with its size_t length: see package cmem.)
 //
@@ -29,5 +31,7 @@ func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) string {
 	defer gopanic.Recover(unsafe.Pointer(report))
 	return greet.Hello(cmem.String(unsafe.Pointer(name), uintptr(n)))
 }
+
+// [/excerpt: export]
 
 func main() {}

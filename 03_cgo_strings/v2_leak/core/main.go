@@ -15,6 +15,8 @@ import (
 	"example.com/epg/gopanic"
 )
 
+// [excerpt: export]
+
 // SayHello returns a malloc'ed, NUL-terminated copy of the greeting. The
 // caller must free it, and a NUL inside the greeting ends it early. (The
 // name is read right, with its size_t length: see package cmem.)
@@ -24,5 +26,7 @@ func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) *C.char {
 	defer gopanic.Recover(unsafe.Pointer(report))
 	return C.CString(greet.Hello(cmem.String(unsafe.Pointer(name), uintptr(n))))
 }
+
+// [/excerpt: export]
 
 func main() {}
