@@ -25,6 +25,7 @@ static const epg_go_symbol core_symbols[] = {
     EPG_GO_SYMBOL(IsAList), EPG_GO_SYMBOL(IsALong), EPG_GO_SYMBOL(ListSum),
     EPG_GO_SYMBOL(macro_core_python_abi), {NULL, NULL}};
 
+/* [excerpt: from_go] */
 /* Go returns a new reference or NULL with an exception set: pass it on,
  * unless Go panicked (then it returned NULL and filled the report). */
 static PyObject *
@@ -36,6 +37,7 @@ from_go(const char *name, PyObject *result, epg_go_panic *panic)
     }
     return result;
 }
+/* [/excerpt: from_go] */
 
 static PyObject *
 macro_is_a_list(PyObject *self, PyObject *args)
@@ -51,12 +53,14 @@ macro_is_a_long(PyObject *self, PyObject *args)
     return from_go("is_a_long()", go_IsALong(self, args, &panic), &panic);
 }
 
+/* [excerpt: list_sum] */
 static PyObject *
 macro_list_sum(PyObject *self, PyObject *args)
 {
     epg_go_panic panic = {NULL, NULL};
     return from_go("list_sum()", go_ListSum(self, args, &panic), &panic);
 }
+/* [/excerpt: list_sum] */
 
 PyDoc_STRVAR(macro_is_a_list_doc,
 "is_a_list($module, obj, /)\n--\n\n"
@@ -89,6 +93,7 @@ macro_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libmacro_core.so", core_symbols) < 0)
         return -1;
+    /* [excerpt: abi] */
     /* The core calls the CPython API: it must be built for this Python
      * (core/shims.h). The check comes after loading it, so a refused core's
      * Go runtime stays in the process: an ImportError beats a crash. */
@@ -100,6 +105,7 @@ macro_exec(PyObject *module)
                      "interpreter (make PYTHON=...)", core_abi, MACRO_PYTHON_ABI);
         return -1;
     }
+    /* [/excerpt: abi] */
     return 0;
 }
 

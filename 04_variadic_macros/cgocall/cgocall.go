@@ -4,7 +4,9 @@
 package cgocall
 
 /*
+// [excerpt: next]
 static int next(int x) { return x + 1; }
+// [/excerpt: next]
 */
 import "C"
 

@@ -59,6 +59,8 @@ func IsALong(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 	return C.PyBool_FromLong(C.long(C.macro_PyLong_Check(obj)))
 }
 
+// [excerpt: listsum]
+
 // ListSum implements macro.list_sum(values): the sum of a list of ints that
 // fit in 64 bits, walking the list from Go (one crossing into Go per list,
 // a few cheap Go-to-C calls per item), as it was at one instant: Go walks a
@@ -89,6 +91,8 @@ func ListSum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 	}
 	return C.PyLong_FromLongLong(C.longlong(total)) // new reference
 }
+
+// [/excerpt: listsum]
 
 // setError sets the Python exception that says why the sum failed.
 func setError(err error) {

@@ -44,6 +44,8 @@ func newPyItems(tuple *C.PyObject) pyItems {
 
 func (t pyItems) Len() int { return t.n }
 
+// [excerpt: walk]
+
 func (t pyItems) Int64(i int) (int64, listsum.Problem) {
 	if i == t.n/2 {
 		gopanic.Hook("ListSum.walk") // tests (-tags epgpanic): a panic halfway through
@@ -69,6 +71,8 @@ func (t pyItems) Int64(i int) (int64, listsum.Problem) {
 	}
 	return int64(v), listsum.OK
 }
+
+// [/excerpt: walk]
 
 func (t pyItems) TypeName(i int) string {
 	return typeName(C.PyTuple_GetItem(t.tuple, C.Py_ssize_t(i)))

@@ -5,6 +5,7 @@ const char *const macro_fmt_is_a_list = "O:is_a_list";
 const char *const macro_fmt_is_a_long = "O:is_a_long";
 const char *const macro_fmt_list_sum = "O:list_sum";
 
+/* [excerpt: shims] */
 PyObject *
 macro_parse_one_arg(PyObject *args, const char *format)
 {
@@ -27,6 +28,7 @@ macro_PyLong_Check(PyObject *obj)
 {
     return PyLong_Check(obj);
 }
+/* [/excerpt: shims] */
 
 const char *
 macro_type_name(PyObject *obj)
