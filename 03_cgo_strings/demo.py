@@ -73,9 +73,12 @@ def version1() -> None:
     proc = child(["-c", "import hello; print(hello.say_hello('Gophers'))"], "v1_gostring")
     died = (f"killed by {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
             else f"exit status {proc.returncode}")
-    show("say_hello('Gophers')", f"no result, the process was {died}; its stderr:")
-    first = proc.stderr.strip().splitlines()[:1] or ["(nothing)"]
-    print("  " + first[0].replace(str(STEP) + os.sep, ""))
+    show("say_hello('Gophers')", f"no result, the process was {died}; it said:")
+    # The runtime's verdict: `panic: ...` (cgocheck) or `fatal error: ...` (cgocheck2).
+    lines = proc.stderr.splitlines()
+    verdict = next((line for line in lines if line.startswith(("panic:", "fatal error:"))),
+                   lines[0] if lines else "(nothing)")
+    print("  " + verdict.replace(str(STEP) + os.sep, ""))
 
 
 if __name__ == "__main__":
