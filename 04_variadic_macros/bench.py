@@ -92,8 +92,11 @@ def measure(functions: dict, sizes, repeat: int, min_run: float = MIN_RUN) -> di
             numbers[name] = _calibrate(func, values, min_run)
         for _ in range(repeat):
             for name, func in functions.items():
-                ns = _timed(func, values, numbers[name]) / numbers[name] * 1e9
-                results[name].setdefault(size, []).append(ns)
+                # A run the machine made shorter than min_run is repeated with
+                # more calls (and not kept): every kept run lasts >= min_run.
+                while (elapsed := _timed(func, values, numbers[name])) < min_run:
+                    numbers[name] *= 2
+                results[name].setdefault(size, []).append(elapsed / numbers[name] * 1e9)
     return results
 
 
