@@ -213,4 +213,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C reaches the children too: one line, no tracebacks
+        if "--child" not in sys.argv:
+            print("interrupted", file=sys.stderr)
+        sys.exit(130)
