@@ -49,9 +49,11 @@ test: build lint
 
 # The same suite with every Go core rebuilt under the stricter cgo pointer
 # checks (cgocheck2 verifies every pointer store into C memory at run time).
+# (Not the README checks: there, 03's broken version 1 dies with cgocheck2's
+# fatal error instead of the panic its README shows.)
 test-cgocheck2: deps
 	GOEXPERIMENT=cgocheck2 $(MAKE) --no-print-directory build
-	GOEXPERIMENT=cgocheck2 $(VPY) -m pytest -p no:nbmake
+	GOEXPERIMENT=cgocheck2 $(VPY) -m pytest -p no:nbmake --ignore=test_readmes.py
 	$(MAKE) --no-print-directory build   # back to the default build
 
 bench: build
