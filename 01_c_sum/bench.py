@@ -1,16 +1,17 @@
 """Step 01 benchmark: what one call of sum(5, 4) costs, by calling convention.
 
     python bench.py            # full run (make bench)
-    python bench.py --quick    # a smoke run: small counts, same table
-    python bench.py --json     # the figures as JSON (every repeat kept)
+    python bench.py --quick    # a smoke run: short runs, same table
+    python bench.py --json     # the figures as JSON (every run kept)
 
 Three functions with one contract, timed in this process: a pure Python
 def, the talk's C sum (METH_VARARGS + PyArg_ParseTuple) and sum_fast
-(METH_FASTCALL). Their repeats are interleaved (def, sum, sum_fast, sum,
-sum_fast, def, ...) so that a burst of noise on a busy machine hits all
-three alike; every repeat is kept, the table shows min and median. Many
-short runs rather than a few long ones: on a busy machine the minimum of
-many short runs is the steadiest figure (the median shows the noise).
+(METH_FASTCALL). Each timing run makes enough calls to last at least
+--min-time (0.1 s), so the clock's resolution and the timer's own cost do
+not matter. The runs are interleaved in rounds (def, sum, sum_fast, then
+sum, sum_fast, def, ...): a burst of load on a busy machine hits all three
+alike. Every run is kept; the table shows min and median (the minimum is the
+run least disturbed by other processes, the median shows the noise).
 Numbers are this machine's, measured now: nothing is typed in.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import timeit
@@ -39,44 +41,59 @@ ENGINES = {
 }
 
 
-def measure(number: int, repeat: int) -> dict[str, list[float]]:
-    """ns per call of f(5, 4) for every engine, `repeat` rounds, interleaved."""
-    timers = {}
+def calls_per_run(timer: timeit.Timer, min_time: float) -> int:
+    """How many calls make a run last at least min_time: the cost of one
+    call estimated from the fastest of three short trials (a trial slowed by
+    other processes would make the runs too short, not too long)."""
+    trial = 1000
+    while timer.timeit(trial) < 0.01:  # a trial long enough to estimate from
+        trial *= 10
+    per_call = min(timer.timeit(trial) for _ in range(3)) / trial
+    return max(1, math.ceil(min_time / per_call))
+
+
+def measure(repeat: int, min_time: float = 0.1) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """(ns per call of f(5, 4) for each engine, `repeat` runs each,
+    interleaved; calls per run for each engine)."""
+    timers, number = {}, {}
     for name, (_, f) in ENGINES.items():
         assert f(5, 4) == 9
         timers[name] = timeit.Timer("f(5, 4)", globals={"f": f})
-        timers[name].timeit(number // 10 or 1)  # warm up
+        number[name] = calls_per_run(timers[name], min_time)  # also warms up
     times: dict[str, list[float]] = {name: [] for name in ENGINES}
     names = list(ENGINES)
     for r in range(repeat):
         for name in names[r % len(names):] + names[:r % len(names)]:  # rotate the order
-            times[name].append(timers[name].timeit(number) / number * 1e9)
-    return times
+            times[name].append(timers[name].timeit(number[name]) / number[name] * 1e9)
+    return times, number
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: small counts")
+    parser.add_argument("--quick", action="store_true", help="smoke run: short runs")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--number", type=int, default=20_000, help="calls per timing run")
-    parser.add_argument("--repeat", type=int, default=51, help="timing runs per engine")
+    parser.add_argument("--repeat", type=int, default=21, help="timing runs per engine")
+    parser.add_argument("--min-time", type=float, default=0.1,
+                        help="seconds each timing run lasts at least")
     args = parser.parse_args()
     if args.quick:
-        args.number, args.repeat = 5_000, 3
-    times = measure(args.number, args.repeat)
+        args.repeat, args.min_time = 3, 0.002
+    times, number = measure(args.repeat, args.min_time)
     if args.json:
-        print(json.dumps({"number": args.number, "repeat": args.repeat, "ns": times,
+        print(json.dumps({"repeat": args.repeat, "min_time": args.min_time, "number": number,
+                          "ns": times,
                           "labels": {name: label for name, (label, _) in ENGINES.items()}},
                          indent=2))
         return
 
     base = times["c-varargs"]
-    print(f"sum(5, 4), ns per call: {args.repeat} interleaved runs x {args.number:,} calls, "
-          "one process")
-    print(f"  {'engine':<34} {'min':>7} {'median':>7}   x talk's C: min, median")
+    print(f"sum(5, 4), ns per call: {args.repeat} interleaved runs per engine, one process, "
+          f"each run >= {args.min_time:g} s")
+    print(f"  {'engine':<34} {'calls/run':>10} {'min':>7} {'median':>7}   "
+          "x talk's C: min, median")
     for name, (label, _) in ENGINES.items():
         t, median = times[name], statistics.median(times[name])
-        print(f"  {label:<34} {min(t):>7.1f} {median:>7.1f}   "
+        print(f"  {label:<34} {number[name]:>10,} {min(t):>7.1f} {median:>7.1f}   "
               f"{min(t) / min(base):>9.2f}x {median / statistics.median(base):>6.2f}x")
     varargs, fast = times["c-varargs"], times["c-fastcall"]
     print(f"  argument tuple + format string (sum - sum_fast): {min(varargs) - min(fast):.1f} "

@@ -384,6 +384,9 @@ def test_c_sum_bench_smoke_run():
     assert set(result["ns"]) == {"python", "c-varargs", "c-fastcall"}
     assert all(len(times) == result["repeat"] and min(times) > 0
                for times in result["ns"].values())
+    # each engine's runs make enough calls to last --min-time (calibrated per engine)
+    assert set(result["number"]) == set(result["ns"])
+    assert all(isinstance(n, int) and n >= 1 for n in result["number"].values())
     table = subprocess.run([sys.executable, str(STEP / "bench.py"), "--quick"],
                            capture_output=True, text=True, timeout=300, check=True).stdout
     for label in ("pure Python def", "C METH_VARARGS", "C METH_FASTCALL", "format string"):
