@@ -22,6 +22,7 @@
 #error "build with -DPy_LIMITED_API=0x030A0000 (see Makefile and setup.py)"
 #endif
 
+/* [excerpt: add-fits] */
 /*
  * a + b into *result, or 0 if it does not fit. C's signed overflow is
  * undefined behaviour, so test before adding, in plain C (no compiler
@@ -36,6 +37,7 @@ add_fits(long long a, long long b, long long *result)
     *result = a + b;
     return 1;
 }
+/* [/excerpt: add-fits] */
 
 static PyObject *
 raise_sum_overflow(const char *name, long long a, long long b)
@@ -45,6 +47,7 @@ raise_sum_overflow(const char *name, long long a, long long b)
     return NULL;
 }
 
+/* [excerpt: talk-call] */
 /*
  * The talk's version. It declared `const long a, b` and parsed them with
  * "ll" (one "l" per long). Two problems: PyArg_ParseTuple writes through &a
@@ -67,7 +70,9 @@ newmath_sum(PyObject *Py_UNUSED(module), PyObject *args)
         return raise_sum_overflow("sum", a, b);
     return PyLong_FromLongLong(result);
 }
+/* [/excerpt: talk-call] */
 
+/* [excerpt: fast-call] */
 /*
  * The same with METH_FASTCALL (stable ABI since 3.10): the caller's
  * arguments arrive as a C array, no tuple is built, and each is converted
@@ -95,6 +100,7 @@ newmath_sum_fast(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
         return raise_sum_overflow("sum_fast", a, b);
     return PyLong_FromLongLong(result);
 }
+/* [/excerpt: fast-call] */
 
 /* "sum($module, a, b, /)\n--\n\n" is the text signature inspect reads. */
 PyDoc_STRVAR(newmath_sum_doc,
@@ -107,6 +113,7 @@ PyDoc_STRVAR(newmath_sum_fast_doc,
 "sum(a, b) called with METH_FASTCALL: the same contract, a cheaper call.\n\n"
 "Raises OverflowError when an argument or the result does not fit.");
 
+/* [excerpt: methods] */
 static PyMethodDef newmath_methods[] = {
     {"sum", newmath_sum, METH_VARARGS, newmath_sum_doc},
     /* A PyMethodDef holds a PyCFunction: cast through void (*)(void), which
@@ -115,6 +122,7 @@ static PyMethodDef newmath_methods[] = {
      newmath_sum_fast_doc},
     {NULL, NULL, 0, NULL}
 };
+/* [/excerpt: methods] */
 
 /*
  * Multi-phase initialisation (PEP 489). The module has no state at all (no

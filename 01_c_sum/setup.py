@@ -13,6 +13,7 @@ from setuptools import Extension, setup
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
+# [excerpt: extension]
 setup(
     ext_modules=[
         Extension(
@@ -27,3 +28,4 @@ setup(
     ],
     options={} if FREE_THREADED else {"bdist_wheel": {"py_limited_api": "cp310"}},
 )
+# [/excerpt: extension]
