@@ -1,18 +1,18 @@
 """Step 02 benchmark: what one call into Go costs, and why batching wins.
 
     python bench.py            # full run (make bench)
-    python bench.py --quick    # a smoke run: small counts, same table
-    python bench.py --json     # the figures as JSON (every repeat kept; the notebook)
+    python bench.py --quick    # a smoke run: short runs, same tables
+    python bench.py --json     # the figures as JSON (every run kept; the notebook)
 
 Every engine runs in its own worker process (one Go runtime per process, and
-no engine warms the caches of another). The workers are started together
-and timed in rounds: each round asks every worker, one after the other (the
-order rotates), for one timing run. So a burst of noise on a busy machine
-hits all engines alike, and every engine's figures are side by side, from
-the same minutes. Every run is kept; the tables show min and median.
-Many short runs rather than a few long ones: on a busy machine a long run
-is almost always interrupted, a short one often is not, so the minimum of
-many short runs is the steadiest figure (the median shows the noise).
+no engine warms the caches of another). Each timing run makes enough calls
+to last at least --min-time (0.1 s): the parent calibrates every worker
+first, from the fastest of three short trials. Then the workers are timed in
+rounds: each round asks every worker, one after the other (the order
+rotates), for one timing run, so a burst of load on a busy machine hits all
+engines alike, and every engine's figures come from the same minutes. Every
+run is kept; the tables show min and median (the minimum is the run least
+disturbed by other processes, the median shows the noise).
 Numbers are this machine's, measured now: nothing is typed in.
 """
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
+import resource
 import statistics
 import subprocess
 import sys
@@ -71,7 +73,8 @@ CALL_ENGINES = {
                    "f = lambda a, b: lib.Sum(a, b, p, rep) or r.value"),
 }
 
-# name -> (label, code that defines `g(values)` summing the list)
+# name -> (label, code that defines `g(data)` returning the sum of data, and
+# `prepare(values) -> data` when g does not take the list itself)
 BATCH_ENGINES = {
     "builtin": ("Python builtin sum(values)", "g = sum"),
     "c-pairs": ("C sum, one call per pair",
@@ -81,7 +84,38 @@ BATCH_ENGINES = {
                  "g = lambda v: functools.reduce(newmath.sum, v)"),
     "go-list": ("Go sum_list, one call per list",
                 "sys.path.insert(0, str(STEP))\nimport newmath\ng = newmath.sum_list"),
+    # Where sum_list's time goes: on a tuple it needs no snapshot of its own
+    # (a list may change while its items are converted); Go's additions
+    # alone, over C memory nothing converts.
+    "go-tuple": ("  sum_list(a tuple): no snapshot", "sys.path.insert(0, str(STEP))\n"
+                 "import newmath\ng, prepare = newmath.sum_list, tuple"),
+    "go-array": ("  Go's additions alone (array('q'))", "g, prepare = go_sum_array()"),
 }
+
+
+def go_sum_array():
+    """(g, prepare): the core's SumArray called through ctypes on an
+    array('q'), whose buffer Go reads as it is: no item is converted."""
+    from array import array
+
+    sys.path.insert(0, str(STEP / "ffi"))
+    import ctypes
+
+    from newmath_ctypes import GoPanic, lib
+
+    lib.SumArray.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
+                             ctypes.POINTER(ctypes.c_longlong), ctypes.POINTER(GoPanic)]
+    lib.SumArray.restype = ctypes.c_longlong
+
+    def g(values: array) -> int:
+        total, report = ctypes.c_longlong(), GoPanic()
+        address, n = values.buffer_info()
+        at = lib.SumArray(address, n, ctypes.byref(total), ctypes.byref(report))
+        if report.value or at != -1:
+            raise RuntimeError("SumArray failed")  # no overflow, no panic in this benchmark
+        return total.value
+
+    return g, lambda values: array("q", values)
 
 
 def skipped(engine: str) -> str | None:
@@ -100,99 +134,125 @@ def c_newmath():
     return newmath
 
 
-def worker(kind: str, engine: str, count: int) -> None:
-    """Serve timings: one line on stdin -> one timing run, printed.
+def worker(kind: str, engine: str, size: int) -> None:
+    """Serve timings: a number N on stdin -> the seconds N calls took, and
+    the page faults they caused (fresh memory the kernel had to map in).
 
-    call:  ns per call of f(5, 4), `count` calls per run.
-    batch: ms to sum list(range(count)), one call per run.
+    call:  N calls of f(5, 4).
+    batch: N sums of list(range(size)).
     """
     scope = {"sys": sys, "ROOT": ROOT, "STEP": STEP, "functools": functools,
-             "c_newmath": c_newmath}
+             "c_newmath": c_newmath, "go_sum_array": go_sum_array}
     if kind == "call":
         exec(CALL_ENGINES[engine][1], scope)
         f = scope["f"]
         assert f(5, 4) == 9
         timer = timeit.Timer("f(5, 4)", globals={"f": f})
-        timer.timeit(count // 10 or 1)  # warm up (first call from a new thread)
-        run = lambda: timer.timeit(count) / count * 1e9  # noqa: E731
     else:
         exec(BATCH_ENGINES[engine][1], scope)
-        g = scope["g"]
-        values = list(range(count))
-        assert g(values) == count * (count - 1) // 2
-        timer = timeit.Timer("g(values)", globals={"g": g, "values": values})
-        run = lambda: timer.timeit(1) * 1e3  # noqa: E731
+        g, data = scope["g"], scope.get("prepare", lambda v: v)(list(range(size)))
+        assert g(data) == size * (size - 1) // 2
+        timer = timeit.Timer("g(data)", globals={"g": g, "data": data})
     print("ready", flush=True)
-    for _ in sys.stdin:
-        print(repr(run()), flush=True)
+    for line in sys.stdin:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        seconds = timer.timeit(int(line))
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        print(repr(seconds), faults, flush=True)
 
 
-def start(kind: str, engine: str, count: int) -> subprocess.Popen:
+def start(kind: str, engine: str, size: int) -> subprocess.Popen:
     if engine == "bare-go":
-        cmd = [str(BARE_GO), str(count)]
+        cmd = [str(BARE_GO)]
     else:
-        cmd = [sys.executable, __file__, "--worker", kind, engine, str(count)]
+        cmd = [sys.executable, __file__, "--worker", kind, engine, str(size)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if engine == "bare-go":
-        proc.stdin.write("warm-up\n")  # the first call from this thread binds it to Go
+        proc.stdin.write("1\n")  # the first call from this thread binds it to Go
         proc.stdin.flush()
-    line = proc.stdout.readline()
-    if not line:
+    if not proc.stdout.readline():
         raise SystemExit(f"the {engine} worker failed to start (exit {proc.wait()})")
     return proc
 
 
-def measure(kind: str, engines: list[str], count: int, repeat: int) -> dict[str, list[float]]:
-    """Every engine's `repeat` timing runs, taken in rotating rounds."""
-    workers = {engine: start(kind, engine, count) for engine in engines}
-    times: dict[str, list[float]] = {engine: [] for engine in engines}
+def timed(proc: subprocess.Popen, number: int) -> tuple[float, int]:
+    """(seconds, page faults) of `number` calls in that worker (the C loop
+    reports no faults: 0)."""
+    proc.stdin.write(f"{number}\n")
+    proc.stdin.flush()
+    seconds, *faults = proc.stdout.readline().split()
+    return float(seconds), int(faults[0]) if faults else 0
+
+
+def calls_per_run(proc: subprocess.Popen, min_time: float) -> int:
+    """How many calls make a run last at least min_time: the cost of one
+    call estimated from the fastest of three short trials (a trial slowed by
+    other processes would make the runs too short, not too long)."""
+    trial = 1
+    while timed(proc, trial)[0] < 0.01:  # a trial long enough to estimate from
+        trial *= 10
+    per_call = min(timed(proc, trial)[0] for _ in range(3)) / trial
+    return max(1, math.ceil(min_time / per_call))
+
+
+def measure(kind: str, engines: list[str], size: int, repeat: int, min_time: float,
+            scale: float) -> dict[str, dict]:
+    """Every engine's `repeat` timing runs, taken in rotating rounds: seconds
+    per call times `scale`, page faults per call, calls per run."""
+    workers = {engine: start(kind, engine, size) for engine in engines}
+    runs: dict[str, list[float]] = {engine: [] for engine in engines}
+    faults: dict[str, list[float]] = {engine: [] for engine in engines}
     try:
+        number = {engine: calls_per_run(workers[engine], min_time) for engine in engines}
         for r in range(repeat):
             for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
-                proc = workers[engine]
-                proc.stdin.write("run\n")
-                proc.stdin.flush()
-                times[engine].append(float(proc.stdout.readline()))
+                seconds, faulted = timed(workers[engine], number[engine])
+                runs[engine].append(seconds / number[engine] * scale)
+                faults[engine].append(faulted / number[engine])
     finally:
         for proc in workers.values():
             proc.stdin.close()
             proc.wait()
-    return times
+    return {engine: {"runs": runs[engine], "min": min(runs[engine]),
+                     "median": statistics.median(runs[engine]), "per_run": number[engine],
+                     "faults": statistics.median(faults[engine])} for engine in engines}
 
 
-def summary(times: list[float]) -> dict:
-    return {"runs": times, "min": min(times), "median": statistics.median(times)}
-
-
-def table(title: str, unit: str, labels: dict, results: dict, base: str, digits: int) -> None:
+def table(title: str, unit: str, labels: dict, results: dict, base: str, digits: int,
+          faults: bool = False) -> None:
     print(title)
-    print(f"  {'engine':<30} {'min':>9} {'median':>9}   x {labels[base]}: min, median")
+    print(f"  {'engine':<36} {'per run':>9} {'min':>9} {'median':>9}"
+          + (f" {'faults':>7}" if faults else "")
+          + f"   x {labels[base].strip()}: min, median")
     for engine, r in results.items():
         if "skipped" in r:
-            print(f"  {labels[engine]:<30} skipped: {r['skipped']}")
+            print(f"  {labels[engine]:<36} skipped: {r['skipped']}")
             continue
         b = results[base]
-        print(f"  {labels[engine]:<30} {r['min']:>9.{digits}f} {r['median']:>9.{digits}f}   "
-              f"{r['min'] / b['min']:>6.2f}x {r['median'] / b['median']:>6.2f}x")
-    print(f"  ({unit})")
+        print(f"  {labels[engine]:<36} {r['per_run']:>9,} {r['min']:>9.{digits}f} "
+              f"{r['median']:>9.{digits}f}" + (f" {r['faults']:>7,.0f}" if faults else "")
+              + f"   {r['min'] / b['min']:>6.2f}x {r['median'] / b['median']:>6.2f}x")
+    print(f"  ({unit}; per run: calls or sums in each timing run"
+          + ("; faults: page faults per sum, median" if faults else "") + ")")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: small counts")
+    parser.add_argument("--quick", action="store_true", help="smoke run: short runs")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("--number", type=int, default=20_000, help="calls per timing run")
-    parser.add_argument("--repeat", type=int, default=31, help="timing runs per engine")
+    parser.add_argument("--repeat", type=int, default=15, help="timing runs per engine")
+    parser.add_argument("--min-time", type=float, default=0.1,
+                        help="seconds each timing run lasts at least")
     parser.add_argument("--size", type=int, default=1_000_000, help="list size for the batch")
-    parser.add_argument("--worker", nargs=3, metavar=("KIND", "ENGINE", "COUNT"),
+    parser.add_argument("--worker", nargs=3, metavar=("KIND", "ENGINE", "SIZE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        kind, engine, count = args.worker
-        worker(kind, engine, int(count))
+        kind, engine, size = args.worker
+        worker(kind, engine, int(size))
         return
     if args.quick:
-        args.number, args.repeat, args.size = 2_000, 3, 10_000
+        args.repeat, args.min_time, args.size = 3, 0.002, 10_000
 
     # The C baseline is step 01, the bare loop is built by `make`: both with
     # this interpreter.
@@ -201,43 +261,50 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
     labels = {e: lbl for e, (lbl, _) in {**CALL_ENGINES, **BATCH_ENGINES}.items()}
     results = {}
-    for kind, engines, count in (("call", CALL_ENGINES, args.number),
-                                 ("batch", BATCH_ENGINES, args.size)):
+    for kind, engines, scale in (("call", CALL_ENGINES, 1e9), ("batch", BATCH_ENGINES, 1e3)):
         runnable = [e for e in engines if not skipped(e)]
-        times = measure(kind, runnable, count, args.repeat)
-        results[kind] = {e: summary(times[e]) if e in times else {"skipped": skipped(e)}
-                         for e in engines}
+        measured = measure(kind, runnable, args.size, args.repeat, args.min_time, scale)
+        results[kind] = {e: measured.get(e) or {"skipped": skipped(e)} for e in engines}
     calls, batch = results["call"], results["batch"]
     # The target: Go through the fast glue costs no more than the talk's C
-    # sum, both measured in this run; judged on the minimums, the steadiest
-    # figures (the medians' ratio is shown too).
+    # sum, both measured in this run; judged on the minimums, the least
+    # disturbed runs (the medians' ratio is shown too).
     ratio = calls["go-glue"]["min"] / calls["c-varargs"]["min"]
-    result = {"number": args.number, "repeat": args.repeat, "size": args.size,
+    result = {"repeat": args.repeat, "min_time": args.min_time, "size": args.size,
               "call_ns": calls, "batch_ms": batch, "labels": labels,
               "target_ratio": ratio, "target_met": ratio <= 1}
     if args.json:
         print(json.dumps(result, indent=2))
         return
 
-    table(f"Call overhead: sum(5, 4), ns per call; {args.repeat} rounds x "
-          f"{args.number:,} calls, every engine in its own process",
+    table(f"Call overhead: sum(5, 4), ns per call; {args.repeat} rounds, each run >= "
+          f"{args.min_time:g} s, every engine in its own process",
           "ns per call", labels, calls, "c-varargs", 1)
     verdict = "met" if result["target_met"] else "NOT met"
     medians = calls["go-glue"]["median"] / calls["c-varargs"]["median"]
     print(f"  target: Go via the fast glue costs no more than the talk's C sum -> "
           f"{ratio:.2f}x (mins; medians {medians:.2f}x), {verdict}")
 
-    def diff(a: str, b: str) -> str:
-        return (f"{calls[a]['min'] - calls[b]['min']:.1f} ns (mins), "
-                f"{calls[a]['median'] - calls[b]['median']:.1f} ns (medians)")
+    def diff(table: dict, a: str, b: str, unit: str, minus: str = "") -> str:
+        def value(key: str) -> float:
+            return table[a][key] - table[b][key] - (table[minus][key] if minus else 0)
+        digits = 1 if unit == "ns" else 3
+        return (f"{value('min'):.{digits}f} {unit} (mins), "
+                f"{value('median'):.{digits}f} {unit} (medians)")
 
     print(f"  argument tuple + format string (C varargs - C fastcall): "
-          f"{diff('c-varargs', 'c-fastcall')}")
+          f"{diff(calls, 'c-varargs', 'c-fastcall', 'ns')}")
     print(f"  the crossing into Go, seen from Python (fast glue - C fastcall): "
-          f"{diff('go-glue', 'c-fastcall')}\n")
+          f"{diff(calls, 'go-glue', 'c-fastcall', 'ns')}\n")
 
-    table(f"Batch: summing {args.size:,} ints, ms; {args.repeat} rounds", "ms per sum",
-          labels, batch, "go-list", 3)
+    table(f"Batch: summing {args.size:,} ints, ms per sum; {args.repeat} rounds, each run >= "
+          f"{args.min_time:g} s", "ms per sum", labels, batch, "go-list", 3, faults=True)
+    print(f"  where sum_list(list)'s time goes: its snapshot of the list (sum_list of a list - "
+          f"of a tuple) {diff(batch, 'go-list', 'go-tuple', 'ms')};\n"
+          f"    converting every item into a C array (sum_list of a tuple - Go alone) "
+          f"{diff(batch, 'go-tuple', 'go-array', 'ms')};\n"
+          f"    Go's additions {batch['go-array']['min']:.3f} ms (min), "
+          f"{batch['go-array']['median']:.3f} ms (median)")
 
 
 if __name__ == "__main__":

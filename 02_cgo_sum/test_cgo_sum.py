@@ -375,6 +375,11 @@ def test_cgo_sum_bench_smoke_run():
         assert len(r["runs"]) == result["repeat"], engine
         assert min(r["runs"]) > 0, engine
         assert (r["min"], r["median"]) == (min(r["runs"]), statistics.median(r["runs"]))
+        assert isinstance(r["per_run"], int) and r["per_run"] >= 1, engine  # calibrated
+        assert r["faults"] >= 0, engine
+    # sum_list split into its parts: on a tuple (no snapshot), Go's additions alone
+    assert list(result["batch_ms"]) == ["builtin", "c-pairs", "go-pairs", "go-list",
+                                        "go-tuple", "go-array"]
     ratio = calls["go-glue"]["min"] / calls["c-varargs"]["min"]
     assert (result["target_ratio"], result["target_met"]) == (ratio, ratio <= 1)
 
@@ -383,7 +388,8 @@ def test_cgo_sum_bench_smoke_run():
     assert table.returncode == 0, table.stderr
     for label in ("pure Python def", "C METH_VARARGS (01, talk's)", "C METH_FASTCALL (01)",
                   "C loop -> Go, no Python", "Go via fast C glue (02, b)", "cffi API mode",
-                  "ctypes", "Go sum_list, one call per list", "target: Go via the fast glue"):
+                  "ctypes", "Go sum_list, one call per list", "target: Go via the fast glue",
+                  "where sum_list(list)'s time goes"):
         assert label in table.stdout
 
 
