@@ -52,4 +52,4 @@ static int sum(long long a, long long b, long long *result, epg_go_panic *report
 """, include_dirs=[str(header.parent), str(common)], libraries=["dl"])
 built = ffibuilder.compile(tmpdir=str(build / "cffi"), verbose=False)
 shutil.copy(built, target)
-print(f"built {target.name}")
+print(f"built {target.name}", file=sys.stderr)  # stdout is make demo's output
