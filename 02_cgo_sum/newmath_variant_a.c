@@ -28,10 +28,12 @@ PyDoc_STRVAR(newmath_sum_doc,
 "sum($module, a, b, /)\n--\n\n"
 "Return a + b; Go parses the arguments itself (variant a).");
 
+/* [excerpt: methods] */
 static PyMethodDef newmath_methods[] = {
     {"sum", newmath_sum, METH_VARARGS, newmath_sum_doc},
     {NULL, NULL, 0, NULL}
 };
+/* [/excerpt: methods] */
 
 static int
 newmath_exec(PyObject *module)

@@ -16,6 +16,8 @@ import (
 	"example.com/epg/gopanic"
 )
 
+// [excerpt: export]
+
 // Sum stores a+b in *result and returns 0, or returns -1 on overflow.
 // result points to C memory owned by the caller (Go only writes to it).
 // A panic is reported in *report instead of crossing into C (every export
@@ -32,6 +34,8 @@ func Sum(a, b C.longlong, result *C.longlong, report *C.epg_go_panic) C.int {
 	*result = C.longlong(s)
 	return 0
 }
+
+// [/excerpt: export]
 
 // SumArray sums n values of a C array in one call. It returns -1 on success
 // or the index of the value at which the running total overflowed.

@@ -15,11 +15,13 @@ class GoPanic(ctypes.Structure):
 
 
 lib = load_go_core("newmath_ctypes", CORE, ctypes.CDLL)  # starts the Go runtime
+# [excerpt: argtypes]
 # Declare the C signature cgo exported (see libnewmath_core.h); without
 # argtypes ctypes would guess, and a wrong guess corrupts memory silently.
 lib.Sum.argtypes = [ctypes.c_longlong, ctypes.c_longlong, ctypes.POINTER(ctypes.c_longlong),
                     ctypes.POINTER(GoPanic)]
 lib.Sum.restype = ctypes.c_int
+# [/excerpt: argtypes]
 libc = ctypes.CDLL(None)
 libc.free.argtypes = [ctypes.c_void_p]
 libc.free.restype = None

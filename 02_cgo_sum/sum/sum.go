@@ -2,6 +2,8 @@
 // be tested with plain `go test`.
 package sum
 
+// [excerpt: add]
+
 // Add returns a+b and whether it fits in an int64. Go, unlike Python, wraps
 // silently on overflow (math.MaxInt64 + 1 == math.MinInt64), so the caller
 // must be told: the C glue turns ok == false into OverflowError.
@@ -11,6 +13,8 @@ func Add(a, b int64) (sum int64, ok bool) {
 	ok = (a >= 0) != (b >= 0) || (sum >= 0) == (a >= 0)
 	return sum, ok
 }
+
+// [/excerpt: add]
 
 // AddAll sums values, reporting the index of the first addition that
 // overflows (or -1 when everything fits).

@@ -19,6 +19,8 @@ import (
 	"example.com/epg/gopanic"
 )
 
+// [excerpt: export]
+
 // Sum is called by the C glue's method table with the GIL held, exactly like
 // a PyCFunction: it returns a new reference, or NULL with an exception set.
 //
@@ -41,5 +43,7 @@ func Sum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 	}
 	return C.PyLong_FromLongLong(C.longlong(s))
 }
+
+// [/excerpt: export]
 
 func main() {}
