@@ -2,7 +2,8 @@
  * bench_go_call: what one C->Go call costs, with no Python anywhere.
  *
  * Every line read from stdin holds a number N: a C loop calls the Go core's
- * exported Sum (core/main.go) N times and prints the seconds it took. So
+ * exported Sum (core/main.go) N times and prints the CPU seconds this thread
+ * spent (CLOCK_THREAD_CPUTIME_ID: time other processes run is not counted). So
  * bench.py can calibrate it and interleave it with the Python engines. The
  * program is linked with libnewmath_core.so (one Go runtime, nothing else):
  * it needs no guard. Built by `make` as build/bench_go_call.
@@ -25,7 +26,7 @@ static double
 now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
