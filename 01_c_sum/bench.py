@@ -71,11 +71,17 @@ def measure(repeat: int, min_time: float = 0.1) -> tuple[dict[str, list[float]],
     return times, number
 
 
+def positive(text: str) -> int:
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: short runs")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--repeat", type=int, default=21, help="timing runs per engine")
+    parser.add_argument("--repeat", type=positive, default=21, help="timing runs per engine")
     parser.add_argument("--min-time", type=float, default=0.1,
                         help="seconds each timing run lasts at least")
     args = parser.parse_args()

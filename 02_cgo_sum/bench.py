@@ -22,6 +22,7 @@ Numbers are this machine's, measured now: nothing is typed in.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -182,10 +183,16 @@ def start(kind: str, engine: str, size: int) -> subprocess.Popen:
 def timed(proc: subprocess.Popen, number: int) -> tuple[float, int]:
     """(seconds, page faults) of `number` calls in that worker (the C loop
     reports no faults: 0)."""
-    proc.stdin.write(f"{number}\n")
-    proc.stdin.flush()
-    seconds, *faults = proc.stdout.readline().split()
-    return float(seconds), int(faults[0]) if faults else 0
+    try:
+        proc.stdin.write(f"{number}\n")
+        proc.stdin.flush()
+        reply = proc.stdout.readline().split()
+    except BrokenPipeError:
+        reply = []
+    if not reply:
+        raise SystemExit(f"a worker ({' '.join(map(str, proc.args))}) died "
+                         f"(exit status {proc.wait()})")
+    return float(reply[0]), int(reply[1]) if len(reply) > 1 else 0
 
 
 def calls_per_run(proc: subprocess.Popen, min_time: float) -> int:
@@ -215,7 +222,8 @@ def measure(kind: str, engines: list[str], size: int, repeat: int, min_time: flo
                 faults[engine].append(faulted / number[engine])
     finally:
         for proc in workers.values():
-            proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # a worker that died
+                proc.stdin.close()
             proc.wait()
     return {engine: {"runs": runs[engine], "min": min(runs[engine]),
                      "median": statistics.median(runs[engine]), "per_run": number[engine],
@@ -240,11 +248,17 @@ def table(title: str, unit: str, labels: dict, results: dict, base: str, digits:
           + ("; faults: page faults per sum, median" if faults else "") + ")")
 
 
+def positive(text: str) -> int:
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: short runs")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("--repeat", type=int, default=15, help="timing runs per engine")
+    parser.add_argument("--repeat", type=positive, default=15, help="timing runs per engine")
     parser.add_argument("--min-time", type=float, default=0.1,
                         help="seconds each timing run lasts at least")
     parser.add_argument("--size", type=int, default=1_000_000, help="list size for the batch")
