@@ -387,6 +387,9 @@ def test_c_sum_bench_smoke_run():
     # each engine's runs make enough calls to last --min-time (calibrated per engine)
     assert set(result["number"]) == set(result["ns"])
     assert all(isinstance(n, int) and n >= 1 for n in result["number"].values())
+    # every kept run lasted at least --min-time of CPU time (shorter ones are redone)
+    assert all(len(runs) == result["repeat"] and min(runs) >= result["min_time"]
+               for runs in result["seconds"].values())
     table = subprocess.run([sys.executable, str(STEP / "bench.py"), "--quick"],
                            capture_output=True, text=True, timeout=300, check=True).stdout
     for label in ("pure Python def", "C METH_VARARGS", "C METH_FASTCALL", "format string"):

@@ -378,6 +378,9 @@ def test_cgo_sum_bench_smoke_run():
         assert isinstance(r["per_run"], int), engine  # calls per run, calibrated
         assert r["per_run"] >= 1, engine
         assert r["faults"] >= 0, engine
+        # every kept run lasted at least --min-time of CPU time (shorter ones are redone)
+        assert len(r["seconds"]) == result["repeat"], engine
+        assert min(r["seconds"]) >= result["min_time"], engine
     # sum_list split into its parts: on a tuple (no snapshot), Go's additions alone
     assert list(result["batch_ms"]) == ["builtin", "c-pairs", "go-pairs", "go-list",
                                         "go-tuple", "go-array"]
