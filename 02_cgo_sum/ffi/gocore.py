@@ -82,6 +82,26 @@ def go_panic_error(where: str, value: bytes, stack: bytes) -> RuntimeError:
     return exc
 
 
+def cffi_raw_sum(ffi, go_sum, free) -> Callable[[int, int], tuple[int, int]]:
+    """raw_sum(a, b) -> (status, result) over a cffi function with Sum's C
+    signature; a Go panic report becomes RuntimeError, its strings freed once."""
+
+    def raw_sum(a: int, b: int) -> tuple[int, int]:
+        # A result buffer per call: cffi releases the GIL during the call, so
+        # a buffer shared by all calls would be overwritten by other threads.
+        result = ffi.new("long long *")
+        report = ffi.new("epg_go_panic *")
+        status = go_sum(a, b, result, report)
+        if report.value != ffi.NULL:  # Go recovered a panic: its C strings are ours
+            exc = go_panic_error("sum()", ffi.string(report.value), ffi.string(report.stack))
+            free(report.value)
+            free(report.stack)
+            raise exc
+        return status, result[0]
+
+    return raw_sum
+
+
 def _int64(value: object) -> int:
     value = operator.index(value)  # TypeError: '...' object cannot be interpreted...
     if not INT64_MIN <= value <= INT64_MAX:

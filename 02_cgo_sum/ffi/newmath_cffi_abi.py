@@ -1,7 +1,7 @@
 """newmath.sum through cffi in ABI mode: dlopen the Go core, no compiler."""
 
 from cffi import FFI
-from gocore import STEP, checked_sum, go_panic_error, load_go_core
+from gocore import STEP, cffi_raw_sum, checked_sum, load_go_core
 
 CORE = STEP / "libnewmath_core.so"
 ffi = FFI()
@@ -15,18 +15,5 @@ lib = load_go_core("newmath_cffi_abi", CORE, ffi.dlopen)  # starts the Go runtim
 libc = ffi.dlopen(None)  # free() for the panic report's C strings
 
 
-def raw_sum(a: int, b: int) -> tuple[int, int]:
-    # A result buffer per call: cffi releases the GIL during the call, so a
-    # buffer shared by all calls would be overwritten by other threads.
-    result = ffi.new("long long *")
-    report = ffi.new("epg_go_panic *")
-    status = lib.Sum(a, b, result, report)
-    if report.value != ffi.NULL:  # Go recovered a panic: its C strings are ours
-        exc = go_panic_error("sum()", ffi.string(report.value), ffi.string(report.stack))
-        libc.free(report.value)
-        libc.free(report.stack)
-        raise exc
-    return status, result[0]
-
-
+raw_sum = cffi_raw_sum(ffi, lib.Sum, libc.free)
 sum = checked_sum(raw_sum)

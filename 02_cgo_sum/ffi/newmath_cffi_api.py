@@ -7,8 +7,8 @@ import _newmath_cffi  # plain C: importing it starts no Go runtime
 from gocore import (
     ERROR_SIZE,
     STEP,
+    cffi_raw_sum,
     checked_sum,
-    go_panic_error,
     guard_error,
     refuse_subinterpreter,
 )
@@ -20,18 +20,5 @@ if lib.load_core(os.fsencode(STEP / "libnewmath_core.so"), _refused, _err, ERROR
     raise guard_error("newmath_cffi_api", bool(_refused[0]), ffi.string(_err))
 
 
-def raw_sum(a: int, b: int) -> tuple[int, int]:
-    # A result buffer per call: cffi releases the GIL during the call, so a
-    # buffer shared by all calls would be overwritten by other threads.
-    result = ffi.new("long long *")
-    report = ffi.new("epg_go_panic *")
-    status = lib.sum(a, b, result, report)
-    if report.value != ffi.NULL:  # Go recovered a panic: its C strings are ours
-        exc = go_panic_error("sum()", ffi.string(report.value), ffi.string(report.stack))
-        lib.free(report.value)
-        lib.free(report.stack)
-        raise exc
-    return status, result[0]
-
-
+raw_sum = cffi_raw_sum(ffi, lib.sum, lib.free)
 sum = checked_sum(raw_sum)
