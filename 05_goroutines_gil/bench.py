@@ -7,7 +7,8 @@ same on a free-threaded CPython (3.13t: its threads really run in parallel)
 when one is found, Python with 2 processes (multiprocessing, spawn), the loop
 in C (one thread, the reference), Go with 1, 2 and runtime.NumCPU()
 goroutines; and "gil": how fast a Python thread counts while a Go call runs,
-with the GIL released (the default) or held.
+with the GIL released (the default; 1 goroutine, then 2) or held, and how
+much CPU time it got meanwhile.
 
 Measured side by side, for a busy machine: `--repeat` rounds, each running
 every engine once, each run in a fresh process (one Go runtime per process,
@@ -24,6 +25,7 @@ the benchmark never builds it. Each interpreter runs in its own processes.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import multiprocessing
@@ -207,19 +209,35 @@ def cpu_seconds() -> float:
 
 MARK_EVERY = 1 << 14  # the spinning thread notes the time every 16384 increments
 
+# What the main thread does while a Python thread counts, phase by phase.
+GIL_PHASES = {
+    "solo": "alone (main thread sleeps)",
+    "released": "countdown(), GIL released, 1 goroutine",
+    "released_2": "countdown(), GIL released, 2 goroutines",
+    "held": "countdown(release_gil=False)",
+}
+
 
 def gil_progress(seconds: float, rounds: int) -> dict:
     """How fast a Python thread counts: alone, then while a Go call runs with
-    the GIL released, then while a Go call holds it; `rounds` times, so that
-    a change of load on the machine hits all three alike (medians reported).
+    the GIL released (1 goroutine, then 2), then while a Go call holds it;
+    `rounds` times, so that a change of load on the machine hits every phase
+    alike (medians reported).
 
-    The Go calls use ONE goroutine, so on a machine with 2+ otherwise idle
-    cores Go and the Python thread each have a core: what is measured is the
-    GIL, not two loops fighting over one CPU.
+    Each phase also records the thread's own CPU time (time.thread_time, at
+    each mark) and the whole process's (getrusage): with the GIL released,
+    the thread only slows down if it gets less CPU. One goroutine leaves a
+    core for it on an idle 2-core machine; two goroutines do not.
     """
+    import resource
+
     import countdown
 
-    # Size the Go call so it lasts about `seconds`.
+    def process_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    # Size the Go call so it lasts about `seconds` (1 goroutine).
     countdown.countdown(1000, 1)  # warm up
     probe = 50_000_000
     t0 = time.perf_counter()
@@ -228,6 +246,7 @@ def gil_progress(seconds: float, rounds: int) -> dict:
 
     stop = False
     marks: list[float] = []
+    cpu_marks: list[float] = []  # the thread's CPU seconds at each mark
 
     def spin() -> None:
         i = 0
@@ -235,36 +254,66 @@ def gil_progress(seconds: float, rounds: int) -> dict:
             i += 1
             if not i % MARK_EVERY:
                 marks.append(time.perf_counter())
+                cpu_marks.append(time.thread_time())
 
     spinner = threading.Thread(target=spin)
     spinner.start()
     time.sleep(0.05)  # let it get going
     phases = []
     for _ in range(rounds):
-        for phase in ("solo", "released", "held"):
+        for phase in GIL_PHASES:
+            cpu = process_cpu()
             a = time.perf_counter()
             if phase == "solo":
                 time.sleep(seconds)  # sleeping releases the GIL: the thread runs alone
+            elif phase == "released_2":  # each goroutine counts as much as the one above
+                countdown.countdown(2 * go_n, 2)
             else:
                 countdown.countdown(go_n, 1, release_gil=(phase == "released"))
             b = time.perf_counter()
-            phases.append({"phase": phase, "start": a, "end": b})
+            phases.append({"phase": phase, "start": a, "end": b,
+                           "process_cores": (process_cpu() - cpu) / (b - a)})
             time.sleep(0.05)  # a gap between phases, visible on the plot
     stop = True
     spinner.join()
+
+    def thread_cpu_at(t: float) -> float:  # at the last mark before t (within one mark)
+        i = bisect.bisect_right(marks, t)
+        return cpu_marks[i - 1] if i else 0.0
+
     for p in phases:
         inside = sum(p["start"] <= m <= p["end"] for m in marks)
-        p["pace"] = inside * MARK_EVERY / (p["end"] - p["start"])  # increments / s
-    pace = {name: statistics.median(p["pace"] for p in phases if p["phase"] == name)
-            for name in ("solo", "released", "held")}
+        wall = p["end"] - p["start"]
+        p["pace"] = inside * MARK_EVERY / wall  # increments / s
+        # The share of the phase the thread spent on a CPU, and its pace per
+        # CPU second: if that stays at its solo value, all it lost was CPU time.
+        p["on_cpu"] = (thread_cpu_at(p["end"]) - thread_cpu_at(p["start"])) / wall
+        p["pace_per_cpu"] = p["pace"] / p["on_cpu"] if p["on_cpu"] > 0.02 else float("nan")
+
+    # Each phase against the solo phase of its own round (the load may change
+    # from round to round), then the median over the rounds.
+    n = len(GIL_PHASES)
+    for i, p in enumerate(phases):
+        solo = phases[i - i % n]
+        p["of_solo"] = p["pace"] / solo["pace"] if solo["pace"] else float("nan")
+        p["per_cpu_of_solo"] = (p["pace_per_cpu"] / solo["pace_per_cpu"]
+                                if solo["pace_per_cpu"] else float("nan"))
+
+    def median(phase: str, key: str) -> float:
+        values = [p[key] for p in phases if p["phase"] == phase and not math.isnan(p[key])]
+        return statistics.median(values) if values else float("nan")
+
     origin = phases[0]["start"]
     return {
         "engine": "gil",
         "go_n": go_n,
         "mark_every": MARK_EVERY,
-        "pace": pace,  # medians over the rounds, increments / s
-        "of_solo": {k: v / pace["solo"] if pace["solo"] else float("nan")
-                    for k, v in pace.items()},
+        # medians over the rounds: increments / s, then ratios to the round's solo phase
+        "pace": {name: median(name, "pace") for name in GIL_PHASES},
+        "of_solo": {name: median(name, "of_solo") for name in GIL_PHASES},
+        "on_cpu": {name: median(name, "on_cpu") for name in GIL_PHASES},
+        "per_cpu_of_solo": {name: median(name, "per_cpu_of_solo") for name in GIL_PHASES},
+        "process_cores": {name: median(name, "process_cores") for name in GIL_PHASES},
         "phases": [{**p, "start": p["start"] - origin, "end": p["end"] - origin}
                    for p in phases],
         "marks": [m - origin for m in marks],
@@ -430,14 +479,20 @@ def table(run: dict) -> str:
     gil = engines.get("gil")
     if gil:
         lines.append("")
-        rounds = len(gil["phases"]) // 3
-        lines.append(f"a Python thread counting while Go counts {gil['go_n']:,} "
-                     f"with 1 goroutine (median of {rounds} rounds):")
-        for phase, what in (("solo", "alone (main thread sleeps)"),
-                            ("released", "during countdown() (GIL released)"),
-                            ("held", "during countdown(release_gil=False)")):
-            lines.append(f"  {what:<40}{gil['pace'][phase] / 1e6:>8.2f} M increments/s"
-                         f"{gil['of_solo'][phase]:>8.0%} of solo")
+        rounds = len(gil["phases"]) // len(GIL_PHASES)
+        lines.append(f"a Python thread counting while Go counts {gil['go_n']:,} per goroutine "
+                     f"(median of {rounds} rounds):")
+        lines.append(f"  {'the main thread':<42}{'M increments/s':>15}{'of solo':>9}"
+                     f"{'on a CPU':>10}{'per CPU-s':>11}{'process cores':>15}")
+        for phase, what in GIL_PHASES.items():
+            per_cpu = gil["per_cpu_of_solo"][phase]
+            lines.append(f"  {what:<42}{gil['pace'][phase] / 1e6:>15.2f}"
+                         f"{gil['of_solo'][phase]:>9.0%}{gil['on_cpu'][phase]:>10.0%}"
+                         f"{'-' if math.isnan(per_cpu) else f'{per_cpu:.0%}':>11}"
+                         f"{gil['process_cores'][phase]:>15.2f}")
+        lines.append("  (of solo: against the same round's solo phase; on a CPU: the thread's CPU "
+                     "time / the phase's; per CPU-s: its pace per CPU second, of solo's; "
+                     "process cores: the whole process's CPU seconds per second)")
     lines.append("")
     by_median, by_min = ratios(run, "median_ns"), ratios(run, "min_ns")
     lines.append(f"{'ratio (per decrement)':<66}{'medians':>10}{'minimums':>10}")

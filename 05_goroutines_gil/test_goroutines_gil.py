@@ -678,8 +678,17 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
                          r"[\d,.]+\s+[\d,.]+\s+[\d.]+\s+[\d,.]+x$", out, re.M), name
     for key in bench.ratios(run):
         assert key in out
-    assert [p["phase"] for p in engines["gil"]["phases"]] == ["solo", "released", "held"] * 2
-    assert engines["gil"]["marks"]  # the Python thread made progress
+    gil = engines["gil"]
+    assert [p["phase"] for p in gil["phases"]] == list(bench.GIL_PHASES) * 2
+    assert gil["marks"]  # the Python thread made progress
+    for p in gil["phases"]:
+        # a thread's CPU time never exceeds the wall time (one mark of slack)
+        assert 0 <= p["on_cpu"] <= 1.1, p
+        assert p["process_cores"] >= 0, p
+    assert gil["of_solo"]["solo"] == gil["per_cpu_of_solo"]["solo"] == 1
+    for what in bench.GIL_PHASES.values():
+        assert re.search(rf"^  {re.escape(what)}\s+[\d.]+\s+\d+%\s+\d+%\s+(\d+%|-)\s+[\d.]+$",
+                         out, re.M), what
 
 
 def test_bench_ratios_multiply_out():
