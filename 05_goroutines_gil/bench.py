@@ -237,6 +237,17 @@ def gil_progress(seconds: float, rounds: int) -> dict:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
+    def sched(tid: int) -> tuple[float, float] | None:
+        """(seconds on a CPU, seconds runnable but waiting for one) of a thread,
+        from Linux's schedstat; None elsewhere. Waiting for the GIL is neither:
+        the thread sleeps."""
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                on, waiting = f.read().split()[:2]
+        except (OSError, ValueError):
+            return None
+        return int(on) / 1e9, int(waiting) / 1e9
+
     # Size the Go call so it lasts about `seconds` (1 goroutine).
     countdown.countdown(1000, 1)  # warm up
     probe = 50_000_000
@@ -262,7 +273,7 @@ def gil_progress(seconds: float, rounds: int) -> dict:
     phases = []
     for _ in range(rounds):
         for phase in GIL_PHASES:
-            cpu = process_cpu()
+            cpu, before = process_cpu(), sched(spinner.native_id)
             a = time.perf_counter()
             if phase == "solo":
                 time.sleep(seconds)  # sleeping releases the GIL: the thread runs alone
@@ -271,8 +282,12 @@ def gil_progress(seconds: float, rounds: int) -> dict:
             else:
                 countdown.countdown(go_n, 1, release_gil=(phase == "released"))
             b = time.perf_counter()
+            after = sched(spinner.native_id)
             phases.append({"phase": phase, "start": a, "end": b,
                            "process_cores": (process_cpu() - cpu) / (b - a)})
+            if before and after:
+                phases[-1]["on_cpu"] = (after[0] - before[0]) / (b - a)
+                phases[-1]["waiting_for_cpu"] = (after[1] - before[1]) / (b - a)
             time.sleep(0.05)  # a gap between phases, visible on the plot
     stop = True
     spinner.join()
@@ -285,9 +300,14 @@ def gil_progress(seconds: float, rounds: int) -> dict:
         inside = sum(p["start"] <= m <= p["end"] for m in marks)
         wall = p["end"] - p["start"]
         p["pace"] = inside * MARK_EVERY / wall  # increments / s
-        # The share of the phase the thread spent on a CPU, and its pace per
-        # CPU second: if that stays at its solo value, all it lost was CPU time.
-        p["on_cpu"] = (thread_cpu_at(p["end"]) - thread_cpu_at(p["start"])) / wall
+        # The share of the phase the thread spent on a CPU (schedstat, or its
+        # CPU clock at the marks), and its pace per CPU second: if that stays at
+        # its solo value, all it lost was CPU time.
+        if "on_cpu" not in p:
+            p["on_cpu"] = (thread_cpu_at(p["end"]) - thread_cpu_at(p["start"])) / wall
+            p["waiting_for_cpu"] = float("nan")  # unknown outside Linux
+        # Neither on a CPU nor waiting for one: asleep (for the GIL, in this loop).
+        p["asleep"] = max(0.0, 1 - p["on_cpu"] - p["waiting_for_cpu"])
         p["pace_per_cpu"] = p["pace"] / p["on_cpu"] if p["on_cpu"] > 0.02 else float("nan")
 
     # Each phase against the solo phase of its own round (the load may change
@@ -312,6 +332,8 @@ def gil_progress(seconds: float, rounds: int) -> dict:
         "pace": {name: median(name, "pace") for name in GIL_PHASES},
         "of_solo": {name: median(name, "of_solo") for name in GIL_PHASES},
         "on_cpu": {name: median(name, "on_cpu") for name in GIL_PHASES},
+        "waiting_for_cpu": {name: median(name, "waiting_for_cpu") for name in GIL_PHASES},
+        "asleep": {name: median(name, "asleep") for name in GIL_PHASES},
         "per_cpu_of_solo": {name: median(name, "per_cpu_of_solo") for name in GIL_PHASES},
         "process_cores": {name: median(name, "process_cores") for name in GIL_PHASES},
         "phases": [{**p, "start": p["start"] - origin, "end": p["end"] - origin}
@@ -483,16 +505,24 @@ def table(run: dict) -> str:
         lines.append(f"a Python thread counting while Go counts {gil['go_n']:,} per goroutine "
                      f"(median of {rounds} rounds):")
         lines.append(f"  {'the main thread':<42}{'M increments/s':>15}{'of solo':>9}"
-                     f"{'on a CPU':>10}{'per CPU-s':>11}{'process cores':>15}")
+                     f"{'per CPU-s':>11}{'on a CPU':>10}{'waiting for a CPU':>19}{'asleep':>8}"
+                     f"{'process cores':>15}")
+
+        def pct(value: float) -> str:
+            return "?" if math.isnan(value) else f"{value:.0%}"
+
         for phase, what in GIL_PHASES.items():
-            per_cpu = gil["per_cpu_of_solo"][phase]
             lines.append(f"  {what:<42}{gil['pace'][phase] / 1e6:>15.2f}"
-                         f"{gil['of_solo'][phase]:>9.0%}{gil['on_cpu'][phase]:>10.0%}"
-                         f"{'-' if math.isnan(per_cpu) else f'{per_cpu:.0%}':>11}"
+                         f"{gil['of_solo'][phase]:>9.0%}"
+                         f"{pct(gil['per_cpu_of_solo'][phase]):>11}"
+                         f"{gil['on_cpu'][phase]:>10.0%}"
+                         f"{pct(gil['waiting_for_cpu'][phase]):>19}"
+                         f"{pct(gil['asleep'][phase]):>8}"
                          f"{gil['process_cores'][phase]:>15.2f}")
-        lines.append("  (of solo: against the same round's solo phase; on a CPU: the thread's CPU "
-                     "time / the phase's; per CPU-s: its pace per CPU second, of solo's; "
-                     "process cores: the whole process's CPU seconds per second)")
+        lines.append("  (of solo: against the same round's solo phase; per CPU-s: the pace per "
+                     "second on a CPU, of solo's; on a CPU, waiting for a CPU (runnable: Linux "
+                     "schedstat), asleep (for the GIL): the thread's shares of the phase; "
+                     "process cores: the process's CPU seconds per second)")
     lines.append("")
     by_median, by_min = ratios(run, "median_ns"), ratios(run, "min_ns")
     lines.append(f"{'ratio (per decrement)':<66}{'medians':>10}{'minimums':>10}")

@@ -671,9 +671,13 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
         assert len(r["times"]) == len(r["ns"]) == len(r["cores"]) == 2  # every run kept
         assert r["min_ns"] <= r["median_ns"] <= r["max_ns"]
         assert all(c >= 0 for c in r["cpu"])
-        # Python counts n; a compiled engine counts more, until a run lasts --min-run
-        # (200,000 decrements take well under a millisecond in C or Go).
-        assert (r["n"] > 200_000) == (name in bench.COMPILED_ENGINES), (name, r["n"])
+        # Python counts n; a compiled engine counts more until a run lasts --min-run
+        # (200,000 decrements take well under a millisecond in C or Go, but a busy
+        # machine may stall that run for longer: then it counts n).
+        if name in bench.COMPILED_ENGINES:
+            assert r["n"] >= 200_000, (name, r["n"])
+        else:
+            assert r["n"] == 200_000, (name, r["n"])
         assert re.search(rf"^{re.escape(bench.label(name, r))}\s+{r['n']:,}\s+[\d,.]+\s+"
                          r"[\d,.]+\s+[\d,.]+\s+[\d.]+\s+[\d,.]+x$", out, re.M), name
     for key in bench.ratios(run):
@@ -682,13 +686,18 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
     assert [p["phase"] for p in gil["phases"]] == list(bench.GIL_PHASES) * 2
     assert gil["marks"]  # the Python thread made progress
     for p in gil["phases"]:
-        # a thread's CPU time never exceeds the wall time (one mark of slack)
-        assert 0 <= p["on_cpu"] <= 1.1, p
+        # shares of the phase: on a CPU, runnable (schedstat, Linux), asleep; a thread
+        # is never on a CPU and waiting for one longer than the phase (slack: schedstat
+        # lags a running thread by up to a scheduler tick)
+        assert 0 <= p["on_cpu"] <= 1.15, p
+        if sys.platform == "linux":
+            assert p["waiting_for_cpu"] >= 0, p
+            assert p["on_cpu"] + p["waiting_for_cpu"] <= 1.15, p
         assert p["process_cores"] >= 0, p
     assert gil["of_solo"]["solo"] == gil["per_cpu_of_solo"]["solo"] == 1
     for what in bench.GIL_PHASES.values():
-        assert re.search(rf"^  {re.escape(what)}\s+[\d.]+\s+\d+%\s+\d+%\s+(\d+%|-)\s+[\d.]+$",
-                         out, re.M), what
+        assert re.search(rf"^  {re.escape(what)}\s+[\d.]+\s+\d+%(\s+(\d+%|\?)){{4}}"
+                         r"\s+[\d.]+$", out, re.M), what
 
 
 def test_bench_ratios_multiply_out():
