@@ -224,10 +224,12 @@ def gil_progress(seconds: float, rounds: int) -> dict:
     `rounds` times, so that a change of load on the machine hits every phase
     alike (medians reported).
 
-    Each phase also records the thread's own CPU time (time.thread_time, at
-    each mark) and the whole process's (getrusage): with the GIL released,
-    the thread only slows down if it gets less CPU. One goroutine leaves a
-    core for it on an idle 2-core machine; two goroutines do not.
+    Each phase also records where the thread's time went: on a CPU, runnable
+    but waiting for one (Linux's schedstat; elsewhere only the CPU time, from
+    time.thread_time at the marks), or asleep (waiting for the GIL); and the
+    cores the whole process used (getrusage). With the GIL released the
+    thread never sleeps: it slows down only when it waits for a CPU. One
+    goroutine leaves a core for it on an idle 2-core machine; two do not.
     """
     import resource
 
