@@ -239,16 +239,18 @@ def gil_progress(seconds: float, rounds: int) -> dict:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
-    def sched(tid: int) -> tuple[float, float] | None:
+    def sched(thread: threading.Thread) -> tuple[float, float] | None:
         """(seconds on a CPU, seconds runnable but waiting for one) of a thread,
-        from Linux's schedstat; None elsewhere. Waiting for the GIL is neither:
-        the thread sleeps."""
+        on Linux (None elsewhere). Waiting for the GIL is neither: the thread
+        sleeps. Its CPU clock is exact; schedstat adds a wait when the wait
+        ends, so a phase may count the end of a wait begun just before it."""
         try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
-                on, waiting = f.read().split()[:2]
-        except (OSError, ValueError):
+            with open(f"/proc/self/task/{thread.native_id}/schedstat") as f:
+                waiting = int(f.read().split()[1]) / 1e9
+            on = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except (OSError, ValueError, IndexError, AttributeError):
             return None
-        return int(on) / 1e9, int(waiting) / 1e9
+        return on, waiting
 
     # Size the Go call so it lasts about `seconds` (1 goroutine).
     countdown.countdown(1000, 1)  # warm up
@@ -275,7 +277,7 @@ def gil_progress(seconds: float, rounds: int) -> dict:
     phases = []
     for _ in range(rounds):
         for phase in GIL_PHASES:
-            cpu, before = process_cpu(), sched(spinner.native_id)
+            cpu, before = process_cpu(), sched(spinner)
             a = time.perf_counter()
             if phase == "solo":
                 time.sleep(seconds)  # sleeping releases the GIL: the thread runs alone
@@ -284,7 +286,7 @@ def gil_progress(seconds: float, rounds: int) -> dict:
             else:
                 countdown.countdown(go_n, 1, release_gil=(phase == "released"))
             b = time.perf_counter()
-            after = sched(spinner.native_id)
+            after = sched(spinner)
             phases.append({"phase": phase, "start": a, "end": b,
                            "process_cores": (process_cpu() - cpu) / (b - a)})
             if before and after:

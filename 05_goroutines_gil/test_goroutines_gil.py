@@ -686,14 +686,20 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
     assert [p["phase"] for p in gil["phases"]] == list(bench.GIL_PHASES) * 2
     assert gil["marks"]  # the Python thread made progress
     for p in gil["phases"]:
-        # shares of the phase: on a CPU, runnable (schedstat, Linux), asleep; a thread
-        # is never on a CPU and waiting for one longer than the phase (slack: schedstat
-        # lags a running thread by up to a scheduler tick)
-        assert 0 <= p["on_cpu"] <= 1.15, p
-        if sys.platform == "linux":
-            assert p["waiting_for_cpu"] >= 0, p
-            assert p["on_cpu"] + p["waiting_for_cpu"] <= 1.15, p
+        # a thread is on a CPU at most the whole phase (its CPU clock, read just
+        # before and after the phase)
+        assert 0 <= p["on_cpu"] <= 1.05, p
         assert p["process_cores"] >= 0, p
+    if sys.platform == "linux":
+        # runnable but waiting for a CPU (schedstat): counted when a wait ends, so
+        # one phase may get the end of a wait begun before it, but over the run, on a
+        # CPU + waiting never exceeds the time from the first phase to the last
+        # (plus one wait before the first)
+        phases = gil["phases"]
+        busy = sum((p["on_cpu"] + p["waiting_for_cpu"]) * (p["end"] - p["start"])
+                   for p in phases)
+        assert all(p["waiting_for_cpu"] >= 0 for p in phases), phases
+        assert busy <= phases[-1]["end"] - phases[0]["start"] + 0.2, phases
     assert gil["of_solo"]["solo"] == gil["per_cpu_of_solo"]["solo"] == 1
     for what in bench.GIL_PHASES.values():
         assert re.search(rf"^  {re.escape(what)}\s+[\d.]+\s+\d+%(\s+(\d+%|\?)){{4}}"
