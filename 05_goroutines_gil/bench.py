@@ -239,18 +239,24 @@ def gil_progress(seconds: float, rounds: int) -> dict:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
-    def sched(thread: threading.Thread) -> tuple[float, float] | None:
-        """(seconds on a CPU, seconds runnable but waiting for one) of a thread,
-        on Linux (None elsewhere). Waiting for the GIL is neither: the thread
-        sleeps. Its CPU clock is exact; schedstat adds a wait when the wait
-        ends, so a phase may count the end of a wait begun just before it."""
+    # On Linux, a thread's time on a CPU (its CPU clock: exact) and runnable but
+    # waiting for one (schedstat, which adds a wait when the wait ends: a phase
+    # may count the end of a wait begun just before it). Waiting for the GIL is
+    # neither: the thread sleeps. Reading the file releases the GIL, and the
+    # spinner may then run until this thread gets it back: so the clock is read
+    # on the phase's side of each file read.
+    def cpu_clock(thread: threading.Thread) -> float | None:
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except (OSError, AttributeError):  # not on this platform
+            return None
+
+    def waited(thread: threading.Thread) -> float | None:
         try:
             with open(f"/proc/self/task/{thread.native_id}/schedstat") as f:
-                waiting = int(f.read().split()[1]) / 1e9
-            on = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-        except (OSError, ValueError, IndexError, AttributeError):
+                return int(f.read().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):  # not Linux
             return None
-        return on, waiting
 
     # Size the Go call so it lasts about `seconds` (1 goroutine).
     countdown.countdown(1000, 1)  # warm up
@@ -277,7 +283,8 @@ def gil_progress(seconds: float, rounds: int) -> dict:
     phases = []
     for _ in range(rounds):
         for phase in GIL_PHASES:
-            cpu, before = process_cpu(), sched(spinner)
+            waited0 = waited(spinner)
+            cpu0, on0 = process_cpu(), cpu_clock(spinner)
             a = time.perf_counter()
             if phase == "solo":
                 time.sleep(seconds)  # sleeping releases the GIL: the thread runs alone
@@ -286,12 +293,13 @@ def gil_progress(seconds: float, rounds: int) -> dict:
             else:
                 countdown.countdown(go_n, 1, release_gil=(phase == "released"))
             b = time.perf_counter()
-            after = sched(spinner)
+            on1, cpu1 = cpu_clock(spinner), process_cpu()
+            waited1 = waited(spinner)
             phases.append({"phase": phase, "start": a, "end": b,
-                           "process_cores": (process_cpu() - cpu) / (b - a)})
-            if before and after:
-                phases[-1]["on_cpu"] = (after[0] - before[0]) / (b - a)
-                phases[-1]["waiting_for_cpu"] = (after[1] - before[1]) / (b - a)
+                           "process_cores": (cpu1 - cpu0) / (b - a)})
+            if None not in (on0, on1, waited0, waited1):
+                phases[-1]["on_cpu"] = (on1 - on0) / (b - a)
+                phases[-1]["waiting_for_cpu"] = (waited1 - waited0) / (b - a)
             time.sleep(0.05)  # a gap between phases, visible on the plot
     stop = True
     spinner.join()
