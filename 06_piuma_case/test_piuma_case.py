@@ -511,7 +511,7 @@ def test_low_level_run_checks_its_arguments(good, tmp_path):
     with pytest.raises(OverflowError):
         _piuma.run(str(good), str(tmp_path), width=2**40)
     with pytest.raises(ValueError, match="needs the paths of jpegoptim and pngquant"):
-        _piuma.run(str(good), str(tmp_path), optimize=True)
+        _piuma.run(str(good), str(tmp_path), optimize=True, tools=True)
     with pytest.raises(TypeError, match=r"progress must be a piuma\._piuma\.Progress"):
         _piuma.run(str(good), str(tmp_path), progress=object())
 

@@ -56,10 +56,14 @@ func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, repor
 		Draft:     o.draft != 0,
 		Optimize:  o.optimize != 0,
 	}
+	if o.lanczos != 0 {
+		opts.Filter = engine.Lanczos
+	}
 	if o.stdlib_jpeg != 0 {
 		opts.JPEG = engine.Stdlib
 	}
-	if opts.Optimize {
+	if opts.Optimize && o.tools != 0 {
+		opts.Optimizer = engine.Tools
 		opts.Jpegoptim = C.GoString(o.jpegoptim)
 		opts.Pngquant = C.GoString(o.pngquant)
 	}

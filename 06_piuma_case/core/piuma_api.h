@@ -13,8 +13,10 @@ typedef struct {
     int64_t max_memory; /* bytes all workers may use for decoding; 0: the Go default */
     int stdlib_jpeg; /* 0: libjpeg-turbo, 1: Go's image/jpeg */
     int draft;       /* DCT-domain downscaling (libjpeg-turbo only) */
-    int optimize;    /* run jpegoptim / pngquant */
-    const char *jpegoptim, *pngquant; /* tool paths when optimize != 0 */
+    int lanczos;     /* 1: Lanczos resize kernel, 0: bicubic */
+    int optimize;    /* optimise the outputs: in process, or with the tools */
+    int tools;       /* 1: jpegoptim / pngquant subprocesses, 0: in process */
+    const char *jpegoptim, *pngquant; /* tool paths when optimize and tools */
 } piuma_options;
 
 /* Shared with another thread while a batch runs: the Go core updates total

@@ -107,7 +107,7 @@ func (c *converter) probe(f io.ReaderAt, size int64) (header, error) {
 
 // memory is the estimate of what converting the file needs.
 func (c *converter) memory(hd header, size int64) int64 {
-	k := imageKind{png: hd.png}
+	k := imageKind{png: hd.png, quantized: hd.png && c.inProcess()}
 	if hd.png {
 		k.channels, k.sixteen, k.interlaced = hd.pngi.channels(), hd.pngi.depth == 16, hd.pngi.interla == 1
 	} else {
@@ -201,9 +201,14 @@ func (c *converter) jpeg(data []byte, info jpegInfo) (output, error) {
 			// TurboJPEG cannot name this file's subsampling (or refuses
 			// its header): libjpeg's own API decodes what libjpeg can.
 			r, err = libjpegDecode(data, cs, w, h, denom)
-		} else {
-			r, err = c.turbo.decode(data, cs, w, h, denom)
+			break
 		}
+		if cs == colorRGB { // YCbCr stays YCbCr (jpegplanes.go)
+			if out, ok, perr := c.jpegPlanes(data, w, h, o, sw, sh); ok {
+				return out, perr
+			}
+		}
+		r, err = c.turbo.decode(data, cs, w, h, denom)
 	default:
 		r, err = c.jpegStdlib(data, cs, w, h)
 	}
@@ -213,7 +218,7 @@ func (c *converter) jpeg(data []byte, info jpegInfo) (output, error) {
 	if r.bpp == 4 {
 		r = cmykToRGB(r)
 	}
-	return c.encodeJPEG(orient(resample(r, sw, sh), o))
+	return c.encodeJPEG(orient(c.resample(r, sw, sh), o))
 }
 
 // jpegStdlib: the pure Go path, image/jpeg (which has no DCT scaling). The
@@ -291,8 +296,10 @@ func cmykToRGB(r raster) raster {
 
 func (c *converter) encodeJPEG(r raster) (output, error) {
 	out := output{width: r.w, height: r.h}
-	if c.turbo != nil {
-		data, err := c.turbo.encode(r, c.opts.Quality)
+	if c.turbo != nil || c.inProcess() {
+		// libjpeg (jpegenc.go), with optimised Huffman tables in process;
+		// image/jpeg has no such option.
+		data, err := jpegEncode(r, c.opts.Quality, c.inProcess())
 		out.data = data
 		return out, err
 	}
@@ -332,11 +339,14 @@ func (c *converter) png(data []byte, info pngInfo) (output, error) {
 	}
 	o := scan.meta.orientation()
 	sw, sh := c.target(info.width, info.height, o)
-	m, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return output{}, pngError(err)
+	r, fast := pngFast(data) // 8-bit RGB(A) through zlib (pngdec.go)
+	if !fast {
+		m, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			return output{}, pngError(err)
+		}
+		r = pngRaster(m)
 	}
-	r := pngRaster(m)
 	// Premultiplied alpha only around a real resize (transparent pixels
 	// must not bleed their colour into the edges): the round trip through
 	// 8-bit premultiplied values loses the colour of low-alpha pixels, so
@@ -345,16 +355,11 @@ func (c *converter) png(data []byte, info pngInfo) (output, error) {
 	if r.bpp == 4 && resize {
 		premultiply(r.pix)
 	}
-	r = orient(resample(r, sw, sh), o)
+	r = orient(c.resample(r, sw, sh), o)
 	if r.bpp == 4 && resize {
 		unpremultiply(r.pix)
 	}
-	// image/png writes an *image.NRGBA whose pixels are all opaque as RGB.
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&buf, toImage(r)); err != nil {
-		return output{}, fmt.Errorf("cannot encode PNG: %w", err)
-	}
-	return output{data: buf.Bytes(), isPNG: true, width: r.w, height: r.h}, nil
+	return c.encodePNG(r) // pngenc.go
 }
 
 // pngError says what image/png found, without its repeated prefixes

@@ -40,6 +40,15 @@ func bicubic(x float64) float64 {
 	return 0
 }
 
+// resizeFilter is a resampling filter: its function and its support (the
+// distance beyond which it is 0) before widening. filter.go has Lanczos.
+type resizeFilter struct {
+	f       func(float64) float64
+	support float64
+}
+
+var filterBicubic = resizeFilter{bicubic, 2}
+
 // kernel is the filter along one axis, as Pillow's precompute_coeffs has
 // it. The weights of an output index are computed when needed, in chunks,
 // instead of in one table of outSize x ksize entries: ksize grows with the
@@ -49,15 +58,20 @@ type kernel struct {
 	inSize, outSize int
 	scale, sup, ss  float64
 	ksize           int // taps of the widest output index
+	f               func(float64) float64
 }
 
+// newKernel: the bicubic kernel (newKernelWith: any filter).
 func newKernel(inSize, outSize int) kernel {
-	const support = 2.0 // bicubic
+	return newKernelWith(inSize, outSize, filterBicubic)
+}
+
+func newKernelWith(inSize, outSize int, flt resizeFilter) kernel {
 	scale := float64(inSize) / float64(outSize)
 	filterscale := math.Max(scale, 1)
-	sup := support * filterscale
+	sup := flt.support * filterscale
 	return kernel{inSize: inSize, outSize: outSize, scale: scale, sup: sup,
-		ss: 1 / filterscale, ksize: int(math.Ceil(sup))*2 + 1}
+		ss: 1 / filterscale, ksize: int(math.Ceil(sup))*2 + 1, f: flt.f}
 }
 
 // span returns the first input index, the number of taps and the sum of
@@ -74,7 +88,7 @@ func (k *kernel) span(xx int) (xmin, n int, ww float64) {
 	}
 	n = xmax - xmin
 	for x := 0; x < n; x++ {
-		ww += bicubic((float64(x+xmin) - center + 0.5) * k.ss)
+		ww += k.f((float64(x+xmin) - center + 0.5) * k.ss)
 	}
 	return xmin, n, ww
 }
@@ -84,7 +98,7 @@ func (k *kernel) span(xx int) (xmin, n int, ww float64) {
 func (k *kernel) weights(xx, xmin int, ww float64, from int, dst []int32) {
 	center := (float64(xx) + 0.5) * k.scale
 	for i := range dst {
-		w := bicubic((float64(from+i+xmin) - center + 0.5) * k.ss)
+		w := k.f((float64(from+i+xmin) - center + 0.5) * k.ss)
 		if ww != 0 {
 			w /= ww
 		}
@@ -102,9 +116,14 @@ func (k *kernel) weights(xx, xmin int, ww float64, from int, dst []int32) {
 const maxTableEntries = 1 << 20
 
 // coeffs returns, for every output index, the first input index, the
-// number of taps, and ksize fixed-point weights per output index.
+// number of taps, and ksize fixed-point weights per output index
+// (bicubic; coeffsWith: any filter).
 func coeffs(inSize, outSize int) (bounds []int, kk []int32, ksize int) {
-	k := newKernel(inSize, outSize)
+	return coeffsWith(inSize, outSize, filterBicubic)
+}
+
+func coeffsWith(inSize, outSize int, flt resizeFilter) (bounds []int, kk []int32, ksize int) {
+	k := newKernelWith(inSize, outSize, flt)
 	ksize = k.ksize
 	bounds = make([]int, 2*outSize)
 	kk = make([]int32, outSize*ksize)
@@ -128,11 +147,16 @@ func clip8(v int32) byte {
 
 // resample returns src scaled to tw x th (bicubic, as Pillow).
 func resample(src raster, tw, th int) raster {
+	return resampleWith(src, tw, th, filterBicubic)
+}
+
+// resampleWith returns src scaled to tw x th with the given filter.
+func resampleWith(src raster, tw, th int, flt resizeFilter) raster {
 	if src.w == tw && src.h == th {
 		return src
 	}
 	out := src
-	if bigTable(src.w, tw) || bigTable(src.h, th) {
+	if bigTable(src.w, tw) || bigTable(src.h, th) { // whatever the filter, as Python decides
 		if k := src.h / th / 3; k > 1 {
 			out = reduceRows(out, k)
 		}
@@ -141,10 +165,10 @@ func resample(src raster, tw, th int) raster {
 		}
 	}
 	if out.h != th {
-		out = vertical(out, th)
+		out = verticalWith(out, th, flt)
 	}
 	if out.w != tw {
-		out = horizontal(out, tw)
+		out = horizontalWith(out, tw, flt)
 	}
 	return out
 }
@@ -204,11 +228,13 @@ func reduceRows(src raster, k int) raster {
 	return dst
 }
 
-func horizontal(src raster, tw int) raster {
-	if k := newKernel(src.w, tw); int64(tw)*int64(k.ksize) > maxTableEntries {
+func horizontal(src raster, tw int) raster { return horizontalWith(src, tw, filterBicubic) }
+
+func horizontalWith(src raster, tw int, flt resizeFilter) raster {
+	if k := newKernelWith(src.w, tw, flt); int64(tw)*int64(k.ksize) > maxTableEntries {
 		return horizontalStream(src, tw, k)
 	}
-	bounds, kk, ksize := coeffs(src.w, tw)
+	bounds, kk, ksize := coeffsWith(src.w, tw, flt)
 	bpp := src.bpp
 	dst := raster{pix: make([]byte, tw*src.h*bpp), w: tw, h: src.h, bpp: bpp}
 	const half = int32(1) << (precisionBits - 1)
@@ -220,10 +246,15 @@ func horizontal(src raster, tw int) raster {
 			k := kk[xx*ksize : xx*ksize+n]
 			p := in[xmin*bpp : (xmin+n)*bpp]
 			switch bpp {
-			case 1:
+			case 1: // the planes of colour JPEGs: four taps per iteration
 				s := half
-				for i, w := range k {
-					s += int32(p[i]) * w
+				i := 0
+				for ; i+4 <= len(k); i += 4 {
+					q, w := p[i:i+4:i+4], k[i:i+4:i+4]
+					s += int32(q[0])*w[0] + int32(q[1])*w[1] + int32(q[2])*w[2] + int32(q[3])*w[3]
+				}
+				for ; i < len(k); i++ {
+					s += int32(p[i]) * k[i]
 				}
 				out[xx] = clip8(s)
 			case 3:
@@ -273,8 +304,10 @@ func horizontal(src raster, tw int) raster {
 // weightChunk is how many weights are computed at a time.
 const weightChunk = 256
 
-func vertical(src raster, th int) raster {
-	k := newKernel(src.h, th)
+func vertical(src raster, th int) raster { return verticalWith(src, th, filterBicubic) }
+
+func verticalWith(src raster, th int, flt resizeFilter) raster {
+	k := newKernelWith(src.h, th, flt)
 	row := src.w * src.bpp
 	dst := raster{pix: make([]byte, row*th), w: src.w, h: th, bpp: src.bpp}
 	const half = int32(1) << (precisionBits - 1)

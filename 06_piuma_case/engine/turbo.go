@@ -19,20 +19,20 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"unsafe"
 )
 
-// turbo holds one TurboJPEG decompressor and one compressor. A handle is not
-// safe for concurrent use: each worker goroutine owns its own turbo.
+// turbo holds one TurboJPEG decompressor (the encoder is libjpeg's own API,
+// jpegenc.go). A handle is not safe for concurrent use: each worker goroutine
+// owns its own turbo.
 //
 // After an error a TurboJPEG 2.x handle is not as good as new: libjpeg's
 // state from the failed call can remain (an "Unsupported marker" or "two
 // SOI markers" from one file was reported for every later file of the
-// worker). So every failed call replaces its handle (resetDec, resetEnc):
-// one bad file never spoils a good one.
+// worker). So every failed call replaces its handle (resetDec): one bad file
+// never spoils a good one.
 type turbo struct {
-	dec, enc C.tjhandle
+	dec C.tjhandle
 }
 
 // resetDec replaces the decompressor after an error; its error text must be
@@ -40,14 +40,6 @@ type turbo struct {
 func (t *turbo) resetDec() error {
 	C.tjDestroy(t.dec)
 	if t.dec = C.tjInitDecompress(); t.dec == nil {
-		return errors.New("libjpeg-turbo: cannot create a TurboJPEG handle")
-	}
-	return nil
-}
-
-func (t *turbo) resetEnc() error {
-	C.tjDestroy(t.enc)
-	if t.enc = C.tjInitCompress(); t.enc == nil {
 		return errors.New("libjpeg-turbo: cannot create a TurboJPEG handle")
 	}
 	return nil
@@ -63,8 +55,8 @@ func (t *turbo) failed(err error, reset func() error) error {
 }
 
 func newTurbo() (*turbo, error) {
-	t := &turbo{dec: C.tjInitDecompress(), enc: C.tjInitCompress()}
-	if t.dec == nil || t.enc == nil {
+	t := &turbo{dec: C.tjInitDecompress()}
+	if t.dec == nil {
 		t.close()
 		return nil, errors.New("libjpeg-turbo: cannot create a TurboJPEG handle")
 	}
@@ -75,10 +67,6 @@ func (t *turbo) close() {
 	if t.dec != nil {
 		C.tjDestroy(t.dec)
 		t.dec = nil
-	}
-	if t.enc != nil {
-		C.tjDestroy(t.enc)
-		t.enc = nil
 	}
 }
 
@@ -136,36 +124,20 @@ func (t *turbo) decode(data []byte, color jpegColor, fullW, fullH, denom int) (r
 	if C.tjDecompress2(t.dec, (*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),
 		(*C.uchar)(unsafe.Pointer(&r.pix[0])), C.int(r.w), C.int(r.w*r.bpp), C.int(r.h), pf,
 		C.TJFLAG_STOPONWARNING) != 0 {
-		err := tjError(t.dec)
-		if C.tjGetErrorCode(t.dec) == C.TJERR_WARNING {
-			// With TJFLAG_STOPONWARNING, TurboJPEG 2.1 does not put the
-			// warning's text in the handle (tjGetErrorStr2 says "No
-			// error"): say what a libjpeg warning means here.
-			err = errors.New("corrupt or truncated JPEG data (libjpeg-turbo warning)")
-		}
-		return raster{}, t.failed(err, t.resetDec)
+		return raster{}, t.decodeError()
 	}
 	return r, nil
 }
 
-// encode compresses packed pixels (bpp 1: gray, 3: RGB) at quality with
-// 4:2:0 chroma subsampling, what Pillow asks libjpeg for. The result is
-// copied into Go memory and TurboJPEG's C buffer is freed at once.
-func (t *turbo) encode(r raster, quality int) ([]byte, error) {
-	pix, w, h, bpp := r.pix, r.w, r.h, r.bpp
-	pf, subsamp := C.int(C.TJPF_RGB), C.int(C.TJSAMP_420)
-	if bpp == 1 {
-		pf, subsamp = C.TJPF_GRAY, C.TJSAMP_GRAY
+// decodeError is the error of a failed decompression, after which the
+// handle is replaced.
+func (t *turbo) decodeError() error {
+	err := tjError(t.dec)
+	if C.tjGetErrorCode(t.dec) == C.TJERR_WARNING {
+		// With TJFLAG_STOPONWARNING, TurboJPEG 2.1 does not put the
+		// warning's text in the handle (tjGetErrorStr2 says "No
+		// error"): say what a libjpeg warning means here.
+		err = errors.New("corrupt or truncated JPEG data (libjpeg-turbo warning)")
 	}
-	var out *C.uchar // allocated by TurboJPEG (C memory): a C pointer in Go memory is fine
-	var size C.ulong
-	rc := C.tjCompress2(t.enc, (*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(w*bpp),
-		C.int(h), pf, &out, &size, subsamp, C.int(quality), 0)
-	if out != nil {
-		defer C.tjFree(out)
-	}
-	if rc != 0 {
-		return nil, t.failed(fmt.Errorf("cannot encode JPEG: %w", tjError(t.enc)), t.resetEnc)
-	}
-	return C.GoBytes(unsafe.Pointer(out), C.int(size)), nil
+	return t.failed(err, t.resetDec)
 }

@@ -63,7 +63,8 @@ def big_table(n_in: int, n_out: int) -> bool:
 
 def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bool,
                     channels: int, sixteen: bool = False, progressive: bool = False,
-                    lossless: bool = False, interlaced: bool = False) -> int:
+                    lossless: bool = False, interlaced: bool = False,
+                    quantized: bool = False) -> int:
     """Peak memory one file may need (estimateMemory, the same formula): its
     bytes twice, the decoded image, a converted copy, the resize's
     intermediate image, the output."""
@@ -90,7 +91,16 @@ def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bo
     if png:  # the decoders' current and previous rows (PNG filters refer to the row above)
         need = _sat(need + _sat(2 * w * channels * (2 if sixteen else 1)))
     need = _sat(need + _sat(_sat(tw * th) * 12))
+    if quantized:  # quantised in process (quantizeMemory)
+        need = _sat(need + quantize_memory(tw * th))
     return _sat(need + MEM_OVERHEAD)
+
+
+def quantize_memory(px: int) -> int:
+    """What quantising a px-pixel output in process adds (quantizeMemory):
+    libimagequant's float copy of the image while under 64 MiB, its maps,
+    the indices, and the conversions around the imagequant binding."""
+    return _sat(_sat(px * 24) + min(_sat(px * 32), 128 * MIB))
 
 
 def max_file_bytes(max_pixels: int) -> int:

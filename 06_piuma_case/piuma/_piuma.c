@@ -6,7 +6,8 @@
  *
  *   run(src, dst, *, width=0, height=0, quality=85, workers=0,
  *       max_pixels=89478485, stdlib_jpeg=False, draft=True, optimize=False,
- *       jpegoptim=None, pngquant=None, progress=None, max_memory=0) -> list of tuples
+ *       jpegoptim=None, pngquant=None, progress=None, max_memory=0,
+ *       tools=False, lanczos=False) -> list of tuples
  *       (source, destination, error or None, bytes_in, bytes_out,
  *        width, height, seconds), sorted by source.
  *   Progress(): done / total counters a batch updates while it runs (read
@@ -15,6 +16,18 @@
  *
  * The whole batch runs with the GIL released: other Python threads keep
  * running while Go's worker goroutines use every core.
+ *
+ * optimize=True optimises in process (libjpeg's optimised Huffman tables,
+ * libimagequant); with tools=True through jpegoptim and pngquant instead.
+ * lanczos=True resizes with Lanczos instead of bicubic.
+ *
+ * The limited API: built with Py_LIMITED_API=0x030A0000 (the Makefile and
+ * setup.py define it, except for a free-threaded interpreter, which has no
+ * stable ABI yet), this file uses only the stable ABI, so one
+ * _piuma.abi3.so serves CPython 3.10 and later: no PyBytes_AS_STRING or
+ * PyList_SET_ITEM macros (they read object internals), and Progress is a
+ * heap type made by PyType_FromSpec (static PyTypeObjects are not part of
+ * the stable ABI).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -75,16 +88,35 @@ static PyMethodDef progress_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject ProgressType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "piuma._piuma.Progress",
-    .tp_basicsize = sizeof(ProgressObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Progress of a batch, shared with the Go core while it runs.",
-    .tp_new = PyType_GenericNew, /* zero-filled: done = total = cancel = 0 */
-    .tp_getset = progress_getset,
-    .tp_methods = progress_methods,
+/* Instances hold a reference to their heap type: release it with them. */
+static void
+progress_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot progress_slots[] = {
+    {Py_tp_doc, (void *)"Progress of a batch, shared with the Go core while it runs."},
+    {Py_tp_new, (void *)PyType_GenericNew}, /* zero-filled: done = total = cancel = 0 */
+    {Py_tp_dealloc, (void *)progress_dealloc},
+    {Py_tp_getset, progress_getset},
+    {Py_tp_methods, progress_methods},
+    {0, NULL},
 };
+
+static PyType_Spec progress_spec = {
+    .name = "piuma._piuma.Progress",
+    .basicsize = sizeof(ProgressObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = progress_slots,
+};
+
+/* Made once, by the first exec (a heap type: see the top of this file); the
+ * module runs in the main interpreter only. */
+static PyTypeObject *ProgressType = NULL;
 
 /* ---- run -------------------------------------------------------------- */
 
@@ -132,20 +164,22 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"src", "dst", "width", "height", "quality", "workers",
                              "max_pixels", "stdlib_jpeg", "draft", "optimize",
-                             "jpegoptim", "pngquant", "progress", "max_memory", NULL};
+                             "jpegoptim", "pngquant", "progress", "max_memory", "tools",
+                             "lanczos", NULL};
     PyObject *src = NULL, *dst = NULL, *jpegoptim = NULL, *pngquant = NULL;
     PyObject *progress = Py_None;
     int width = 0, height = 0, quality = 85, workers = 0;
-    int stdlib_jpeg = 0, draft = 1, optimize = 0;
+    int stdlib_jpeg = 0, draft = 1, optimize = 0, tools = 0, lanczos = 0;
     long long max_pixels = 89478485, max_memory = 0;
     PyObject *list = NULL;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|$iiiiLpppO&O&OL:run", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|$iiiiLpppO&O&OLpp:run", kwlist,
                                      PyUnicode_FSConverter, &src,
                                      PyUnicode_FSConverter, &dst, &width, &height,
                                      &quality, &workers, &max_pixels, &stdlib_jpeg,
                                      &draft, &optimize, fs_or_none, &jpegoptim,
-                                     fs_or_none, &pngquant, &progress, &max_memory))
+                                     fs_or_none, &pngquant, &progress, &max_memory, &tools,
+                                     &lanczos))
         goto done;
     if (width < 0 || height < 0) {
         PyErr_Format(PyExc_ValueError, "width and height must be >= 0 (0: no bound), "
@@ -170,27 +204,35 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
                      max_memory);
         goto done;
     }
-    if (optimize && (jpegoptim == NULL || pngquant == NULL)) {
+    if (optimize && tools && (jpegoptim == NULL || pngquant == NULL)) {
         PyErr_SetString(PyExc_ValueError,
-                        "optimize=True needs the paths of jpegoptim and pngquant");
+                        "optimize=True, tools=True needs the paths of jpegoptim and pngquant");
         goto done;
     }
-    if (progress != Py_None && !PyObject_TypeCheck(progress, &ProgressType)) {
-        PyErr_Format(PyExc_TypeError, "progress must be a piuma._piuma.Progress or None, "
-                     "not %.100s", Py_TYPE(progress)->tp_name);
+    if (progress != Py_None && !PyObject_TypeCheck(progress, ProgressType)) {
+        /* tp_name is not in the limited API: the type's __qualname__ is. */
+        PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(progress), "__qualname__");
+        if (name != NULL) {
+            PyErr_Format(PyExc_TypeError, "progress must be a piuma._piuma.Progress or None, "
+                         "not %S", name);
+            Py_DECREF(name);
+        }
         goto done;
     }
 
+    /* The bytes objects are ours (O& converters) and outlive the batch. */
     piuma_options opts = {
-        .src = PyBytes_AS_STRING(src),
-        .dst = PyBytes_AS_STRING(dst),
+        .src = PyBytes_AsString(src),
+        .dst = PyBytes_AsString(dst),
         .width = width, .height = height, .quality = quality, .workers = workers,
         .max_pixels = max_pixels, .max_memory = max_memory, .stdlib_jpeg = stdlib_jpeg,
-        .draft = draft,
-        .optimize = optimize,
-        .jpegoptim = jpegoptim ? PyBytes_AS_STRING(jpegoptim) : NULL,
-        .pngquant = pngquant ? PyBytes_AS_STRING(pngquant) : NULL,
+        .draft = draft, .lanczos = lanczos,
+        .optimize = optimize, .tools = tools,
+        .jpegoptim = jpegoptim ? PyBytes_AsString(jpegoptim) : NULL,
+        .pngquant = pngquant ? PyBytes_AsString(pngquant) : NULL,
     };
+    if (opts.src == NULL || opts.dst == NULL)
+        goto done;
     /* While the GIL is released, Go reads the option strings and writes into
      * the Progress object. src, dst and the tool paths are bytes objects this
      * function owns (O& converters). progress is a borrowed reference: take
@@ -231,10 +273,8 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
     list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list != NULL && i < n; i++) {
         PyObject *item = result_tuple(&results[i]);
-        if (item == NULL)
+        if (item == NULL || PyList_SetItem(list, (Py_ssize_t)i, item) < 0) /* steals item */
             Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
     }
     /* Every C string freed once, by Go. (It cannot panic on an array that
      * PiumaRun made; if it did, the strings would leak, not crash.) */
@@ -256,7 +296,8 @@ static PyMethodDef piuma_methods[] = {
     {"run", (PyCFunction)(void (*)(void))piuma_run, METH_VARARGS | METH_KEYWORDS,
      "run(src, dst, *, width=0, height=0, quality=85, workers=0, max_pixels=89478485,\n"
      "    stdlib_jpeg=False, draft=True, optimize=False, jpegoptim=None,\n"
-     "    pngquant=None, progress=None, max_memory=0) -> list of result tuples\n\n"
+     "    pngquant=None, progress=None, max_memory=0, tools=False,\n"
+     "    lanczos=False) -> list of result tuples\n\n"
      "Low-level batch call with the GIL released; use piuma.optimize_dir()."},
     {NULL, NULL, 0, NULL},
 };
@@ -266,14 +307,12 @@ piuma_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
         return -1;
-    if (PyType_Ready(&ProgressType) < 0)
-        return -1;
-    Py_INCREF(&ProgressType);
-    if (PyModule_AddObject(module, "Progress", (PyObject *)&ProgressType) < 0) {
-        Py_DECREF(&ProgressType);
-        return -1;
+    if (ProgressType == NULL) {
+        ProgressType = (PyTypeObject *)PyType_FromSpec(&progress_spec);
+        if (ProgressType == NULL)
+            return -1;
     }
-    return 0;
+    return PyModule_AddObjectRef(module, "Progress", (PyObject *)ProgressType);
 }
 
 static PyModuleDef_Slot piuma_slots[] = {

@@ -1,5 +1,8 @@
 """The Python engine: Pillow, then jpegoptim / pngquant as subprocesses.
 
+(The talk's pipeline, and the default. optimizer="in-process" keeps the
+optimisation inside: Pillow's optimize=True and libimagequant, _pyoptimize.py.)
+
 This is the talk's starting point, written carefully: the same contract as
 the Go engine (engine/*.go), per-file errors, atomic writes. With workers > 1
 it uses a thread pool: Pillow releases the GIL while it decodes, resizes and
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, JpegImagePlugin, PngImagePlugin
 
-from . import _budget, _probe
+from . import _budget, _probe, _pyoptimize
 from ._common import FileResult, fit, oriented_size, plan
 from ._fsutil import InsideSourceError, NotRegularFile, Outputs, open_source, plain_error, read_all
 from ._probe import JPEG_MAGIC, PNG_MAGIC, HeaderError
@@ -49,9 +52,15 @@ class Options:
     max_pixels: int
     draft: bool
     optimize: bool
-    jpegoptim: str | None  # tool paths, when optimize
+    jpegoptim: str | None  # tool paths, when optimize with the tools
     pngquant: str | None
     max_memory: int = 2 << 30  # bytes all workers may use for decoding at once
+    optimizer: str = "tools"  # or "in-process" (_pyoptimize.py)
+    resample: str = "bicubic"  # or "lanczos"
+
+    @property
+    def in_process(self) -> bool:
+        return self.optimize and self.optimizer == "in-process"
 
 
 def _describe(exc: BaseException) -> str:
@@ -134,7 +143,7 @@ def memory(hd: Header, size: int, o: Options) -> int:
         p = hd.pngi
         return _budget.estimate_memory(size, hd.w, hd.h, max(tw1, tw2), max(th1, th2), png=True,
                                        channels=p.channels, sixteen=p.depth == 16,
-                                       interlaced=p.interlace == 1)
+                                       interlaced=p.interlace == 1, quantized=o.in_process)
     j = hd.jpeg
     assert j is not None
     return _budget.estimate_memory(size, hd.w, hd.h, max(tw1, tw2), max(th1, th2), png=False,
@@ -245,18 +254,23 @@ def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, b
         # BICUBIC is Catmull-Rom (a = -0.5), x/image/draw's CatmullRom; Pillow
         # premultiplies RGBA itself, only when it resizes: no resize, exact
         # pixels. reducing_gap=None: one exact pass (but see _resize_gap).
-        im = im.resize((sw, sh), Image.Resampling.BICUBIC,
-                       reducing_gap=_resize_gap(im.width, im.height, sw, sh))
+        kernel = (Image.Resampling.LANCZOS if o.resample == "lanczos"
+                  else Image.Resampling.BICUBIC)
+        im = im.resize((sw, sh), kernel, reducing_gap=_resize_gap(im.width, im.height, sw, sh))
     if orientation in _TRANSPOSE:
         im = im.transpose(_TRANSPOSE[orientation])
     buf = io.BytesIO()
     if kind == "JPEG":
-        im.save(buf, "JPEG", quality=o.quality, subsampling="4:2:0")
-    else:
-        if im.mode == "RGBA" and im.getextrema()[3] == (255, 255):
-            im = im.convert("RGB")  # no transparent pixel: write RGB, as Go does
-        im.save(buf, "PNG")
-    return buf.getvalue(), kind == "PNG", im.width, im.height
+        # optimize=True: optimised Huffman tables (in-process optimiser)
+        im.save(buf, "JPEG", quality=o.quality, subsampling="4:2:0", optimize=o.in_process)
+        return buf.getvalue(), False, im.width, im.height
+    if im.mode == "RGBA" and im.getextrema()[3] == (255, 255):
+        im = im.convert("RGB")  # no transparent pixel: write RGB, as Go does
+    im.save(buf, "PNG")
+    data = buf.getvalue()
+    if o.in_process:
+        data = _pyoptimize.optimize_png(im, data)
+    return data, True, im.width, im.height
 
 
 def optimize(data: bytes, is_png: bool, o: Options) -> bytes:
@@ -297,7 +311,7 @@ def process(source: str, destination: str, rel_dir: str, o: Options, outputs: Ou
         return fail(f"cannot read file: {plain_error(exc)}")
     try:
         out, is_png, w, h = convert_file(fd, bytes_in, o, budget)
-        if o.optimize:
+        if o.optimize and not o.in_process:
             out = optimize(out, is_png, o)
     except FileError as exc:
         return fail(str(exc))

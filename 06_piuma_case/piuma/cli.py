@@ -5,13 +5,13 @@
 
 Exit status: 0 every file succeeded, 1 some files failed (the others are
 written), 2 usage error (bad option, missing SRC, overlapping folders,
-missing jpegoptim/pngquant), 130 interrupted (Ctrl-C).
+missing jpegoptim/pngquant or imagequant), 130 interrupted (Ctrl-C).
 
 File names that are not valid in the file system's encoding (a name made of
 Latin-1 bytes on a UTF-8 system) are never lost: the summary writes them as
 their bytes (Python's surrogateescape: what `ls` shows), and characters the
 output's encoding cannot represent as backslash escapes; the JSON report is
-ASCII, such bytes appear as "\udc80".."\udcff" escapes, and
+ASCII, such bytes appear as "\\udc80".."\\udcff" escapes, and
 os.fsencode(json.loads(...)["source"]) gives the name's bytes back.
 """
 
@@ -24,7 +24,15 @@ import sys
 import time
 from typing import TextIO
 
-from . import ENGINES, GO_JPEG_CODECS, MAX_PIXELS, optimize_dir
+from . import (
+    DEFAULT_OPTIMIZER,
+    ENGINES,
+    GO_JPEG_CODECS,
+    MAX_PIXELS,
+    OPTIMIZERS,
+    RESAMPLE_FILTERS,
+    optimize_dir,
+)
 
 
 def _names_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
@@ -99,9 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--go-jpeg", choices=GO_JPEG_CODECS, default="libjpeg-turbo",
                    help="JPEG codec of the Go engine (libjpeg-turbo)")
     p.add_argument("--no-optimize", dest="optimize", action="store_false",
-                   help="do not run jpegoptim / pngquant")
+                   help="write the encoders' output as it is")
+    defaults = ", ".join(f"{e}: {o}" for e, o in DEFAULT_OPTIMIZER.items())
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help="optimise in process (optimised Huffman tables, libimagequant) or "
+                        f"with the jpegoptim and pngquant commands ({defaults})")
     p.add_argument("--no-draft", dest="draft", action="store_false",
                    help="no JPEG DCT-domain downscaling")
+    p.add_argument("--resample", choices=RESAMPLE_FILTERS, default="bicubic",
+                   help="resize kernel (bicubic)")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger images, from their header ({MAX_PIXELS})")
     p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
@@ -123,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         results = optimize_dir(
             args.src, args.dst, width=args.width, height=args.height,
             quality=args.quality, engine=args.engine, workers=args.workers,
-            optimize=args.optimize, draft=args.draft, go_jpeg=args.go_jpeg,
-            max_pixels=args.max_pixels, max_memory=args.max_memory, progress=bar)
+            optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
+            resample=args.resample, go_jpeg=args.go_jpeg, max_pixels=args.max_pixels,
+            max_memory=args.max_memory, progress=bar)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         if bar:
             bar.close()

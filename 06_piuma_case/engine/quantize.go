@@ -1,0 +1,146 @@
+package engine
+
+// Palette quantisation in process with libimagequant (libimagequant.h), the
+// library inside pngquant, with pngquant 2.17's defaults (pngquant.c, main
+// and pngquant_file_internal): speed 4, quality 0-100 (no minimum, so never
+// "quality too low"), input and output gamma 0.45455 (sRGB-like, what
+// pngquant assumes for a PNG without gAMA, and our PNGs have none),
+// Floyd-Steinberg dithering at level 1.0. It starts from the resized pixels:
+// no true-colour PNG is encoded for it to decode again.
+//
+// Licence: libimagequant is GPL-3.0-or-later (or commercial). Linking it
+// makes the distributed library a GPL-3 work: see README.md, "Licences".
+//
+// Threads: Debian's libimagequant is built with OpenMP, which by default
+// runs a team of one thread per CPU in every call and lets idle threads
+// spin; the engine already runs one file per worker goroutine, so the call
+// asks OpenMP for one thread (omp_set_num_threads acts on the calling
+// thread, and the whole quantisation is one C call on that thread). The
+// symbol is weak: with a libimagequant built without OpenMP it is absent and
+// the call is skipped. The results do not depend on the thread count.
+//
+// cgo pointer rules: pixels, indices and palette are Go memory passed as call
+// arguments; every libimagequant object is created and destroyed inside the
+// one C call.
+
+/*
+#cgo LDFLAGS: -limagequant
+#include <stdlib.h>
+#include <libimagequant.h>
+
+extern void omp_set_num_threads(int) __attribute__((weak));
+
+// Returns a liq_error (LIQ_OK = 0). pal receives count RGBA entries.
+static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
+		unsigned char *indices, unsigned char *pal, int *count, int *quality) {
+	if (omp_set_num_threads)
+		omp_set_num_threads(1);
+	liq_attr *attr = liq_attr_create();
+	if (attr == NULL)
+		return LIQ_OUT_OF_MEMORY;
+	liq_error err = liq_set_speed(attr, 4);
+	liq_image *img = NULL;
+	liq_result *res = NULL;
+	if (err == LIQ_OK) {
+		img = liq_image_create_rgba(attr, rgba, w, h, 0.45455);
+		err = img ? liq_image_quantize(img, attr, &res) : LIQ_OUT_OF_MEMORY;
+	}
+	if (err == LIQ_OK) {
+		liq_set_output_gamma(res, 0.45455);
+		liq_set_dithering_level(res, 1.0f);
+		// pngquant reads the palette once before remapping (to size its
+		// output), and that has an effect: it rounds libimagequant's float
+		// palette to 8 bits, which the remap then starts from. Without this
+		// call the pixels differ from pngquant's.
+		const liq_palette *sized = liq_get_palette(res);
+		(void)sized;
+		err = liq_write_remapped_image(res, img, indices, (size_t)w * h);
+	}
+	if (err == LIQ_OK) {
+		// After the remap, as pngquant reads them: dithering refines the palette.
+		const liq_palette *p = liq_get_palette(res);
+		*count = (int)p->count;
+		for (unsigned i = 0; i < p->count; i++) {
+			pal[4 * i] = p->entries[i].r;
+			pal[4 * i + 1] = p->entries[i].g;
+			pal[4 * i + 2] = p->entries[i].b;
+			pal[4 * i + 3] = p->entries[i].a;
+		}
+		*quality = liq_get_quantization_error(res) >= 0 ? liq_get_quantization_quality(res) : 90;
+	}
+	if (res)
+		liq_result_destroy(res);
+	if (img)
+		liq_image_destroy(img);
+	liq_attr_destroy(attr);
+	return err;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// quantized is an image as palette indices.
+type quantized struct {
+	indices []byte    // one per pixel
+	palette [][4]byte // RGBA, not premultiplied
+	quality int       // libimagequant's 0..100 estimate (pngquant's Q=)
+}
+
+// quantize reduces a gray (bpp 1), RGB (3) or RGBA (4, not premultiplied)
+// raster to at most 256 colours.
+func quantize(r raster) (quantized, error) {
+	rgba := r.pix
+	if r.bpp != 4 {
+		rgba = toRGBA(r)
+	}
+	q := quantized{indices: make([]byte, r.w*r.h)}
+	var pal [256 * 4]byte
+	var count, quality C.int
+	if err := C.piuma_liq_quantize((*C.uchar)(unsafe.Pointer(&rgba[0])), C.int(r.w), C.int(r.h),
+		(*C.uchar)(unsafe.Pointer(&q.indices[0])), (*C.uchar)(unsafe.Pointer(&pal[0])),
+		&count, &quality); err != C.LIQ_OK {
+		return quantized{}, fmt.Errorf("libimagequant failed: %s", liqError(err))
+	}
+	q.palette = make([][4]byte, int(count))
+	for i := range q.palette {
+		copy(q.palette[i][:], pal[4*i:4*i+4])
+	}
+	q.quality = int(quality)
+	return q, nil
+}
+
+func liqError(err C.int) string {
+	switch err {
+	case C.LIQ_QUALITY_TOO_LOW:
+		return "quality too low"
+	case C.LIQ_VALUE_OUT_OF_RANGE:
+		return "value out of range"
+	case C.LIQ_OUT_OF_MEMORY:
+		return "out of memory"
+	case C.LIQ_ABORTED:
+		return "aborted"
+	case C.LIQ_BUFFER_TOO_SMALL:
+		return "buffer too small"
+	case C.LIQ_UNSUPPORTED:
+		return "unsupported"
+	}
+	return fmt.Sprintf("error %d", int(err))
+}
+
+// toRGBA expands gray or RGB pixels to opaque RGBA.
+func toRGBA(r raster) []byte {
+	out := make([]byte, 4*r.w*r.h)
+	for i, j := 0, 0; j+4 <= len(out); i, j = i+r.bpp, j+4 {
+		if r.bpp == 1 {
+			out[j], out[j+1], out[j+2] = r.pix[i], r.pix[i], r.pix[i]
+		} else {
+			out[j], out[j+1], out[j+2] = r.pix[i], r.pix[i+1], r.pix[i+2]
+		}
+		out[j+3] = 255
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+"""The in-process optimiser (optimizer="in-process") against the tools it replaces.
+
+Go engine: libjpeg's optimised Huffman tables and libimagequant in the Go
+core: the very bytes jpegoptim writes, the very pixels and palette pngquant
+writes. Python engine: Pillow's optimize=True and the PyPI imagequant binding
+(an older libimagequant): within 1% (JPEG) and 2% (PNG) of the tools' sizes,
+PSNR within 0.3 dB. Runs in the step's interpreter, which loads this step's
+Go core once (see test_piuma_case.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import piuma
+import pytest
+from PIL import Image
+from piuma import optimize_dir
+
+HERE = Path(__file__).resolve().parent
+PRODUCTS = HERE / "build" / "images" / "products"
+SUBSET = ["jpeg/chelsea.jpg", "jpeg/astronaut-gray.jpg", "png/coffee-cutout.png"]
+
+if not PRODUCTS.is_dir():  # pragma: no cover - a usage error, not a test failure
+    pytest.exit("run `make` in 06_piuma_case first (build/images is missing)", 2)
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory) -> Path:
+    """Two product JPEGs (colour and gray) and a transparent PNG cut-out."""
+    src = tmp_path_factory.mktemp("products")
+    for rel in SUBSET:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PRODUCTS / rel, src / rel)
+    return src
+
+
+def run(src: Path, dst: Path, **kw) -> dict[str, piuma.FileResult]:
+    results = optimize_dir(src, dst, width=400, height=400, **kw)
+    assert all(r.ok for r in results), [r.error for r in results]
+    return {os.path.relpath(r.source, os.path.realpath(src)): r for r in results}
+
+
+def premultiplied(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        a = np.asarray(im.convert("RGBA"), dtype=np.float64)
+    a[..., :3] *= a[..., 3:] / 255.0
+    return a
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a - b) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGBA"))
+
+
+def test_go_in_process_writes_what_the_tools_write(products, tmp_path):
+    inproc = run(products, tmp_path / "in", engine="go", optimizer="in-process")
+    tools = run(products, tmp_path / "tools", engine="go", optimizer="tools")
+    for rel in SUBSET:
+        a, b = Path(inproc[rel].destination), Path(tools[rel].destination)
+        if rel.endswith(".jpg"):
+            assert a.read_bytes() == b.read_bytes(), rel  # jpegoptim's very bytes
+        else:
+            with Image.open(a) as pa, Image.open(b) as pb:
+                assert pa.mode == pb.mode == "P"
+                assert np.array_equal(np.asarray(pa), np.asarray(pb))  # pngquant's indices
+                assert pa.getpalette("RGBA") == pb.getpalette("RGBA")  # and palette
+            # One IDAT chunk instead of pngquant's 8 KB ones: a little smaller.
+            assert b.stat().st_size - 300 <= a.stat().st_size <= b.stat().st_size
+
+
+def test_python_in_process_is_close_to_the_tools(products, tmp_path):
+    inproc = run(products, tmp_path / "in", engine="python", optimizer="in-process")
+    tools = run(products, tmp_path / "tools", engine="python", optimizer="tools")
+    plain = run(products, tmp_path / "plain", engine="python", optimize=False)
+    for rel in SUBSET:
+        a, b = inproc[rel], tools[rel]
+        limit = 0.01 if rel.endswith(".jpg") else 0.02
+        assert abs(a.bytes_out - b.bytes_out) <= limit * b.bytes_out, (rel, a, b)
+        if rel.endswith(".jpg"):  # lossless both ways: the encoder's pixels
+            assert np.array_equal(pixels(a.destination), pixels(plain[rel].destination))
+            assert np.array_equal(pixels(b.destination), pixels(plain[rel].destination))
+        else:  # lossy: as close to the true-colour output as pngquant's
+            ref = premultiplied(plain[rel].destination)
+            qa = psnr(premultiplied(a.destination), ref)
+            qb = psnr(premultiplied(b.destination), ref)
+            assert abs(qa - qb) < 0.3, (qa, qb)
+            assert a.bytes_out < plain[rel].bytes_out / 2
+
+
+@pytest.fixture
+def no_tools(tmp_path, monkeypatch):
+    """PATH without jpegoptim and pngquant (nor anything else)."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert shutil.which("pngquant") is None
+
+
+@pytest.mark.usefixtures("no_tools")
+def test_in_process_needs_no_tool(products, tmp_path):
+    plain = run(products, tmp_path / "plain", engine="go", optimize=False)
+    for engine in ("go", "python"):
+        out = run(products, tmp_path / engine, engine=engine, optimizer="in-process")
+        for rel in SUBSET:
+            assert out[rel].bytes_out < plain[rel].bytes_out, (engine, rel)
+    # The Go engine's default is in process; the Python engine's the tools.
+    run(products, tmp_path / "default", engine="go")
+    with pytest.raises(FileNotFoundError, match="jpegoptim not found on PATH"):
+        optimize_dir(products, tmp_path / "x", engine="python")
+    with pytest.raises(FileNotFoundError, match="jpegoptim not found on PATH"):
+        optimize_dir(products, tmp_path / "y", engine="go", optimizer="tools")
+
+
+def test_low_level_run_optimises_in_process_without_tool_paths(products, tmp_path):
+    from piuma import _piuma
+
+    rows = _piuma.run(str(products), str(tmp_path / "out"), width=400, height=400,
+                      optimize=True)
+    plain = _piuma.run(str(products), str(tmp_path / "plain"), width=400, height=400)
+    assert [r[2] for r in rows] == [None] * len(SUBSET)
+    assert all(a[4] < b[4] for a, b in zip(rows, plain, strict=True))
+
+
+@pytest.mark.parametrize(("value", "exc", "message"), [
+    ("fast", ValueError, "optimizer must be one of 'in-process', 'tools', not 'fast'"),
+    (1, TypeError, "optimizer must be a str, not int"),
+])
+def test_bad_optimizer(products, tmp_path, value, exc, message):
+    with pytest.raises(exc, match=message):
+        optimize_dir(products, tmp_path / "out", optimizer=value)
+
+
+def test_python_in_process_without_imagequant_is_a_clear_error(products, tmp_path):
+    code = ("import sys; sys.modules['imagequant'] = None; sys.path.insert(0, sys.argv[1]); "
+            "from piuma.cli import main; sys.exit(main(sys.argv[2:]))")
+    p = subprocess.run([sys.executable, "-c", code, str(HERE), str(products),
+                        str(tmp_path / "out"), "--engine", "python", "--optimizer",
+                        "in-process"], capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    assert "needs the imagequant package (pip install imagequant)" in p.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.*"))
+
+
+def test_cli_optimizer_option(products, tmp_path):
+    cli = [sys.executable, str(HERE / "optimize.py"), str(products)]
+    outs = {}
+    for optimizer in ("in-process", "tools"):
+        p = subprocess.run([*cli, str(tmp_path / optimizer), "--width", "400", "--json",
+                            "--optimizer", optimizer], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        outs[optimizer] = json.loads(p.stdout)["summary"]["bytes_out"]
+    assert abs(outs["in-process"] - outs["tools"]) <= 0.01 * outs["tools"]
+    p = subprocess.run([*cli, str(tmp_path / "bad"), "--optimizer", "fast"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert "invalid choice: 'fast'" in p.stderr
+
+
+def test_lanczos_resample_both_engines(tmp_path):
+    """resample="lanczos" is Pillow's LANCZOS in both engines: on a lossless
+    PNG each engine's output is much closer to the other engine's with the
+    same kernel than with the other kernel."""
+    src = tmp_path / "src"
+    src.mkdir()
+    grain = Image.effect_noise((600, 400), 40).convert("RGB")
+    Image.blend(grain, Image.linear_gradient("L").resize((600, 400)).convert("RGB"),
+                0.5).save(src / "detail.png")
+    out = {}
+    for engine in ("go", "python"):
+        for kernel in ("bicubic", "lanczos"):
+            [r] = optimize_dir(src, tmp_path / f"{engine}-{kernel}", engine=engine,
+                               width=250, optimize=False, resample=kernel)
+            out[engine, kernel] = pixels(r.destination).astype(float)
+
+    def dist(a, b):
+        return float(np.mean(np.abs(out[a] - out[b])))
+
+    for k, other in (("bicubic", "lanczos"), ("lanczos", "bicubic")):
+        same = dist(("go", k), ("python", k))
+        assert same < 0.5 * dist(("go", k), ("python", other)), k
+        assert same < 0.5 * dist(("go", k), ("go", other)), k
+    with pytest.raises(ValueError, match="resample must be one of 'bicubic', 'lanczos'"):
+        optimize_dir(src, tmp_path / "x", resample="nearest")
