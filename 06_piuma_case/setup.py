@@ -1,28 +1,50 @@
-"""pip install ./06_piuma_case: the piuma package, its Go core and its CLI.
+"""The build step of the piuma package (metadata: pyproject.toml).
 
-The Go core is built by build_go_ext below (a small build_ext subclass, not
-the deprecated setuptools-golang): `go build -buildmode=c-shared` writes
+    make wheel                       # wheel + auditwheel repair + its dependencies
+    pip install ./06_piuma_case      # from the repository checkout
+
+build_go_ext, a small build_ext subclass (not the deprecated
+setuptools-golang), runs `go build -buildmode=c-shared` to write
 libpiuma_core.so next to where setuptools puts the extension module, because
-the C glue finds its Go core beside itself (common/go_core.h uses dladdr).
+the C glue finds its Go core beside itself (common/go_core.h uses dladdr),
+then compiles the glue.
+
+The glue uses the limited API: on a regular CPython the module is
+_piuma.abi3.so and the wheel is tagged cp310-abi3, one wheel for CPython 3.10
+and later. A free-threaded interpreter (3.13t) has no stable ABI yet: there
+the module and the wheel are version-specific.
 
 The glue includes common/go_core.h from the repository, outside this folder:
 pip (>= 21.3) builds a local folder in place, so ../common is there. Building
 from a copy of this folder alone needs EPG_COMMON=/path/to/common.
-Needs at build time: Go >= 1.21, a C compiler and libturbojpeg
-(libturbojpeg0-dev). The Go core itself uses the standard library only.
+Needs at build time: Go >= 1.21, a C compiler, libturbojpeg, libjpeg,
+libimagequant and zlib with their headers. The Go core itself uses the
+standard library only.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMMON = os.environ.get("EPG_COMMON", os.path.join(HERE, "..", "common"))
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+# Licences of the C libraries a repaired wheel carries (auditwheel copies the
+# libraries, not their licences), where this system has them (Debian's
+# copyright files): they go into the package as piuma/licenses/.
+THIRD_PARTY_LICENSES = {
+    "libimagequant.copyright": "/usr/share/doc/libimagequant0/copyright",
+    "libjpeg-turbo.copyright": "/usr/share/doc/libjpeg62-turbo/copyright",
+    "GPL-3": "/usr/share/common-licenses/GPL-3",
+}
 
 
 class build_go_ext(build_ext):
@@ -50,23 +72,26 @@ class build_go_ext(build_ext):
         # package (it is a build input of the glue, not something to install).
         header = os.path.join(self.build_temp, "libpiuma_core.h")
         os.replace(os.path.join(out_dir, "libpiuma_core.h"), header)
+        licenses = os.path.join(out_dir, "licenses")
+        for name, path in THIRD_PARTY_LICENSES.items():
+            if os.path.isfile(path):
+                os.makedirs(licenses, exist_ok=True)
+                shutil.copyfile(path, os.path.join(licenses, name))
         ext.include_dirs += [os.path.abspath(self.build_temp), os.path.join(HERE, "core"),
                              os.path.abspath(COMMON)]
         super().build_extension(ext)
 
 
+limited = [] if FREE_THREADED else [("Py_LIMITED_API", "0x030A0000")]
 setup(
-    name="piuma",
-    version="0.6.0",
-    description="Resize and optimise a folder of product images (Python or Go engine)",
-    license="MIT",
-    python_requires=">=3.10",
-    packages=["piuma"],
-    install_requires=["Pillow>=10.0"],
     ext_modules=[Extension("piuma._piuma", ["piuma/_piuma.c"],
                            depends=["core/piuma_api.h"] + [os.path.join(COMMON, h) for h in (
                                "go_core.h", "go_guard.h", "go_panic.h")],
-                           extra_compile_args=["-std=gnu11"], libraries=["dl"])],
+                           define_macros=limited, py_limited_api=not FREE_THREADED,
+                           extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Werror"],
+                           libraries=["dl"])],
     cmdclass={"build_ext": build_go_ext},
-    entry_points={"console_scripts": ["piuma-optimize = piuma.cli:main"]},
+    options={"bdist_wheel": {"py_limited_api": False if FREE_THREADED else "cp310"},
+             # setuptools' own build folders, apart from the step's build/images
+             "build": {"build_base": "build/setuptools"}},
 )

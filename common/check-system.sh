@@ -40,6 +40,10 @@ if ! header turbojpeg.h || ! header jpeglib.h; then
     else missing_apt+=(libturbojpeg0-dev libjpeg62-turbo-dev); fi
     missing_brew+=(jpeg-turbo)
 fi
+# Step 06's in-process optimiser: libimagequant (GPL-3, pngquant's library)
+# and zlib (its PNG encoder).
+header libimagequant.h || { missing_apt+=(libimagequant-dev); missing_brew+=(libimagequant); }
+header zlib.h || missing_apt+=(zlib1g-dev)
 
 install_cmd=""
 if [ "$(uname -s)" = Darwin ]; then
@@ -74,4 +78,4 @@ if [ ${#problems[@]} -gt 0 ]; then
     printf '  - %s\n' "${problems[@]}" >&2
     exit 1
 fi
-echo "system check: go $(go env GOVERSION), $(${CC:-cc} --version | head -1), pngquant, jpegoptim, libjpeg-turbo: ok"
+echo "system check: go $(go env GOVERSION), $(${CC:-cc} --version | head -1), pngquant, jpegoptim, libjpeg-turbo, libimagequant, zlib: ok"
