@@ -2,6 +2,7 @@
 
     python bench.py [--src build/images/products] [--repeat 3] [--json FILE]
                     [--variants NAME ...] [--no-scaling] [--scaling-sets 9 90 900]
+    python bench.py --summarize build/bench-1.json build/bench-2.json ...
 
 Each variant runs in its own process (one Go runtime per process, and no
 variant warms another's caches): a warm-up batch, then --repeat timed
@@ -336,6 +337,66 @@ def compare(a: dict, b: dict) -> str:
             f"{ddb('psnr_jpeg_db')}, PNG {ddb('psnr_png_db')}")
 
 
+def summarize(paths: list[str]) -> None:
+    """The figures of several runs (--json files) pooled: every batch of every
+    run, the median and range; the comparisons per run and pooled."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    pool: dict[tuple, dict] = {}
+    for run in runs:
+        for row in run["rows"]:
+            p = pool.setdefault((row["variant"], row["optimizer"]),
+                                {"ips": [], "cpu": [], "rows": []})
+            p["ips"] += row["images_per_s_all"]
+            p["cpu"] += row["cpu_ms_all"]
+            p["rows"].append(row)
+    print(f"{len(runs)} runs pooled, {sum(len(r['rows'][0]['walls']) for r in runs)} batches "
+          "per variant\n")
+    print(f"{'variant':52} {'images/s':>16} {'CPU ms/image':>18} {'out KB':>7} "
+          f"{'PSNR JPEG/PNG':>14} {'RSS MB':>9}")
+    print(f"{'':52} {'median [min-max]':>16} {'median [min-max]':>18}")
+    for p in pool.values():
+        row, ips, cpu = p["rows"][0], p["ips"], p["cpu"]
+        rss = [r["peak_rss_mb"] for r in p["rows"]]
+        print(f"{label(row):52} {statistics.median(ips):5.1f} [{min(ips):4.1f}-{max(ips):4.1f}] "
+              f"{statistics.median(cpu):6.0f} [{min(cpu):4.0f}-{max(cpu):4.0f}] "
+              f"{row['bytes_out'] / 1024:7.0f} {row['psnr_jpeg_db'] or 0:6.2f}/"
+              f"{row['psnr_png_db'] or 0:5.2f} {min(rss):4.0f}-{max(rss):<4.0f}")
+    pairs = [((GO, "in-process"), (TALK, "tools"), "Go in process vs the talk's pipeline"),
+             ((GO, "in-process"), (TALK_OMP1, "tools"), "... with OMP_NUM_THREADS=1 for pngquant"),
+             ((TALK, "in-process"), (TALK, "tools"), "Python in process vs the talk's pipeline"),
+             ((GO, "in-process"), (TALK, "in-process"), "Go in process vs Python in process"),
+             ((GO, "in-process"), (VIPS, "in-process"), "Go in process vs pyvips"),
+             ((GO_LANCZOS, "in-process"), (VIPS, "in-process"), "... with Lanczos")]
+    print()
+    for a, b, what in pairs:
+        if a not in pool or b not in pool:
+            continue
+        pa, pb = pool[a], pool[b]
+        per_run = [(x["images_per_s"] / y["images_per_s"], y["cpu_ms"] / x["cpu_ms"])
+                   for x, y in zip(pa["rows"], pb["rows"], strict=True)]
+        ra, rb = pa["rows"][0], pb["rows"][0]
+        print(f"{what}: {statistics.median(pa['ips']) / statistics.median(pb['ips']):.2f}x the "
+              f"images/s, {statistics.median(pb['cpu']) / statistics.median(pa['cpu']):.2f}x less "
+              "CPU per image (medians of all batches; per run: "
+              + ", ".join(f"{s:.2f}x/{c:.2f}x" for s, c in per_run)
+              + f"); size {100 * (ra['bytes_out'] / rb['bytes_out'] - 1):+.1f}%, PSNR JPEG "
+              f"{ra['psnr_jpeg_db'] - rb['psnr_jpeg_db']:+.2f} dB, PNG "
+              f"{ra['psnr_png_db'] - rb['psnr_png_db']:+.2f} dB")
+    scaling = [s for run in runs for s in run.get("scaling", [])]
+    if scaling:
+        print(f"\n{'variant':44} {'images':>6} {'images/s':>14} {'CPU ms/image':>14} "
+              f"{'peak RSS MB':>12}")
+        groups: dict[tuple, list] = {}
+        for s in scaling:
+            groups.setdefault((label(s), s["images"]), []).append(s)
+        for (name, n), ss in groups.items():
+            ips = [s["images_per_s"] for s in ss]
+            cpu = [s["cpu_ms"] for s in ss]
+            rss = [s["peak_rss_mb"] for s in ss]
+            print(f"{name:44} {n:6} {min(ips):6.1f}-{max(ips):<7.1f} {min(cpu):6.0f}-"
+                  f"{max(cpu):<7.0f} {min(rss):5.0f}-{max(rss):<6.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", default=str(HERE / "build" / "images" / "products"))
@@ -345,7 +406,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-scaling", action="store_true", help="skip the 9/90/900 runs")
     ap.add_argument("--scaling-sets", nargs="*", type=int, default=[9, 90, 900])
     ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--summarize", nargs="+", metavar="JSON",
+                    help="print the figures of earlier runs (--json files), pooled")
     args = ap.parse_args(argv)
+    if args.summarize:
+        summarize(args.summarize)
+        return 0
     src = Path(args.src).resolve()
     names = args.variants or list(VARIANTS)
     unknown = set(names) - set(VARIANTS)

@@ -55,9 +55,10 @@ PY_STAGES = {
     "optimise": [("_pyoptimize.py", "optimize_png")],  # + the tools' CPU
 }
 GO_STAGES = {
-    "decode": ["engine.(*turbo).decode", "engine._Cfunc_piuma_tj_planes", "engine.pngFast",
-               "image/png.Decode", "image/jpeg.Decode"],
-    "resize": ["engine.resample", "engine.orient", "engine.premultiply",
+    "decode": ["engine.(*turbo).decode", "engine._Cfunc_piuma_tj_planes", "engine.libjpegDecode",
+               "engine.decodeLossless", "engine.scanPNG", "engine.pngFast", "image/png.Decode",
+               "image/jpeg.Decode"],
+    "resize": ["engine.(*converter).resample", "engine.orient", "engine.premultiply",
                "engine.unpremultiply"],
     # libjpeg (with optimize_coding in process: that pass is part of the
     # encode) and the true-colour PNG (in process: only as far as the
