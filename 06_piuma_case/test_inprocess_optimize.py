@@ -193,3 +193,59 @@ def test_lanczos_resample_both_engines(tmp_path):
         assert same < 0.5 * dist(("go", k), ("go", other)), k
     with pytest.raises(ValueError, match="resample must be one of 'bicubic', 'lanczos'"):
         optimize_dir(src, tmp_path / "x", resample="nearest")
+
+
+def peak_growth(code: str) -> tuple[object, float]:
+    """Run code in a fresh interpreter (it sets OUT); OUT and how far its peak
+    resident memory rose (MiB) above where it was once piuma, its Go core,
+    Pillow and imagequant were loaded (Linux: clear_refs resets VmHWM)."""
+    prologue = f"""
+import json, sys
+sys.path.insert(0, {str(HERE)!r})
+import piuma, piuma._piuma, piuma._pyoptimize, imagequant
+def status_mib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+_base = status_mib("VmRSS")
+"""
+    epilogue = "\nprint('@@' + json.dumps([OUT, status_mib('VmHWM') - _base]))\n"
+    p = subprocess.run([sys.executable, "-c", prologue + code + epilogue],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out, grew = json.loads(next(x for x in p.stdout.splitlines() if x.startswith("@@"))[2:])
+    return out, grew
+
+
+@pytest.mark.parametrize("engine", ["go", "python"])
+def test_the_memory_estimate_counts_the_quantisation(engine, tmp_path):
+    """A 2400x1600 RGBA PNG kept at its size and quantised in process: the
+    peak stays under the file's memory estimate, which now counts what
+    libimagequant takes (a float copy of the image, maps, indices)."""
+    from piuma import _budget
+
+    rng = np.random.default_rng(12)
+    src = tmp_path / "src"
+    src.mkdir()
+    pix = rng.integers(0, 256, (1600, 2400, 4), dtype=np.uint8)
+    pix[..., 3] = np.where(rng.random((1600, 2400)) < 0.5, 255, 0)  # transparent half
+    Image.fromarray(pix).save(src / "big.png")
+    size = (src / "big.png").stat().st_size
+    out, grew = peak_growth(f"""
+[r] = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, engine={engine!r},
+                         optimizer="in-process", workers=1)
+OUT = [r.error, r.width, r.height]
+""")
+    assert out == [None, 2400, 1600]
+    kw = dict(png=True, channels=4)
+    estimate = _budget.estimate_memory(size, 2400, 1600, 2400, 1600, quantized=True, **kw)
+    without = _budget.estimate_memory(size, 2400, 1600, 2400, 1600, **kw)
+    print(f"{engine}: peak +{grew:.0f} MiB, estimate {estimate / 2**20:.0f} MiB, "
+          f"without the quantisation {without / 2**20:.0f} MiB")
+    assert grew < estimate / 2**20, (grew, estimate / 2**20)
+    # and the term is not there for nothing: quantising takes more than the
+    # rest of the estimate leaves.
+    assert grew > without / 2**20 - 8, (grew, without / 2**20)
