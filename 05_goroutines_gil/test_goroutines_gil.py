@@ -342,7 +342,10 @@ def test_free_threaded_held_call_blocks_stop_the_world(release, order):
 # main thread is inside countdown() (same handshake as above).
 # --------------------------------------------------------------------------
 SIGINT_CHILD = r"""
-import sys, threading, time
+import signal, sys, threading, time
+# Ctrl-C raises KeyboardInterrupt even when this test runs where SIGINT is
+# ignored (nohup, a background job): Python installs no handler then.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import countdown
 sys.setswitchinterval(1000)
 

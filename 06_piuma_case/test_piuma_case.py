@@ -664,7 +664,14 @@ def test_cli_ctrl_c_cancels_cleanly(tmp_path):
     import signal
 
     dst = tmp_path / "out"
-    proc = subprocess.Popen([*CLI, str(IMAGES / "products"), str(dst), "--width", "800",
+    # The CLI as a terminal starts it: with Python's SIGINT handler, even when
+    # this test runs where SIGINT is ignored (nohup, a background job).
+    as_in_a_terminal = ("import runpy, signal, sys; "
+                        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                        "sys.argv[0] = sys.argv.pop(1); runpy.run_path(sys.argv[0], "
+                        "run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", as_in_a_terminal, *CLI[1:],
+                             str(IMAGES / "products"), str(dst), "--width", "800",
                              "--workers", "1"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
