@@ -24,6 +24,7 @@ import warnings
 import zlib
 from pathlib import Path
 
+import PIL
 import piuma
 import pytest
 from make_images import dc_jpeg, jpeg_segment, lossless_jpeg, lossless_sample, png_chunk
@@ -344,6 +345,14 @@ def _exif(o: int) -> bytes:
 
 # -------------------------------------------------- orientation, as Pillow
 
+# The engines read orientation as Pillow 13 does. Pillow 12 reads some
+# malformed blocks differently (20 of the 1,500 below: an Exif header twice,
+# BigTIFF magic, IFD type 13), and free-threaded 3.13 has no Pillow 13 wheel:
+# there, Pillow is the reference only for the well-formed cases, and the Go
+# engine is held to the Python engine's reader (piuma/_probe.py) for the rest.
+PILLOW_IS_REFERENCE = tuple(int(x) for x in PIL.__version__.split(".")[:2]) >= (13, 0)
+
+
 def pillow_orientation(data: bytes, is_png: bool) -> int:
     """What Pillow's Image.getexif() says (the Python engine's old code)."""
     cls = PngImagePlugin.PngImageFile if is_png else JpegImagePlugin.JpegImageFile
@@ -438,6 +447,9 @@ def test_orientation_is_read_as_pillow_reads_it():
     line by line) against Pillow's getexif() on many generated blocks:
     EXIF LONG, signed and odd types, duplicates, truncation, PNG eXIf with an
     Exif header, "Raw profile type exif", XMP, text chunks named "exif"."""
+    if not PILLOW_IS_REFERENCE:
+        pytest.skip(f"the reference is Pillow 13's EXIF reader; Pillow {PIL.__version__} "
+                    "is installed")
     rng = random.Random(10)
     jpeg = jpeg_bytes(Image.new("L", (8, 8), 128))
     png = png_bytes(Image.new("L", (4, 4), 128))
@@ -502,9 +514,12 @@ def test_engines_turn_images_as_pillow_says(engine, tmp_path):
     res = run(engine, src, tmp_path / "out", width=0, height=0)
     expected = {"long.jpg": 6, "exif-header.png": 6, "xmp.jpg": 8, "xmp.png": 5, "raw.png": 6}
     for name, data in files.items():
-        want = pillow_orientation(data, name.endswith(".png"))
+        is_png = name.endswith(".png")
+        want = pillow_orientation(data, is_png)
         if name in expected:
             assert want == expected[name], name  # the test can fail
+        elif not PILLOW_IS_REFERENCE:
+            want = _probe.orientation(data, is_png)
         r = res[name]
         assert r.ok, (name, r.error)
         with Image.open(r.destination) as out:
