@@ -666,10 +666,11 @@ def test_cli_ctrl_c_cancels_cleanly(tmp_path):
     dst = tmp_path / "out"
     # The CLI as a terminal starts it: with Python's SIGINT handler, even when
     # this test runs where SIGINT is ignored (nohup, a background job).
-    as_in_a_terminal = ("import runpy, signal, sys; "
+    as_in_a_terminal = ("import os, runpy, signal, sys; "
                         "signal.signal(signal.SIGINT, signal.default_int_handler); "
-                        "sys.argv[0] = sys.argv.pop(1); runpy.run_path(sys.argv[0], "
-                        "run_name='__main__')")
+                        "sys.argv[0] = sys.argv.pop(1); "
+                        "sys.path[0] = os.path.dirname(sys.argv[0]); "  # as `python script`
+                        "runpy.run_path(sys.argv[0], run_name='__main__')")
     proc = subprocess.Popen([sys.executable, "-c", as_in_a_terminal, *CLI[1:],
                              str(IMAGES / "products"), str(dst), "--width", "800",
                              "--workers", "1"], stdout=subprocess.PIPE,

@@ -36,6 +36,8 @@ func (c cProgress) Cancelled() bool {
 	return atomic.LoadInt32((*int32)(unsafe.Pointer(&c.p.cancel))) != 0
 }
 
+// [excerpt: export]
+
 // PiumaRun runs one batch and returns its results in a C array of *n
 // entries, allocated with C.malloc, to be released with PiumaFreeResults.
 // progress may be NULL. A panic outside the per-file workers (which turn
@@ -46,6 +48,7 @@ func (c cProgress) Cancelled() bool {
 func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, report *C.epg_go_panic) *C.piuma_result {
 	defer gopanic.Recover(unsafe.Pointer(report))
 	gopanic.Hook("PiumaRun")
+	// [/excerpt: export]
 	opts := engine.Options{
 		Width:     int(o.width),
 		Height:    int(o.height),

@@ -148,6 +148,7 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 	}
 	workers := min(opts.Workers, len(jobs))
 
+	// [excerpt: pool]
 	// A bounded pool: `workers` goroutines take job indexes from a channel
 	// and write their result into their own slot (no lock needed).
 	done := make([]Result, len(jobs))
@@ -196,6 +197,7 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 	}
 	close(next)
 	wg.Wait()
+	// [/excerpt: pool]
 
 	results = append(results, done...)
 	// Byte order of the paths, whatever their encoding; the Python engine
@@ -207,6 +209,7 @@ func Run(src, dst string, opts Options, progress Progress) []Result {
 // process converts one file; r.Err says what went wrong, if anything.
 func (c *converter) process(r *Result) {
 	start := time.Now()
+	// [excerpt: recover]
 	defer func() {
 		r.Duration = time.Since(start)
 		// A panic in a goroutine would kill the whole process, and here that
@@ -216,6 +219,7 @@ func (c *converter) process(r *Result) {
 			r.Err, r.BytesOut, r.Width, r.Height = fmt.Errorf("internal error: %v", p), 0, 0, 0
 		}
 	}()
+	// [/excerpt: recover]
 	f, size, err := openSource(r.Source)
 	switch {
 	case errors.Is(err, errNotRegular):

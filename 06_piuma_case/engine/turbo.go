@@ -26,6 +26,7 @@ import (
 // jpegenc.go). A handle is not safe for concurrent use: each worker goroutine
 // owns its own turbo.
 //
+// [excerpt: reset]
 // After an error a TurboJPEG 2.x handle is not as good as new: libjpeg's
 // state from the failed call can remain (an "Unsupported marker" or "two
 // SOI markers" from one file was reported for every later file of the
@@ -44,6 +45,8 @@ func (t *turbo) resetDec() error {
 	}
 	return nil
 }
+
+// [/excerpt: reset]
 
 // failed returns err, after replacing the handle; a failure to replace it
 // is reported instead (the worker then fails its next files clearly).

@@ -255,6 +255,7 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&p->total, 0, __ATOMIC_RELAXED);
     }
+    /* [excerpt: gil] */
     piuma_result *results;
     size_t n = 0;
     epg_go_panic panic = {NULL, NULL};
@@ -283,6 +284,7 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         Py_CLEAR(list);
         epg_raise_go_panic("run() (freeing the results)", &panic);
     }
+    /* [/excerpt: gil] */
 
 done:
     Py_XDECREF(src);

@@ -276,13 +276,16 @@ def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, b
 def optimize(data: bytes, is_png: bool, o: Options) -> bytes:
     """jpegoptim (lossless) / pngquant (lossy palette) through pipes.
 
-    Exactly what engine/files.go's optimize() runs; keeps the smaller result.
+    Exactly what engine/files.go's optimize() runs (the Go engine's
+    optimizer="tools"); keeps the smaller result.
     """
+    # [excerpt: tools]
     if is_png:
         cmd = [o.pngquant, "--strip", "--skip-if-larger", "-"]
     else:
         cmd = [o.jpegoptim, "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
     proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
     if proc.returncode != 0:
