@@ -597,18 +597,21 @@ def test_pillow_decodes_the_go_lossless_seeds_to_their_samples():
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_png_metadata_limits_are_pillows_in_both_engines(engine, tmp_path):
-    """zTXt, iCCP and iTXt chunks inflating past 1 MiB: Pillow refused them,
-    the Go engine decoded them (image/png skips those chunks)."""
+    """zTXt, iCCP and iTXt chunks inflating past 1 MiB (by one byte, or by
+    megabytes): Pillow refused them, the Go engine decoded them (image/png
+    skips those chunks). Exactly 1 MiB is fine, in Pillow and in both engines."""
     src = tmp_path / "src"
     src.mkdir()
     png = png_bytes(Image.new("RGB", (16, 16), (10, 20, 30)))
     bomb = zlib.compress(bytes(4 << 20), 9)  # 4 MiB from 4 KiB
-    fine = zlib.compress(bytes((1 << 20) - 1), 9)
+    fine = zlib.compress(bytes(1 << 20), 9)  # exactly MAX_TEXT_CHUNK: Pillow accepts it
+    over = zlib.compress(bytes((1 << 20) + 1), 9)
     files = {
         "ztxt.png": with_png_chunks(png, png_chunk(b"zTXt", b"Comment\0\0" + bomb)),
         "iccp.png": with_png_chunks(png, png_chunk(b"iCCP", b"ICC\0\0" + bomb)),
         "itxt.png": with_png_chunks(png, png_chunk(b"iTXt", b"Comment\0\1\0\0\0" + bomb)),
         "after.png": with_png_chunks(png, png_chunk(b"zTXt", b"C\0\0" + bomb), after_idat=True),
+        "over.png": with_png_chunks(png, png_chunk(b"zTXt", b"Comment\0\0" + over)),
         "method.png": with_png_chunks(png, png_chunk(b"zTXt", b"Comment\0\1xx")),
         "fine.png": with_png_chunks(png, png_chunk(b"zTXt", b"Comment\0\0" + fine)),
     }
@@ -616,7 +619,7 @@ def test_png_metadata_limits_are_pillows_in_both_engines(engine, tmp_path):
         (src / name).write_bytes(data)
     res = run(engine, src, tmp_path / "out")
     what = {"ztxt.png": "zTXt", "iccp.png": "iCCP (colour profile)", "itxt.png": "iTXt",
-            "after.png": "zTXt"}
+            "after.png": "zTXt", "over.png": "zTXt"}
     for name, kind in what.items():
         assert res[name].error == (f"cannot decode PNG: the compressed {kind} metadata "
                                    "expands to more than 1 MiB (metadata bomb?)")

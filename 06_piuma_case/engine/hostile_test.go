@@ -199,10 +199,11 @@ func withChunks(pngData []byte, chunks ...[]byte) []byte {
 func TestPNGMetadataLimits(t *testing.T) {
 	base := pngBytes(t, image.NewGray(image.Rect(0, 0, 8, 8)))
 	bomb := deflate(make([]byte, 2<<20))
-	justUnder := deflate(make([]byte, maxTextChunk-1))
+	atLimit := deflate(make([]byte, maxTextChunk)) // Pillow accepts exactly 1 MiB
+	justOver := deflate(make([]byte, maxTextChunk+1))
 	var many [][]byte
 	for i := 0; i < 65; i++ {
-		many = append(many, chunk("zTXt", append([]byte("k\x00\x00"), justUnder...)))
+		many = append(many, chunk("zTXt", append([]byte("k\x00\x00"), atLimit...)))
 	}
 	cases := map[string]struct {
 		data []byte
@@ -211,6 +212,7 @@ func TestPNGMetadataLimits(t *testing.T) {
 		"zTXt bomb":      {withChunks(base, chunk("zTXt", append([]byte("Comment\x00\x00"), bomb...))), "the compressed zTXt metadata expands to more than 1 MiB"},
 		"iCCP bomb":      {withChunks(base, chunk("iCCP", append([]byte("icc\x00\x00"), bomb...))), "the compressed iCCP (colour profile) metadata expands"},
 		"iTXt bomb":      {withChunks(base, chunk("iTXt", append([]byte("k\x00\x01\x00\x00\x00"), bomb...))), "the compressed iTXt metadata expands"},
+		"1 MiB + 1 byte": {withChunks(base, chunk("zTXt", append([]byte("k\x00\x00"), justOver...))), "the compressed zTXt metadata expands"},
 		"after the data": {bytes.Join([][]byte{base[:len(base)-12], chunk("zTXt", append([]byte("c\x00\x00"), bomb...)), base[len(base)-12:]}, nil), "zTXt metadata expands"},
 		"64 MiB of text": {withChunks(base, many...), "more than 64 MiB of text metadata"},
 		"zTXt method":    {withChunks(base, chunk("zTXt", []byte("k\x00\x05xx"))), "unknown compression method 5 in a zTXt chunk"},
@@ -226,7 +228,7 @@ func TestPNGMetadataLimits(t *testing.T) {
 		}
 	}
 	// Text under the limits, and a corrupt compressed text, are fine.
-	ok := withChunks(base, chunk("zTXt", append([]byte("k\x00\x00"), justUnder...)),
+	ok := withChunks(base, chunk("zTXt", append([]byte("k\x00\x00"), atLimit...)),
 		chunk("zTXt", []byte("k\x00\x00not zlib")))
 	if _, err := c.convertFile(bytes.NewReader(ok), int64(len(ok))); err != nil {
 		t.Errorf("text under the limits: %v", err)

@@ -18,7 +18,7 @@ import (
 //   - every chunk is complete and its CRC matches (image/png checks them
 //     all; Pillow only the chunks before the image data), up to IEND;
 //   - metadata limits are Pillow's (PngImagePlugin): a zTXt, iCCP or
-//     compressed iTXt chunk may inflate to less than MAX_TEXT_CHUNK (1 MiB),
+//     compressed iTXt chunk may inflate to at most MAX_TEXT_CHUNK (1 MiB),
 //     all text together to 64 MiB; a zTXt or iCCP chunk with an unknown
 //     compression method is an error. image/png skips these chunks, so
 //     without this check a metadata bomb refused by one engine would pass
@@ -74,8 +74,9 @@ func inflateLimited(data []byte, what string) (out []byte, ok bool, err error) {
 		return nil, false, nil
 	}
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(zr, maxTextChunk))
-	if n >= maxTextChunk {
+	// One byte past the limit tells "exactly 1 MiB" (Pillow accepts it) from more.
+	n, err := io.Copy(&buf, io.LimitReader(zr, maxTextChunk+1))
+	if n > maxTextChunk {
 		return nil, false, fmt.Errorf("cannot decode PNG: the compressed %s metadata expands to more than 1 MiB (metadata bomb?)", what)
 	}
 	switch {

@@ -272,10 +272,10 @@ def _inflate_limited(data: bytes, what: str) -> bytes | None:
     """Pillow's _safe_zlib_decompress; None for a corrupt stream (inflateLimited)."""
     d = zlib.decompressobj()
     try:
-        out = d.decompress(data, MAX_TEXT_CHUNK)
+        out = d.decompress(data, MAX_TEXT_CHUNK + 1)  # one byte more: exactly 1 MiB is fine
     except zlib.error:
         return None
-    if len(out) >= MAX_TEXT_CHUNK:
+    if len(out) > MAX_TEXT_CHUNK:
         raise HeaderError(f"cannot decode PNG: the compressed {what} metadata expands to more "
                           "than 1 MiB (metadata bomb?)")
     return out
