@@ -1,6 +1,6 @@
 """The same extension, built by setuptools instead of the Makefile.
 
-    pip wheel --no-deps -w build/wheel .     # -> newmath-1.0-cp310-abi3-*.whl
+    make setuptools     # pip wheel: build/wheel/newmath-1.0-cp310-abi3-*.whl
 
 On a free-threaded interpreter (3.13t) there is no limited API (until abi3t,
 PEP 803, Python 3.15): the wheel is for that interpreter only

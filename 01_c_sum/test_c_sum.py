@@ -329,17 +329,17 @@ def test_c_sum_does_not_leak(name):
 def test_c_sum_setuptools_build_works(tmp_path):
     """setup.py + pyproject.toml build the same module as the Makefile: abi3,
     or version-specific on a free-threaded interpreter."""
-    # Build from a copy: an in-tree build would share build/ with other runs.
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("newmath.c", "setup.py", "pyproject.toml"):
-        shutil.copy(STEP / name, src)
-    wheel_dir = tmp_path / "wheel"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-         "--no-build-isolation", "-w", str(wheel_dir), str(src)],
-        check=True, capture_output=True, text=True,
-    )
+    # `make setuptools` (the README's command) in a copy of the whole step:
+    # an in-tree build would share build/ with other runs, and a copy of
+    # three files hid that setuptools refused the folder as it is.
+    src = tmp_path / "repo" / STEP.name
+    shutil.copytree(STEP, src, ignore=shutil.ignore_patterns(
+        "build", "*.so", "__pycache__", ".pytest_cache", "*.egg-info"))
+    (tmp_path / "repo" / "common").symlink_to(STEP.parent / "common")
+    made = subprocess.run(["make", "--no-print-directory", "-C", str(src), "setuptools",
+                           f"PYTHON={sys.executable}"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    wheel_dir = src / "build" / "wheel"
     if FREE_THREADED:
         tag = sys.implementation.cache_tag.replace("cpython-", "cp")  # cp313
         (wheel,) = wheel_dir.glob(f"newmath-1.0-{tag}-{tag}t-*.whl")
