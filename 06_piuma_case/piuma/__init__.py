@@ -90,7 +90,8 @@ def _tool(name: str) -> str:
     if path is None:
         raise FileNotFoundError(
             f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install "
-            f"{name}; macOS: brew install {name}) or pass optimize=False")
+            f"{name}; macOS: brew install {name}), or do not optimise (optimize=False; "
+            "--no-optimize on the command line)")
     return path
 
 
@@ -182,6 +183,12 @@ def optimize_dir(
 
         _pyoptimize.check_available()  # ImportError without the imagequant package
     os.makedirs(real_dst, exist_ok=True)
+    # A destination that takes no file fails now, not after every file has
+    # been decoded, resized and encoded for nothing.
+    if os.statvfs(real_dst).f_flag & os.ST_RDONLY:
+        raise OSError(errno.EROFS, "dst is on a read-only file system", real_dst)
+    if not os.access(real_dst, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "dst is not writable", real_dst)
     workers = workers or os.cpu_count() or 1
     max_memory = max_memory or default_max_memory()
 
@@ -222,23 +229,31 @@ def _supervise(batch, prog, callback) -> list[FileResult]:
     cancels the batch, which finishes the files already started.
     """
     out: list = []
+    # The batch says it has ended with an Event, not by the thread's end:
+    # on CPython 3.10-3.12 a join() that KeyboardInterrupt interrupts marks
+    # the thread as stopped, and the next join() returns while the files
+    # being written are still running.
+    ended = threading.Event()
 
     def target() -> None:
         try:
             out.append(batch())
         except BaseException as exc:  # handed to the calling thread
             out.append(exc)
+        finally:
+            ended.set()
 
     worker = threading.Thread(target=target, name="piuma-batch", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not ended.wait(0.1):
             if callback is not None:
                 callback(prog.done, prog.total)
+        if callback is not None:
+            callback(prog.done, prog.total)
     except BaseException:
         prog.cancel()
-        worker.join()
+        ended.wait()  # the files already started finish; a second Ctrl-C leaves them
         raise
     if isinstance(out[0], BaseException):
         raise out[0]
