@@ -433,6 +433,49 @@ def scan_png(data: bytes) -> Meta:
     return pre if pre.exif_set else full
 
 
+PNG_SHORT = "cannot decode PNG: damaged image data (not enough pixel data)"
+_ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2)]  # x0, y0, dx, dy of each pass
+
+
+def png_raw_size(p: PngInfo) -> int:
+    """Bytes the image data must inflate to: each row's filter byte and pixels."""
+    bits = p.depth * p.channels
+
+    def rows(w: int, h: int) -> int:
+        return 0 if w == 0 else h * (1 + (w * bits + 7) // 8)
+    if p.interlace != 1:
+        return rows(p.width, p.height)
+    return sum(rows((p.width - x0 + dx - 1) // dx, (p.height - y0 + dy - 1) // dy)
+               for x0, y0, dx, dy in _ADAM7)
+
+
+def check_png_data(data: bytes, p: PngInfo) -> None:
+    """The image data holds every row. Pillow fills the rows that a short
+    but well-ended zlib stream leaves out with zeros and reports success;
+    the Go engine refuses such a file, and so must the Python engine. The
+    inflated bytes are counted, not kept; like Pillow, reading stops once
+    every row is there (what follows, a checksum included, is not checked)."""
+    need, got = png_raw_size(p), 0
+    d = zlib.decompressobj()
+    pos = len(PNG_MAGIC)
+    try:
+        while pos + 8 <= len(data) and got < need and not d.eof:
+            length = struct.unpack(">I", data[pos:pos + 4])[0]
+            if data[pos + 4:pos + 8] == b"IDAT":
+                buf = data[pos + 8:pos + 8 + length]
+                while buf and got < need and not d.eof:
+                    got += len(d.decompress(buf, 1 << 20))
+                    buf = d.unconsumed_tail
+            elif data[pos + 4:pos + 8] == b"IEND":
+                break
+            pos += 12 + length
+    except zlib.error:
+        return  # a broken stream: Pillow says so itself
+    if d.eof and got < need:  # a stream that ends (or stops) early: Pillow does not
+        raise HeaderError(PNG_SHORT)
+
+
 # ---------------------------------------------------------- orientation
 
 ABSENT, FOUND, BROKEN = 0, 1, 2

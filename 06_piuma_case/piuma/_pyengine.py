@@ -218,6 +218,8 @@ def convert(data: bytes, o: Options, hd: Header | None = None) -> tuple[bytes, b
     if hd.png:
         try:
             orientation = _probe.scan_png(data).orientation()
+            assert hd.pngi is not None
+            _probe.check_png_data(data, hd.pngi)
         except HeaderError as exc:
             raise FileError(str(exc)) from None
     else:
