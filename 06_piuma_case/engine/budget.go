@@ -148,6 +148,10 @@ func estimateMemory(fileSize int64, w, h, tw, th int, k imageKind) int64 {
 		}
 		need = satAdd(need, satMul(row, 2))
 	}
+	// Pillow keeps a pointer per row (8 bytes) for each image: the decoded
+	// one, its converted copy and the resize's intermediate, all h rows high
+	// at most. A 1 x 80,000,000 PNG took 1.4 GB for 160 MB of pixels.
+	need = satAdd(need, satMul(int64(h), 24))
 	// Output: resized, oriented, encoded.
 	need = satAdd(need, satMul(satMul(int64(tw), int64(th)), 12))
 	if k.quantized {

@@ -90,6 +90,10 @@ def estimate_memory(file_size: int, w: int, h: int, tw: int, th: int, *, png: bo
         need = _sat(need + _sat(px * work) // 2)
     if png:  # the decoders' current and previous rows (PNG filters refer to the row above)
         need = _sat(need + _sat(2 * w * channels * (2 if sixteen else 1)))
+    # Pillow keeps a pointer per row (8 bytes) for each image: the decoded
+    # one, its converted copy and the resize's intermediate, all h rows high
+    # at most. A 1 x 80,000,000 PNG took 1.4 GB for 160 MB of pixels.
+    need = _sat(need + _sat(24 * h))
     need = _sat(need + _sat(_sat(tw * th) * 12))
     if quantized:  # quantised in process (quantizeMemory)
         need = _sat(need + quantize_memory(tw * th))
