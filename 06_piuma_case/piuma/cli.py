@@ -51,11 +51,22 @@ codecs.register_error("piuma.names", _names_errors)
 
 
 def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
+    for unit in ("B", "KiB", "MiB", "GiB"):  # powers of 1024, named as such
+        if abs(n) < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D: "\\r",
+                                                               0x09: "\\t"}
+
+
+def _printable(name: str) -> str:
+    """A name whose control characters are written as escapes: a newline or
+    a carriage return in a file name cannot forge or hide a line of the
+    summary (`ls` quotes such names too)."""
+    return name.translate(_CONTROL)
 
 
 class ProgressBar:
@@ -169,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         for r in failed:
-            print(f"FAILED {r.source}: {r.error}")
+            print(f"FAILED {_printable(r.source)}: {r.error}")
         pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
         print(f"{len(ok)} ok, {len(failed)} failed ({args.engine} engine) in "
               f"{elapsed:.2f}s; {_human(bytes_in)} -> {_human(bytes_out)}, "
