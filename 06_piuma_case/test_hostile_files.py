@@ -9,11 +9,13 @@ measures its peak memory. The images are small and mostly generated here
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import struct
@@ -188,6 +190,57 @@ def long_png(w: int, h: int) -> bytes:
             + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b""))
 
 
+def short_png(im: Image.Image, keep: float, **save) -> bytes:
+    """im as a PNG whose image data is a well-ended zlib stream of only the
+    first `keep` of its filtered rows' bytes."""
+    data = png_bytes(im) if not save else _save_png(im, **save)
+    pos, idat = len(PNG_SIG), b""
+    while pos < len(data):
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        if data[pos + 4:pos + 8] == b"IDAT":
+            idat += data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    return (data[:33] + png_chunk(b"IDAT", zlib.compress(raw[:int(len(raw) * keep)]))
+            + png_chunk(b"IEND", b""))
+
+
+def _save_png(im: Image.Image, **save) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG", **save)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_png_with_too_few_rows_is_an_error_in_both_engines(engine, tmp_path):
+    """A zlib stream that ends cleanly before the last row: Pillow filled
+    the missing rows with zeros and the Python engine published a picture
+    half transparent (or, for an 80-byte file declaring 1x80,000,000, a
+    800-pixel line of nothing) as a success; the Go engine refused it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rgba = Image.new("RGBA", (64, 48), (200, 100, 50, 255))
+    files = {
+        "half-rgba.png": short_png(rgba, 0.5),
+        "half-gray.png": short_png(rgba.convert("L"), 0.5),
+        "half-adam7.png": short_png(rgba.convert("RGB"), 0.9, interlace=1),
+        "one-row-short.png": short_png(rgba, 1 - 1 / 48),
+        "tower.png": (PNG_SIG + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 80_000_000, 8,
+                                                               0, 0, 0, 0))
+                      + png_chunk(b"IDAT", zlib.compress(bytes(20))) + png_chunk(b"IEND", b"")),
+        "whole.png": short_png(rgba, 1.0),
+    }
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    res = run(engine, src, tmp_path / "out", width=32, height=32)
+    assert res["whole.png"].ok, res["whole.png"].error
+    for name in files:
+        if name != "whole.png":
+            assert not res[name].ok, name
+            assert res[name].error == ("cannot decode PNG: damaged image data (not enough "
+                                       "pixel data)"), (name, res[name].error)
+
+
 @pytest.fixture(scope="module")
 def long_pngs(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("long") / "src"
@@ -248,6 +301,8 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
     Image.fromarray(rng.integers(0, 256, (1000, 1500, 4), dtype=np.uint8)).save(src / "rgba.png")
     Image.fromarray(rng.integers(0, 65536, (1000, 1500), dtype=np.uint16)).save(src / "gray16.png")
     (src / "line.png").write_bytes(long_png(30_000_000, 1))
+    # Pillow's row pointers: 8 bytes a row, per image (the estimate missed them)
+    (src / "tower.png").write_bytes(long_png(1, 30_000_000))
     from concurrent.futures import ThreadPoolExecutor
 
     def one(name: str) -> tuple[str, str | None, float]:  # in a fresh process each
@@ -750,6 +805,56 @@ def test_cli_prints_non_utf8_names(engine, tmp_path):
     sources = {os.path.basename(os.fsencode(f["source"])) for f in report["files"]}
     assert sources == {b"caf\xe9.jpg", b"\xee\x80\x80-private.jpg", b"plain.jpg", b"\xff.jpg",
                        b"bad-\xe9.png"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_read_only_destination_fails_before_any_work(engine, tmp_path, monkeypatch):
+    """An existing dst on a read-only file system: every file was decoded,
+    resized and encoded, then each failed to be written. Now the call fails
+    at once (the CLI: exit 2). The file system is faked: mounting one needs
+    privileges a test should not take."""
+    real = os.statvfs
+    dst = tmp_path / "out"
+    dst.mkdir()
+
+    class ReadOnly:
+        def __init__(self, st):
+            self._st = st
+
+        def __getattr__(self, name):
+            return getattr(self._st, name)
+
+        @property
+        def f_flag(self):
+            return self._st.f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)) if os.path.realpath(p)
+                        == os.path.realpath(dst) else real(p))
+    with pytest.raises(OSError, match="read-only file system") as info:
+        optimize_dir(HERE / "build" / "images" / "products", dst, width=100, engine=engine)
+    assert info.value.errno == errno.EROFS
+    assert list(dst.iterdir()) == []
+
+
+def test_cli_summary_escapes_control_characters_in_names(tmp_path):
+    """A newline in a file name forged a line of the summary ("FAILED
+    innocent.jpg: ..."), a carriage return hid the start of one; the summary
+    now writes them as escapes, and gives sizes in binary units, named so."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "z.jpg: bad\nFAILED innocent.jpg").write_bytes(b"garbage")
+    (src / "evil\r.png").write_bytes(b"garbage")
+    shutil.copy(HERE / "build" / "images" / "products" / "jpeg" / "chelsea.jpg", src / "fine.jpg")
+    p = subprocess.run([*CLI, src, tmp_path / "out", "--no-optimize", "--width", "800"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    lines = p.stdout.splitlines()
+    assert [line for line in lines if line.startswith("FAILED")] == [
+        f"FAILED {src}/evil\\r.png: not a JPEG or PNG image",
+        f"FAILED {src}/z.jpg: bad\\nFAILED innocent.jpg: not a JPEG or PNG image"]
+    assert "\r" not in p.stdout
+    assert re.search(r"1 ok, 2 failed \(go engine\) in [\d.]+s; [\d.]+ MiB -> [\d.]+ KiB",
+                     lines[-1])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
