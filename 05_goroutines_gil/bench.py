@@ -14,8 +14,11 @@ Measured side by side, for a busy machine: `--repeat` rounds, each running
 every engine once, each run in a fresh process (one Go runtime per process,
 and no engine warms another's caches). The compiled engines count more than
 N so that every timed run lasts at least --min-run seconds (a run of a few
-milliseconds measures the noise); everything is compared per decrement.
-Every run is kept; the table shows min, median and max.
+milliseconds measures the noise): the count is calibrated in an engine's
+first run, and a later run that is still shorter (the machine got faster,
+less busy) is redone with a larger count, which later rounds keep.
+Everything is compared per decrement. Every run of the right length is
+kept; the table shows min, median and max.
 
 The free-threaded interpreter is $EPG_FT_PYTHON if set, else the one
 common/free-threaded-python.sh builds (~/.cache/epg/python3.13.5-ft/...);
@@ -173,7 +176,10 @@ def python_info() -> dict:
 
 def time_engine(name: str, n: int, min_run: float, calibrate: bool) -> dict:
     """One timed run of n (after a warm-up). With calibrate, a compiled
-    engine first grows n until a run lasts min_run (those runs are not kept)."""
+    engine first grows n until a run lasts min_run (those runs are not kept).
+    A compiled engine's timed run that lasts less than min_run anyway (it
+    calibrated on a busier machine) is redone with a larger n, until one
+    lasts long enough (or n reaches MAX_N): the result reports that n."""
     run, info = _engine_call(name)
     run(1000)  # warm up: imports done, Go runtime threads started
     if calibrate and name in COMPILED_ENGINES:
@@ -184,11 +190,16 @@ def time_engine(name: str, n: int, min_run: float, calibrate: bool) -> dict:
             if elapsed >= min_run or n >= MAX_N:
                 break
             n = min(MAX_N, n * max(2, math.ceil(1.2 * min_run / max(elapsed, 1e-6))))
-    cpu0 = cpu_seconds()
-    t0 = time.perf_counter()
-    run(n)
-    elapsed = time.perf_counter() - t0
-    cpu = cpu_seconds() - cpu0
+    while True:
+        cpu0 = cpu_seconds()
+        t0 = time.perf_counter()
+        run(n)
+        elapsed = time.perf_counter() - t0
+        cpu = cpu_seconds() - cpu0
+        if name not in COMPILED_ENGINES or elapsed >= min_run or n >= MAX_N:
+            break
+        # shorter than the calibration said: redo, counting more (as 01_c_sum's bench)
+        n = min(MAX_N, math.ceil(n * 1.1 * min_run / max(elapsed, 1e-6)))
     return {"engine": name, "n": n, "time": elapsed, "cpu": cpu, **info, **python_info()}
 
 
@@ -375,11 +386,13 @@ def run_engine(name: str, n: int, *, ft_python: str | None = None, min_run: floa
 
 
 def summarize(result: dict) -> dict:
-    """Per-decrement figures of an engine's runs (every run kept)."""
-    ns = [t / result["n"] * 1e9 for t in result["times"]]
+    """Per-decrement figures of an engine's runs (every run kept; each run's
+    count in `counts`, `n` the last, the largest)."""
+    ns = [t / k * 1e9 for t, k in zip(result["times"], result["counts"], strict=True)]
     cores = [c / t for c, t in zip(result["cpu"], result["times"], strict=True)]
     return {**result, "ns": ns, "min_ns": min(ns), "median_ns": statistics.median(ns),
-            "max_ns": max(ns), "cores": cores, "median_cores": statistics.median(cores)}
+            "max_ns": max(ns), "cores": cores, "median_cores": statistics.median(cores),
+            "shortest": min(result["times"])}
 
 
 def run_all(n: int, repeat: int, *, min_run: float = MIN_RUN, gil_seconds: float = 0.5,
@@ -401,6 +414,10 @@ def run_all(n: int, repeat: int, *, min_run: float = MIN_RUN, gil_seconds: float
             if first:
                 results[name] = {k: v for k, v in out.items() if k not in ("time", "cpu")}
                 results[name]["times"], results[name]["cpu"] = [], []
+                results[name]["counts"] = []
+            # A redone run counted more: later rounds start from its count.
+            results[name]["n"] = out["n"]
+            results[name]["counts"].append(out["n"])
             results[name]["times"].append(out["time"])
             results[name]["cpu"].append(out["cpu"])
     results = {name: summarize(results[name]) for name in names}
@@ -422,6 +439,13 @@ def label(name: str, r: dict) -> str:
     if name == "go_numcpu":
         return f"Go, NumCPU={r['workers']} goroutines"
     return ENGINES[name].format(py=py)
+
+
+def short_name(name: str) -> str:
+    """The engine's name in one word or two, for the table's header."""
+    return {"py_sequential": "py 1", "py_threads_2": "py 2", "ft_sequential": "ft 1",
+            "ft_threads_2": "ft 2", "py_processes_2": "py 2 proc", "c_1": "C",
+            "go_1": "go 1", "go_2": "go 2", "go_numcpu": "go NumCPU"}[name]
 
 
 def ratios(run: dict, stat: str = "median_ns") -> dict[str, float]:
@@ -485,7 +509,11 @@ def table(run: dict) -> str:
         f", GOMAXPROCS={go.get('gomaxprocs', '?')})"
         + (f", load average {load[0]:.1f} at the end" if load else ""),
         f"{run['repeat']} rounds, each engine once per round in a fresh process; "
-        f"compiled engines count more than {n:,} so that a run lasts >= {run['min_run']:g} s",
+        f"compiled engines count more than {n:,} so that every run lasts >= "
+        f"{run['min_run']:g} s (a shorter one is redone, counting more; the count shown "
+        "is the last)",
+        "shortest run, s: " + ", ".join(f"{short_name(name)} {engines[name]['shortest']:.3f}"
+                                        for name in ENGINES if name in engines),
     ]
     if run.get("free_threaded_python"):
         lines.append(f"free-threaded CPython: {run['free_threaded_python']}")

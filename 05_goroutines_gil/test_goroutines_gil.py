@@ -658,6 +658,7 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
     run = json.loads(raw.read_text())
     engines = run["engines"]
     assert out.startswith(f"countdown on os.cpu_count()={os.cpu_count()} ")
+    assert out.splitlines()[2].startswith("shortest run, s: py 1 "), out
     expected = ["py_sequential", "py_threads_2", "py_processes_2", "c_1", "go_1", "go_2",
                 "go_numcpu"]
     if run["free_threaded_python"]:  # found: EPG_FT_PYTHON, or where the script builds it
@@ -679,6 +680,10 @@ def test_bench_smoke_run_prints_the_table(tmp_path):
         # machine may stall that run for longer: then it counts n).
         if name in bench.COMPILED_ENGINES:
             assert r["n"] >= 200_000, (name, r["n"])
+            # every kept run lasted --min-run: a shorter one was redone, counting more
+            assert min(r["times"]) >= 0.02, (name, r["times"])
+            assert r["counts"] == sorted(r["counts"]), r  # later rounds keep the larger count
+            assert r["counts"][-1] == r["n"], r
         else:
             assert r["n"] == 200_000, (name, r["n"])
         assert re.search(rf"^{re.escape(bench.label(name, r))}\s+{r['n']:,}\s+[\d,.]+\s+"
