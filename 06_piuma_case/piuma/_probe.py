@@ -450,12 +450,19 @@ def png_raw_size(p: PngInfo) -> int:
                for x0, y0, dx, dy in _ADAM7)
 
 
-def _inflated(stream: bytes, wbits: int = zlib.MAX_WBITS) -> tuple[int, bool]:
-    """How many bytes stream inflates to (counted, not kept), and whether it ends."""
-    d, got, buf = zlib.decompressobj(wbits), 0, stream
-    while buf and not d.eof:
-        got += len(d.decompress(buf, 1 << 20))
-        buf = d.unconsumed_tail
+def _inflated(parts: list[memoryview], wbits: int = zlib.MAX_WBITS) -> tuple[int, bool]:
+    """How many bytes the stream in parts inflates to, and whether it ends.
+    Counted, not kept: at most 64 KiB of input and 1 MiB of output at a time
+    (no copy of the file's data, which the memory estimate does not count)."""
+    d, got = zlib.decompressobj(wbits), 0
+    for part in parts:
+        for i in range(0, len(part), 1 << 16):
+            buf = part[i:i + (1 << 16)]
+            while buf and not d.eof:
+                got += len(d.decompress(buf, 1 << 20))
+                buf = d.unconsumed_tail
+            if d.eof:
+                return got, True
     return got, d.eof
 
 
@@ -466,19 +473,22 @@ def check_png_data(data: bytes, p: PngInfo) -> None:
     zeros and reports success, and stops reading once it has every row. The
     inflated bytes are counted, not kept (about 30 ms for a 1600x1067 RGBA
     PNG here). A stream broken otherwise is left to Pillow's own error."""
-    need, pos, parts = png_raw_size(p), len(PNG_MAGIC), []
+    need, pos, parts, view = png_raw_size(p), len(PNG_MAGIC), [], memoryview(data)
     while pos + 8 <= len(data) and data[pos + 4:pos + 8] != b"IEND":
         length = struct.unpack(">I", data[pos:pos + 4])[0]
         if data[pos + 4:pos + 8] == b"IDAT":
-            parts.append(data[pos + 8:pos + 8 + length])
+            parts.append(view[pos + 8:pos + 8 + length])
         pos += 12 + length
-    stream = b"".join(parts)
     try:
-        got, ended = _inflated(stream)
+        got, ended = _inflated(parts)
     except zlib.error as exc:
         if "incorrect data check" not in str(exc):
             return  # a broken stream: Pillow says so itself
-        got, _ = _inflated(stream[2:], -zlib.MAX_WBITS)  # the same, without the check
+        raw, skip = [], 2  # the same data as raw deflate (no zlib header): no check
+        for part in parts:
+            raw.append(part[skip:])
+            skip = max(0, skip - len(part))
+        got, _ = _inflated(raw, -zlib.MAX_WBITS)
         if got >= need:
             raise HeaderError("cannot decode PNG: damaged image data (zlib: invalid "
                               "checksum)") from None
