@@ -24,14 +24,7 @@ package engine
 #include <string.h>
 #include <zlib.h>
 
-static unsigned char piuma_paeth_pred(int a, int b, int c) {
-	int pa = b - c, pb = a - c, pc = pa + pb;
-	pa = pa < 0 ? -pa : pa;
-	pb = pb < 0 ? -pb : pb;
-	pc = pc < 0 ? -pc : pc;
-	if (pa <= pb && pa <= pc) return (unsigned char)a;
-	return (unsigned char)(pb <= pc ? b : c);
-}
+#include "paeth.h"
 
 // Inflates the IDAT data of a w x h image of bpp (3 or 4) bytes a pixel,
 // nspans pieces of file (offset, length pairs in spans: the IDAT chunks'
@@ -92,7 +85,7 @@ static int piuma_png_inflate(const unsigned char *file, const size_t *spans, int
 		case 4:
 			for (size_t i = 0; i < (size_t)bpp; i++) cur[i] += prev[i];
 			for (size_t i = bpp; i < rowbytes; i++)
-				cur[i] += piuma_paeth_pred(cur[i - bpp], prev[i], prev[i - bpp]);
+				cur[i] += piuma_paeth(cur[i - bpp], prev[i], prev[i - bpp]);
 			break;
 		default:
 			rc = -1; // bad filter type

@@ -22,14 +22,7 @@ package engine
 
 static int piuma_abs8(unsigned char v) { int s = (signed char)v; return s < 0 ? -s : s; }
 
-static unsigned char piuma_paeth(int a, int b, int c) {
-	int pa = b - c, pb = a - c, pc = pa + pb;
-	pa = pa < 0 ? -pa : pa;
-	pb = pb < 0 ? -pb : pb;
-	pc = pc < 0 ? -pc : pc;
-	if (pa <= pb && pa <= pc) return (unsigned char)a;
-	return (unsigned char)(pb <= pc ? b : c);
-}
+#include "paeth.h"
 
 // Compresses h rows of rowbytes bytes (stride apart) as PNG image data: each
 // row behind its filter byte. adaptive: per row the filter whose residuals,
