@@ -59,9 +59,9 @@ def mean_diff(a: Image.Image, b: Image.Image) -> float:
     return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
 
 
-def png_bytes(im: Image.Image) -> bytes:
+def png_bytes(im: Image.Image, **save) -> bytes:
     buf = io.BytesIO()
-    im.save(buf, "PNG")
+    im.save(buf, "PNG", **save)
     return buf.getvalue()
 
 
@@ -193,7 +193,7 @@ def long_png(w: int, h: int) -> bytes:
 def short_png(im: Image.Image, keep: float, **save) -> bytes:
     """im as a PNG whose image data is a well-ended zlib stream of only the
     first `keep` of its filtered rows' bytes."""
-    data = png_bytes(im) if not save else _save_png(im, **save)
+    data = png_bytes(im, **save)
     pos, idat = len(PNG_SIG), b""
     while pos < len(data):
         n = struct.unpack(">I", data[pos:pos + 4])[0]
@@ -203,12 +203,6 @@ def short_png(im: Image.Image, keep: float, **save) -> bytes:
     raw = zlib.decompress(idat)
     return (data[:33] + png_chunk(b"IDAT", zlib.compress(raw[:int(len(raw) * keep)]))
             + png_chunk(b"IEND", b""))
-
-
-def _save_png(im: Image.Image, **save) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "PNG", **save)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("engine", ENGINES)
