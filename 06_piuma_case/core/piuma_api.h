@@ -1,38 +1,74 @@
-/* piuma_api.h: the C types shared by the Go core (core.go) and the C glue
- * (piuma/_piuma.c). cgo copies the preamble that includes this file into the
- * generated libpiuma_core.h, so both sides see one definition. */
+/* piuma_api.h: the C types shared by the Go core (core/core.go) and the C
+ * glue (piuma/_piuma.c). cgo copies the preamble that includes this file into
+ * the generated libpiuma_core.h, so both sides see one definition.
+ *
+ * Python decides everything about a file before the batch (piuma/_probe.py:
+ * format, size, target size, EXIF orientation, JPEG draft scale, memory);
+ * the Go core only does the pixels: decode, resize, orient, encode, write.
+ * Results come back in the caller's array, index for index. */
 #ifndef PIUMA_API_H
 #define PIUMA_API_H
 #include <stdint.h>
 
-/* Batch settings. Strings are borrowed for the duration of PiumaRun. */
+/* What went wrong with a file: one category per result, shared with Python
+ * (piuma/_files.py CATEGORIES, checked by a test). Keep the numbers. */
+enum {
+    PIUMA_OK = 0,
+    PIUMA_EMPTY = 1,        /* empty file */
+    PIUMA_NOT_IMAGE = 2,    /* not a JPEG or PNG image */
+    PIUMA_TOO_LARGE = 3,    /* over max_pixels */
+    PIUMA_TRUNCATED = 4,    /* the file ends early */
+    PIUMA_DAMAGED = 5,      /* the decoder refused the data */
+    PIUMA_UNSUPPORTED = 6,  /* a valid file of a kind not handled */
+    PIUMA_UNREADABLE = 7,   /* open/read failed, not a regular file, changed meanwhile */
+    PIUMA_CANNOT_WRITE = 8, /* the output could not be written */
+    PIUMA_NO_MEMORY = 9,    /* over its share of max_memory, or an allocation failed */
+    PIUMA_CANCELLED = 10,   /* the batch was cancelled before this file started */
+    PIUMA_INTERNAL = 11     /* a bug: a Go panic, panic(nil) or runtime.Goexit */
+};
+
+enum { PIUMA_JPEG = 1, PIUMA_PNG = 2 };
+
+/* One file, as the probe left it. Strings are borrowed for the whole call. */
 typedef struct {
-    const char *src, *dst;
-    int width, height, quality, workers;
-    int64_t max_pixels;
-    int64_t max_memory; /* bytes all workers may use for decoding; 0: the Go default */
-    int stdlib_jpeg; /* 0: libjpeg-turbo, 1: Go's image/jpeg */
-    int draft;       /* DCT-domain downscaling (libjpeg-turbo only) */
-    int lanczos;     /* 1: Lanczos resize kernel, 0: bicubic */
-    int optimize;    /* optimise the outputs: in process, or with the tools */
-    int tools;       /* 1: jpegoptim / pngquant subprocesses, 0: in process */
-    const char *jpegoptim, *pngquant; /* tool paths when optimize and tools */
+    const char *source;      /* the file to read */
+    const char *destination; /* the output's final path (its folder exists) */
+    const char *temp;        /* a unique temp path in the same folder */
+    int32_t format;          /* PIUMA_JPEG or PIUMA_PNG */
+    int32_t width, height;   /* as stored in the file */
+    int32_t scale;           /* JPEG: decode at 1/scale (1, 2, 4 or 8) */
+    int32_t out_width, out_height; /* resize target, in the stored orientation */
+    int32_t orientation;     /* EXIF 1..8: applied after the resize */
+} piuma_job;
+
+/* Batch settings. Strings are borrowed for the whole call. */
+typedef struct {
+    int32_t quality;    /* JPEG quality, 1..100 */
+    int32_t workers;    /* worker goroutines, >= 1 */
+    int32_t lanczos;    /* 1: Lanczos resize kernel, 0: bicubic */
+    int32_t optimize;   /* optimise the outputs: in process, or with the tools */
+    int32_t tools;      /* 1: jpegoptim / pngquant subprocesses, 0: in process */
+    const char *jpegoptim, *pngquant; /* tool paths when optimize && tools */
+    int32_t stdlib_jpeg; /* 1: Go's image/jpeg instead of libjpeg-turbo */
+    int32_t stdlib_png;  /* 1: Go's image/png instead of libspng */
 } piuma_options;
 
-/* Shared with another thread while a batch runs: the Go core updates total
- * and done atomically; anyone may set cancel (read atomically by Go). */
+/* Shared with another thread while a batch runs, C memory: both sides use C
+ * atomics only (the Go core through small C functions in its preamble). */
 typedef struct {
-    int64_t total, done;
-    int32_t cancel;
+    int64_t done;   /* files finished */
+    int32_t cancel; /* set by anyone: files not started yet are cancelled */
 } piuma_progress;
 
-/* One result; strings are C memory owned by the array (PiumaFreeResults). */
+/* One result, for jobs[i]. The glue presets every field to a failure
+ * (PIUMA_INTERNAL, "not processed") before the call. error is malloc'ed by
+ * the core (C.CString) and freed once by the glue, with free(). */
 typedef struct {
-    char *source, *destination;
-    char *error; /* NULL when the file succeeded */
+    int32_t category;  /* PIUMA_OK or what went wrong */
+    char *error;       /* NULL when ok: the details, in the decoder's own words */
     int64_t bytes_in, bytes_out;
-    int32_t width, height;
-    double seconds;
+    int32_t width, height; /* output size */
+    double seconds;        /* wall time in its worker */
 } piuma_result;
 
 #endif
