@@ -23,9 +23,7 @@ anything from one file to the next, so a copy costs what a new photo of the
 same size and kind would; only the disk reads of new photos are missing.
 
 Deterministic (no randomness besides Pillow's fixed-seed noise) and only
-Pillow is needed; nothing is downloaded. `--go-seeds DIR` writes the small
-files of engine/testdata/seeds (lossless JPEGs, unusual sampling factors, PNG
-metadata) that the Go tests and fuzz target start from.
+Pillow is needed; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -103,131 +101,6 @@ def bomb_jpeg(data: bytes, width: int, height: int) -> bytes:
     i = data.index(b"\xff\xc0")
     # SOFn: marker, length (2), precision (1), height (2), width (2)
     return data[:i + 5] + struct.pack(">HH", height, width) + data[i + 9:]
-
-
-# ---- JPEGs that Pillow cannot write: any sampling factors, 12-bit, lossless.
-# Tiny encoders for tests: flat 8x8 blocks (DC coefficients only, which any
-# baseline decoder must handle), and lossless (SOF3) with a chosen predictor.
-
-def jpeg_segment(marker: int, payload: bytes) -> bytes:
-    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
-
-
-class _Bits:
-    """Entropy-coded data: bits MSB first, 0xFF stuffed, padded with ones."""
-
-    def __init__(self) -> None:
-        self.out, self.acc, self.n = bytearray(), 0, 0
-
-    def put(self, code: int, length: int) -> None:
-        for i in range(length - 1, -1, -1):
-            self.acc = (self.acc << 1) | ((code >> i) & 1)
-            self.n += 1
-            if self.n == 8:
-                self.out.append(self.acc)
-                if self.acc == 0xFF:
-                    self.out.append(0)
-                self.acc, self.n = 0, 0
-
-    def flush(self) -> bytes:
-        while self.n:
-            self.put(1, 1)
-        out = bytes(self.out)
-        self.out = bytearray()
-        return out
-
-
-def _magnitude(bits: _Bits, d: int) -> None:
-    """Huffman category (5-bit codes for 0..16) and the value's bits."""
-    cat = 16 if d == -32768 else (0 if d == 0 else abs(d).bit_length())
-    bits.put(cat, 5)
-    if 0 < cat < 16:
-        bits.put(d if d > 0 else d + (1 << cat) - 1, cat)
-
-
-def _dht(table: int, symbols: int, length: int) -> bytes:
-    counts = [0] * 16
-    counts[length - 1] = symbols
-    return bytes([table]) + bytes(counts) + bytes(range(symbols))
-
-
-def dc_jpeg(w: int, h: int, comps: list[tuple[int, int, int]], sample, precision: int = 8,
-            sof: int = 0xC0, extra: bytes = b"") -> bytes:
-    """A baseline JPEG of flat 8x8 blocks. comps: (id, h, v) sampling factors;
-    sample(c, x, y): the value of component c at (x, y) of that component's
-    own grid (the block takes its mean). extra: segments after SOI."""
-    hmax, vmax = max(c[1] for c in comps), max(c[2] for c in comps)
-    out = b"\xff\xd8" + extra + jpeg_segment(0xDB, bytes([0]) + bytes([1] * 64))
-    sofp = bytes([precision]) + struct.pack(">HHB", h, w, len(comps))
-    sofp += b"".join(bytes([cid, hs << 4 | vs, 0]) for cid, hs, vs in comps)
-    out += jpeg_segment(sof, sofp)
-    out += jpeg_segment(0xC4, _dht(0x00, 16 if precision == 12 else 12, 5)
-                        + bytes([0x10, 1] + [0] * 15) + b"\x00")  # AC: only EOB, code "0"
-    out += jpeg_segment(0xDA, bytes([len(comps)]) + b"".join(bytes([c[0], 0]) for c in comps)
-                        + bytes([0, 63, 0]))
-    bits, pred, shift = _Bits(), [0] * len(comps), 1 << (precision - 1)
-
-    def block(ci: int, bx: int, by: int) -> None:
-        _, hs, vs = comps[ci]
-        cw, ch = -(-w * hs // hmax), -(-h * vs // vmax)
-        vals = [sample(ci, min(bx * 8 + i, cw - 1), min(by * 8 + j, ch - 1))
-                for j in range(8) for i in range(8)]
-        dc = round(8 * (sum(vals) / 64 - shift))
-        _magnitude(bits, dc - pred[ci])
-        pred[ci] = dc
-        bits.put(0, 1)  # end of block
-
-    if len(comps) == 1:
-        for by in range(-(-h // 8)):
-            for bx in range(-(-w // 8)):
-                block(0, bx, by)
-    else:
-        for my in range(-(-h // (8 * vmax))):
-            for mx in range(-(-w // (8 * hmax))):
-                for ci, (_, hs, vs) in enumerate(comps):
-                    for v in range(vs):
-                        for u in range(hs):
-                            block(ci, mx * hs + u, my * vs + v)
-    return out + bits.flush() + b"\xff\xd9"
-
-
-def lossless_jpeg(w: int, h: int, ncomp: int, sample, predictor: int = 1, ids=None,
-                  restart_rows: int = 0, extra: bytes = b"", point_transform: int = 0) -> bytes:
-    """A lossless JPEG (SOF3), 8-bit, no subsampling; sample(c, x, y) in 0..255."""
-    ids = ids or list(range(1, ncomp + 1))
-    pt = point_transform
-    out = b"\xff\xd8" + extra
-    out += jpeg_segment(0xC3, bytes([8]) + struct.pack(">HHB", h, w, ncomp)
-                        + b"".join(bytes([i, 0x11, 0]) for i in ids))
-    out += jpeg_segment(0xC4, _dht(0x00, 17, 5))
-    if restart_rows:
-        out += jpeg_segment(0xDD, struct.pack(">H", restart_rows * w))
-    out += jpeg_segment(0xDA, bytes([ncomp]) + b"".join(bytes([i, 0]) for i in ids)
-                        + bytes([predictor, 0, pt]))
-    bits = _Bits()
-    px = [[[sample(c, x, y) >> pt for x in range(w)] for y in range(h)] for c in range(ncomp)]
-    first, rst = True, 0
-    for y in range(h):
-        if restart_rows and y and y % restart_rows == 0:
-            out += bits.flush() + bytes([0xFF, 0xD0 + rst % 8])
-            rst, first = rst + 1, True
-        for x in range(w):
-            for c in range(ncomp):
-                p = px[c]
-                if first and x == 0:
-                    pr = 1 << (8 - pt - 1)
-                elif first:
-                    pr = p[y][x - 1]
-                elif x == 0:
-                    pr = p[y - 1][x]
-                else:
-                    a, b, d = p[y][x - 1], p[y - 1][x], p[y - 1][x - 1]
-                    pr = {1: a, 2: b, 3: d, 4: a + b - d, 5: a + ((b - d) >> 1),
-                          6: b + ((a - d) >> 1), 7: (a + b) >> 1}[predictor]
-                diff = (p[y][x] - pr) & 0xFFFF
-                _magnitude(bits, diff - 65536 if diff >= 32768 else diff)
-        first = False
-    return out + bits.flush() + b"\xff\xd9"
 
 
 def write(path: Path, data: bytes) -> None:
@@ -322,64 +195,13 @@ def scaling_set(out: Path, n: int) -> Path:
     return folder
 
 
-def lossless_sample(c: int, x: int, y: int) -> int:
-    """The samples of the lossless seeds (engine/hostile_test.go checks them)."""
-    return (37 * x + 11 * (c + 1) * y + 50 * c) % 256
-
-
-def go_seeds(out: Path) -> None:
-    """Seeds of the Go fuzz target and inputs of its tests (engine/testdata/
-    seeds, committed): what Go's own encoders cannot write."""
-    f = lossless_sample
-    files = {
-        "lossless-rgb-p1.jpg": lossless_jpeg(24, 10, 3, f),
-        "lossless-rgb-p5-rst2.jpg": lossless_jpeg(24, 10, 3, f, predictor=5, restart_rows=2),
-        "lossless-gray-p7-rst3.jpg": lossless_jpeg(24, 10, 1, f, predictor=7, restart_rows=3),
-        "lossless-gray-p4-pt2.jpg": lossless_jpeg(24, 10, 1, f, predictor=4, point_transform=2),
-        "lossless-gray-p6.jpg": lossless_jpeg(24, 10, 1, f, predictor=6),
-        "lossless-gray-p2.jpg": lossless_jpeg(24, 10, 1, f, predictor=2),
-        "lossless-gray-p3.jpg": lossless_jpeg(24, 10, 1, f, predictor=3),
-        "sampling-1x2-2x1-1x1.jpg": dc_jpeg(64, 32, [(1, 1, 2), (2, 2, 1), (3, 1, 1)],
-                                            lambda c, x, y: 100 + 20 * c + x),
-        "sampling-4x1-1x1-1x1.jpg": dc_jpeg(64, 32, [(1, 1, 4), (2, 1, 1), (3, 1, 1)],
-                                            lambda c, x, y: 60 + 40 * c + y),
-    }
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    tiff = exif.tobytes()[6:]  # without "Exif\0\0"
-    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 6, 4, 8, 6, 0, 0, 0))
-    idat = png_chunk(b"IDAT", zlib.compress(b"".join(b"\0" + bytes(range(y, y + 24))
-                                                     for y in range(4))))
-    end = png_chunk(b"IEND", b"")
-    hexed = "\nexif\n" + str(len(tiff)) + "\n" + tiff.hex()
-    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="8"/></x:xmpmeta>'
-    for name, meta in {
-        "exif-prefixed.png": png_chunk(b"eXIf", b"Exif\0\0" + tiff),
-        "raw-profile.png": png_chunk(b"zTXt", b"Raw profile type exif\0\0"
-                                     + zlib.compress(hexed.encode())),
-        "xmp.png": png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp),
-        "text.png": png_chunk(b"tEXt", b"Comment\0hello") + png_chunk(
-            b"iCCP", b"icc\0\0" + zlib.compress(b"\0" * 500)),
-    }.items():
-        files[name] = PNG_SIGNATURE + ihdr + meta + idat + end
-    for name, data in files.items():
-        write(out / name, data)
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
 def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[1] == "--go-seeds":
-        go_seeds(Path(argv[2]))
-        return 0
     if len(argv) >= 4 and argv[1] == "--scaling":
         for n in argv[3:]:
             print(f"{scaling_set(Path(argv[2]), int(n))}: {n} images")
         return 0
     if len(argv) != 2:
         print("usage: python make_images.py OUT_DIR\n"
-              "       python make_images.py --go-seeds engine/testdata/seeds\n"
               "       python make_images.py --scaling OUT_DIR N [N ...]", file=sys.stderr)
         return 2
     out = Path(argv[1])

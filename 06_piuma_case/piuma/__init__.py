@@ -4,14 +4,17 @@
     results = optimize_dir("incoming", "public", width=800, height=800)
     failed = [r for r in results if not r.ok]
 
-Both engines follow one contract (README.md): the output fits inside
-width x height keeping the aspect ratio (0: no bound), never upscales, keeps
-the format, applies EXIF orientation, mirrors the source tree under dst,
-writes atomically, never touches a source file, and reports every per-file
-error while the batch goes on.
+One contract for both engines (README.md): the output fits inside width x
+height keeping the aspect ratio (0: no bound), never upscales, keeps the
+format, applies EXIF orientation, mirrors the source tree under dst, is
+written atomically, never touches a source, and every per-file error is that
+file's result while the batch goes on.
 
-engine="go" imports the Go-backed extension piuma._piuma (one Go runtime per
-process: see common/go_core.h); engine="python" never loads it.
+Its rules live once, in Python: the walk and the output folders (_files.py),
+what to do with each file (_probe.py, Pillow's header read). Then one of the
+engines does the pixels: engine="python" (Pillow, _pyengine.py) or engine="go"
+(the Go-backed extension piuma._piuma: one call for the whole batch, the GIL
+released; one Go runtime per process, see common/go_core.h).
 """
 
 from __future__ import annotations
@@ -20,36 +23,35 @@ import errno
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ._budget import default_max_memory
-from ._common import IMAGE_EXTENSIONS, MAX_PIXELS, FileResult, is_image_name
+from . import _files, _probe
+from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed, is_image_name
+from ._probe import MAX_PIXELS
 
-__all__ = ["DEFAULT_OPTIMIZER", "ENGINES", "GO_JPEG_CODECS", "IMAGE_EXTENSIONS", "MAX_PIXELS",
-           "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult", "is_image_name", "optimize_dir"]
+__all__ = ["CATEGORIES", "DEFAULT_OPTIMIZER", "ENGINES", "GO_JPEG_CODECS", "GO_PNG_CODECS",
+           "IMAGE_EXTENSIONS", "MAX_PIXELS", "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult",
+           "is_image_name", "optimize_dir", "optimize_files"]
 
 ENGINES = ("go", "python")
-#: JPEG codecs of the Go engine: libjpeg-turbo through cgo, or Go's image/jpeg.
+#: The Go engine's codecs: libjpeg-turbo and libspng through cgo, or Go's own.
 GO_JPEG_CODECS = ("libjpeg-turbo", "image/jpeg")
-#: How optimize=True optimises: inside the process (optimised Huffman tables
-#: at JPEG encode time, libimagequant for PNGs), or with the jpegoptim and
-#: pngquant commands (the talk's pipeline).
+GO_PNG_CODECS = ("libspng", "image/png")
+#: How optimize=True optimises: in the process (optimised Huffman tables,
+#: libimagequant), or with the jpegoptim and pngquant commands (the talk's).
 OPTIMIZERS = ("in-process", "tools")
-#: optimizer=None: each engine's default. The Python engine keeps the talk's
-#: pipeline; the Go engine does the whole job in process.
+#: optimizer=None: the Python engine keeps the talk's pipeline; the Go engine
+#: does the whole job in process.
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
-#: Resize kernels: Pillow's BICUBIC (the default) and LANCZOS (sharper, as
-#: libvips's thumbnail; about 50% more work in the resize).
 RESAMPLE_FILTERS = ("bicubic", "lanczos")
+_INT32, _INT64 = 2**31 - 1, 2**63 - 1
 
 
-def _int(name: str, value: object, minimum: int, maximum: int | None = None,
-         hint: str = "") -> int:
+def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
-        raise ValueError(f"{name} must be {bounds}{hint}, got {value}")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be in {minimum}..{maximum}{hint}, got {value}")
     return value
 
 
@@ -68,8 +70,7 @@ def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, "
-                         f"not {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
     return value
 
 
@@ -79,25 +80,54 @@ def _bool(name: str, value: object) -> bool:
     return value
 
 
-def _inside(path: str, folder: str) -> bool:
-    """Whether path is folder or inside it (both resolved). "/" contains
-    everything: adding a separator to it would give "//"."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise FileNotFoundError(
-            f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install "
-            f"{name}; macOS: brew install {name}), or do not optimise (optimize=False; "
-            "--no-optimize on the command line)")
+            f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
+            "macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
     return path
 
 
-def optimize_dir(
+def _folders(src: str, dst: str) -> tuple[str, str]:
+    """src and dst resolved and checked: src a folder, dst writable, apart."""
+    if not os.path.isdir(src):
+        os.stat(src)  # FileNotFoundError / PermissionError with errno and path
+        raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
+    src, dst = os.path.realpath(src), os.path.realpath(dst)
+    if _files.inside(dst, src) or _files.inside(src, dst):
+        # dst inside src: a second run would take the outputs as inputs; src
+        # inside dst: an output could land on a source.
+        raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
+    os.makedirs(dst, exist_ok=True)
+    # A destination that takes no file fails now, not after every file has
+    # been decoded for nothing.
+    if os.statvfs(dst).f_flag & os.ST_RDONLY:
+        raise OSError(errno.EROFS, "dst is on a read-only file system", dst)
+    if not os.access(dst, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "dst is not writable", dst)
+    return src, dst
+
+
+def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], **options,
+                 ) -> list[FileResult]:
+    """Resize and optimise every .jpg/.jpeg/.png under src into dst, at the
+    same relative path. The keywords are optimize_files's. Returns one
+    FileResult per input file (and per folder that could not be listed),
+    sorted by source path (the bytes of os.fsencode)."""
+    src_path = _path("src", src)
+    if not os.path.isdir(src_path):
+        os.stat(src_path)
+        raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src_path)
+    names, unlisted = _files.walk(os.path.realpath(src_path))
+    results = optimize_files(src, dst, names, **options)
+    return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
+
+
+def optimize_files(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
+    names: Sequence[str],
     *,
     width: int = 0,
     height: int = 0,
@@ -109,119 +139,150 @@ def optimize_dir(
     draft: bool = True,
     resample: str = "bicubic",
     go_jpeg: str = "libjpeg-turbo",
+    go_png: str = "libspng",
     max_pixels: int = MAX_PIXELS,
     max_memory: int = 0,
     progress: Callable[[int, int], object] | None = None,
 ) -> list[FileResult]:
-    """Resize and optimise every .jpg/.jpeg/.png under src into dst.
+    """Resize and optimise the files src/NAME into dst/NAME, for each NAME of
+    names (relative paths, as optimize_dir finds them). One result per name,
+    in the order of names.
 
-    width, height: bounding box in pixels (0: no bound on that axis).
-    quality: JPEG quality, 1..100. workers: parallel workers (0: one per CPU;
-    goroutines for "go", threads for "python"). optimize: optimise each
-    output, the way optimizer says: "in-process" (optimised Huffman tables,
-    libimagequant; the Python engine needs the imagequant package) or "tools"
-    (jpegoptim and pngquant subprocesses); None: the engine's default,
-    DEFAULT_OPTIMIZER. draft: JPEG DCT-domain
-    downscaling when the target is at least twice smaller (Image.draft; the
-    Go engine's libjpeg-turbo scaling; image/jpeg cannot). resample: the
-    resize kernel, "bicubic" or "lanczos". go_jpeg: the Go
-    engine's JPEG codec. max_pixels: larger images fail from their header.
-    max_memory: bytes that decoding may use at once, all workers together
-    (0: half of the machine's memory, or of its cgroup limit); an image that
-    needs more fails from its header, before anything is read or decoded.
-    progress(done, total) is called from the calling thread while the batch
-    runs. Returns one FileResult per input file, sorted by source path (the
-    bytes of os.fsencode; names are decoded with os.fsdecode, so a name that
-    is not UTF-8 keeps its bytes as surrogate escapes).
+    width, height: bounding box in pixels (0: no bound). quality: JPEG
+    quality, 1..100. engine: "go" or "python". workers: files converted at
+    once (0: one per CPU; goroutines for "go", threads for "python").
+    optimize: optimise each output, the way optimizer says: "in-process"
+    (optimised Huffman tables, libimagequant; the Python engine needs the
+    imagequant package) or "tools" (jpegoptim and pngquant); None: the
+    engine's default, DEFAULT_OPTIMIZER. draft: JPEGs decoded at 1/2, 1/4 or
+    1/8 size when the target is that much smaller (Pillow's draft). resample:
+    "bicubic" or "lanczos". go_jpeg, go_png: the Go engine's codecs.
+    max_pixels: larger images fail from their header. max_memory: bytes all
+    workers together may use (0: half of the memory, or of the cgroup's
+    limit); a file whose estimate exceeds one worker's share fails from its
+    header. progress(done, total) is called from the calling thread while the
+    batch runs.
 
     Raises TypeError / ValueError for bad arguments, FileNotFoundError /
-    NotADirectoryError for a bad src, ValueError when src and dst overlap.
-    Ctrl-C (KeyboardInterrupt) cancels the files not started yet, waits for
-    the running ones, then propagates.
+    NotADirectoryError for a bad src, ValueError when src and dst overlap,
+    OSError when dst cannot be written. Ctrl-C (KeyboardInterrupt) cancels the
+    files not started yet, waits for the running ones, then propagates.
     """
-    src = _path("src", src)
-    dst = _path("dst", dst)
-    width = _int("width", width, 0, hint=" (0: no bound)")
-    height = _int("height", height, 0, hint=" (0: no bound)")
+    width = _int("width", width, 0, _INT32, " (0: no bound)")
+    height = _int("height", height, 0, _INT32, " (0: no bound)")
     quality = _int("quality", quality, 1, 100)
-    workers = _int("workers", workers, 0, hint=" (0: one per CPU)")
-    max_pixels = _int("max_pixels", max_pixels, 1)
-    max_memory = _int("max_memory", max_memory, 0, hint=" (0: half of the memory)")
-    # Both engines take the same values: the Go engine's are C ints (int64_t
-    # for max_pixels), so larger ones are refused here, for both.
-    for name, value, limit in (("width", width, 2**31 - 1), ("height", height, 2**31 - 1),
-                               ("workers", workers, 2**31 - 1),
-                               ("max_pixels", max_pixels, 2**63 - 1),
-                               ("max_memory", max_memory, 2**63 - 1)):
-        if value > limit:
-            raise ValueError(f"{name} must be <= {limit}, got {value}")
+    workers = _int("workers", workers, 0, _INT32, " (0: one per CPU)")
+    max_pixels = _int("max_pixels", max_pixels, 1, _INT64)
+    max_memory = _int("max_memory", max_memory, 0, _INT64, " (0: half of the memory)")
     engine = _choice("engine", engine, ENGINES)
     optimizer = (DEFAULT_OPTIMIZER[engine] if optimizer is None
                  else _choice("optimizer", optimizer, OPTIMIZERS))
     go_jpeg = _choice("go_jpeg", go_jpeg, GO_JPEG_CODECS)
+    go_png = _choice("go_png", go_png, GO_PNG_CODECS)
     resample = _choice("resample", resample, RESAMPLE_FILTERS)
-    optimize = _bool("optimize", optimize)
-    draft = _bool("draft", draft)
+    optimize, draft = _bool("optimize", optimize), _bool("draft", draft)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
-
-    if not os.path.isdir(src):
-        os.stat(src)  # FileNotFoundError / PermissionError with errno and path
-        raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
-    src = os.path.realpath(src)
-    real_dst = os.path.realpath(dst)
-    if _inside(real_dst, src) or _inside(src, real_dst):
-        # dst inside src: a second run would process the outputs; src inside
-        # dst: an output could land on a source file. Both are refused.
-        raise ValueError(f"src and dst must not overlap: src={src!r}, dst={real_dst!r}")
-    jpegoptim = pngquant = None
+    if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
+        raise TypeError("names must be a sequence of str paths relative to src")
+    for name in names:
+        if os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", ".", ""):
+            raise ValueError(f"names must be relative paths inside src, got {name!r}")
+    src, dst = _folders(_path("src", src), _path("dst", dst))
     tools = optimize and optimizer == "tools"
-    if tools:
-        jpegoptim, pngquant = _tool("jpegoptim"), _tool("pngquant")
-    elif optimize and engine == "python":
+    jpegoptim, pngquant = (_tool("jpegoptim"), _tool("pngquant")) if tools else (None, None)
+    in_process = optimize and optimizer == "in-process"
+    if in_process and engine == "python":
         from . import _pyoptimize
 
         _pyoptimize.check_available()  # ImportError without the imagequant package
-    os.makedirs(real_dst, exist_ok=True)
-    # A destination that takes no file fails now, not after every file has
-    # been decoded, resized and encoded for nothing.
-    if os.statvfs(real_dst).f_flag & os.ST_RDONLY:
-        raise OSError(errno.EROFS, "dst is on a read-only file system", real_dst)
-    if not os.access(real_dst, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, "dst is not writable", real_dst)
     workers = workers or os.cpu_count() or 1
-    max_memory = max_memory or default_max_memory()
+    settings = _probe.Settings(width, height, max_pixels,
+                               (max_memory or _probe.default_max_memory()) // workers,
+                               draft, in_process)
 
     if engine == "go":
         from . import _piuma  # loads the Go core: one Go runtime per process
 
         prog = _piuma.Progress()
 
-        def batch() -> list[FileResult]:
-            rows = _piuma.run(src, real_dst, width=width, height=height, quality=quality,
-                              workers=workers, max_pixels=max_pixels,
-                              stdlib_jpeg=go_jpeg == "image/jpeg", draft=draft,
-                              lanczos=resample == "lanczos",
+        def convert(jobs: list[_probe.Job]) -> list[FileResult]:
+            rows = _piuma.run([(j.source, j.destination, j.temp, 1 if j.format == "JPEG" else 2,
+                                j.width, j.height, j.scale, j.out_width, j.out_height,
+                                j.orientation) for j in jobs],
+                              quality=quality, workers=workers, lanczos=resample == "lanczos",
                               optimize=optimize, tools=tools, jpegoptim=jpegoptim,
-                              pngquant=pngquant, progress=prog, max_memory=max_memory)
-            return [FileResult(*row) for row in rows]
+                              pngquant=pngquant, stdlib_jpeg=go_jpeg == "image/jpeg",
+                              stdlib_png=go_png == "image/png", progress=prog)
+            return [_go_result(j, row) for j, row in zip(jobs, rows, strict=False)]
     else:
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        opts = _pyengine.Options(width=width, height=height, quality=quality,
-                                 max_pixels=max_pixels, draft=draft, optimize=optimize,
-                                 jpegoptim=jpegoptim, pngquant=pngquant,
-                                 max_memory=max_memory, optimizer=optimizer,
-                                 resample=resample)
+        opts = _pyengine.Options(quality, resample, in_process, jpegoptim, pngquant)
 
-        def batch() -> list[FileResult]:
-            return _pyengine.run(src, real_dst, opts, workers, prog)
+        def convert(jobs: list[_probe.Job]) -> list[FileResult]:
+            return _pyengine.run(jobs, opts, workers, prog)
 
-    return _supervise(batch, prog, progress)
+    watch = _Watch(len(names), prog)
+    return _supervise(lambda: _batch(src, dst, list(names), settings, convert, watch),
+                      watch, progress)
 
 
-def _supervise(batch, prog, callback) -> list[FileResult]:
+def _go_result(job: _probe.Job, row: tuple) -> FileResult:
+    category, details, bytes_in, bytes_out, w, h, seconds = row
+    error = None if category == 0 else f"{CATEGORIES[category]}: {details}"
+    return FileResult(job.source, job.destination, error, bytes_in, bytes_out, w, h, seconds)
+
+
+def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, convert,
+           watch: _Watch) -> list[FileResult]:
+    """Folders, probes, then one engine call for every file that passed."""
+    bad = _files.prepare_folders(dst, {os.path.dirname(n) for n in names})
+    results: list[FileResult | None] = [None] * len(names)
+    jobs, where = [], []
+    for i, name in enumerate(names):
+        source, destination = os.path.join(src, name), os.path.join(dst, name)
+        try:
+            if watch.cancelled:
+                raise FileError("cancelled", "the batch was cancelled")
+            if os.path.dirname(name) in bad:
+                raise FileError("cannot write", bad[os.path.dirname(name)])
+            jobs.append(_probe.probe(source, destination, _files.temp_name(destination), settings))
+            where.append(i)
+        except FileError as exc:
+            results[i] = failed(source, destination, exc.category, str(exc).split(": ", 1)[1])
+            watch.early += 1
+    try:
+        for i, r in zip(where, convert(jobs), strict=False):
+            results[i] = r
+    finally:
+        _files.sync_folders({os.path.dirname(j.destination) for j in jobs})
+    return results  # type: ignore[return-value]
+
+
+class _Watch:
+    """What the calling thread sees of a batch: files done, and cancel()."""
+
+    def __init__(self, total: int, engine_progress) -> None:
+        self.total, self.early, self._engine = total, 0, engine_progress
+        self._cancel = threading.Event()
+
+    @property
+    def done(self) -> int:
+        return self.early + self._engine.done
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._engine.cancel()
+
+
+def _supervise(batch: Callable[[], list[FileResult]], watch: _Watch, callback,
+               ) -> list[FileResult]:
     """Run batch() in a thread; report progress and handle Ctrl-C here.
 
     The calling thread stays in Python, so KeyboardInterrupt arrives at once
@@ -229,10 +290,9 @@ def _supervise(batch, prog, callback) -> list[FileResult]:
     cancels the batch, which finishes the files already started.
     """
     out: list = []
-    # The batch says it has ended with an Event, not by the thread's end:
-    # on CPython 3.10-3.12 a join() that KeyboardInterrupt interrupts marks
-    # the thread as stopped, and the next join() returns while the files
-    # being written are still running.
+    # The batch says it has ended with an Event, not by the thread's end: on
+    # CPython 3.10-3.12 a join() that KeyboardInterrupt interrupts marks the
+    # thread as stopped, and the next join() returns while files are written.
     ended = threading.Event()
 
     def target() -> None:
@@ -243,16 +303,15 @@ def _supervise(batch, prog, callback) -> list[FileResult]:
         finally:
             ended.set()
 
-    worker = threading.Thread(target=target, name="piuma-batch", daemon=True)
-    worker.start()
+    threading.Thread(target=target, name="piuma-batch", daemon=True).start()
     try:
         while not ended.wait(0.1):
             if callback is not None:
-                callback(prog.done, prog.total)
+                callback(watch.done, watch.total)
         if callback is not None:
-            callback(prog.done, prog.total)
+            callback(watch.done, watch.total)
     except BaseException:
-        prog.cancel()
+        watch.cancel()
         ended.wait()  # the files already started finish; a second Ctrl-C leaves them
         raise
     if isinstance(out[0], BaseException):

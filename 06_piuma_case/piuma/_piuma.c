@@ -1,65 +1,54 @@
 /*
  * piuma._piuma: the C glue of the Go engine. Plain C, so that importing it
- * starts no Go runtime; its exec slot loads the Go core (libpiuma_core.so, beside
- * this module) through common/go_core.h, which enforces one Go runtime per
- * process. All CPython objects live here: the Go core only sees C types.
+ * starts no Go runtime; its exec slot loads the Go core (libpiuma_core.so,
+ * beside this module) through common/go_core.h, which enforces one Go
+ * runtime per process. Every CPython object lives here: Go sees C types only.
  *
- *   run(src, dst, *, width=0, height=0, quality=85, workers=0,
- *       max_pixels=89478485, stdlib_jpeg=False, draft=True, optimize=False,
- *       jpegoptim=None, pngquant=None, progress=None, max_memory=0,
- *       tools=False, lanczos=False) -> list of tuples
- *       (source, destination, error or None, bytes_in, bytes_out,
- *        width, height, seconds), sorted by source.
- *   Progress(): done / total counters a batch updates while it runs (read
- *       them from another thread), and cancel(). A batch resets the counters
- *       when it starts; one batch at a time per Progress.
+ *   run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,
+ *       tools=False, jpegoptim=None, pngquant=None, stdlib_jpeg=False,
+ *       stdlib_png=False, progress=None) -> list of result tuples
+ *     jobs: a list of (source, destination, temp, format, width, height,
+ *       scale, out_width, out_height, orientation) tuples, as piuma._probe
+ *       decided them (format: 1 JPEG, 2 PNG); the results come back in the
+ *       same order: (category, details or None, bytes_in, bytes_out, width,
+ *       height, seconds), category 0 when the file succeeded.
+ *   Progress(): a done counter the batch updates while it runs (read it from
+ *     another thread), and cancel(). One batch at a time per Progress.
  *
- * The whole batch runs with the GIL released: other Python threads keep
- * running while Go's worker goroutines use every core.
+ * The whole batch is one call into Go, with the GIL released: other Python
+ * threads keep running while Go's goroutines use every core.
  *
- * optimize=True optimises in process (libjpeg's optimised Huffman tables,
- * libimagequant); with tools=True through jpegoptim and pngquant instead.
- * lanczos=True resizes with Lanczos instead of bicubic.
- *
- * The limited API: built with Py_LIMITED_API=0x030A0000 (the Makefile and
- * setup.py define it, except for a free-threaded interpreter, which has no
- * stable ABI yet), this file uses only the stable ABI, so one
- * _piuma.abi3.so serves CPython 3.10 and later: no PyBytes_AS_STRING or
- * PyList_SET_ITEM macros (they read object internals), and Progress is a
- * heap type made by PyType_FromSpec (static PyTypeObjects are not part of
- * the stable ABI).
+ * The limited API (Py_LIMITED_API=0x030A0000, except on a free-threaded
+ * build, which has no stable ABI yet): one _piuma.abi3.so for CPython 3.10+.
+ * So no PyBytes_AS_STRING or PyList_SET_ITEM (macros reading object
+ * internals), and Progress is a heap type made by PyType_FromSpec.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "libpiuma_core.h" /* cgo's header: PiumaRun, PiumaFreeResults, piuma_api.h */
+#include "libpiuma_core.h" /* cgo's header: PiumaRun, piuma_api.h */
 #include "go_core.h"
 
 EPG_GO_FUNC(PiumaRun);
-EPG_GO_FUNC(PiumaFreeResults);
-static const epg_go_symbol core_symbols[] = {
-    EPG_GO_SYMBOL(PiumaRun), EPG_GO_SYMBOL(PiumaFreeResults), {NULL, NULL}};
+static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(PiumaRun), {NULL, NULL}};
+
+/* Per module: the Progress type (made by each exec, no lazy global). */
+typedef struct {
+    PyTypeObject *progress_type;
+} module_state;
 
 /* ---- Progress --------------------------------------------------------- */
 
 typedef struct {
     PyObject_HEAD
-    piuma_progress p; /* updated by Go without the GIL: atomic accesses only */
-    int busy;         /* a batch is using p: taken and given back atomically, so
-                         that two threads cannot both take it, with or without
-                         a GIL (free-threaded builds) */
+    piuma_progress p; /* Go updates it without the GIL: C atomics on both sides */
+    int busy;         /* a batch uses p: a compare-and-swap takes it, with or without a GIL */
 } ProgressObject;
 
 static PyObject *
 progress_get_done(ProgressObject *self, void *Py_UNUSED(closure))
 {
     return PyLong_FromLongLong(__atomic_load_n(&self->p.done, __ATOMIC_RELAXED));
-}
-
-static PyObject *
-progress_get_total(ProgressObject *self, void *Py_UNUSED(closure))
-{
-    return PyLong_FromLongLong(__atomic_load_n(&self->p.total, __ATOMIC_RELAXED));
 }
 
 static PyObject *
@@ -77,14 +66,13 @@ progress_cancel(ProgressObject *self, PyObject *Py_UNUSED(ignored))
 
 static PyGetSetDef progress_getset[] = {
     {"done", (getter)progress_get_done, NULL, "files finished so far", NULL},
-    {"total", (getter)progress_get_total, NULL, "files in the batch (0 until the walk ends)", NULL},
     {"cancelled", (getter)progress_get_cancelled, NULL, "whether cancel() was called", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMethodDef progress_methods[] = {
     {"cancel", (PyCFunction)progress_cancel, METH_NOARGS,
-     "Ask the running batch to stop: files not started yet fail with 'cancelled'."},
+     "Ask the running batch to stop: files not started yet fail as 'cancelled'."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -100,7 +88,7 @@ progress_dealloc(PyObject *self)
 
 static PyType_Slot progress_slots[] = {
     {Py_tp_doc, (void *)"Progress of a batch, shared with the Go core while it runs."},
-    {Py_tp_new, (void *)PyType_GenericNew}, /* zero-filled: done = total = cancel = 0 */
+    {Py_tp_new, (void *)PyType_GenericNew}, /* zero-filled: done = cancel = busy = 0 */
     {Py_tp_dealloc, (void *)progress_dealloc},
     {Py_tp_getset, progress_getset},
     {Py_tp_methods, progress_methods},
@@ -113,10 +101,6 @@ static PyType_Spec progress_spec = {
     .flags = Py_TPFLAGS_DEFAULT,
     .slots = progress_slots,
 };
-
-/* Made once, by the first exec (a heap type: see the top of this file); the
- * module runs in the main interpreter only. */
-static PyTypeObject *ProgressType = NULL;
 
 /* ---- run -------------------------------------------------------------- */
 
@@ -135,160 +119,156 @@ fs_or_none(PyObject *obj, void *out)
     return PyUnicode_FSConverter(obj, out);
 }
 
-static PyObject *
-result_tuple(const piuma_result *r)
+/* Fill one piuma_job from its tuple; its three paths become bytes objects
+ * kept in keep[0..2] (owned by the caller) for the whole call. */
+static int
+parse_job(PyObject *item, piuma_job *job, PyObject **keep)
 {
-    PyObject *err = Py_None;
-    Py_INCREF(err);
-    if (r->error != NULL) {
-        Py_DECREF(err);
-        err = PyUnicode_DecodeFSDefault(r->error); /* like the paths: lossless */
-        if (err == NULL)
-            return NULL;
+    if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii;a job is (source, destination, temp, format, "
+                          "width, height, scale, out_width, out_height, orientation)",
+                          PyUnicode_FSConverter, &keep[0], PyUnicode_FSConverter, &keep[1],
+                          PyUnicode_FSConverter, &keep[2], &job->format, &job->width,
+                          &job->height, &job->scale, &job->out_width, &job->out_height,
+                          &job->orientation))
+        return -1;
+    job->source = PyBytes_AsString(keep[0]);
+    job->destination = PyBytes_AsString(keep[1]);
+    job->temp = PyBytes_AsString(keep[2]);
+    if (job->format != PIUMA_JPEG && job->format != PIUMA_PNG) {
+        PyErr_Format(PyExc_ValueError, "a job's format must be 1 (JPEG) or 2 (PNG), got %d",
+                     (int)job->format);
+        return -1;
     }
-    PyObject *src = PyUnicode_DecodeFSDefault(r->source);
-    PyObject *dst = src ? PyUnicode_DecodeFSDefault(r->destination) : NULL;
-    if (dst == NULL) {
-        Py_XDECREF(src);
-        Py_DECREF(err);
-        return NULL;
+    if (job->width < 1 || job->height < 1 || job->out_width < 1 || job->out_height < 1 ||
+        (job->scale != 1 && job->scale != 2 && job->scale != 4 && job->scale != 8) ||
+        job->orientation < 1 || job->orientation > 8) {
+        PyErr_SetString(PyExc_ValueError, "a job's sizes must be >= 1, its scale 1, 2, 4 or "
+                        "8 and its orientation 1..8");
+        return -1;
     }
-    /* N steals the references */
-    return Py_BuildValue("(NNNLLiid)", src, dst, err, (long long)r->bytes_in,
-                         (long long)r->bytes_out, (int)r->width, (int)r->height,
-                         r->seconds);
+    return 0;
 }
 
 static PyObject *
-piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
+result_tuple(const piuma_result *r)
 {
-    static char *kwlist[] = {"src", "dst", "width", "height", "quality", "workers",
-                             "max_pixels", "stdlib_jpeg", "draft", "optimize",
-                             "jpegoptim", "pngquant", "progress", "max_memory", "tools",
-                             "lanczos", NULL};
-    PyObject *src = NULL, *dst = NULL, *jpegoptim = NULL, *pngquant = NULL;
-    PyObject *progress = Py_None;
-    int width = 0, height = 0, quality = 85, workers = 0;
-    int stdlib_jpeg = 0, draft = 1, optimize = 0, tools = 0, lanczos = 0;
-    long long max_pixels = 89478485, max_memory = 0;
-    PyObject *list = NULL;
+    PyObject *details;
+    if (r->error != NULL)
+        details = PyUnicode_DecodeFSDefault(r->error); /* lossless, as the paths */
+    else if (r->category != PIUMA_OK)
+        details = PyUnicode_FromString("not processed"); /* the preset: Go never got to it */
+    else
+        details = Py_NewRef(Py_None);
+    if (details == NULL)
+        return NULL;
+    return Py_BuildValue("(iNLLiid)", (int)r->category, details, (long long)r->bytes_in,
+                         (long long)r->bytes_out, (int)r->width, (int)r->height, r->seconds);
+}
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|$iiiiLpppO&O&OLpp:run", kwlist,
-                                     PyUnicode_FSConverter, &src,
-                                     PyUnicode_FSConverter, &dst, &width, &height,
-                                     &quality, &workers, &max_pixels, &stdlib_jpeg,
-                                     &draft, &optimize, fs_or_none, &jpegoptim,
-                                     fs_or_none, &pngquant, &progress, &max_memory, &tools,
-                                     &lanczos))
-        goto done;
-    if (width < 0 || height < 0) {
-        PyErr_Format(PyExc_ValueError, "width and height must be >= 0 (0: no bound), "
-                     "got %d and %d", width, height);
-        goto done;
-    }
-    if (quality < 1 || quality > 100) {
-        PyErr_Format(PyExc_ValueError, "quality must be in 1..100, got %d", quality);
-        goto done;
-    }
-    if (workers < 0) {
-        PyErr_Format(PyExc_ValueError, "workers must be >= 0 (0: one per CPU), got %d",
-                     workers);
-        goto done;
-    }
-    if (max_pixels < 1) {
-        PyErr_Format(PyExc_ValueError, "max_pixels must be >= 1, got %lld", max_pixels);
-        goto done;
-    }
-    if (max_memory < 0) {
-        PyErr_Format(PyExc_ValueError, "max_memory must be >= 0 (0: default), got %lld",
-                     max_memory);
+static PyObject *
+piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize", "tools",
+                             "jpegoptim", "pngquant", "stdlib_jpeg", "stdlib_png", "progress",
+                             NULL};
+    PyObject *jobs_list, *jpegoptim = NULL, *pngquant = NULL, *progress = Py_None;
+    int quality = 85, workers = 1, lanczos = 0, optimize = 0, tools = 0;
+    int stdlib_jpeg = 0, stdlib_png = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iipppO&O&ppO:run", kwlist,
+                                     &PyList_Type, &jobs_list, &quality, &workers, &lanczos,
+                                     &optimize, &tools, fs_or_none, &jpegoptim, fs_or_none,
+                                     &pngquant, &stdlib_jpeg, &stdlib_png, &progress))
+        return NULL;
+
+    PyObject *list = NULL, **keep = NULL;
+    piuma_job *jobs = NULL;
+    piuma_result *results = NULL;
+    Py_ssize_t n = PyList_Size(jobs_list);
+    ProgressObject *po = NULL;
+    module_state *st = PyModule_GetState(module);
+
+    if (quality < 1 || quality > 100 || workers < 1) {
+        PyErr_Format(PyExc_ValueError, "quality must be in 1..100 and workers >= 1, got %d "
+                     "and %d", quality, workers);
         goto done;
     }
     if (optimize && tools && (jpegoptim == NULL || pngquant == NULL)) {
-        PyErr_SetString(PyExc_ValueError,
-                        "optimize=True, tools=True needs the paths of jpegoptim and pngquant");
+        PyErr_SetString(PyExc_ValueError, "tools=True needs the paths of jpegoptim and pngquant");
         goto done;
     }
-    if (progress != Py_None && !PyObject_TypeCheck(progress, ProgressType)) {
-        /* tp_name is not in the limited API: the type's __qualname__ is. */
-        PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(progress), "__qualname__");
-        if (name != NULL) {
-            PyErr_Format(PyExc_TypeError, "progress must be a piuma._piuma.Progress or None, "
-                         "not %S", name);
-            Py_DECREF(name);
-        }
+    if (progress != Py_None && !PyObject_TypeCheck(progress, st->progress_type)) {
+        PyErr_SetString(PyExc_TypeError, "progress must be a piuma._piuma.Progress or None");
         goto done;
     }
-
-    /* The bytes objects are ours (O& converters) and outlive the batch. */
+    /* The job list is copied into C memory (and its paths into bytes objects
+     * this call owns) before the GIL is released: another thread changing the
+     * list meanwhile changes nothing Go reads. */
+    jobs = PyMem_Calloc(n ? n : 1, sizeof *jobs);
+    keep = PyMem_Calloc(3 * (n ? n : 1), sizeof *keep);
+    results = PyMem_Calloc(n ? n : 1, sizeof *results);
+    if (jobs == NULL || keep == NULL || results == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_GetItem(jobs_list, i); /* a new reference */
+        int bad = item == NULL || parse_job(item, &jobs[i], &keep[3 * i]) < 0;
+        Py_XDECREF(item);
+        if (bad)
+            goto done;
+        results[i].category = PIUMA_INTERNAL; /* until Go says otherwise */
+    }
     piuma_options opts = {
-        .src = PyBytes_AsString(src),
-        .dst = PyBytes_AsString(dst),
-        .width = width, .height = height, .quality = quality, .workers = workers,
-        .max_pixels = max_pixels, .max_memory = max_memory, .stdlib_jpeg = stdlib_jpeg,
-        .draft = draft, .lanczos = lanczos,
-        .optimize = optimize, .tools = tools,
+        .quality = quality, .workers = workers, .lanczos = lanczos, .optimize = optimize,
+        .tools = tools, .stdlib_jpeg = stdlib_jpeg, .stdlib_png = stdlib_png,
         .jpegoptim = jpegoptim ? PyBytes_AsString(jpegoptim) : NULL,
         .pngquant = pngquant ? PyBytes_AsString(pngquant) : NULL,
     };
-    if (opts.src == NULL || opts.dst == NULL)
-        goto done;
-    /* While the GIL is released, Go reads the option strings and writes into
-     * the Progress object. src, dst and the tool paths are bytes objects this
-     * function owns (O& converters). progress is a borrowed reference: take
-     * our own, so that nothing another thread does to the caller's argument
-     * dict can free the memory Go writes to. One batch per Progress at a time:
-     * two would mix their counters. */
+    /* Go writes into the Progress while the GIL is released: hold our own
+     * reference (the argument is borrowed), and take it for this batch only. */
     piuma_progress *p = NULL;
     if (progress != Py_None) {
-        ProgressObject *po = (ProgressObject *)progress;
         int idle = 0;
+        po = (ProgressObject *)Py_NewRef(progress);
         if (!__atomic_compare_exchange_n(&po->busy, &idle, 1, 0, __ATOMIC_ACQUIRE,
                                          __ATOMIC_RELAXED)) {
-            PyErr_SetString(PyExc_ValueError,
-                            "this Progress is already used by a running batch");
+            Py_CLEAR(po);
+            PyErr_SetString(PyExc_ValueError, "this Progress is used by a running batch");
             goto done;
         }
-        Py_INCREF(progress);
         p = &po->p;
-        /* A new batch counts from zero; a cancel() before it still counts. */
-        __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&p->total, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED); /* a cancel() before still counts */
     }
     /* [excerpt: gil] */
-    piuma_result *results;
-    size_t n = 0;
     epg_go_panic panic = {NULL, NULL};
     Py_BEGIN_ALLOW_THREADS
-    results = go_PiumaRun(&opts, p, &n, &panic);
+    go_PiumaRun(jobs, (size_t)n, &opts, p, results, &panic);
     Py_END_ALLOW_THREADS
-    if (p != NULL) {
-        __atomic_store_n(&((ProgressObject *)progress)->busy, 0, __ATOMIC_RELEASE);
-        Py_DECREF(progress);
-    }
+    if (po != NULL)
+        __atomic_store_n(&po->busy, 0, __ATOMIC_RELEASE);
     if (panic.value != NULL) {
-        epg_raise_go_panic("run()", &panic); /* results is NULL */
+        epg_raise_go_panic("run()", &panic);
         goto done;
     }
-
-    list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list != NULL && i < n; i++) {
+    list = PyList_New(n);
+    for (Py_ssize_t i = 0; list != NULL && i < n; i++) {
         PyObject *item = result_tuple(&results[i]);
-        if (item == NULL || PyList_SetItem(list, (Py_ssize_t)i, item) < 0) /* steals item */
+        if (item == NULL || PyList_SetItem(list, i, item) < 0) /* steals item */
             Py_CLEAR(list);
-    }
-    /* Every C string freed once, by Go. (It cannot panic on an array that
-     * PiumaRun made; if it did, the strings would leak, not crash.) */
-    go_PiumaFreeResults(results, n, &panic);
-    if (panic.value != NULL) {
-        Py_CLEAR(list);
-        epg_raise_go_panic("run() (freeing the results)", &panic);
     }
     /* [/excerpt: gil] */
 
 done:
-    Py_XDECREF(src);
-    Py_XDECREF(dst);
+    if (results != NULL)
+        for (Py_ssize_t i = 0; i < n; i++)
+            free(results[i].error); /* Go's C.CString: malloc'ed, freed once, here */
+    if (keep != NULL)
+        for (Py_ssize_t i = 0; i < 3 * n; i++)
+            Py_XDECREF(keep[i]);
+    PyMem_Free(results);
+    PyMem_Free(keep);
+    PyMem_Free(jobs);
+    Py_XDECREF(po);
     Py_XDECREF(jpegoptim);
     Py_XDECREF(pngquant);
     return list;
@@ -296,11 +276,10 @@ done:
 
 static PyMethodDef piuma_methods[] = {
     {"run", (PyCFunction)(void (*)(void))piuma_run, METH_VARARGS | METH_KEYWORDS,
-     "run(src, dst, *, width=0, height=0, quality=85, workers=0, max_pixels=89478485,\n"
-     "    stdlib_jpeg=False, draft=True, optimize=False, jpegoptim=None,\n"
-     "    pngquant=None, progress=None, max_memory=0, tools=False,\n"
-     "    lanczos=False) -> list of result tuples\n\n"
-     "Low-level batch call with the GIL released; use piuma.optimize_dir()."},
+     "run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False, tools=False,\n"
+     "    jpegoptim=None, pngquant=None, stdlib_jpeg=False, stdlib_png=False,\n"
+     "    progress=None) -> list of result tuples\n\n"
+     "One batch in Go with the GIL released; use piuma.optimize_dir()."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -309,22 +288,37 @@ piuma_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
         return -1;
-    if (ProgressType == NULL) {
-        ProgressType = (PyTypeObject *)PyType_FromSpec(&progress_spec);
-        if (ProgressType == NULL)
-            return -1;
-    }
-    return PyModule_AddObjectRef(module, "Progress", (PyObject *)ProgressType);
+    module_state *st = PyModule_GetState(module);
+    st->progress_type = (PyTypeObject *)PyType_FromSpec(&progress_spec);
+    if (st->progress_type == NULL)
+        return -1;
+    return PyModule_AddObjectRef(module, "Progress", (PyObject *)st->progress_type);
+}
+
+static int
+piuma_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    module_state *st = PyModule_GetState(module);
+    Py_VISIT(st ? st->progress_type : NULL);
+    return 0;
+}
+
+static int
+piuma_clear(PyObject *module)
+{
+    module_state *st = PyModule_GetState(module);
+    if (st != NULL)
+        Py_CLEAR(st->progress_type);
+    return 0;
 }
 
 static PyModuleDef_Slot piuma_slots[] = {
     {Py_mod_exec, piuma_exec},
     EPG_SLOT_MAIN_INTERPRETER_ONLY
 #ifdef Py_mod_gil
-    /* Safe without the GIL: run() parses into objects it owns, and Go sees
-     * only C memory; a Progress is shared with the Go workers through atomic
-     * counters, and its busy flag is taken with a compare-and-swap, so two
-     * threads cannot start batches on one Progress even without a GIL. */
+    /* Safe without the GIL: run() copies its arguments into memory it owns
+     * before Go reads them, and shares a Progress with Go through C atomics
+     * only; a compare-and-swap gives a Progress to one batch at a time. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL}
@@ -334,9 +328,11 @@ static struct PyModuleDef piuma_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "piuma._piuma",
     .m_doc = "Go engine of the image cron job (C glue; the Go core is libpiuma_core.so).",
-    .m_size = 0,
+    .m_size = sizeof(module_state),
     .m_methods = piuma_methods,
     .m_slots = piuma_slots,
+    .m_traverse = piuma_traverse,
+    .m_clear = piuma_clear,
 };
 
 PyMODINIT_FUNC

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import os
 import sys
 import time
 from typing import TextIO
@@ -28,6 +29,7 @@ from . import (
     DEFAULT_OPTIMIZER,
     ENGINES,
     GO_JPEG_CODECS,
+    GO_PNG_CODECS,
     MAX_PIXELS,
     OPTIMIZERS,
     RESAMPLE_FILTERS,
@@ -117,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel workers, 0: one per CPU (0)")
     p.add_argument("--go-jpeg", choices=GO_JPEG_CODECS, default="libjpeg-turbo",
                    help="JPEG codec of the Go engine (libjpeg-turbo)")
+    p.add_argument("--go-png", choices=GO_PNG_CODECS, default="libspng",
+                   help="PNG codec of the Go engine (libspng)")
     p.add_argument("--no-optimize", dest="optimize", action="store_false",
                    help="write the encoders' output as it is")
     defaults = ", ".join(f"{e}: {o}" for e, o in DEFAULT_OPTIMIZER.items())
@@ -130,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger images, from their header ({MAX_PIXELS})")
     p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
-                   help="memory decoding may use, all workers together; K, M, G suffixes "
+                   help="memory all workers together may use; K, M, G suffixes "
                         "(default: half of the machine's memory)")
     p.add_argument("--json", action="store_true",
                    help="print the per-file report as JSON on stdout")
@@ -149,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             args.src, args.dst, width=args.width, height=args.height,
             quality=args.quality, engine=args.engine, workers=args.workers,
             optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
-            resample=args.resample, go_jpeg=args.go_jpeg, max_pixels=args.max_pixels,
+            resample=args.resample, go_jpeg=args.go_jpeg, go_png=args.go_png,
+            max_pixels=args.max_pixels,
             max_memory=args.max_memory, progress=bar)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         if bar:
@@ -173,14 +178,16 @@ def main(argv: list[str] | None = None) -> int:
                "bytes_saved": bytes_in - bytes_out, "seconds": round(elapsed, 3)}
     if args.json:
         files = [{"source": r.source, "destination": r.destination, "error": r.error,
+                  "category": r.category,
                   "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
                   "width": r.width, "height": r.height,
                   "seconds": round(r.seconds, 4)} for r in results]
         json.dump({"summary": summary, "files": files}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        for r in failed:
-            print(f"FAILED {_printable(r.source)}: {r.error}")
+        src = os.path.realpath(args.src)
+        for r in failed:  # names relative to SRC: the line stays readable
+            print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {r.error}")
         pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
         print(f"{len(ok)} ok, {len(failed)} failed ({args.engine} engine) in "
               f"{elapsed:.2f}s; {_human(bytes_in)} -> {_human(bytes_out)}, "

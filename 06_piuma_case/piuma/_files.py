@@ -1,0 +1,236 @@
+"""The file rules of the contract, once, for both engines.
+
+The walk of the tree, the output folders, the temp-file names and the sweep of
+temp files a killed run left behind are decided here, in Python, before any
+engine runs; the Go engine gets the paths it must use (core/piuma_api.h) and
+only writes bytes to them (engine/write.go), the way write_atomic does here.
+
+Trust: the files under src are untrusted content; dst belongs to the job (no
+one else writes there while it runs). So the one link rule is checked once,
+before the batch: an output folder that leads out of dst (a symbolic link,
+dst/sub -> src/sub say) takes no output, and outputs never replace a source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import secrets
+import socket
+from dataclasses import dataclass
+
+#: Why a file failed, one word or two; the index is the category's number in
+#: core/piuma_api.h (PIUMA_EMPTY = 1 ...), which the Go core returns.
+CATEGORIES = (None, "empty", "not an image", "too large", "truncated", "damaged",
+              "unsupported", "unreadable", "cannot write", "not enough memory", "cancelled",
+              "internal error")
+
+#: File name extensions the job processes (compared in lower case).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome for one input file, the same for both engines."""
+
+    source: str  #: the input file (absolute, links of src resolved)
+    destination: str  #: where its output is (or would have been) written
+    error: str | None  #: None when the file succeeded, else "<category>: <details>"
+    bytes_in: int  #: size of the input file
+    bytes_out: int  #: size of the output file (0 on error)
+    width: int  #: output width in pixels (0 on error)
+    height: int  #: output height in pixels (0 on error)
+    seconds: float  #: time spent on this file (wall clock, in its worker)
+    skipped: bool = False  #: incremental run: the output was already up to date
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def category(self) -> str | None:
+        """One of CATEGORIES (None when ok): compare this, not the words."""
+        return None if self.error is None else self.error.split(":", 1)[0]
+
+    @property
+    def saved(self) -> int:
+        """Bytes saved (negative when the output is larger); 0 on error."""
+        return self.bytes_in - self.bytes_out if self.ok else 0
+
+
+class FileError(Exception):
+    """A per-file failure: category (one of CATEGORIES) and details."""
+
+    def __init__(self, category: str, details: str) -> None:
+        assert category in CATEGORIES, category
+        super().__init__(f"{category}: {details}")
+        self.category = category
+
+
+def failed(source: str, destination: str, category: str, details: str,
+           bytes_in: int = 0, seconds: float = 0.0) -> FileResult:
+    return FileResult(source, destination, f"{category}: {details}", bytes_in, 0, 0, 0, seconds)
+
+
+def plain_error(exc: OSError) -> str:
+    """What an OS error means, without the path (the result names the file):
+    strerror's words, first letter in lower case, as Go prints them."""
+    if exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST):
+        return "a folder with the output's name is in the way"
+    if exc.errno:
+        text = os.strerror(exc.errno)
+        return text[:1].lower() + text[1:]
+    return str(exc) or type(exc).__name__
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name has a processed extension, in any case. The
+    extension starts at the last dot (os.path.splitext gives ".png" none)."""
+    dot = name.rfind(".")
+    return dot >= 0 and name[dot:].lower() in IMAGE_EXTENSIONS
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether path is folder or inside it (both resolved; "/" holds all)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def walk(src: str) -> tuple[list[str], list[FileResult]]:
+    """The image files under src, as paths relative to it, sorted by their
+    bytes; and the folders that could not be listed, as results.
+
+    Links to files are followed (only ever read); folders are not entered
+    through links (os.walk's default), so there are no loops.
+    """
+    names: list[str] = []
+    errors: list[FileResult] = []
+
+    def onerror(exc: OSError) -> None:
+        path = exc.filename
+        errors.append(failed(path, path, "unreadable",
+                             f"cannot list this folder: {plain_error(exc)}"))
+
+    for dirpath, _dirs, files in os.walk(src, onerror=onerror):
+        rel = os.path.relpath(dirpath, src)
+        names += [os.path.normpath(os.path.join(rel, f)) for f in files if is_image_name(f)]
+    names.sort(key=os.fsencode)
+    return names, errors
+
+
+# ---- temp files -------------------------------------------------------------
+
+def _host_id() -> str:
+    """8 hex digits naming this machine (its host name and boot): on a dst
+    shared by several hosts, a host sweeps only the temp files it left."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            boot = f.read()
+    except OSError:
+        boot = b""
+    return hashlib.blake2b(socket.gethostname().encode() + boot, digest_size=4).hexdigest()
+
+
+HOST = _host_id()
+_TEMP = re.compile(rb"\..*\.piuma-([0-9a-f]{8})-([0-9]+)-[0-9a-f]+\.tmp\Z", re.S)
+
+
+def temp_name(destination: str) -> str:
+    """A new temp path beside destination: hidden, unique, naming this host
+    and process (so a later run knows whose it is); at most 100 bytes of the
+    output's name, so a long valid name never makes it too long."""
+    folder, name = os.path.split(destination)
+    short = os.fsdecode(os.fsencode(name)[:100])
+    return os.path.join(folder, f".{short}.piuma-{HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def sweep(folder: str) -> int:
+    """Remove the temp files a killed run of this host left in folder (their
+    process is gone); another host's, or a live run's, are left alone.
+    Returns how many were removed. Called once per folder per batch."""
+    removed = 0
+    try:
+        entries = os.listdir(os.fsencode(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _TEMP.match(entry)
+        if m and m[1].decode() == HOST and int(m[2]) != os.getpid() and not _alive(int(m[2])):
+            try:
+                os.unlink(os.path.join(os.fsencode(folder), entry))
+                removed += 1
+            except FileNotFoundError:
+                pass  # swept by a concurrent run
+    return removed
+
+
+# ---- output folders and writes -----------------------------------------------
+
+def prepare_folders(dst: str, folders: set[str]) -> dict[str, str]:
+    """Create each output folder (relative to the resolved dst) and sweep it.
+    Returns the folders that cannot take outputs, with the reason: a folder
+    that leads out of dst through a link (it could lead into src), or one
+    that cannot be made."""
+    bad: dict[str, str] = {}
+    for rel in sorted(folders, key=os.fsencode):
+        path = os.path.normpath(os.path.join(dst, rel))
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            bad[rel] = plain_error(exc)
+            continue
+        real = os.path.realpath(path)
+        if not inside(real, dst):
+            bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
+            continue
+        sweep(path)
+    return bad
+
+
+def write_atomic(temp: str, destination: str, data: bytes) -> None:
+    """Write data to a new temp file, flush it to disk, rename it over
+    destination: readers see the old file or the new one, never a part.
+    (engine/write.go does the same for the Go engine.)"""
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            os.fchmod(fd, 0o644)  # whatever the umask: outputs are for a web server
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temp, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def sync_folders(folders: set[str]) -> None:
+    """fsync each folder once after the batch, so that the renames in it
+    survive a crash as the data does."""
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
