@@ -21,7 +21,7 @@ import piuma
 import pytest
 from PIL import Image, ImageChops, ImageStat
 from piuma import optimize_dir
-from piuma._common import fit
+from piuma._probe import fit
 
 HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "build" / "images"
@@ -127,15 +127,15 @@ def test_fit_rule():
     assert fit(1000, 1, 10, 0) == (10, 1)  # never 0 pixels
 
 
-BAD_ERRORS = {
-    "empty.jpg": "empty file",
-    "truncated.jpg": "cannot decode JPEG",
-    "truncated.png": "cannot decode PNG",
-    "garbage.jpg": "not a JPEG or PNG image",
-    "fake.png": "not a JPEG or PNG image",
-    "bomb.jpg": "image too large: 60000x60000 = 3600000000 pixels, limit is 89478485",
-    "bomb.png": "image too large: 40000x40000 = 1600000000 pixels, limit is 89478485",
-    "huge.png": "image too large: 2147483647x2147483647 = 4611686014132420609 pixels",
+BAD_ERRORS = {  # the category, and words the details must contain
+    "empty.jpg": ("empty", "empty file"),
+    "truncated.jpg": ("truncated", ""),
+    "truncated.png": ("truncated", ""),
+    "garbage.jpg": ("not an image", "not a JPEG or PNG image"),
+    "fake.png": ("not an image", "not a JPEG or PNG image"),
+    "bomb.jpg": ("too large", "3600000000 pixels"),  # Pillow's bomb check says it
+    "bomb.png": ("too large", "1600000000 pixels"),
+    "huge.png": ("too large", "4611686014132420609 pixels"),
 }
 
 
@@ -144,8 +144,9 @@ def test_bad_files_are_per_file_errors_and_the_batch_goes_on(engine, bad, tmp_pa
     dst = tmp_path / "out"
     res = run(engine, bad, dst)
     assert set(res) == {*BAD_ERRORS, "fine.jpg"}
-    for name, expected in BAD_ERRORS.items():
-        assert expected in (res[name].error or ""), res[name]
+    for name, (category, words) in BAD_ERRORS.items():
+        assert res[name].category == category, res[name]
+        assert words in res[name].error, res[name]
         assert res[name].bytes_out == 0
         assert not (dst / name).exists()
     assert res["fine.jpg"].ok
@@ -156,8 +157,9 @@ def test_bad_files_are_per_file_errors_and_the_batch_goes_on(engine, bad, tmp_pa
 @pytest.mark.parametrize("engine", ENGINES)
 def test_max_pixels_is_checked_from_the_header(engine, good, tmp_path):
     res = run(engine, good, tmp_path / "out", max_pixels=451 * 300 - 1)
-    assert "limit is 135299 (max_pixels)" in res["baseline.jpg"].error
-    assert res["nested/deeper/coffee.jpeg"].error.startswith("image too large: 600x400")
+    assert res["baseline.jpg"].error == ("too large: 451x300 = 135300 pixels, limit is 135299 "
+                                         "(max_pixels)")
+    assert res["nested/deeper/coffee.jpeg"].error.startswith("too large: 600x400")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -235,6 +237,7 @@ def test_png_alpha_edges_and_16_bit_pngs(engine, tmp_path):
     gray = [[1234 if x < 16 and y < 16 else 0x7A00 + x for x in range(w)] for y in range(h)]
     _png16(src / "gray16-trns.png", [struct.pack(f">{w}H", *r) for r in gray], w, h, 0,
            struct.pack(">H", 1234))
+    _png16(src / "gray16.png", [struct.pack(f">{w}H", *r) for r in gray], w, h, 0)
     rgba = [struct.pack(f">{4 * w}H", *[v for x in range(w)
                                        for v in (257 * 200, 257 * 100, 257 * 50,
                                                  0 if x < w // 2 else 65535)])
@@ -242,17 +245,20 @@ def test_png_alpha_edges_and_16_bit_pngs(engine, tmp_path):
     _png16(src / "rgba16.png", rgba, w, h, 6)
 
     res = run(engine, src, tmp_path / "out", width=30, height=30)
+    # Pillow reads 16-bit RGB as 8 bits a sample and cannot match a 16-bit
+    # colour key: refused by both engines rather than drawn opaque.
+    assert res.pop("gray16-trns.png").error == ("unsupported: a 16-bit PNG with a transparent "
+                                                "colour (tRNS)")
     assert all(r.ok for r in res.values()), res
     with Image.open(res["bleed.png"].destination) as im:
         px = [im.getpixel((x, y)) for y in range(im.height) for x in range(im.width)]
     edge = [p for p in px if 0 < p[3] < 255]
     assert edge  # the test can fail: there is a soft edge
     assert max(p[0] for p in px if p[3] > 0) == 0, "colour of transparent pixels bled"
-    with Image.open(res["gray16-trns.png"].destination) as im:
-        assert im.mode == "RGBA"  # the gray tRNS value became alpha 0
-        assert im.size == (30, 19)
-        assert im.getpixel((0, 0))[3] == 0
-        assert im.getpixel((29, 18)) == (122, 122, 122, 255)  # 16-bit -> high byte
+    with Image.open(res["gray16.png"].destination) as im:
+        assert (im.mode, im.size) == ("L", (30, 19))
+        assert im.getpixel((29, 18)) == 122  # 16-bit -> the high byte, never clipped to 255
+        assert im.getpixel((0, 0)) < 30  # 1234 is 4 in the high byte
     with Image.open(res["rgba16.png"].destination) as im:
         assert im.mode == "RGBA"
         assert im.getpixel((0, 0))[3] == 0
@@ -355,7 +361,8 @@ def test_no_temp_file_left_when_a_write_fails(engine, good, tmp_path):
     dst = tmp_path / "out"
     (dst / "baseline.jpg").mkdir(parents=True)  # the rename will fail
     res = run(engine, good, dst)
-    assert res["baseline.jpg"].error.startswith("cannot write output")
+    assert res["baseline.jpg"].error == ("cannot write: a folder with the output's name is in "
+                                         "the way")
     assert res["gray.jpg"].ok
     assert not temp_files(dst)
     assert sorted(os.listdir(dst / "baseline.jpg")) == []
@@ -375,8 +382,8 @@ def test_symlinks_and_special_files(engine, tmp_path):
     assert set(res) == {"real/a.jpg", "link.jpg", "broken.jpg", "pipe.jpg"}
     assert res["link.jpg"].ok
     assert res["real/a.jpg"].ok
-    assert res["broken.jpg"].error.startswith("cannot read file")
-    assert res["pipe.jpg"].error == "not a regular file"
+    assert res["broken.jpg"].error == "unreadable: no such file or directory"
+    assert res["pipe.jpg"].error == "unreadable: not a regular file"
     assert (src / "link.jpg").is_symlink()
 
 
@@ -401,7 +408,7 @@ def test_unusual_names_and_formats(engine, tmp_path):
     assert r.destination == str(tmp_path / "out" / "dossier été" / "chat noir ü.JPEG")
     with Image.open(r.destination) as im:
         assert im.format == "JPEG"
-    assert res["photo.jpg"].error == "not a JPEG or PNG image"
+    assert res["photo.jpg"].error == "not an image: not a JPEG or PNG image"
     with Image.open(res["anim.png"].destination) as im:
         assert (im.format, im.size, getattr(im, "n_frames", 1)) == ("PNG", (300, 200), 1)
         ref = cat.resize(im.size)
@@ -432,7 +439,7 @@ print(peak // (2**20 if sys.platform == "darwin" else 1024))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     result, peak_mb = p.stdout.splitlines()
-    assert result == f"not a JPEG or PNG image|{2**31}"
+    assert result == f"not an image: not a JPEG or PNG image|{2**31}"
     assert int(peak_mb) < 500, f"peak RSS {peak_mb} MB: the file was read"
 
 
@@ -448,9 +455,9 @@ def test_a_link_in_dst_back_into_src_never_replaces_a_source(engine, tmp_path):
     before = tree_state(src)
     res = run(engine, src, dst)
     real = Path(os.path.realpath(tmp_path))  # the engines get resolved folders
-    assert res["sub/a.jpg"].error == (f"cannot write output: the output folder "
-                                      f"{real / 'dst' / 'sub'} is inside the source folder "
-                                      "(a symbolic link leads there)")
+    assert res["sub/a.jpg"].error == (f"cannot write: the output folder {real / 'dst' / 'sub'} "
+                                      f"leads out of dst, to {real / 'src' / 'sub'} "
+                                      "(a symbolic link)")
     assert res["b.jpg"].ok  # the batch goes on
     assert tree_state(src) == before
     assert sorted(os.listdir(src / "sub")) == ["a.jpg"]  # no temp file either
@@ -469,13 +476,15 @@ def test_overlapping_folders_are_refused(engine, good, tmp_path):
 @pytest.mark.parametrize(("kwargs", "exc", "message"), [
     ({"quality": 0}, ValueError, "quality must be in 1..100, got 0"),
     ({"quality": 101}, ValueError, "quality must be in 1..100, got 101"),
-    ({"width": -1}, ValueError, r"width must be >= 0 \(0: no bound\), got -1"),
-    ({"height": -5}, ValueError, "height must be >= 0"),
-    ({"workers": -1}, ValueError, "workers must be >= 0"),
-    ({"max_pixels": 0}, ValueError, "max_pixels must be >= 1"),
-    ({"width": 2**31}, ValueError, "width must be <= 2147483647, got 2147483648"),
-    ({"workers": 10**12}, ValueError, "workers must be <= 2147483647"),
-    ({"max_pixels": 2**63}, ValueError, "max_pixels must be <= 9223372036854775807"),
+    ({"width": -1}, ValueError, r"width must be in 0\.\.2147483647 \(0: no bound\), got -1"),
+    ({"height": -5}, ValueError, r"height must be in 0\.\.2147483647"),
+    ({"workers": -1}, ValueError, r"workers must be in 0\.\.2147483647"),
+    ({"max_pixels": 0}, ValueError, r"max_pixels must be in 1\.\.9223372036854775807"),
+    ({"width": 2**31}, ValueError, r"width must be in 0\.\.2147483647 \(0: no bound\), "
+                                   "got 2147483648"),
+    ({"workers": 10**12}, ValueError, r"workers must be in 0\.\.2147483647"),
+    ({"max_pixels": 2**63}, ValueError, r"max_pixels must be in 1\.\.9223372036854775807"),
+    ({"go_png": "libpng"}, ValueError, "go_png must be one of"),
     ({"engine": "rust"}, ValueError, "engine must be one of 'go', 'python', not 'rust'"),
     ({"go_jpeg": "libjpeg"}, ValueError, "go_jpeg must be one of"),
     ({"width": 1.5}, TypeError, "width must be an int, not float"),
@@ -501,19 +510,66 @@ def test_bad_paths(good, tmp_path):
         optimize_dir(good, os.fsencode(tmp_path / "out"), engine="python")
 
 
-def test_low_level_run_checks_its_arguments(good, tmp_path):
+def go_jobs(src: Path, dst: Path, width: int = 300, names=None) -> list[tuple]:
+    """The job tuples optimize_files would hand the Go core for src -> dst."""
+    from piuma import _files, _probe
+
+    names = names or _files.walk(str(src))[0]
+    settings = _probe.Settings(width, width, piuma.MAX_PIXELS, 1 << 40, True, False)
+    jobs = []
+    for name in names:
+        d = dst / name
+        d.parent.mkdir(parents=True, exist_ok=True)
+        j = _probe.probe(str(src / name), str(d), _files.temp_name(str(d)), settings)
+        jobs.append((j.source, j.destination, j.temp, 1 if j.format == "JPEG" else 2, j.width,
+                     j.height, j.scale, j.out_width, j.out_height, j.orientation))
+    return jobs
+
+
+def test_low_level_run_checks_its_arguments(tmp_path):
     from piuma import _piuma
 
-    with pytest.raises(ValueError, match=r"quality must be in 1\.\.100, got 0"):
-        _piuma.run(str(good), str(tmp_path), quality=0)
-    with pytest.raises(TypeError):
-        _piuma.run(str(good), str(tmp_path), width="wide")
+    [job] = go_jobs(GOOD, tmp_path, names=["baseline.jpg"])
+    with pytest.raises(ValueError, match=r"quality must be in 1\.\.100 and workers >= 1, got 0"):
+        _piuma.run([job], quality=0)
+    with pytest.raises(ValueError, match=r"got 85 and 0"):
+        _piuma.run([job], workers=0)
+    with pytest.raises(TypeError, match="must be list"):
+        _piuma.run((job,))
+    with pytest.raises(TypeError, match="a job is"):
+        _piuma.run([job[:5]])
     with pytest.raises(OverflowError):
-        _piuma.run(str(good), str(tmp_path), width=2**40)
+        _piuma.run([job[:4] + (2**40,) + job[5:]])
+    with pytest.raises(ValueError, match="format must be 1 .JPEG. or 2 .PNG., got 3"):
+        _piuma.run([job[:3] + (3,) + job[4:]])
+    with pytest.raises(ValueError, match="scale 1, 2, 4 or 8"):
+        _piuma.run([job[:6] + (3,) + job[7:]])
+    with pytest.raises(ValueError, match="orientation 1..8"):
+        _piuma.run([job[:9] + (9,)])
     with pytest.raises(ValueError, match="needs the paths of jpegoptim and pngquant"):
-        _piuma.run(str(good), str(tmp_path), optimize=True, tools=True)
+        _piuma.run([job], optimize=True, tools=True)
     with pytest.raises(TypeError, match=r"progress must be a piuma\._piuma\.Progress"):
-        _piuma.run(str(good), str(tmp_path), progress=object())
+        _piuma.run([job], progress=object())
+    assert not list(tmp_path.iterdir())  # nothing was written
+    assert _piuma.run([]) == []
+    [row] = _piuma.run([job], workers=2)
+    assert row[:2] == (0, None) and os.path.isfile(job[1])
+
+
+def test_a_file_that_changed_since_the_probe_is_an_error(tmp_path):
+    """The Go core checks the decoded size against the probe's: a file
+    replaced in between is never resized to a size decided for another."""
+    from piuma import _piuma
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    [job] = go_jobs(src, tmp_path / "out")
+    shutil.copy(GOOD / "nested" / "deeper" / "coffee.jpeg", src / "a.jpg")  # 600x400 now
+    [row] = _piuma.run([job])
+    assert (piuma.CATEGORIES[row[0]], row[1]) == ("unreadable",
+                                                  "the file changed since it was probed")
+    assert not (tmp_path / "out" / "a.jpg").exists()
 
 
 # ----------------------------------------------------- GIL, cancel, memory
@@ -522,29 +578,29 @@ def test_gil_is_released_for_the_whole_batch(tmp_path):
     """A Python thread sees the batch's progress move while run() is running."""
     from piuma import _piuma
 
-    src = IMAGES / "products"
+    jobs = go_jobs(IMAGES / "products", tmp_path / "out", width=400)
     prog = _piuma.Progress()
-    seen: list[tuple[int, int]] = []
+    seen: list[int] = []
     finished = threading.Event()
 
     def watch():
         while not finished.is_set():
-            seen.append((prog.done, prog.total))
+            seen.append(prog.done)
             time.sleep(0.001)
 
     t = threading.Thread(target=watch)
     t.start()
     refs = sys.getrefcount(prog)
     try:
-        rows = _piuma.run(str(src), str(tmp_path / "out"), width=400, height=400,
-                          workers=1, progress=prog)
+        rows = _piuma.run(jobs, workers=1, progress=prog)
     finally:
         finished.set()
         t.join()
     assert sys.getrefcount(prog) == refs  # run() held its own reference, and dropped it
-    assert len(rows) == prog.total == prog.done == 9
+    assert len(rows) == prog.done == 9
+    assert all(row[0] == 0 for row in rows)
     # Only possible if the thread ran while the C call was in progress:
-    assert any(0 < done < total for done, total in seen), seen[-5:]
+    assert any(0 < done < 9 for done in seen), seen[-5:]
 
 
 def test_a_progress_serves_one_batch_at_a_time(tmp_path):
@@ -553,14 +609,13 @@ def test_a_progress_serves_one_batch_at_a_time(tmp_path):
 
     def second_batch_while_first_runs(prog, attempt: int) -> str | None:
         rows = []
-        first = threading.Thread(target=lambda: rows.append(_piuma.run(
-            str(IMAGES / "products"), str(tmp_path / f"a{attempt}"), width=800,
-            workers=1, progress=prog)))
+        big = go_jobs(IMAGES / "products", tmp_path / f"a{attempt}", width=800)
+        first = threading.Thread(target=lambda: rows.append(_piuma.run(big, progress=prog)))
         first.start()
         try:
-            while prog.total == 0 and first.is_alive():
+            while prog.done == 0 and first.is_alive():
                 time.sleep(0.001)
-            _piuma.run(str(GOOD), str(tmp_path / f"b{attempt}"), progress=prog)
+            _piuma.run(go_jobs(GOOD, tmp_path / f"b{attempt}"), progress=prog)
         except ValueError as exc:
             return str(exc)
         finally:
@@ -573,23 +628,25 @@ def test_a_progress_serves_one_batch_at_a_time(tmp_path):
         error = second_batch_while_first_runs(prog, attempt)
         if error is not None:
             break
-    assert error == "this Progress is already used by a running batch"
-    assert not (tmp_path / f"b{attempt}").exists()
+    assert error == "this Progress is used by a running batch"
+    assert not [p for p in (tmp_path / f"b{attempt}").rglob("*") if p.is_file()]
     # Once the batch is over, the Progress can serve another one, from zero.
-    assert len(_piuma.run(str(GOOD), str(tmp_path / "c"), width=50, progress=prog)) == 18
-    assert prog.done == prog.total == 18
+    assert len(_piuma.run(go_jobs(GOOD, tmp_path / "c"), progress=prog)) == 18
+    assert prog.done == 18
 
 
-def test_cancel_stops_the_files_not_started():
+def test_cancel_stops_the_files_not_started(tmp_path):
     from piuma import _piuma
 
+    jobs = go_jobs(GOOD, tmp_path / "out")
     prog = _piuma.Progress()
     prog.cancel()
     assert prog.cancelled
-    rows = _piuma.run(str(GOOD), "/nonexistent-piuma-out", progress=prog)
-    assert rows
-    assert all(row[2] == "cancelled" for row in rows)
-    assert not os.path.exists("/nonexistent-piuma-out")
+    rows = _piuma.run(jobs, progress=prog)
+    assert len(rows) == 18
+    assert {(piuma.CATEGORIES[r[0]], r[1]) for r in rows} == {("cancelled",
+                                                              "the batch was cancelled")}
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
 
 
 @pytest.mark.slow
@@ -641,7 +698,8 @@ def test_cli_some_failed_json_report(bad, tmp_path):
     assert report["summary"]["ok"] == 1
     assert report["summary"]["failed"] == len(BAD_ERRORS)
     by_name = {os.path.basename(f["source"]): f for f in report["files"]}
-    assert by_name["empty.jpg"]["error"] == "empty file"
+    assert by_name["empty.jpg"]["error"] == "empty: empty file"
+    assert by_name["empty.jpg"]["category"] == "empty"
     assert by_name["fine.jpg"]["error"] is None
     assert by_name["fine.jpg"]["width"] == 200
     assert (tmp_path / "out" / "fine.jpg").is_file()  # the others are still written
@@ -651,7 +709,7 @@ def test_cli_some_failed_json_report(bad, tmp_path):
     (["--quality", "0"], "quality must be in 1..100, got 0"),
     (["--engine", "rust"], "invalid choice: 'rust'"),
     (["--width", "wide"], "invalid int value: 'wide'"),
-    (["--width", "99999999999"], "width must be <= 2147483647, got 99999999999"),
+    (["--width", "99999999999"], "width must be in 0..2147483647 (0: no bound), got 99999999999"),
 ])
 def test_cli_usage_errors(args, message, tmp_path):
     p = cli(GOOD, tmp_path / "out", *args)

@@ -251,7 +251,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, conv
             jobs.append(_probe.probe(source, destination, _files.temp_name(destination), settings))
             where.append(i)
         except FileError as exc:
-            results[i] = failed(source, destination, exc.category, str(exc).split(": ", 1)[1])
+            results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
     try:
         for i, r in zip(where, convert(jobs), strict=False):

@@ -67,7 +67,7 @@ class FileError(Exception):
     def __init__(self, category: str, details: str) -> None:
         assert category in CATEGORIES, category
         super().__init__(f"{category}: {details}")
-        self.category = category
+        self.category, self.details, self.bytes_in = category, details, 0
 
 
 def failed(source: str, destination: str, category: str, details: str,

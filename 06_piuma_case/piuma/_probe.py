@@ -123,6 +123,16 @@ def open_source(path: str) -> tuple[object, int]:
     return os.fdopen(fd, "rb"), st.st_size
 
 
+def pillow_error(exc: Exception) -> FileError:
+    """A Pillow exception as a per-file error, in Pillow's own words."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, EOFError) or "runcated" in text:
+        return FileError("truncated", text)
+    if "cannot handle" in text or "unknown" in text or "unsupported" in text.lower():
+        return FileError("unsupported", text)
+    return FileError("damaged", text)
+
+
 def open_image(f, size: int) -> Image.Image:
     """Pillow's lazy open, JPEG and PNG only, failures in plain words."""
     if size == 0:
@@ -133,6 +143,8 @@ def open_image(f, size: int) -> Image.Image:
         raise FileError("too large", str(exc)) from None
     except Image.UnidentifiedImageError:
         pass
+    except Exception as exc:  # OSError("Truncated File Read"), ValueError...
+        raise pillow_error(exc) from None
     # Image.open drops the plugin's reason; ask the plugin that claims the
     # first bytes for it ("cannot handle 12-bit layers", ...).
     f.seek(0)
@@ -143,12 +155,8 @@ def open_image(f, size: int) -> Image.Image:
             f.seek(0)
             try:
                 factory(f, None).close()
-            except EOFError:
-                raise FileError("truncated", "the file ends inside the header") from None
             except Exception as exc:  # SyntaxError, OSError, struct.error...
-                text = str(exc) or type(exc).__name__
-                kind = "unsupported" if "cannot handle" in text or "unknown" in text else "damaged"
-                raise FileError(kind, text) from None
+                raise pillow_error(exc) from None
             raise FileError("damaged", "Pillow cannot read the header")
     raise FileError("not an image", "not a JPEG or PNG image")
 
@@ -216,8 +224,12 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
     """Open, check and decide one file (for the Go engine: the file is closed
     again; Go opens it itself). Raises FileError."""
     f, size = open_source(source)
-    with f:
-        im = open_image(f, size)
-        with im:
-            check_header(im, s)
-            return decide(im, source, destination, temp, size, s)
+    try:
+        with f:
+            im = open_image(f, size)
+            with im:
+                check_header(im, s)
+                return decide(im, source, destination, temp, size, s)
+    except FileError as exc:
+        exc.bytes_in = size  # the result reports the file's size even so
+        raise

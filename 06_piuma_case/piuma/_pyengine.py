@@ -66,11 +66,10 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
             im.draft(None, (2 * job.out_width, 2 * job.out_height))
         try:
             im.load()
-        except OSError as exc:
-            kind = "truncated" if "truncated" in str(exc) else "damaged"
-            raise FileError(kind, str(exc)) from None
-        except Exception as exc:  # SyntaxError, ValueError...: a broken stream
-            raise FileError("damaged", str(exc) or type(exc).__name__) from None
+        except MemoryError:
+            raise
+        except Exception as exc:  # OSError, SyntaxError, ValueError...: a broken stream
+            raise _probe.pillow_error(exc) from None
         im = _output_mode(im)
     if im.size != (job.out_width, job.out_height):
         kernel = Image.Resampling.LANCZOS if o.resample == "lanczos" else Image.Resampling.BICUBIC
@@ -124,8 +123,8 @@ def process(job: _probe.Job, o: Options) -> FileResult:
         except OSError as exc:
             raise FileError("cannot write", plain_error(exc)) from None
     except FileError as exc:
-        return failed(job.source, job.destination, exc.category, str(exc).split(": ", 1)[1],
-                      job.bytes_in, time.perf_counter() - start)
+        return failed(job.source, job.destination, exc.category, exc.details, job.bytes_in,
+                      time.perf_counter() - start)
     except MemoryError:
         return failed(job.source, job.destination, "not enough memory",
                       "Python ran out of memory converting this image", job.bytes_in)
