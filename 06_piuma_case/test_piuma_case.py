@@ -539,13 +539,13 @@ def test_low_level_run_checks_its_arguments(tmp_path):
     with pytest.raises(TypeError, match="a job is"):
         _piuma.run([job[:5]])
     with pytest.raises(OverflowError):
-        _piuma.run([job[:4] + (2**40,) + job[5:]])
-    with pytest.raises(ValueError, match="format must be 1 .JPEG. or 2 .PNG., got 3"):
-        _piuma.run([job[:3] + (3,) + job[4:]])
+        _piuma.run([(*job[:4], 2 ** 40, *job[5:])])
+    with pytest.raises(ValueError, match=r"format must be 1 \(JPEG\) or 2 \(PNG\), got 3"):
+        _piuma.run([(*job[:3], 3, *job[4:])])
     with pytest.raises(ValueError, match="scale 1, 2, 4 or 8"):
-        _piuma.run([job[:6] + (3,) + job[7:]])
-    with pytest.raises(ValueError, match="orientation 1..8"):
-        _piuma.run([job[:9] + (9,)])
+        _piuma.run([(*job[:6], 3, *job[7:])])
+    with pytest.raises(ValueError, match=r"orientation 1\.\.8"):
+        _piuma.run([(*job[:9], 9)])
     with pytest.raises(ValueError, match="needs the paths of jpegoptim and pngquant"):
         _piuma.run([job], optimize=True, tools=True)
     with pytest.raises(TypeError, match=r"progress must be a piuma\._piuma\.Progress"):
@@ -553,7 +553,8 @@ def test_low_level_run_checks_its_arguments(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing was written
     assert _piuma.run([]) == []
     [row] = _piuma.run([job], workers=2)
-    assert row[:2] == (0, None) and os.path.isfile(job[1])
+    assert row[:2] == (0, None)
+    assert os.path.isfile(job[1])
 
 
 def test_a_file_that_changed_since_the_probe_is_an_error(tmp_path):

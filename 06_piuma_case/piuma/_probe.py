@@ -11,6 +11,7 @@ both follow these decisions, so they agree on everything but the pixels.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ._files import FileError
 #: Pillow's Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3).
 MAX_PIXELS = 89_478_485
 MIB = 1 << 20
+HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
 
 
 @dataclass(frozen=True)
@@ -161,12 +163,18 @@ def open_image(f, size: int) -> Image.Image:
     raise FileError("not an image", "not a JPEG or PNG image")
 
 
-def check_header(im: Image.Image, s: Settings) -> None:
+def check_header(im: Image.Image, s: Settings, size: int) -> None:
     """Refuse what no engine converts faithfully, before a pixel is decoded."""
     w, h = im.size
     if w * h > s.max_pixels:
         raise FileError("too large", f"{w}x{h} = {w * h} pixels, limit is {s.max_pixels} "
                         "(max_pixels)")
+    # A real header followed by gigabytes: no image of w x h takes more than
+    # 32 bytes a pixel plus its metadata, and both decoders would read it all.
+    limit = 32 * w * h + 64 * MIB
+    if size > limit:
+        raise FileError("too large", f"the file is {human_bytes(size)}, more than a {w}x{h} "
+                        f"image can take ({human_bytes(limit)})")
     if im.format == "JPEG" and not getattr(im, "quantization", None):
         # Lossless JPEGs (SOF3) have none: libjpeg-turbo 2.1 (Debian 12)
         # cannot decode them, so neither engine does.
@@ -220,15 +228,46 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
     return Job(source, destination, temp, im.format, w, h, scale, ow, oh, o, size)
 
 
+class _Head(io.RawIOBase):
+    """A file that ends after HEADER_LIMIT bytes: Pillow scans junk between
+    JPEG markers a byte at a time (a real header followed by gigabytes of
+    zeros took an hour), so the probe's reads are bounded."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def readinto(self, b) -> int:
+        room = max(0, HEADER_LIMIT - self._f.tell())
+        return self._f.readinto(memoryview(b)[:room]) if room else 0
+
+
 def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
     """Open, check and decide one file (for the Go engine: the file is closed
     again; Go opens it itself). Raises FileError."""
     f, size = open_source(source)
     try:
         with f:
-            im = open_image(f, size)
+            try:
+                im = open_image(io.BufferedReader(_Head(f)), size)
+            except FileError:
+                if f.tell() < HEADER_LIMIT:
+                    raise
+                raise FileError("damaged", "no image data in the first "
+                                f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
-                check_header(im, s)
+                check_header(im, s, size)
                 return decide(im, source, destination, temp, size, s)
     except FileError as exc:
         exc.bytes_in = size  # the result reports the file's size even so

@@ -50,9 +50,6 @@ def _output_mode(im: Image.Image) -> Image.Image:
         return im.convert("L")
     if im.mode.startswith("I;16"):  # 16-bit gray: the high byte of each sample
         return im.point(lambda v: v / 256).convert("L")  # (convert() would clip at 255)
-    if im.mode == "L" and im.tile and im.tile[0][3] in ("L;2", "L;4"):
-        # Pillow scales 2- and 4-bit gray to 8 bits but not its tRNS value.
-        im.info["transparency"] *= 85 if im.tile[0][3] == "L;2" else 17
     return im.convert("RGBA")
 
 
@@ -64,6 +61,10 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
             raise FileError("unreadable", "the file changed since it was probed")
         if job.scale > 1:
             im.draft(None, (2 * job.out_width, 2 * job.out_height))
+        rawmode = im.tile[0][3] if im.tile else None
+        if rawmode in ("L;2", "L;4") and "transparency" in im.info:
+            # Pillow scales 2- and 4-bit gray to 8 bits, but not the tRNS value.
+            im.info["transparency"] *= 85 if rawmode == "L;2" else 17
         try:
             im.load()
         except MemoryError:
