@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import piuma
 from PIL import Image
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import piuma  # noqa: E402  (the step's own package, beside this script)
 
 
 def extract(archive: str, out: Path) -> int:

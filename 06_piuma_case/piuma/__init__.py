@@ -19,11 +19,13 @@ released; one Go runtime per process, see common/go_core.h).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from . import _files, _probe
 from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed, is_image_name
@@ -45,6 +47,7 @@ OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 RESAMPLE_FILTERS = ("bicubic", "lanczos")
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
+__version__ = "0.7.0"
 
 
 def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> int:
@@ -80,6 +83,11 @@ def _bool(name: str, value: object) -> bool:
     return value
 
 
+def _callable(progress: object) -> None:
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+
+
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -109,41 +117,76 @@ def _folders(src: str, dst: str) -> tuple[str, str]:
     return src, dst
 
 
-def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], **options,
-                 ) -> list[FileResult]:
+@dataclass(frozen=True)
+class Options:
+    """The checked settings of a batch (what optimize_files's keywords become)."""
+
+    width: int = 0
+    height: int = 0
+    quality: int = 85
+    engine: str = "go"
+    workers: int = 0
+    optimize: bool = True
+    optimizer: str | None = None
+    draft: bool = True
+    resample: str = "bicubic"
+    go_jpeg: str = "libjpeg-turbo"
+    go_png: str = "libspng"
+    max_pixels: int = MAX_PIXELS
+    max_memory: int = 0
+    incremental: bool = False
+
+    def __post_init__(self) -> None:
+        _int("width", self.width, 0, _INT32, " (0: no bound)")
+        _int("height", self.height, 0, _INT32, " (0: no bound)")
+        _int("quality", self.quality, 1, 100)
+        _int("workers", self.workers, 0, _INT32, " (0: one per CPU)")
+        _int("max_pixels", self.max_pixels, 1, _INT64)
+        _int("max_memory", self.max_memory, 0, _INT64, " (0: half of the memory)")
+        _choice("engine", self.engine, ENGINES)
+        if self.optimizer is not None:
+            _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("go_jpeg", self.go_jpeg, GO_JPEG_CODECS)
+        _choice("go_png", self.go_png, GO_PNG_CODECS)
+        _choice("resample", self.resample, RESAMPLE_FILTERS)
+        for name in ("optimize", "draft", "incremental"):
+            _bool(name, getattr(self, name))
+
+    @property
+    def tools(self) -> bool:
+        return self.optimize and (self.optimizer or DEFAULT_OPTIMIZER[self.engine]) == "tools"
+
+    @property
+    def in_process(self) -> bool:
+        return self.optimize and not self.tools
+
+    def output_key(self) -> str:
+        """What decides an output's bytes besides its source (incremental)."""
+        fields = (self.width, self.height, self.quality, self.engine, self.optimize,
+                  self.tools, self.draft, self.resample, self.go_jpeg, self.go_png, __version__)
+        return repr(fields)
+
+
+def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
+                 cluster: str | None = None, progress: Callable[[int, int], object] | None = None,
+                 **options) -> list[FileResult]:
     """Resize and optimise every .jpg/.jpeg/.png under src into dst, at the
     same relative path. The keywords are optimize_files's. Returns one
     FileResult per input file (and per folder that could not be listed),
     sorted by source path (the bytes of os.fsencode)."""
-    src_path = _path("src", src)
-    if not os.path.isdir(src_path):
-        os.stat(src_path)
-        raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src_path)
-    names, unlisted = _files.walk(os.path.realpath(src_path))
-    results = optimize_files(src, dst, names, **options)
+    Options(**options)  # bad arguments raise before the walk
+    _callable(progress)
+    src_path, dst_path = _folders(_path("src", src), _path("dst", dst))
+    names, unlisted = _files.walk(src_path)
+    results = optimize_files(src_path, dst_path, names, cluster=cluster, progress=progress,
+                             **options)
     return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
 
 
-def optimize_files(
-    src: str | os.PathLike[str],
-    dst: str | os.PathLike[str],
-    names: Sequence[str],
-    *,
-    width: int = 0,
-    height: int = 0,
-    quality: int = 85,
-    engine: str = "go",
-    workers: int = 0,
-    optimize: bool = True,
-    optimizer: str | None = None,
-    draft: bool = True,
-    resample: str = "bicubic",
-    go_jpeg: str = "libjpeg-turbo",
-    go_png: str = "libspng",
-    max_pixels: int = MAX_PIXELS,
-    max_memory: int = 0,
-    progress: Callable[[int, int], object] | None = None,
-) -> list[FileResult]:
+def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+                   names: Sequence[str], *, cluster: str | None = None,
+                   progress: Callable[[int, int], object] | None = None,
+                   **options) -> list[FileResult]:
     """Resize and optimise the files src/NAME into dst/NAME, for each NAME of
     names (relative paths, as optimize_dir finds them). One result per name,
     in the order of names.
@@ -160,72 +203,77 @@ def optimize_files(
     max_pixels: larger images fail from their header. max_memory: bytes all
     workers together may use (0: half of the memory, or of the cgroup's
     limit); a file whose estimate exceeds one worker's share fails from its
-    header. progress(done, total) is called from the calling thread while the
-    batch runs.
+    header. incremental: skip the files whose output was made from the same
+    source bytes with the same options (recorded on the output, an extended
+    attribute). cluster: "local", "local:N" or a Dask scheduler's address or
+    scheduler file (piuma/cluster.py); None: this process. progress(done,
+    total) is called from the calling thread while the batch runs.
 
     Raises TypeError / ValueError for bad arguments, FileNotFoundError /
     NotADirectoryError for a bad src, ValueError when src and dst overlap,
     OSError when dst cannot be written. Ctrl-C (KeyboardInterrupt) cancels the
     files not started yet, waits for the running ones, then propagates.
     """
-    width = _int("width", width, 0, _INT32, " (0: no bound)")
-    height = _int("height", height, 0, _INT32, " (0: no bound)")
-    quality = _int("quality", quality, 1, 100)
-    workers = _int("workers", workers, 0, _INT32, " (0: one per CPU)")
-    max_pixels = _int("max_pixels", max_pixels, 1, _INT64)
-    max_memory = _int("max_memory", max_memory, 0, _INT64, " (0: half of the memory)")
-    engine = _choice("engine", engine, ENGINES)
-    optimizer = (DEFAULT_OPTIMIZER[engine] if optimizer is None
-                 else _choice("optimizer", optimizer, OPTIMIZERS))
-    go_jpeg = _choice("go_jpeg", go_jpeg, GO_JPEG_CODECS)
-    go_png = _choice("go_png", go_png, GO_PNG_CODECS)
-    resample = _choice("resample", resample, RESAMPLE_FILTERS)
-    optimize, draft = _bool("optimize", optimize), _bool("draft", draft)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+    opts = Options(**options)
+    _callable(progress)
     if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
         raise TypeError("names must be a sequence of str paths relative to src")
     for name in names:
         if os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", ".", ""):
             raise ValueError(f"names must be relative paths inside src, got {name!r}")
     src, dst = _folders(_path("src", src), _path("dst", dst))
-    tools = optimize and optimizer == "tools"
-    jpegoptim, pngquant = (_tool("jpegoptim"), _tool("pngquant")) if tools else (None, None)
-    in_process = optimize and optimizer == "in-process"
-    if in_process and engine == "python":
+    if opts.tools:
+        _tool("jpegoptim"), _tool("pngquant")
+    elif opts.in_process and opts.engine == "python":
         from . import _pyoptimize
 
         _pyoptimize.check_available()  # ImportError without the imagequant package
-    workers = workers or os.cpu_count() or 1
-    settings = _probe.Settings(width, height, max_pixels,
-                               (max_memory or _probe.default_max_memory()) // workers,
-                               draft, in_process)
+    if opts.incremental:
+        _files.check_xattrs(dst)
+    if cluster is not None:
+        from . import cluster as _cluster
 
-    if engine == "go":
+        return _cluster.run(src, dst, list(names), opts, cluster, progress)
+    return convert(src, dst, list(names), opts, progress)
+
+
+def convert(src: str, dst: str, names: list[str], opts: Options,
+            progress: Callable[[int, int], object] | None = None, prepare: bool = True,
+            ) -> list[FileResult]:
+    """The batch in this process, with checked arguments (a cluster's tasks
+    call it with prepare=False: the caller made and swept the folders)."""
+    workers = opts.workers or os.cpu_count() or 1
+    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels,
+                               (opts.max_memory or _probe.default_max_memory()) // workers,
+                               opts.draft, opts.in_process)
+    jpegoptim, pngquant = (_tool("jpegoptim"), _tool("pngquant")) if opts.tools else (None, None)
+    if opts.engine == "go":
         from . import _piuma  # loads the Go core: one Go runtime per process
 
         prog = _piuma.Progress()
 
-        def convert(jobs: list[_probe.Job]) -> list[FileResult]:
+        def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             rows = _piuma.run([(j.source, j.destination, j.temp, 1 if j.format == "JPEG" else 2,
                                 j.width, j.height, j.scale, j.out_width, j.out_height,
                                 j.orientation) for j in jobs],
-                              quality=quality, workers=workers, lanczos=resample == "lanczos",
-                              optimize=optimize, tools=tools, jpegoptim=jpegoptim,
-                              pngquant=pngquant, stdlib_jpeg=go_jpeg == "image/jpeg",
-                              stdlib_png=go_png == "image/png", progress=prog)
-            return [_go_result(j, row) for j, row in zip(jobs, rows, strict=False)]
+                              quality=opts.quality, workers=workers,
+                              lanczos=opts.resample == "lanczos", optimize=opts.optimize,
+                              tools=opts.tools, jpegoptim=jpegoptim, pngquant=pngquant,
+                              stdlib_jpeg=opts.go_jpeg == "image/jpeg",
+                              stdlib_png=opts.go_png == "image/png", progress=prog)
+            return [_go_result(j, row) for j, row in zip(jobs, rows, strict=True)]
     else:
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        opts = _pyengine.Options(quality, resample, in_process, jpegoptim, pngquant)
+        popts = _pyengine.Options(opts.quality, opts.resample, opts.in_process, jpegoptim,
+                                  pngquant)
 
-        def convert(jobs: list[_probe.Job]) -> list[FileResult]:
-            return _pyengine.run(jobs, opts, workers, prog)
+        def engine(jobs: list[_probe.Job]) -> list[FileResult]:
+            return _pyengine.run(jobs, popts, workers, prog)
 
     watch = _Watch(len(names), prog)
-    return _supervise(lambda: _batch(src, dst, list(names), settings, convert, watch),
+    return _supervise(lambda: _batch(src, dst, names, settings, opts, engine, watch, prepare),
                       watch, progress)
 
 
@@ -235,12 +283,13 @@ def _go_result(job: _probe.Job, row: tuple) -> FileResult:
     return FileResult(job.source, job.destination, error, bytes_in, bytes_out, w, h, seconds)
 
 
-def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, convert,
-           watch: _Watch) -> list[FileResult]:
+def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts: Options,
+           engine, watch: _Watch, prepare: bool) -> list[FileResult]:
     """Folders, probes, then one engine call for every file that passed."""
-    bad = _files.prepare_folders(dst, {os.path.dirname(n) for n in names})
+    folders = {os.path.dirname(n) for n in names}
+    bad = _files.prepare_folders(dst, folders) if prepare else {}
     results: list[FileResult | None] = [None] * len(names)
-    jobs, where = [], []
+    jobs, where, keys, stale = [], [], {}, {}
     for i, name in enumerate(names):
         source, destination = os.path.join(src, name), os.path.join(dst, name)
         try:
@@ -248,16 +297,27 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, conv
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
+            if opts.incremental:
+                keys[i] = key = _files.source_key(source, opts.output_key())
+                results[i], stale[i] = _files.up_to_date(source, destination, key)
+                if results[i] is not None:
+                    watch.early += 1
+                    continue
             jobs.append(_probe.probe(source, destination, _files.temp_name(destination), settings))
             where.append(i)
         except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
     try:
-        for i, r in zip(where, convert(jobs), strict=False):
+        for i, r in zip(where, engine(jobs), strict=True):
             results[i] = r
+            if i in keys and r.ok:
+                _files.record(r, keys[i])
+            elif stale.get(i):  # never leave an output made from other bytes or options
+                with contextlib.suppress(OSError):
+                    os.unlink(r.destination)
     finally:
-        _files.sync_folders({os.path.dirname(j.destination) for j in jobs})
+        _files.sync_folders({os.path.join(dst, f) for f in folders})
     return results  # type: ignore[return-value]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -178,7 +179,7 @@ def sweep(folder: str) -> int:
 
 # ---- output folders and writes -----------------------------------------------
 
-def prepare_folders(dst: str, folders: set[str]) -> dict[str, str]:
+def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dict[str, str]:
     """Create each output folder (relative to the resolved dst) and sweep it.
     Returns the folders that cannot take outputs, with the reason: a folder
     that leads out of dst through a link (it could lead into src), or one
@@ -195,7 +196,8 @@ def prepare_folders(dst: str, folders: set[str]) -> dict[str, str]:
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
             continue
-        sweep(path)
+        if sweep_them:
+            sweep(path)
     return bad
 
 
@@ -234,3 +236,61 @@ def sync_folders(folders: set[str]) -> None:
             pass
         finally:
             os.close(fd)
+
+
+# ---- incremental runs ---------------------------------------------------------
+
+#: The extended attribute an output carries in incremental runs: what it was
+#: made from (the source's bytes, the options), and its own size and mtime.
+XATTR = "user.piuma"
+
+
+def check_xattrs(dst: str) -> None:
+    """OSError now if dst's file system keeps no extended attributes."""
+    path = temp_name(os.path.join(dst, "xattr-check"))
+    with open(path, "wb"):
+        pass
+    try:
+        os.setxattr(path, XATTR, b"{}")
+    except OSError as exc:
+        raise OSError(exc.errno, "incremental runs record what made each output in an extended "
+                      "attribute, and dst's file system keeps none", dst) from None
+    finally:
+        os.unlink(path)
+
+
+def source_key(source: str, options: str) -> str:
+    """A digest of the source's bytes and of the options that shape its output."""
+    h = hashlib.sha256(options.encode())
+    try:
+        with open(source, "rb", buffering=0) as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError as exc:
+        raise FileError("unreadable", plain_error(exc)) from None
+    return h.hexdigest()
+
+
+def up_to_date(source: str, destination: str, key: str) -> tuple[FileResult | None, bool]:
+    """(a skipped result, False) when destination was made from the same
+    bytes and options and is unchanged since; else (None, whether an output
+    made from something else is there: it must not outlive this run)."""
+    try:
+        record = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
+        st = os.stat(destination, follow_symlinks=False)
+    except (OSError, ValueError):
+        return None, False
+    if record.get("key") != key or [st.st_size, st.st_mtime_ns] != record.get("stat"):
+        return None, True
+    size = os.stat(source).st_size
+    return FileResult(source, destination, None, size, st.st_size, *record["size"], 0.0,
+                      skipped=True), False
+
+
+def record(r: FileResult, key: str) -> None:
+    """Write on a new output what made it (best effort: an output without a
+    record is made again next time)."""
+    with contextlib.suppress(OSError):
+        st = os.stat(r.destination, follow_symlinks=False)
+        value = {"key": key, "stat": [st.st_size, st.st_mtime_ns], "size": [r.width, r.height]}
+        os.setxattr(r.destination, XATTR, json.dumps(value).encode(), follow_symlinks=False)

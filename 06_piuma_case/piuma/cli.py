@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
                    help="memory all workers together may use; K, M, G suffixes "
                         "(default: half of the machine's memory)")
+    p.add_argument("--incremental", action="store_true",
+                   help="skip the files whose output was made from the same bytes with the "
+                        "same options (a cron job's re-run)")
+    p.add_argument("--cluster", metavar="ADDRESS|local|local:N", default=None,
+                   help="run on a Dask cluster: local[:N] starts N worker processes here "
+                        "(default one per CPU), else a scheduler's address or file")
     p.add_argument("--json", action="store_true",
                    help="print the per-file report as JSON on stdout")
     return p
@@ -155,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
             resample=args.resample, go_jpeg=args.go_jpeg, go_png=args.go_png,
             max_pixels=args.max_pixels,
-            max_memory=args.max_memory, progress=bar)
+            max_memory=args.max_memory, incremental=args.incremental, cluster=args.cluster,
+            progress=bar)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         if bar:
             bar.close()
@@ -173,12 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if not r.ok]
     bytes_in = sum(r.bytes_in for r in ok)
     bytes_out = sum(r.bytes_out for r in ok)
+    skipped = sum(r.skipped for r in ok)
     summary = {"engine": args.engine, "files": len(results), "ok": len(ok),
-               "failed": len(failed), "bytes_in": bytes_in, "bytes_out": bytes_out,
+               "skipped": skipped, "failed": len(failed), "bytes_in": bytes_in,
+               "bytes_out": bytes_out,
                "bytes_saved": bytes_in - bytes_out, "seconds": round(elapsed, 3)}
     if args.json:
         files = [{"source": r.source, "destination": r.destination, "error": r.error,
-                  "category": r.category,
+                  "category": r.category, "skipped": r.skipped,
                   "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
                   "width": r.width, "height": r.height,
                   "seconds": round(r.seconds, 4)} for r in results]
@@ -189,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in failed:  # names relative to SRC: the line stays readable
             print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {r.error}")
         pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
-        print(f"{len(ok)} ok, {len(failed)} failed ({args.engine} engine) in "
+        up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
+        print(f"{len(ok)} ok{up_to_date}, {len(failed)} failed ({args.engine} engine) in "
               f"{elapsed:.2f}s; {_human(bytes_in)} -> {_human(bytes_out)}, "
               f"saved {_human(bytes_in - bytes_out)} ({pct:.0f}%)")
     return 1 if failed else 0

@@ -1,0 +1,154 @@
+"""The cron job on a Dask cluster: one Go runtime per worker process.
+
+    optimize_dir(src, dst, cluster="local:2")              # 2 worker processes here
+    optimize_dir(src, dst, cluster="tcp://scheduler:8786")  # an existing cluster
+    python optimize.py SRC DST --cluster local:2
+
+The caller walks src, makes and checks the output folders, and submits tasks:
+chunks of files of one output folder, about a second of work each. A worker
+process converts a chunk with piuma.convert (the same code as without a
+cluster) and returns its per-file results, gathered here as they complete:
+a worker that dies loses only the chunk it was converting, which Dask runs
+again elsewhere; a file that kills its worker every time ends as that file's
+error, and the batch goes on.
+
+Why it is safe with a Go runtime inside: the Go core is loaded by a
+WorkerPlugin in each worker process, never in the caller (whose process the
+nanny starts the workers from), and workers start with `spawn`: a fork()
+copies a process whose Go runtime's threads do not survive it
+(golang/go#15538). GOMAXPROCS, the files a worker converts at once and its
+memory budget come from that worker's threads and memory limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable
+
+import dask
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed.scheduler import KilledWorker
+
+from . import Options, _files, convert
+from ._files import FileResult, failed
+
+CHUNK_BYTES = 16 << 20  # ~6 product photos: about a second of work on one core
+CHUNK_FILES = 16
+METHOD = "distributed.worker.multiprocessing-method"
+
+
+class GoEngine(WorkerPlugin):
+    """Loads the Go core once in each worker process (again after a restart)."""
+
+    name = "piuma-go-engine"
+    idempotent = True
+
+    def setup(self, worker) -> None:
+        if dask.config.get(METHOD) == "fork":
+            raise RuntimeError(f"{METHOD} is 'fork': a worker forked from a process that "
+                               "runs a Go runtime hangs; start the workers with 'spawn'")
+        # Read by the Go runtime when it starts, i.e. at the import below.
+        os.environ["GOMAXPROCS"] = str(worker.state.nthreads)
+        from . import _piuma  # noqa: F401  (the Go core: one runtime per process)
+
+
+def chunks(src: str, names: list[str]) -> list[list[str]]:
+    """names, grouped by output folder, in chunks of about CHUNK_BYTES."""
+    out: list[list[str]] = []
+    by_folder: dict[str, list[str]] = {}
+    for name in names:
+        by_folder.setdefault(os.path.dirname(name), []).append(name)
+    for group in by_folder.values():
+        chunk, size = [], 0
+        for name in group:
+            with contextlib.suppress(OSError):  # its task reports it
+                size += os.stat(os.path.join(src, name)).st_size
+            chunk.append(name)
+            if size >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
+                out.append(chunk)
+                chunk, size = [], 0
+        if chunk:
+            out.append(chunk)
+    return out
+
+
+def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResult]:
+    """A chunk, in a worker: as many files at once as the worker has threads,
+    within its memory limit (half of it: the worker's own Python needs room)."""
+    worker = get_worker()
+    limit = worker.memory_manager.memory_limit
+    opts = dataclasses.replace(opts, workers=worker.state.nthreads,
+                               max_memory=opts.max_memory or (limit // 2 if limit else 0))
+    return convert(src, dst, names, opts, prepare=False)
+
+
+def _sweep(folders: list[str]) -> int:
+    return sum(_files.sweep(folder) for folder in folders)
+
+
+def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
+    if spec == "local" or spec.startswith("local:"):
+        n = spec.partition(":")[2]
+        if n and not (n.isdigit() and int(n) > 0):
+            raise ValueError(f"cluster must be local, local:N (N >= 1) or an address, not {spec!r}")
+        if dask.config.get(METHOD) != "spawn":
+            raise ValueError(f"{METHOD} is {dask.config.get(METHOD)!r}: piuma's workers load a "
+                             "Go runtime and must start with 'spawn'")
+        cluster = LocalCluster(n_workers=int(n) if n else os.cpu_count() or 1,
+                               threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    if os.path.isfile(spec):
+        return Client(scheduler_file=spec), None
+    return Client(spec), None
+
+
+def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
+        progress: Callable[[int, int], object] | None) -> list[FileResult]:
+    """optimize_files on a cluster: results in the order of names."""
+    bad = _files.prepare_folders(dst, {os.path.dirname(n) for n in names}, sweep_them=False)
+    results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
+                         bad[os.path.dirname(n)]) for n in names if os.path.dirname(n) in bad}
+    todo = [n for n in names if n not in results]
+    folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
+    client, cluster = _connect(spec)
+    pending: dict = {}
+    try:
+        if opts.engine == "go":
+            client.register_plugin(GoEngine())
+        client.run(_sweep, folders)  # each host removes what its killed runs left
+        batch = uuid.uuid4().hex[:8]
+
+        def submit(chunk: list[str]):
+            future = client.submit(_task, src, dst, chunk, opts, pure=False,
+                                   key=f"piuma-{batch}-{len(pending)}-{chunk[0]}")
+            pending[future] = chunk
+            return future
+
+        done = as_completed([submit(c) for c in chunks(src, todo)])
+        for future in done:
+            chunk = pending.pop(future)
+            try:
+                rows = future.result()
+            except KilledWorker as exc:
+                if len(chunk) > 1:  # one of its files kills workers: try them one by one
+                    for name in chunk:
+                        done.add(submit([name]))
+                    continue
+                rows = [failed(os.path.join(src, chunk[0]), os.path.join(dst, chunk[0]),
+                               "internal error", "the worker converting this file died each "
+                               f"time Dask tried it (a crash, or killed): {exc}")]
+            results.update(zip(chunk, rows, strict=True))
+            if progress is not None:
+                progress(len(results), len(names))
+        client.run(_sweep, folders)  # and what the workers killed meanwhile left
+    except BaseException:
+        client.cancel(list(pending))
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return [results[n] for n in names]
