@@ -1,0 +1,314 @@
+"""Step 06 on a Dask cluster (piuma/cluster.py): the same results as in one
+process, one Go runtime per worker and none in the caller, nothing lost when
+a worker dies, a file that kills its worker is that file's error, Ctrl-C,
+fork refused, an existing cluster started as `dask scheduler` + `dask worker`,
+and incremental re-runs.
+
+Every cluster runs in a child process: this interpreter has loaded the Go
+core already, and the assertions about the caller need one that has not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from piuma import optimize_dir
+
+pytest.importorskip("distributed", reason="the cluster needs dask[distributed] (not installed "
+                    "on a free-threaded build: requirements-free-threaded.txt says why)")
+
+HERE = Path(__file__).resolve().parent
+PRODUCTS = HERE / "build" / "images" / "products"
+GOOD = HERE / "build" / "images" / "fixtures" / "good"
+CLI = [sys.executable, str(HERE / "optimize.py")]
+COMMON = HERE.parent / "common"
+
+
+def child(code: str, timeout: int = 300) -> object:
+    """Run code in a fresh interpreter; it sets OUT, which comes back."""
+    prologue = f"import json, os, sys\nsys.path[:0] = [{str(HERE)!r}, {str(COMMON)!r}]\n"
+    p = subprocess.run([sys.executable, "-c", prologue + code
+                        + "\nprint('@@' + json.dumps(OUT))\n"],
+                       capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-4000:]
+    return json.loads(next(x for x in p.stdout.splitlines() if x.startswith("@@"))[2:])
+
+
+def src_of(tmp_path: Path, copies: int = 1) -> Path:
+    src = tmp_path / "src"
+    for i in range(copies):
+        shutil.copytree(PRODUCTS, src / f"copy{i}")
+    return src
+
+
+def test_a_local_cluster_writes_what_one_process_writes(tmp_path):
+    """The same files, byte for byte; the caller never maps the Go core,
+    each worker maps it once, with GOMAXPROCS its one thread."""
+    src = src_of(tmp_path)
+    out = child(f"""
+import piuma
+from go_runtimes import go_runtimes
+from distributed import get_client
+rs = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "cluster")!r}, width=800, height=800,
+                        cluster="local:2")
+OUT = {{"errors": [r.error for r in rs], "caller": [str(p) for p in go_runtimes()]}}
+""")
+    assert out["errors"] == [None] * 9
+    assert out["caller"] == []  # no Go runtime in the caller
+    local = optimize_dir(src, tmp_path / "here", width=800, height=800)
+    for r in local:
+        rel = os.path.relpath(r.destination, tmp_path / "here")
+        assert (tmp_path / "cluster" / rel).read_bytes() == Path(r.destination).read_bytes()
+
+
+WORKERS_REPORT = """
+from distributed import Client, LocalCluster
+from go_runtimes import go_runtimes
+import piuma
+from piuma import cluster
+def report():
+    return {"pid": os.getpid(), "gomaxprocs": os.environ.get("GOMAXPROCS"),
+            "cores": [str(p) for p in go_runtimes()]}
+"""
+
+
+def test_workers_load_the_core_once_and_again_after_a_restart(tmp_path):
+    out = child(WORKERS_REPORT + """
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                  dashboard_address=None) as lc, Client(lc) as c:
+    c.register_plugin(cluster.GoEngine())
+    before = c.run(report)
+    c.restart()
+    after = c.run(report)
+OUT = [list(before.values()), list(after.values())]
+""")
+    before, after = out
+    for reports in (before, after):
+        assert len(reports) == 2
+        for r in reports:
+            assert r["gomaxprocs"] == "1"
+            assert len(r["cores"]) == 1
+            assert r["cores"][0].endswith("libpiuma_core.so")
+    assert {r["pid"] for r in before}.isdisjoint(r["pid"] for r in after)
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(tmp_path):
+    """SIGKILL of a worker while it converts: the nanny starts another, its
+    chunk runs again, every output is complete and no temp file is left."""
+    src = src_of(tmp_path, copies=4)
+    out = child(f"""
+import signal, threading, time
+import piuma
+from distributed import Client
+killed = []
+def kill_one_worker():  # once outputs appear, a worker is mid-chunk
+    while not any(f for _, _, f in os.walk({str(tmp_path / "out")!r})):
+        time.sleep(0.01)
+    import psutil
+    kids = [p for p in psutil.Process().children(recursive=True) if "python" in p.name()]
+    killed.append(kids[0].pid)
+    os.kill(kids[0].pid, signal.SIGKILL)
+threading.Thread(target=kill_one_worker, daemon=True).start()
+rs = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, width=800, height=800,
+                        cluster="local:2")
+OUT = {{"errors": [r.error for r in rs], "killed": killed}}
+""")
+    assert out["killed"], "no worker was killed"
+    assert out["errors"] == [None] * 36
+    outputs = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert len(outputs) == 36
+    assert not [p for p in (tmp_path / "out").rglob(".*.tmp")]
+
+
+POISON = """
+import os, signal
+from distributed import WorkerPlugin
+class Poison(WorkerPlugin):  # a file that kills its worker every time
+    name = "poison"
+    def setup(self, worker):
+        from piuma import cluster
+        real = cluster.convert
+        def convert(src, dst, names, opts, **kw):
+            if any(n.endswith("poison.jpg") for n in names):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(src, dst, names, opts, **kw)
+        cluster.convert = convert
+"""
+
+
+def test_a_file_that_kills_its_worker_every_time_is_that_files_error(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(GOOD, src)
+    shutil.copy(GOOD / "baseline.jpg", src / "poison.jpg")
+    out = child(POISON + f"""
+import dask, piuma
+from piuma import cluster
+real_connect = cluster._connect
+def connect(spec):
+    client, lc = real_connect(spec)
+    client.register_plugin(Poison())
+    return client, lc
+cluster._connect = connect
+with dask.config.set({{"distributed.scheduler.allowed-failures": 1}}):
+    rs = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, width=100,
+                            cluster="local:2")
+OUT = {{os.path.relpath(r.source, {str(os.path.realpath(src))!r}): r.error for r in rs}}
+""", timeout=600)
+    assert out.pop("poison.jpg").startswith("internal error: the worker converting this file "
+                                            "died each time Dask tried it (a crash, or killed)")
+    assert set(out.values()) == {None}
+    assert len(out) == 18  # every other file of its chunk, written
+
+
+def test_bad_files_on_a_cluster_are_per_file_errors(tmp_path):
+    bad = HERE / "build" / "images" / "fixtures" / "bad"
+    out = child(f"""
+import piuma
+rs = piuma.optimize_dir({str(bad)!r}, {str(tmp_path / "out")!r}, width=100, cluster="local:1")
+OUT = {{os.path.basename(r.source): r.category for r in rs}}
+""")
+    here = {os.path.basename(r.source): r.category
+            for r in optimize_dir(bad, tmp_path / "here", width=100)}
+    assert out == here
+    assert None not in out.values()
+
+
+def test_fork_is_refused(tmp_path):
+    """Configured with fork: a local cluster is refused before it starts, and
+    an existing cluster's workers refuse the Go engine (the plugin)."""
+    out = child(f"""
+import dask, piuma
+from distributed import Client, LocalCluster
+errors = []
+with dask.config.set({{"distributed.worker.multiprocessing-method": "fork"}}):
+    try:
+        piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / "a")!r}, cluster="local:1")
+    except ValueError as exc:
+        errors.append(str(exc))
+    # no Go runtime in this process yet: forking workers from it is harmless here
+    with LocalCluster(n_workers=1, processes=True, dashboard_address=None) as lc:
+        try:
+            piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / "b")!r}, cluster=lc.scheduler_address)
+        except Exception as exc:
+            errors.append(f"{{type(exc).__name__}}: {{exc}}")
+OUT = errors
+""")
+    assert out[0] == ("distributed.worker.multiprocessing-method is 'fork': piuma's workers load "
+                      "a Go runtime and must start with 'spawn'")
+    assert out[1].startswith("RuntimeError: distributed.worker.multiprocessing-method is 'fork'")
+    assert not list((tmp_path / "b").rglob("*.jpg"))
+
+
+def test_an_existing_cluster_of_dask_processes(tmp_path):
+    """`dask scheduler` and `dask worker --nworkers 2 --nthreads 1` started
+    as the README says, then the CLI with --cluster SCHEDULER_FILE."""
+    sched_file = tmp_path / "scheduler.json"
+    dask = [str(Path(sys.executable).with_name("dask"))]  # the venv's dask command
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    procs = [subprocess.Popen([*dask, "scheduler", "--scheduler-file", sched_file,
+                               "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        procs.append(subprocess.Popen([*dask, "worker", "--scheduler-file", sched_file,
+                                       "--nworkers", "2", "--nthreads", "1"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        p = subprocess.run([*CLI, PRODUCTS, tmp_path / "out", "--width", "800", "--height",
+                            "800", "--cluster", sched_file, "--json"],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert json.loads(p.stdout)["summary"]["ok"] == 9
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                proc.kill()
+
+
+def test_ctrl_c_cancels_closes_the_cluster_and_exits_130(tmp_path):
+    src = src_of(tmp_path, copies=4)
+    as_in_a_terminal = ("import os, runpy, signal, sys; "
+                        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                        "sys.argv[0] = sys.argv.pop(1); "
+                        "sys.path[0] = os.path.dirname(sys.argv[0]); "
+                        "runpy.run_path(sys.argv[0], run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", as_in_a_terminal, *CLI[1:], src,
+                             tmp_path / "out", "--width", "800", "--cluster", "local:2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "out").rglob("*.jpg")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGINT)
+    start = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert err.strip() == "optimize.py: interrupted", err  # quietly
+    assert time.monotonic() - start < 30
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "worker processes outlived the CLI"
+
+
+@pytest.mark.parametrize("cluster", [None, "local:2"])
+def test_an_incremental_rerun_skips_what_is_up_to_date(cluster, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(GOOD, src)
+    dst = tmp_path / "out"
+    code = f"""
+import piuma
+rs = piuma.optimize_dir({str(src)!r}, {str(dst)!r}, incremental=True, cluster={cluster!r},
+                        **OPTS)
+OUT = {{os.path.relpath(r.source, {str(os.path.realpath(src))!r}): [r.error, r.skipped]
+       for r in rs}}
+"""
+
+    def once(**opts):
+        return child(f"OPTS = {opts!r}\n" + code)
+
+    first = once(width=200)
+    assert {e for e, _ in first.values()} == {None}
+    assert not any(s for _, s in first.values())
+    assert all(s for _, s in once(width=200).values())  # nothing to do
+    (src / "gray.jpg").write_bytes((src / "baseline.jpg").read_bytes())  # new bytes
+    (dst / "gray.png").write_bytes(b"edited by hand")  # an output changed since
+    again = once(width=200)
+    assert {n for n, (_, s) in again.items() if not s} == {"gray.jpg", "gray.png"}
+    assert all(not s for _, s in once(width=150).values())  # other options: all made again
+    # An output made with other options whose file now fails is not kept.
+    (src / "baseline.jpg").write_bytes(b"broken now")
+    last = once(width=200)
+    assert last["baseline.jpg"][0] == "not an image: not a JPEG or PNG image"
+    assert not (dst / "baseline.jpg").exists()
+
+
+def test_cli_reports_what_it_skipped(tmp_path):
+    for expected in ("18 ok (0 up to date, skipped)", "18 ok (18 up to date, skipped)"):
+        p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--width", "100", "--incremental"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert expected in p.stdout
+    p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--width", "100", "--incremental",
+                        "--json"], capture_output=True, text=True)
+    assert json.loads(p.stdout)["summary"]["skipped"] == 18
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("local:0", "cluster must be local, local:N (N >= 1) or an address, not 'local:0'"),
+    ("local:x", "cluster must be local, local:N (N >= 1) or an address, not 'local:x'"),
+])
+def test_bad_cluster_specs(spec, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        optimize_dir(GOOD, tmp_path / "out", cluster=spec)
