@@ -83,7 +83,7 @@ def go_panic_error(where: str, value: bytes, stack: bytes) -> RuntimeError:
 
 
 def cffi_raw_sum(ffi, go_sum, free) -> Callable[[int, int], tuple[int, int]]:
-    """raw_sum(a, b) -> (status, result) over a cffi function with Sum's C
+    """raw_sum(a, b) -> (fits, result) over a cffi function with Sum's C
     signature; a Go panic report becomes RuntimeError, its strings freed once."""
 
     def raw_sum(a: int, b: int) -> tuple[int, int]:
@@ -91,13 +91,13 @@ def cffi_raw_sum(ffi, go_sum, free) -> Callable[[int, int], tuple[int, int]]:
         # a buffer shared by all calls would be overwritten by other threads.
         result = ffi.new("long long *")
         report = ffi.new("epg_go_panic *")
-        status = go_sum(a, b, result, report)
+        fits = go_sum(a, b, result, report)
         if report.value != ffi.NULL:  # Go recovered a panic: its C strings are ours
             exc = go_panic_error("sum()", ffi.string(report.value), ffi.string(report.stack))
             free(report.value)
             free(report.stack)
             raise exc
-        return status, result[0]
+        return fits, result[0]
 
     return raw_sum
 
@@ -110,12 +110,13 @@ def _int64(value: object) -> int:
 
 
 def checked_sum(raw_sum: Callable[[int, int], tuple[int, int]]) -> Callable[[int, int], int]:
-    """Wrap raw_sum(a, b) -> (status, result) in newmath.sum's contract."""
+    """Wrap raw_sum(a, b) -> (fits, result) in newmath.sum's contract: Go's
+    Sum returns 1 when a + b fits, 0 on overflow (and 0 if it stopped early)."""
 
     def sum(a, b, /):
         a, b = _int64(a), _int64(b)
-        status, result = raw_sum(a, b)
-        if status != 0:
+        fits, result = raw_sum(a, b)
+        if fits != 1:
             raise OverflowError(f"sum({a}, {b}) does not fit in a signed 64-bit integer")
         return result
 
