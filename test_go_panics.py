@@ -196,3 +196,45 @@ def test_every_export_recovers_first():
             assert re.match(r"\s*(return\b|done = true$)", body[-1]), where
             checked.append(name)
     assert len(checked) >= 14, checked  # every step's exports were seen
+
+
+@pytest.mark.skipif("03_cgo_strings" not in STEPS, reason="step 03 not present")
+def test_a_panic_after_allocating_frees_the_buffer(panic_tree):
+    """03's SayHello mallocs the greeting, then fills it: a panic in between
+    (EPG_GO_PANIC=SayHello.copy) used to leak the buffer, which the caller
+    never sees. 20,000 panics with 1 KB names: the C heap stays flat."""
+    code = textwrap.dedent(f"""
+        import ctypes, os, sys
+        sys.path.insert(0, {str(panic_tree["03_cgo_strings"])!r})
+        import hello
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+        mallinfo2.restype = MallInfo2
+        def heap():
+            info = mallinfo2()
+            return info.uordblks + info.hblkhd
+        os.environ["EPG_GO_PANIC"] = "SayHello.copy"
+        name = "x" * 1000
+        def panics(n):
+            for _ in range(n):
+                try:
+                    hello.say_hello(name)
+                except RuntimeError as exc:
+                    message = str(exc)
+            return message
+        panics(1000)
+        before = heap()
+        print(panics(20_000))
+        print(heap() - before)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "common"))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=panic_tree["03_cgo_strings"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    message, growth = proc.stdout.splitlines()
+    assert message == "Go panic in say_hello(): EPG_GO_PANIC=SayHello.copy"
+    # a leaked greeting is 1,006 bytes: 20,000 of them would be 20 MB
+    assert int(growth) < 1_000_000, f"the C heap grew by {growth} bytes in 20,000 panics"
