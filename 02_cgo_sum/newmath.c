@@ -154,6 +154,7 @@ static PyMethodDef newmath_methods[] = {
     /* Cast through void (*)(void): METH_FASTCALL says how to call it. */
     {"sum", (PyCFunction)(void (*)(void))newmath_sum, METH_FASTCALL, newmath_sum_doc},
     {"sum_list", newmath_sum_list, METH_O, newmath_sum_list_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 /* [/excerpt: methods] */

@@ -244,6 +244,7 @@ static PyMethodDef countdown_methods[] = {
      METH_VARARGS | METH_KEYWORDS, countdown_doc},
     {"num_cpu", countdown_num_cpu, METH_NOARGS, countdown_num_cpu_doc},
     {"gomaxprocs", countdown_gomaxprocs, METH_NOARGS, countdown_gomaxprocs_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 

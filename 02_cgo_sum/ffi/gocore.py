@@ -12,6 +12,7 @@
    with its own messages. So check in Python, with newmath.sum's messages.
 3. A Go panic, reported by the core in an epg_go_panic (common/go_panic.h),
    becomes the RuntimeError the C glue would raise.
+4. go_runtimes(), as every C glue has it: is a second Go runtime mapped now?
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ _guard = ctypes.CDLL(str(HERE / "libgo_guard.so"))  # plain C: starts no Go runt
 _guard.epg_go_load.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int),
                                ctypes.c_char_p, ctypes.c_size_t]
 _guard.epg_go_load.restype = ctypes.c_void_p
+_guard.epg_go_runtimes.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
+_guard.epg_go_runtimes.restype = ctypes.c_void_p  # not c_char_p: it must be freed
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.free.argtypes = [ctypes.c_void_p]
+_libc.free.restype = None
 
 
 _api = ctypes.pythonapi
@@ -72,6 +78,28 @@ def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
                               err, ERROR_SIZE):
         raise guard_error(module, bool(refused.value), err.value)
     return load(path)  # already loaded: dlopen returns the running copy
+
+
+def go_runtimes() -> list[str]:
+    """The Go runtimes mapped in this process, one path per loaded copy: the
+    C glue's go_runtimes() (common/go_core.h), for the loaders without glue.
+    More than one: a Go library was loaded after the core, which nothing
+    can refuse."""
+    count = ctypes.c_size_t()
+    ctypes.set_errno(0)
+    block = _guard.epg_go_runtimes(ctypes.byref(count))
+    if not block:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), "/proc/self/maps")
+    try:
+        paths, at = [], block
+        for _ in range(count.value):
+            path = ctypes.string_at(at)
+            paths.append(os.fsdecode(path))
+            at += len(path) + 1
+        return paths
+    finally:
+        _libc.free(block)
 
 
 def go_panic_error(where: str, value: bytes, stack: bytes) -> RuntimeError:

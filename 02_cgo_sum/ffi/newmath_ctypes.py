@@ -3,6 +3,7 @@
 import ctypes
 
 from gocore import STEP, checked_sum, go_panic_error, load_go_core
+from gocore import go_runtimes as go_runtimes  # m.go_runtimes(), as the C glue has
 
 CORE = STEP / "libnewmath_core.so"
 
