@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -67,56 +68,173 @@ def panic_tree():
     return {step: ROOT / step / "build" / "epgpanic" / step for step in STEPS}
 
 
+# How the hook stops the export (common/gopanic/hook_on.go): a panic, or
+# panic(nil) with GODEBUG=panicnil=1, when recover() returns nil and only the
+# export's done flag tells that it did not reach its end.
+MODES = {
+    "panic": ("", {}, "EPG_GO_PANIC={function}"),
+    "nil": (":nil", {"GODEBUG": "panicnil=1"},
+            "panic called with nil argument (GODEBUG=panicnil=1)"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("step", "folder", "imports", "call", "function", "where", "normal"),
                          [pytest.param(*c, marks=[needs_cffi] if "cffi" in c[2] else [])
                           for c in CASES if c[0] in STEPS],
                          ids=[f"{c[0]}:{c[3]}" for c in CASES if c[0] in STEPS])
 def test_a_go_panic_becomes_runtime_error(panic_tree, step, folder, imports, call,
-                                          function, where, normal):
+                                          function, where, normal, mode):
+    suffix, env, value = MODES[mode]
     code = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(panic_tree[step] / folder)!r})
         {imports}
         print(repr({call}) == repr({normal}))
-        os.environ["EPG_GO_PANIC"] = {function!r}
+        os.environ["EPG_GO_PANIC"] = {function + suffix!r}
         for attempt in range(2):  # the same export panics twice: still recovered
             try:
-                {call}
+                result = {call}
             except RuntimeError as exc:
                 print(exc)
                 notes = "".join(getattr(exc, "__notes__", ["goroutine 0 [running]"]))
                 print(notes.startswith("goroutine "), "gopanic.Hook" in notes or
                       sys.version_info < (3, 11))
+            else:
+                print("returned", repr(result))
         del os.environ["EPG_GO_PANIC"]
         print(repr({call}) == repr({normal}))  # the next call works
     """)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "common"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "common"), **env)
     proc = subprocess.run([sys.executable, "-c", code], cwd=panic_tree[step],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
-    message = f"Go panic in {where}: EPG_GO_PANIC={function}"
+    message = f"Go panic in {where}: " + value.format(function=function)
     assert proc.stdout.splitlines() == ["True", message, "True True", message, "True True",
                                         "True"], proc.stdout + proc.stderr
 
 
-def _exports(path: Path) -> list[tuple[str, str]]:
-    """(function, its first statement) for each //export in a Go file."""
-    text = path.read_text()
-    return re.findall(r"^//export (\w+)\nfunc \w+\([^)]*\)[^{]*\{\n\t([^\n]*)", text, re.M)
+def run_hooked(step: str, folder: str, imports: str, call: str, hook: str,
+               tree: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    code = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(tree / folder)!r})
+        {imports}
+        os.environ["EPG_GO_PANIC"] = {hook!r}
+        try:
+            print(repr({call}))
+        except RuntimeError as exc:
+            print(exc)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "common"), **(env or {}))
+    return subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+@pytest.mark.skipif("05_goroutines_gil" not in STEPS, reason="step 05 not present")
+@pytest.mark.parametrize("mode", ["goexit", "nil"])
+def test_a_worker_that_stops_early_becomes_runtime_error(panic_tree, mode):
+    """A worker goroutine of countdown() that ends by runtime.Goexit, or by
+    panic(nil) under panicnil=1: its share is not counted, and the call says
+    so (it used to raise SystemError("countdown(...) performed ... decrements")
+    or, for a short count, nothing at all)."""
+    proc = run_hooked("05_goroutines_gil", ".", "import countdown as m",
+                      "m.countdown(10**9, 4)", f"CountdownWorker:{mode}",
+                      panic_tree["05_goroutines_gil"], {"GODEBUG": "panicnil=1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "Go panic in countdown(): a worker stopped before its end: runtime.Goexit, or "
+        "panic(nil) with GODEBUG=panicnil=1"], proc.stdout + proc.stderr
+
+
+# An export runs on the C caller's thread (a goroutine per call would cost
+# more than the call). There, runtime.Goexit cannot be stopped: Recover runs
+# (and reports), then the runtime aborts the process. The limit, shown.
+GOEXIT_CASES = [c for c in CASES if c[0] in STEPS and "cffi" not in c[2]
+                and c[3] not in ("m.say_hello('Go' * 40_000)",)]
+
+
+@pytest.mark.parametrize(("step", "folder", "imports", "call", "function", "where", "normal"),
+                         GOEXIT_CASES, ids=[f"{c[0]}:{c[3]}" for c in GOEXIT_CASES])
+def test_goexit_in_an_export_aborts_the_process(panic_tree, step, folder, imports, call,
+                                                function, where, normal):
+    proc = run_hooked(step, folder, imports, call, f"{function}:goexit", panic_tree[step])
+    assert proc.returncode == -signal.SIGABRT, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stdout == ""
+    assert ("fatal error: runtime.Goexit called in a thread that was not created by the "
+            "Go runtime") in proc.stderr
+
+
+def _export_bodies(text: str) -> dict[str, list[str]]:
+    """{function: the lines of its body} for each //export of a Go file."""
+    return {name: body.split("\n") for name, body in
+            re.findall(r"^//export (\w+)\nfunc \w+\([^)]*\)[^{]*\{\n(.*?)\n\}$", text, re.M | re.S)}
 
 
 def test_every_export_recovers_first():
-    """The rule, checked on every Go file of every step: an exported function's
-    first statement defers gopanic.Recover on its report parameter."""
+    """The rule, checked on every Go file of every step: an exported function
+    starts `done := false` then defers gopanic.Recover on its report and that
+    flag, and sets `done = true` right before each return (and at its end),
+    so that recover() returning nil (panic(nil) under GODEBUG=panicnil=1) is
+    never taken for success."""
     checked = []
     for path in sorted(ROOT.glob("0[0-9]_*/**/*.go")):
         if "build" in path.relative_to(ROOT).parts:
             continue
         text = path.read_text()
         exports = re.findall(r"^//export (\w+)$", text, re.M)
-        first = dict(_exports(path))
+        bodies = _export_bodies(text)
         for name in exports:
-            assert first.get(name) == "defer gopanic.Recover(unsafe.Pointer(report))", \
-                f"{path.relative_to(ROOT)}: {name}"
+            where = f"{path.relative_to(ROOT)}: {name}"
+            body = bodies.get(name)
+            assert body is not None, where
+            assert [line.strip() for line in body[:2]] == [
+                "done := false", "defer gopanic.Recover(unsafe.Pointer(report), &done)"], where
+            for number, line in enumerate(body):
+                if re.match(r"\s*return\b", line):
+                    assert body[number - 1].strip() == "done = true", f"{where}: {line}"
+            assert re.match(r"\s*(return\b|done = true$)", body[-1]), where
             checked.append(name)
     assert len(checked) >= 14, checked  # every step's exports were seen
+
+
+@pytest.mark.skipif("03_cgo_strings" not in STEPS, reason="step 03 not present")
+def test_a_panic_after_allocating_frees_the_buffer(panic_tree):
+    """03's SayHello mallocs the greeting, then fills it: a panic in between
+    (EPG_GO_PANIC=SayHello.copy) used to leak the buffer, which the caller
+    never sees. 20,000 panics with 1 KB names: the C heap stays flat."""
+    code = textwrap.dedent(f"""
+        import ctypes, os, sys
+        sys.path.insert(0, {str(panic_tree["03_cgo_strings"])!r})
+        import hello
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+        mallinfo2.restype = MallInfo2
+        def heap():
+            info = mallinfo2()
+            return info.uordblks + info.hblkhd
+        os.environ["EPG_GO_PANIC"] = "SayHello.copy"
+        name = "x" * 1000
+        def panics(n):
+            for _ in range(n):
+                try:
+                    hello.say_hello(name)
+                except RuntimeError as exc:
+                    message = str(exc)
+            return message
+        panics(1000)
+        before = heap()
+        print(panics(20_000))
+        print(heap() - before)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "common"))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=panic_tree["03_cgo_strings"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    message, growth = proc.stdout.splitlines()
+    assert message == "Go panic in say_hello(): EPG_GO_PANIC=SayHello.copy"
+    # a leaked greeting is 1,006 bytes: 20,000 of them would be 20 MB
+    assert int(growth) < 1_000_000, f"the C heap grew by {growth} bytes in 20,000 panics"

@@ -66,16 +66,16 @@ CALL_ENGINES = {
     "cffi-api-raw": ("cffi API, unchecked", "sys.path.insert(0, str(STEP / 'ffi'))\n"
                      "from newmath_cffi_api import ffi, lib\nr = ffi.new('long long *')\n"
                      "rep = ffi.new('epg_go_panic *')\n"
-                     "f = lambda a, b: lib.sum(a, b, r, rep) or r[0]"),
+                     "f = lambda a, b: lib.sum(a, b, r, rep) and r[0]"),
     "cffi-abi-raw": ("cffi ABI, unchecked", "sys.path.insert(0, str(STEP / 'ffi'))\n"
                      "from newmath_cffi_abi import ffi, lib\nr = ffi.new('long long *')\n"
                      "rep = ffi.new('epg_go_panic *')\n"
-                     "f = lambda a, b: lib.Sum(a, b, r, rep) or r[0]"),
+                     "f = lambda a, b: lib.Sum(a, b, r, rep) and r[0]"),
     "ctypes-raw": ("ctypes, unchecked", "sys.path.insert(0, str(STEP / 'ffi'))\n"
                    "import ctypes\nfrom newmath_ctypes import GoPanic, lib\n"
                    "r = ctypes.c_longlong()\n"
                    "p, rep = ctypes.byref(r), ctypes.byref(GoPanic())\n"
-                   "f = lambda a, b: lib.Sum(a, b, p, rep) or r.value"),
+                   "f = lambda a, b: lib.Sum(a, b, p, rep) and r.value"),
 }
 
 # name -> (label, code that defines `g(data)` returning the sum of data, and

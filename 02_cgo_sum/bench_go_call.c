@@ -43,10 +43,10 @@ main(void)
         long long check = 0;
         double start = now_s();
         for (long long i = 0; i < number; i++) {
-            long long result;
+            long long result = 0;
             epg_go_panic panic = {NULL, NULL};
             /* a varies, so the compiler cannot hoist the call out */
-            if (Sum(i & 7, 4, &result, &panic) != 0 || panic.value != NULL) {
+            if (Sum(i & 7, 4, &result, &panic) != 1 || panic.value != NULL) {
                 fprintf(stderr, "Sum failed at call %lld\n", i);
                 return 1;
             }

@@ -27,7 +27,7 @@ static const epg_go_symbol core_symbols[] = {
 static PyObject *
 newmath_sum(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    long long a, b, result;
+    long long a, b;
 
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "sum() takes exactly 2 arguments (%zd given)", nargs);
@@ -47,11 +47,12 @@ newmath_sum(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
      * this thread may wait up to a switch interval (5 ms) to get it back.
      * Long calls (sum_list) release it.
      */
+    long long result = 0; /* never read unwritten */
     epg_go_panic panic = {NULL, NULL};
-    int status = go_Sum(a, b, &result, &panic);
+    int fits = go_Sum(a, b, &result, &panic); /* 0 if Go stopped early */
     if (panic.value != NULL)
         return epg_raise_go_panic("sum()", &panic);
-    if (status != 0) {
+    if (!fits) {
         PyErr_Format(PyExc_OverflowError,
                      "sum(%lld, %lld) does not fit in a signed 64-bit integer",
                      a, b);
@@ -117,7 +118,7 @@ newmath_sum_list(PyObject *Py_UNUSED(module), PyObject *values)
         }
     }
     Py_DECREF(items);
-    long long total, at;
+    long long total = 0, at = 0; /* at = 0: a failure, if Go stopped early */
     epg_go_panic panic = {NULL, NULL};
     /* One long Go call over C memory: let other Python threads run. */
     Py_BEGIN_ALLOW_THREADS
@@ -153,6 +154,7 @@ static PyMethodDef newmath_methods[] = {
     /* Cast through void (*)(void): METH_FASTCALL says how to call it. */
     {"sum", (PyCFunction)(void (*)(void))newmath_sum, METH_FASTCALL, newmath_sum_doc},
     {"sum_list", newmath_sum_list, METH_O, newmath_sum_list_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 /* [/excerpt: methods] */

@@ -31,6 +31,7 @@ PyDoc_STRVAR(newmath_sum_doc,
 /* [excerpt: methods] */
 static PyMethodDef newmath_methods[] = {
     {"sum", newmath_sum, METH_VARARGS, newmath_sum_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 /* [/excerpt: methods] */

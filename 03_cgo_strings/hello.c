@@ -84,6 +84,7 @@ PyDoc_STRVAR(hello_say_hello_doc,
 
 static PyMethodDef hello_methods[] = {
     {"say_hello", hello_say_hello, METH_O, hello_say_hello_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 

@@ -85,6 +85,7 @@ static PyMethodDef macro_methods[] = {
     {"is_a_list", macro_is_a_list, METH_VARARGS, macro_is_a_list_doc},
     {"is_a_long", macro_is_a_long, METH_VARARGS, macro_is_a_long_doc},
     {"list_sum", macro_list_sum, METH_VARARGS, macro_list_sum_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 

@@ -489,10 +489,14 @@ def test_a_panic_halfway_through_the_walk_leaks_nothing(panic_build):
 @pytest.mark.parametrize(("mode", "message"), [
     ("fatal", "fatal error: concurrent map writes"),
     ("stack", "fatal error: stack overflow"),
+    ("goexit", "fatal error: runtime.Goexit called in a thread that was not created by "
+               "the Go runtime"),
 ])
 def test_a_go_fatal_error_is_not_a_panic(panic_build, mode, message):
     """What recover cannot catch: a fatal runtime error ends the process. A Go
-    runtime in a library aborts (SIGABRT) rather than exits."""
+    runtime in a library aborts (SIGABRT) rather than exits. runtime.Goexit
+    too: the export runs on the C caller's thread, which Go cannot end, and
+    nothing can cancel a Goexit (the deferred Recover runs, then the abort)."""
     proc = _panic_child(panic_build, f"""
         import os
         import macro
@@ -525,3 +529,29 @@ def test_every_build_of_macro_leaves_the_gil_off(panic_build):
         proc = _child("-c", code, str(folder))
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split() == [str(folder / MODULE_FILE), "False"]
+
+
+def test_limits_demo_shows_what_the_boundary_cannot_stop(panic_build):
+    """`make limits` (limits.py): five ways list_sum() stops inside Go, and a
+    Go library loaded after macro, which nothing refuses and go_runtimes()
+    shows."""
+    proc = _child(str(STEP / "limits.py"), cwd=STEP, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [" ".join(line.split()) for line in proc.stdout.splitlines()]
+    assert lines == [
+        "1. list_sum([1, 2]) stopped inside Go, in the panic build:",
+        "panic(...) -> RuntimeError: Go panic in list_sum(): EPG_GO_PANIC=ListSum",
+        "panic(nil), GODEBUG=panicnil=1 -> RuntimeError: Go panic in list_sum(): panic "
+        "called with nil argument (GODEBUG=panicnil=1)",
+        "runtime.Goexit() -> killed by SIGABRT: fatal error: runtime.Goexit called in a "
+        "thread that was not created by the Go runtime",
+        "concurrent map writes -> killed by SIGABRT: fatal error: concurrent map writes",
+        "stack overflow -> killed by SIGABRT: fatal error: stack overflow",
+        "2. A Go library loaded after macro:",
+        "macro.go_runtimes() -> ['04_variadic_macros/libmacro_core.so']",
+        "ctypes.CDLL(another Go library) -> no error",
+        "macro.go_runtimes() -> ['04_variadic_macros/build/leakyref/libmacro_core.so', "
+        "'04_variadic_macros/libmacro_core.so']",
+        "two Go runtimes in one process: not supported (golang/go#65050);",
+        "load that library in another process",
+    ], proc.stdout

@@ -47,15 +47,26 @@ go_int(int (*fn)(epg_go_panic *), const char *name, long *out)
 static unsigned long main_thread_ident;
 
 /*
- * Called by Go between waits, always on the thread that called countdown()
- * (the Go code runs there for the whole call). Python runs signal handlers
- * only in the main thread and only with the GIL, so take the GIL back for a
- * moment: PyGILState_Ensure works whether this thread released it
- * (Py_BEGIN_ALLOW_THREADS) or still holds it (release_gil=False). On a
- * free-threaded build there is no GIL: the same call re-attaches this
- * thread's state, which is what running Python code needs there.
- * Returns 1 when a handler raised (KeyboardInterrupt for Ctrl-C): the
- * exception stays set in this thread's state for countdown() to return.
+ * Called by Go between waits, so that Ctrl-C stops the count. Returns 1 when
+ * a signal handler raised (KeyboardInterrupt for Ctrl-C): the exception stays
+ * set in this thread's state for countdown() to return.
+ *
+ * Why PyGILState_Ensure is valid here, the whole argument in one place:
+ *  1. It runs on the thread that called countdown(). Go calls it only from
+ *     the goroutine that runs the exported Countdown (countdown.Run calls its
+ *     Interrupted hook from the caller's goroutine, never from a worker), and
+ *     a goroutine entered from C stays on that C thread until it returns.
+ *  2. That thread is a Python thread of the main interpreter, with its own
+ *     thread state: Go-backed modules load only there (go_core.h), and the
+ *     PyGILState API knows the main interpreter only.
+ *  3. It either released the GIL (Py_BEGIN_ALLOW_THREADS: Ensure takes it
+ *     back with that thread state) or holds it (release_gil=False: Ensure
+ *     nests). On a free-threaded build the same call attaches the thread
+ *     state, which running Python code needs there.
+ *  4. It is passed only to calls made on the main thread (countdown() below),
+ *     the only one that runs signal handlers; elsewhere it would take the GIL
+ *     for nothing, and a daemon thread taking the GIL during shutdown is
+ *     killed or hangs (gh-87135).
  */
 /* [excerpt: check_signals] */
 static int
@@ -163,13 +174,7 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
         return NULL;
     }
 
-    /*
-     * Only the main thread runs signal handlers, so only a call made there
-     * gets the callback. (Elsewhere it would take the GIL for nothing, and a
-     * daemon thread taking the GIL during interpreter shutdown is terminated
-     * on the spot, or hangs from CPython 3.13.8/3.14 (gh-87135): not
-     * something to do from inside a Go call.)
-     */
+    /* The callback only on the main thread: check_signals says why. */
     int on_main = PyThread_get_thread_ident() ==
                   __atomic_load_n(&main_thread_ident, __ATOMIC_RELAXED);
     countdown_check_fn check = interruptible && on_main ? check_signals : NULL;
@@ -239,6 +244,7 @@ static PyMethodDef countdown_methods[] = {
      METH_VARARGS | METH_KEYWORDS, countdown_doc},
     {"num_cpu", countdown_num_cpu, METH_NOARGS, countdown_num_cpu_doc},
     {"gomaxprocs", countdown_gomaxprocs, METH_NOARGS, countdown_gomaxprocs_doc},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 
@@ -276,7 +282,7 @@ static PyModuleDef_Slot countdown_slots[] = {
      * exec writes: the core's function pointers (go_guard.h writes each
      * once: a re-exec finds the same address and writes nothing) and
      * main_thread_ident (atomic). check_signals attaches this thread's
-     * state (PyGILState_Ensure) before it runs any Python code. */
+     * state before it runs any Python code. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL}

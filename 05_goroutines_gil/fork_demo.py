@@ -39,7 +39,7 @@ sys.path.insert(0, str(STEP.parent / "common"))
 # At the top, as in an application: the Go runtime starts here, and in every
 # process that imports this script (a forkserver that preloads __main__).
 import countdown  # noqa: E402
-from go_runtimes import has_go_runtime  # noqa: E402
+from go_runtimes import go_runtimes  # noqa: E402
 
 # forkserver setups: the preload list they set (None: multiprocessing's default)
 FORKSERVER_SETUPS = {
@@ -58,14 +58,8 @@ def threads() -> int:
 
 
 def go_runtimes_of(pid: int) -> list[str]:
-    """The files mapped in process pid that carry a Go runtime (Linux)."""
-    mapped: dict[str, None] = {}
-    with open(f"/proc/{pid}/maps") as maps:
-        for line in maps:
-            fields = line.split(maxsplit=5)
-            if len(fields) == 6 and fields[5].startswith("/"):
-                mapped.setdefault(fields[5].rstrip("\n").removesuffix(" (deleted)"))
-    return [path for path in mapped if has_go_runtime(path)]
+    """The Go runtimes mapped in process pid (Linux; a child of ours)."""
+    return go_runtimes(pid)
 
 
 def where(pid: int) -> str:

@@ -9,6 +9,8 @@
  *     interpreter only (Py_mod_multiple_interpreters on 3.12+, a check of
  *     the interpreter on every version).
  *  3. Turning a Go panic report (go_panic.h) into a Python RuntimeError.
+ *  4. go_runtimes(), the check a user can call: is a second Go runtime
+ *     mapped now (one loaded after the module, which nothing can refuse)?
  *
  * Why the extension does not simply link the Go code in: a Go runtime starts
  * as soon as the library that carries it is loaded (its ELF constructor runs
@@ -27,6 +29,7 @@
  *     }
  *     static PyModuleDef_Slot slots[] = {{Py_mod_exec, newmath_exec},
  *                                        EPG_SLOT_MAIN_INTERPRETER_ONLY ... {0, NULL}};
+ *     static PyMethodDef methods[] = {..., EPG_GO_RUNTIMES_METHOD {NULL, NULL, 0, NULL}};
  * The core is never dlclose()d: a Go runtime cannot be shut down.
  * Everything here is in the limited API (step 06 builds an abi3 module).
  */
@@ -107,6 +110,46 @@ epg_go_core_load(PyObject *module, const char *core_name, const epg_go_symbol *s
     }
     return 0;
 }
+
+/* ---- the check a user can call: module.go_runtimes() --------------------- */
+
+/*
+ * A method every Go-backed module lists in its method table
+ * (EPG_GO_RUNTIMES_METHOD): the Go runtimes mapped in this process now, one
+ * path per loaded copy, its own core included. The guard refuses a second
+ * runtime loaded BEFORE a module, but nothing can refuse one loaded AFTER
+ * (a later dlopen, e.g. a library that loads its Go code on first use):
+ * `len(module.go_runtimes()) == 1` is how to find out. It reads the process
+ * map (about a millisecond), with the GIL released.
+ */
+__attribute__((unused)) static PyObject *
+epg_go_runtimes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    size_t count = 0;
+    char *paths;
+    Py_BEGIN_ALLOW_THREADS
+    paths = epg_go_runtime_list(&count);
+    Py_END_ALLOW_THREADS
+    if (paths == NULL)
+        return PyErr_SetFromErrnoWithFilename(PyExc_OSError, "/proc/self/maps");
+    PyObject *list = PyList_New(0);
+    const char *path = paths;
+    for (size_t i = 0; list != NULL && i < count; i++, path += strlen(path) + 1) {
+        PyObject *item = PyUnicode_DecodeFSDefault(path);
+        if (item == NULL || PyList_Append(list, item) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(item);
+    }
+    free(paths);
+    return list;
+}
+
+#define EPG_GO_RUNTIMES_METHOD                                                  \
+    {"go_runtimes", epg_go_runtimes, METH_NOARGS,                              \
+     "go_runtimes($module, /)\n--\n\n"                                          \
+     "The Go runtimes mapped in this process: one path per loaded copy, this\n" \
+     "module's own Go core included. More than one: a Go library was loaded\n"  \
+     "after this module, and nothing could refuse it (golang/go#65050)."},
 
 /* ---- exceptions: the 3.12 API where the build allows it ------------------ */
 

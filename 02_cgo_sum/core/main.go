@@ -18,21 +18,26 @@ import (
 
 // [excerpt: export]
 
-// Sum stores a+b in *result and returns 0, or returns -1 on overflow.
+// Sum stores a+b in *result and returns 1, or returns 0 on overflow.
 // result points to C memory owned by the caller (Go only writes to it).
-// A panic is reported in *report instead of crossing into C (every export
-// of this repository does the same, see common/gopanic).
+// If Sum does not reach its end (a panic), *report says why instead of the
+// panic crossing into C, and Sum returns its zero value, 0: a failure, never
+// a success with an unwritten result (every export does the same, see
+// common/gopanic).
 //
 //export Sum
 func Sum(a, b C.longlong, result *C.longlong, report *C.epg_go_panic) C.int {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("Sum") // panics on demand in test builds only
 	s, ok := sum.Add(int64(a), int64(b))
 	if !ok {
-		return -1
+		done = true
+		return 0
 	}
 	*result = C.longlong(s)
-	return 0
+	done = true
+	return 1
 }
 
 // [/excerpt: export]
@@ -42,16 +47,19 @@ func Sum(a, b C.longlong, result *C.longlong, report *C.epg_go_panic) C.int {
 //
 //export SumArray
 func SumArray(values *C.longlong, n C.size_t, result *C.longlong, report *C.epg_go_panic) C.longlong {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("SumArray")
 	if n == 0 {
 		*result = 0
+		done = true
 		return -1
 	}
 	// A view on the caller's C array: no copy, nothing retained after return.
 	vals := unsafe.Slice((*int64)(unsafe.Pointer(values)), int(n))
 	total, at := sum.AddAll(vals)
 	*result = C.longlong(total)
+	done = true
 	return C.longlong(at)
 }
 

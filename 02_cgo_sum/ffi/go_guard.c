@@ -13,3 +13,12 @@ epg_go_load(const char *module, const char *path, int *refused, char *err, size_
 {
     return epg_go_guard_open(module, path, NULL, refused, err, errlen);
 }
+
+/* go_runtimes() for the Python-side loaders (gocore.py): `count`
+ * NUL-terminated paths in one malloc'ed block the caller frees, or NULL with
+ * errno set. */
+__attribute__((visibility("default"))) char *
+epg_go_runtimes(size_t *count)
+{
+    return epg_go_runtime_list(count);
+}

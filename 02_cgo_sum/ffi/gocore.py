@@ -12,6 +12,7 @@
    with its own messages. So check in Python, with newmath.sum's messages.
 3. A Go panic, reported by the core in an epg_go_panic (common/go_panic.h),
    becomes the RuntimeError the C glue would raise.
+4. go_runtimes(), as every C glue has it: is a second Go runtime mapped now?
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ _guard = ctypes.CDLL(str(HERE / "libgo_guard.so"))  # plain C: starts no Go runt
 _guard.epg_go_load.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int),
                                ctypes.c_char_p, ctypes.c_size_t]
 _guard.epg_go_load.restype = ctypes.c_void_p
+_guard.epg_go_runtimes.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
+_guard.epg_go_runtimes.restype = ctypes.c_void_p  # not c_char_p: it must be freed
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.free.argtypes = [ctypes.c_void_p]
+_libc.free.restype = None
 
 
 _api = ctypes.pythonapi
@@ -74,6 +80,28 @@ def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
     return load(path)  # already loaded: dlopen returns the running copy
 
 
+def go_runtimes() -> list[str]:
+    """The Go runtimes mapped in this process, one path per loaded copy: the
+    C glue's go_runtimes() (common/go_core.h), for the loaders without glue.
+    More than one: a Go library was loaded after the core, which nothing
+    can refuse."""
+    count = ctypes.c_size_t()
+    ctypes.set_errno(0)
+    block = _guard.epg_go_runtimes(ctypes.byref(count))
+    if not block:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), "/proc/self/maps")
+    try:
+        paths, at = [], block
+        for _ in range(count.value):
+            path = ctypes.string_at(at)
+            paths.append(os.fsdecode(path))
+            at += len(path) + 1
+        return paths
+    finally:
+        _libc.free(block)
+
+
 def go_panic_error(where: str, value: bytes, stack: bytes) -> RuntimeError:
     """The RuntimeError the C glue raises for a Go panic (common/go_core.h)."""
     exc = RuntimeError(f"Go panic in {where}: {value.decode(errors='replace')}")
@@ -83,7 +111,7 @@ def go_panic_error(where: str, value: bytes, stack: bytes) -> RuntimeError:
 
 
 def cffi_raw_sum(ffi, go_sum, free) -> Callable[[int, int], tuple[int, int]]:
-    """raw_sum(a, b) -> (status, result) over a cffi function with Sum's C
+    """raw_sum(a, b) -> (fits, result) over a cffi function with Sum's C
     signature; a Go panic report becomes RuntimeError, its strings freed once."""
 
     def raw_sum(a: int, b: int) -> tuple[int, int]:
@@ -91,13 +119,13 @@ def cffi_raw_sum(ffi, go_sum, free) -> Callable[[int, int], tuple[int, int]]:
         # a buffer shared by all calls would be overwritten by other threads.
         result = ffi.new("long long *")
         report = ffi.new("epg_go_panic *")
-        status = go_sum(a, b, result, report)
+        fits = go_sum(a, b, result, report)
         if report.value != ffi.NULL:  # Go recovered a panic: its C strings are ours
             exc = go_panic_error("sum()", ffi.string(report.value), ffi.string(report.stack))
             free(report.value)
             free(report.stack)
             raise exc
-        return status, result[0]
+        return fits, result[0]
 
     return raw_sum
 
@@ -110,12 +138,13 @@ def _int64(value: object) -> int:
 
 
 def checked_sum(raw_sum: Callable[[int, int], tuple[int, int]]) -> Callable[[int, int], int]:
-    """Wrap raw_sum(a, b) -> (status, result) in newmath.sum's contract."""
+    """Wrap raw_sum(a, b) -> (fits, result) in newmath.sum's contract: Go's
+    Sum returns 1 when a + b fits, 0 on overflow (and 0 if it stopped early)."""
 
     def sum(a, b, /):
         a, b = _int64(a), _int64(b)
-        status, result = raw_sum(a, b)
-        if status != 0:
+        fits, result = raw_sum(a, b)
+        if fits != 1:
             raise OverflowError(f"sum({a}, {b}) does not fit in a signed 64-bit integer")
         return result
 

@@ -2,6 +2,7 @@
 
 from cffi import FFI
 from gocore import STEP, cffi_raw_sum, checked_sum, load_go_core
+from gocore import go_runtimes as go_runtimes  # m.go_runtimes(), as the C glue has
 
 CORE = STEP / "libnewmath_core.so"
 ffi = FFI()

@@ -12,6 +12,7 @@ from gocore import (
     guard_error,
     refuse_subinterpreter,
 )
+from gocore import go_runtimes as go_runtimes  # m.go_runtimes(), as the C glue has
 
 refuse_subinterpreter("newmath_cffi_api")
 ffi, lib = _newmath_cffi.ffi, _newmath_cffi.lib

@@ -3,6 +3,7 @@
 import ctypes
 
 from gocore import STEP, checked_sum, go_panic_error, load_go_core
+from gocore import go_runtimes as go_runtimes  # m.go_runtimes(), as the C glue has
 
 CORE = STEP / "libnewmath_core.so"
 
@@ -30,14 +31,14 @@ libc.free.restype = None
 def raw_sum(a: int, b: int) -> tuple[int, int]:
     result = ctypes.c_longlong()
     report = GoPanic()
-    status = lib.Sum(a, b, ctypes.byref(result), ctypes.byref(report))
+    fits = lib.Sum(a, b, ctypes.byref(result), ctypes.byref(report))
     if report.value:  # Go recovered a panic: its C strings are ours to free
         exc = go_panic_error("sum()", ctypes.string_at(report.value),
                              ctypes.string_at(report.stack))
         libc.free(report.value)
         libc.free(report.stack)
         raise exc
-    return status, result.value
+    return fits, result.value
 
 
 sum = checked_sum(raw_sum)

@@ -29,18 +29,22 @@ import (
 //
 //export Sum
 func Sum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("Sum")
 	var a, b C.longlong
 	// &a and &b point to Go memory: allowed, C uses them only during the call.
 	if C.parse_two_longlongs(args, &a, &b) == 0 {
+		done = true
 		return nil // TypeError or OverflowError set by PyArg_ParseTuple
 	}
 	s, ok := sum.Add(int64(a), int64(b))
 	if !ok {
 		C.raise_sum_overflow(a, b)
+		done = true
 		return nil
 	}
+	done = true
 	return C.PyLong_FromLongLong(C.longlong(s))
 }
 

@@ -21,3 +21,11 @@ import "unsafe"
 func cMalloc(size int) unsafe.Pointer {
 	return C.hello_malloc(C.size_t(size))
 }
+
+// freeUnless frees p unless *done: deferred by an export that allocated p
+// for its caller, it releases p when the export stops before handing it over.
+func freeUnless(done *bool, p unsafe.Pointer) {
+	if !*done {
+		C.free(p)
+	}
+}

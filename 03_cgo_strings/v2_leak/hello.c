@@ -40,6 +40,7 @@ hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
 static PyMethodDef hello_methods[] = {
     {"say_hello", hello_say_hello, METH_O,
      "say_hello(name) -- version 2: Go returns C.CString (leaks)."},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL}
 };
 

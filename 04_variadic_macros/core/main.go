@@ -36,13 +36,16 @@ import (
 //
 //export IsAList
 func IsAList(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("IsAList")
 	obj := C.macro_parse_one_arg(args, C.macro_fmt_is_a_list) // borrowed
 	if obj == nil {
+		done = true
 		return nil // PyArg_ParseTuple set the TypeError
 	}
 	// PyBool_FromLong returns a new reference (to Py_True or Py_False).
+	done = true
 	return C.PyBool_FromLong(C.long(C.macro_PyList_Check(obj)))
 }
 
@@ -50,12 +53,15 @@ func IsAList(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 //
 //export IsALong
 func IsALong(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("IsALong")
 	obj := C.macro_parse_one_arg(args, C.macro_fmt_is_a_long) // borrowed
 	if obj == nil {
+		done = true
 		return nil
 	}
+	done = true
 	return C.PyBool_FromLong(C.long(C.macro_PyLong_Check(obj)))
 }
 
@@ -68,18 +74,22 @@ func IsALong(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 //
 //export ListSum
 func ListSum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("ListSum")
 	values := C.macro_parse_one_arg(args, C.macro_fmt_list_sum) // borrowed
 	if values == nil {
+		done = true
 		return nil
 	}
 	if C.macro_PyList_Check(values) == 0 {
 		raise(C.PyExc_TypeError, "list_sum() argument must be a list, not "+typeName(values))
+		done = true
 		return nil
 	}
 	items := snapshot(values) // a NEW reference: ours to release
 	if items == nil {
+		done = true
 		return nil // MemoryError set
 	}
 	defer C.Py_DecRef(items) // on every path, a panic included
@@ -87,8 +97,10 @@ func ListSum(self, args *C.PyObject, report *C.epg_go_panic) *C.PyObject {
 	if err != nil {
 		setError(err)
 		gopanic.Hook("ListSum.error") // tests (-tags epgpanic): a panic with an exception set
+		done = true
 		return nil
 	}
+	done = true
 	return C.PyLong_FromLongLong(C.longlong(total)) // new reference
 }
 

@@ -30,21 +30,23 @@ import (
 // of decrements performed (n unless check asked to stop). The caller has
 // validated 0 <= n and 1 <= workers <= MaxWorkers.
 //
-// check may be NULL. Otherwise it is called from this goroutine only, which
-// runs on the caller's OS thread for the whole call (an exported function
-// stays on the C thread that called it), so the glue may take the GIL in it.
+// check may be NULL. Otherwise it is called from this goroutine only, never
+// from a worker (why the glue may take the GIL in it: check_signals in
+// ../countdown.c).
 //
 // A panic, here or in a worker, is reported in *report (common/gopanic) and
 // Countdown returns 0.
 //
 //export Countdown
 func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *C.epg_go_panic) C.longlong {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("Countdown")
 	last := int(min(int64(workers), int64(n))) - 1 // Run starts min(workers, n) workers
 	hooks := countdown.Hooks{
 		// Test builds only (-tags epgpanic): EPG_GO_PANIC=CountdownWorker
-		// makes the last worker panic while the others count.
+		// makes the last worker panic (:goexit, :nil: stop otherwise)
+		// while the others count.
 		BeforeChunk: func(worker int) {
 			if worker == last {
 				gopanic.Hook("CountdownWorker")
@@ -55,7 +57,7 @@ func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *
 		hooks.Interrupted = func() bool { return C.call_check(check) != 0 }
 	}
 	// [excerpt: repanic]
-	done, err := countdown.Run(int64(n), int(workers), hooks)
+	decrements, err := countdown.Run(int64(n), int(workers), hooks)
 	var p *countdown.WorkerPanic
 	if errors.As(err, &p) {
 		// Run recovered it in the worker (recover cannot reach into another
@@ -64,14 +66,17 @@ func Countdown(n C.longlong, workers C.int, check C.countdown_check_fn, report *
 		panic(&gopanic.Panic{Value: p.Value, Stack: p.Stack})
 	}
 	// [/excerpt: repanic]
-	return C.longlong(done)
+	done = true
+	return C.longlong(decrements)
 }
 
 // MaxWorkers is the largest `workers` Countdown accepts.
 //
 //export MaxWorkers
 func MaxWorkers(report *C.epg_go_panic) C.int {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
+	done = true
 	return countdown.MaxWorkers
 }
 
@@ -79,7 +84,9 @@ func MaxWorkers(report *C.epg_go_panic) C.int {
 //
 //export NumCPU
 func NumCPU(report *C.epg_go_panic) C.int {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
+	done = true
 	return C.int(runtime.NumCPU())
 }
 
@@ -88,7 +95,9 @@ func NumCPU(report *C.epg_go_panic) C.int {
 //
 //export GoMaxProcs
 func GoMaxProcs(report *C.epg_go_panic) C.int {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
+	done = true
 	return C.int(runtime.GOMAXPROCS(0))
 }
 

@@ -3,6 +3,7 @@
 package countdown
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -53,10 +54,7 @@ type Hooks struct {
 	// Interrupted, if not nil, is called every PollInterval while the
 	// workers count, always from the goroutine that called Run, never from
 	// a worker. When it returns true the workers stop at their next chunk
-	// boundary and Run returns the partial count. (In the Go core that
-	// goroutine is the one running the exported function, which stays on
-	// the C caller's thread: the Python thread that released the GIL, and
-	// may take it back there.)
+	// boundary and Run returns the partial count.
 	Interrupted func() bool
 	// BeforeChunk, if not nil, is called by worker i (0 <= i <
 	// min(workers, n)) before each chunk it counts. The Go core puts its
@@ -75,6 +73,13 @@ type WorkerPanic struct {
 	Value  any    // what it panicked with
 	Stack  []byte // its stack, at the panic (runtime/debug.Stack)
 }
+
+// ErrStopped is a WorkerPanic's Value when a worker stopped before its end
+// without a panic value: it called runtime.Goexit, or panic(nil) with
+// GODEBUG=panicnil=1 (recover() then returns nil). Either way its share was
+// not counted: Run reports it, it never returns a short count as complete.
+var ErrStopped = errors.New("a worker stopped before its end: runtime.Goexit, " +
+	"or panic(nil) with GODEBUG=panicnil=1")
 
 func (p *WorkerPanic) Error() string {
 	return fmt.Sprintf("panic in worker %d: %v", p.Worker, p.Value)
@@ -117,14 +122,20 @@ func Run(n int64, workers int, hooks Hooks) (int64, error) {
 
 	// [excerpt: worker]
 	work := func(i int, share int64) {
-		defer wg.Done()
+		defer wg.Done() // first in, last out: runs even after a runtime.Goexit
+		done := false
 		defer func() { // must be deferred here: recover works in its own goroutine only
-			if r := recover(); r != nil {
-				failOnce.Do(func() {
-					failure = &WorkerPanic{Worker: i, Value: r, Stack: debug.Stack()}
-				})
-				halt()
+			r := recover()
+			if r == nil && done {
+				return
 			}
+			if r == nil { // Goexit, or panic(nil) under GODEBUG=panicnil=1
+				r = ErrStopped
+			}
+			failOnce.Do(func() {
+				failure = &WorkerPanic{Worker: i, Value: r, Stack: debug.Stack()}
+			})
+			halt()
 		}()
 		for share > 0 {
 			if hooks.BeforeChunk != nil {
@@ -132,12 +143,14 @@ func Run(n int64, workers int, hooks Hooks) (int64, error) {
 			}
 			select { // a stop wins over a free token (select picks at random)
 			case <-stop:
+				done = true
 				return
 			default:
 			}
 			select {
 			case tokens <- struct{}{}: // wait, parked, for a CPU token
 			case <-stop:
+				done = true
 				return
 			}
 			step := min(share, Chunk)
@@ -145,6 +158,7 @@ func Run(n int64, workers int, hooks Hooks) (int64, error) {
 			<-tokens
 			share -= step
 		}
+		done = true
 	}
 	for i := 0; i < workers; i++ {
 		wg.Add(1)

@@ -162,6 +162,35 @@ func TestWorkerPanicStopsTheOthers(t *testing.T) {
 	}
 }
 
+// A worker that ends without a panic value (runtime.Goexit, or panic(nil)
+// under GODEBUG=panicnil=1) is reported as ErrStopped: its share was not
+// counted, so Run must neither return the short count as complete nor hang.
+func TestWorkerGoexitAndNilPanicAreReported(t *testing.T) {
+	t.Setenv("GODEBUG", "panicnil=1") // the runtime rereads GODEBUG on Setenv
+	before := runtime.NumGoroutine()
+	n := int64(1) << 40
+	for name, stop := range map[string]func(){
+		"goexit": runtime.Goexit,
+		"nil":    func() { panic(nil) },
+	} {
+		for _, workers := range []int{1, 4} {
+			got, err := Run(n, workers, Hooks{BeforeChunk: func(i int) {
+				if i == workers-1 {
+					stop()
+				}
+			}})
+			var p *WorkerPanic
+			if !errors.As(err, &p) || p.Value != ErrStopped || p.Worker != workers-1 {
+				t.Fatalf("%s, workers=%d: Run = %d, %v; want ErrStopped", name, workers, got, err)
+			}
+			if got >= n {
+				t.Errorf("%s, workers=%d: %d decrements", name, workers, got)
+			}
+			noneLeft(t, before)
+		}
+	}
+}
+
 // A panic in Interrupted (the caller's own goroutine) unwinds out of Run,
 // but only after every worker has stopped.
 func TestPanicInInterruptedStopsTheWorkers(t *testing.T) {

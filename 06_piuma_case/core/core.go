@@ -46,7 +46,8 @@ func (c cProgress) Cancelled() bool {
 //
 //export PiumaRun
 func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, report *C.epg_go_panic) *C.piuma_result {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("PiumaRun")
 	// [/excerpt: export]
 	opts := engine.Options{
@@ -96,6 +97,7 @@ func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, repor
 		}
 	}
 	*n = C.size_t(len(results))
+	done = true
 	return arr
 }
 
@@ -104,8 +106,10 @@ func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, repor
 //
 //export PiumaFreeResults
 func PiumaFreeResults(arr *C.piuma_result, n C.size_t, report *C.epg_go_panic) {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	if arr == nil {
+		done = true
 		return
 	}
 	for _, r := range unsafe.Slice(arr, int(n)) {
@@ -114,6 +118,7 @@ func PiumaFreeResults(arr *C.piuma_result, n C.size_t, report *C.epg_go_panic) {
 		C.free(unsafe.Pointer(r.error)) // free(NULL) is a no-op
 	}
 	C.free(unsafe.Pointer(arr))
+	done = true
 }
 
 func main() {}

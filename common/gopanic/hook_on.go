@@ -6,6 +6,7 @@ package gopanic
 import "C"
 
 import (
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 //	EPG_GO_PANIC=Name          panic("EPG_GO_PANIC=Name") in the function that calls Hook("Name")
 //	EPG_GO_PANIC=Name:fatal    a fatal error instead (concurrent map writes): recover cannot stop it
 //	EPG_GO_PANIC=Name:stack    a fatal stack overflow (also unrecoverable)
+//	EPG_GO_PANIC=Name:nil      panic(nil): with GODEBUG=panicnil=1, recover() returns nil
+//	EPG_GO_PANIC=Name:goexit   runtime.Goexit(): aborts the process on a thread Go did not create
 //
 // The variable is read at each call with C's getenv, not os.Getenv: Go
 // copies the environment when its runtime starts, and a test sets the
@@ -36,6 +39,10 @@ func Hook(name string) {
 	case "stack":
 		debug.SetMaxStack(1 << 20)
 		recurse(0)
+	case "nil":
+		panic(nil)
+	case "goexit":
+		runtime.Goexit()
 	default:
 		panic("EPG_GO_PANIC=" + spec)
 	}

@@ -28,7 +28,9 @@ import (
 //
 //export SayHello
 func SayHello(name *C.char, n C.size_t, report *C.epg_go_panic) string {
-	defer gopanic.Recover(unsafe.Pointer(report))
+	done := false
+	defer gopanic.Recover(unsafe.Pointer(report), &done)
+	done = true
 	return greet.Hello(cmem.String(unsafe.Pointer(name), uintptr(n)))
 }
 
