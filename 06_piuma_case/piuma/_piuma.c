@@ -280,6 +280,7 @@ static PyMethodDef piuma_methods[] = {
      "    jpegoptim=None, pngquant=None, stdlib_jpeg=False, stdlib_png=False,\n"
      "    progress=None) -> list of result tuples\n\n"
      "One batch in Go with the GIL released; use piuma.optimize_dir()."},
+    EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL},
 };
 
