@@ -6,8 +6,8 @@ package engine
 //
 // Decode: gray without tRNS -> 1 byte a pixel (16-bit: the high byte, as
 // Pillow); anything else -> RGBA8 with tRNS applied (16-bit samples: the high
-// byte). Only the chunks up to the image data are read: what follows it (more
-// zlib data, text, the end chunk) is not, as Pillow needs none of it either.
+// byte). The chunks after the image are read too (their CRCs checked, text
+// inflated within the limits), not the zlib data after the last row.
 //
 // Encode: true colour at zlib level 6 with adaptive filters (what Pillow's
 // save does); the palette file of the in-process optimiser as pngquant writes
@@ -46,16 +46,27 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
 	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h))
 		rc = SPNG_EUSER_WIDTH;
-	if (!rc && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && spng_get_trns(ctx, &trns)) {
+	int notrns = rc ? 0 : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
+	if (notrns == SPNG_ECHUNKAVAIL && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE) {
 		*bpp = 1; // gray, no tRNS: 1, 2, 4, 8 bits as G8; 16 bits as they are, then halved
 		fmt = ihdr.bit_depth == 16 ? SPNG_FMT_PNG : SPNG_FMT_G8;
 	} else {
 		*bpp = 4;
+		if (notrns != SPNG_ECHUNKAVAIL)
+			rc = rc ? rc : notrns;
 	}
 	if (!rc) rc = spng_decoded_image_size(ctx, fmt, &size);
 	if (!rc && (*pix = malloc(size)) == NULL)
 		rc = SPNG_EMEM;
 	if (!rc) rc = spng_decode_image(ctx, *pix, size, fmt, SPNG_DECODE_TRNS);
+	// The chunks after the image: the only way to have the last IDAT chunk's
+	// CRC checked (libspng stops inflating at the last row, before zlib's own
+	// checksum). A file that ends there without IEND is accepted, as Pillow.
+	if (!rc) {
+		rc = spng_decode_chunks(ctx);
+		if (rc == SPNG_IO_EOF || rc == SPNG_EOF)
+			rc = 0;
+	}
 	if (!rc && fmt == SPNG_FMT_PNG) // host-endian 16-bit samples -> their high byte
 		for (size_t i = 0; i < (size_t)w * h; i++)
 			(*pix)[i] = ((uint16_t *)*pix)[i] >> 8;
