@@ -24,6 +24,10 @@ func fail(cat Category, format string, a ...any) error {
 func convert(job *Job, opts *Options) Result {
 	var r Result
 	err := func() error {
+		if job.Width < 1 || job.Height < 1 || job.OutWidth < 1 || job.OutHeight < 1 || job.Scale < 1 {
+			return fail(Internal, "bad job: %dx%d at 1/%d to %dx%d", job.Width, job.Height,
+				job.Scale, job.OutWidth, job.OutHeight)
+		}
 		f, size, err := openSource(job.Source)
 		if err != nil {
 			return err
@@ -55,7 +59,7 @@ func convert(job *Job, opts *Options) Result {
 	case errors.As(err, &fe):
 		r.Category, r.Err = fe.cat, fe.msg
 	default: // every path above returns a fileError: this is a bug
-		r.Category, r.Err = Internal, "internal error: "+err.Error()
+		r.Category, r.Err = Internal, err.Error()
 	}
 	return r
 }

@@ -142,11 +142,11 @@ func (p *pool) guard(i int) {
 	defer func() {
 		v := recover()
 		if !returned || v != nil {
-			msg := "panic(nil) or runtime.Goexit"
+			msg := "a Go panic(nil) or runtime.Goexit"
 			if v != nil {
-				msg = fmt.Sprint(v)
+				msg = fmt.Sprintf("a Go panic: %v", v)
 			}
-			p.results[i] = Result{Category: Internal, Err: "internal error: " + msg}
+			p.results[i] = Result{Category: Internal, Err: msg}
 		}
 		p.results[i].Seconds = time.Since(start).Seconds()
 	}()

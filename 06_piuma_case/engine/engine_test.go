@@ -56,8 +56,8 @@ func TestAFilesPanicOrGoexitIsItsOwnError(t *testing.T) {
 	for i, r := range res {
 		switch i {
 		case 1, 4, 7:
-			want := map[int]string{1: "internal error: boom", 4: "internal error: panic(nil) or runtime.Goexit",
-				7: "internal error: panic(nil) or runtime.Goexit"}[i]
+			want := map[int]string{1: "a Go panic: boom", 4: "a Go panic(nil) or runtime.Goexit",
+				7: "a Go panic(nil) or runtime.Goexit"}[i]
 			if r.Category != Internal || r.Err != want {
 				t.Errorf("file %d: category %d, %q", i, r.Category, r.Err)
 			}

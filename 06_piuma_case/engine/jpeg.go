@@ -239,10 +239,13 @@ func decodeJPEG(f *os.File, scale, w, h int) (image, error) {
 	var msg [C.JMSG_LENGTH_MAX]C.char
 	st := C.piuma_jpeg_decode(C.int(f.Fd()), C.int(scale), C.int(w), C.int(h), &pix, &bpp, &msg[0])
 	runtime.KeepAlive(f) // its descriptor was in use until now
-	if st != C.J_OK {
-		return image{}, fail(jpegStatus[st], "%s", C.GoString(&msg[0]))
+	switch st {
+	case C.J_OK:
+		return cImage(unsafe.Pointer(pix), w, h, int(bpp)), nil
+	case C.J_CHANGED: // another size, or not a JPEG any more
+		return image{}, fail(Unreadable, "the file changed since it was probed")
 	}
-	return cImage(unsafe.Pointer(pix), w, h, int(bpp)), nil
+	return image{}, fail(jpegStatus[st], "%s", C.GoString(&msg[0]))
 }
 
 // encodeJPEG compresses a gray or RGB image; the result is C memory (cfree it).

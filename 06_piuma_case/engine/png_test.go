@@ -342,4 +342,3 @@ func TestWinningSizeIsTheRulesThreshold(t *testing.T) {
 		}
 	}
 }
-

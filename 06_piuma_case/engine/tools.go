@@ -28,9 +28,12 @@ func optimize(data []byte, isPNG bool, opts *Options) ([]byte, error) {
 	if isPNG && errors.As(err, &exit) && (exit.ExitCode() == 98 || exit.ExitCode() == 99) {
 		return data, nil // 98: not smaller, 99: quality not reachable: keep ours
 	}
-	if err != nil {
-		return nil, fail(Internal, "%s failed: %v: %s", filepath.Base(cmd.Path), err,
-			strings.TrimSpace(stderr.String()))
+	if errors.As(err, &exit) { // the Python engine's words
+		return nil, fail(Internal, "%s failed with exit status %d: %s", filepath.Base(cmd.Path),
+			exit.ExitCode(), strings.TrimSpace(stderr.String()))
+	}
+	if err != nil { // could not start it
+		return nil, fail(Internal, "%s failed: %v", filepath.Base(cmd.Path), err)
 	}
 	if stdout.Len() == 0 {
 		return data, nil
