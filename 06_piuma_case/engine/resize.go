@@ -320,8 +320,9 @@ func horizontal(out, in image, offset int, bounds, kk []int32, ksize int) {
 }
 
 // vertical resizes in's columns into out, row by row: each output row is
-// the weighted sum of whole input rows, in acc (one row of sums): sequential
-// memory, and integer sums, so the same result as Pillow's column order.
+// the weighted sum of whole input rows, accumulated in acc four input rows at
+// a time (sequential memory, few loads and stores of the sums; integer sums,
+// so the same result as Pillow's column by column).
 func vertical(out, in image, bounds, kk []int32, ksize int) {
 	row := in.w * in.bpp
 	acc := make([]int32, row)
@@ -330,11 +331,25 @@ func vertical(out, in image, bounds, kk []int32, ksize int) {
 		for i := range acc {
 			acc[i] = 1 << (precisionBits - 1)
 		}
-		for j, w := range kk[yy*ksize : yy*ksize+n] {
-			src := in.pix[(ymin+j)*row : (ymin+j+1)*row]
-			a := acc[:len(src)]
-			for i, v := range src {
-				a[i] += int32(v) * w
+		k := kk[yy*ksize : yy*ksize+n]
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			r0 := in.pix[(ymin+j)*row : (ymin+j+1)*row]
+			r1 := in.pix[(ymin+j+1)*row : (ymin+j+2)*row]
+			r2 := in.pix[(ymin+j+2)*row : (ymin+j+3)*row]
+			r3 := in.pix[(ymin+j+3)*row : (ymin+j+4)*row]
+			w0, w1, w2, w3 := k[j], k[j+1], k[j+2], k[j+3]
+			a := acc[:len(r0)]
+			r1, r2, r3 = r1[:len(a)], r2[:len(a)], r3[:len(a)]
+			for i, v := range r0 {
+				a[i] += int32(v)*w0 + int32(r1[i])*w1 + int32(r2[i])*w2 + int32(r3[i])*w3
+			}
+		}
+		for ; j < n; j++ {
+			r0 := in.pix[(ymin+j)*row : (ymin+j+1)*row]
+			a, w0 := acc[:len(r0)], k[j]
+			for i, v := range r0 {
+				a[i] += int32(v) * w0
 			}
 		}
 		dst := out.pix[yy*row : (yy+1)*row]
