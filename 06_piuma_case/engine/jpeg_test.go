@@ -235,6 +235,23 @@ func TestArithmeticJPEG(t *testing.T) {
 	}
 }
 
+// A JPEG coded in RGB (Adobe transform 0): libjpeg and image/jpeg (which
+// returns it as *image.RGBA) decode it to the same picture, near enough.
+func TestRGBCodedJPEG(t *testing.T) {
+	dir := t.TempDir()
+	src := rgb(photo(40, 30, false, 4))
+	data, err := testjpeg.Encode(src, 40, 30, testjpeg.RGB, [][2]int{{1, 1}, {1, 1}, {1, 1}}, 95, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newJob(t, dir, data, 0, 0), newJob(t, dir, data, 0, 0)
+	convertOne(t, a, Options{}, OK)
+	convertOne(t, b, Options{StdlibJPEG: true}, OK)
+	if p := psnr(rgb(output(t, a)), rgb(output(t, b))); p < 40 {
+		t.Errorf("libjpeg and image/jpeg: %.1f dB apart", p)
+	}
+}
+
 // cmykSource is a CMYK picture (Adobe-inverted, as libjpeg stores it).
 func cmykSource(w, h int) []byte {
 	p := photo(w, h, false, 9)

@@ -19,55 +19,26 @@ import (
 )
 
 // decodeStdJPEG decodes at full size, gray or RGB. What image/jpeg does not
-// support (arithmetic coding, a 4-component file without Adobe marker, some
-// sampling factors) libjpeg decodes, at full size too.
+// support (arithmetic coding, some sampling factors) or decodes to CMYK,
+// libjpeg decodes, at full size too.
 func decodeStdJPEG(f *os.File, job *Job) (image, error) {
 	src, err := jpeg.Decode(bufio.NewReader(f))
 	var unsupported jpeg.UnsupportedError
-	if errors.As(err, &unsupported) {
+	if _, cmyk := src.(*goimage.CMYK); cmyk || errors.As(err, &unsupported) {
 		return decodeJPEG(f, 1, job.Width, job.Height) // reads from the start
-	}
-	if err != nil {
+	} else if err != nil {
 		return image{}, stdError(err)
 	}
-	b := src.Bounds()
-	bpp := 3
-	if _, ok := src.(*goimage.Gray); ok {
-		bpp = 1
-	}
-	m, err := newImage(b.Dx(), b.Dy(), bpp)
-	if err != nil {
-		return m, err
-	}
-	i := 0
-	switch s := src.(type) {
-	case *goimage.Gray:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			i += copy(m.pix[i:], s.Pix[s.PixOffset(b.Min.X, y):s.PixOffset(b.Max.X, y)])
+	ycc, _ := src.(*goimage.YCbCr)
+	return fromGo(src, 3, func(s goimage.Image, x, y int, p []byte) {
+		if ycc == nil { // RGB (Adobe transform 0): *image.RGBA
+			c := color.RGBAModel.Convert(s.At(x, y)).(color.RGBA)
+			p[0], p[1], p[2] = c.R, c.G, c.B
+			return
 		}
-	case *goimage.YCbCr: // any subsampling: each pixel takes its chroma sample
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x, i = x+1, i+3 {
-				yi, ci := s.YOffset(x, y), s.COffset(x, y)
-				m.pix[i], m.pix[i+1], m.pix[i+2] = color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
-			}
-		}
-	case *goimage.CMYK: // un-inverted by image/jpeg; then Pillow's cmyk2rgb
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x, i = x+1, i+3 {
-				p := s.Pix[s.PixOffset(x, y):]
-				nk := 255 - int(p[3])
-				for c := 0; c < 3; c++ {
-					t := int(p[c])*nk + 128
-					m.pix[i+c] = byte(nk - ((t>>8)+t)>>8)
-				}
-			}
-		}
-	default:
-		m.free()
-		return image{}, fail(Unsupported, "image/jpeg returned a %T", src)
-	}
-	return m, nil
+		yi, ci := ycc.YOffset(x, y), ycc.COffset(x, y) // any subsampling: the pixel's chroma sample
+		p[0], p[1], p[2] = color.YCbCrToRGB(ycc.Y[yi], ycc.Cb[ci], ycc.Cr[ci])
+	})
 }
 
 // decodeStdPNG decodes as image/png does (tRNS applied), into gray (gray
@@ -77,37 +48,38 @@ func decodeStdPNG(f *os.File) (image, error) {
 	if err != nil {
 		return image{}, stdError(err)
 	}
+	if g, ok := src.(*goimage.Gray16); ok {
+		return fromGo(src, 1, func(_ goimage.Image, x, y int, p []byte) { p[0] = g.Pix[g.PixOffset(x, y)] })
+	}
+	return fromGo(src, 4, func(s goimage.Image, x, y int, p []byte) {
+		if n, ok := s.(*goimage.NRGBA); ok { // 8-bit RGB(A): as it is
+			copy(p, n.Pix[n.PixOffset(x, y):])
+			return
+		}
+		c := color.NRGBA64Model.Convert(s.At(x, y)).(color.NRGBA64) // exact, then the high bytes
+		p[0], p[1], p[2], p[3] = byte(c.R>>8), byte(c.G>>8), byte(c.B>>8), byte(c.A>>8)
+	})
+}
+
+// fromGo copies a Go image into C memory: *image.Gray as it is, anything
+// else bpp bytes a pixel through px.
+func fromGo(src goimage.Image, bpp int, px func(s goimage.Image, x, y int, p []byte)) (image, error) {
 	b := src.Bounds()
-	bpp := 4
-	switch src.(type) {
-	case *goimage.Gray, *goimage.Gray16:
+	g, gray := src.(*goimage.Gray)
+	if gray {
 		bpp = 1
 	}
 	m, err := newImage(b.Dx(), b.Dy(), bpp)
-	if err != nil {
-		return m, err
-	}
-	i := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			switch s := src.(type) {
-			case *goimage.Gray:
-				m.pix[i] = s.Pix[s.PixOffset(x, y)]
-			case *goimage.Gray16:
-				m.pix[i] = s.Pix[s.PixOffset(x, y)] // the high byte
-			case *goimage.NRGBA:
-				copy(m.pix[i:i+4], s.Pix[s.PixOffset(x, y):])
-			case *goimage.NRGBA64: // high bytes
-				p := s.Pix[s.PixOffset(x, y):]
-				m.pix[i], m.pix[i+1], m.pix[i+2], m.pix[i+3] = p[0], p[2], p[4], p[6]
-			default: // paletted, and the opaque RGBA, RGBA64: exact through NRGBA64
-				c := color.NRGBA64Model.Convert(src.At(x, y)).(color.NRGBA64)
-				m.pix[i], m.pix[i+1], m.pix[i+2], m.pix[i+3] = byte(c.R>>8), byte(c.G>>8), byte(c.B>>8), byte(c.A>>8)
-			}
-			i += bpp
+	for y, i := b.Min.Y, 0; err == nil && y < b.Max.Y; y++ {
+		if gray {
+			i += copy(m.pix[i:], g.Pix[g.PixOffset(b.Min.X, y):g.PixOffset(b.Max.X, y)])
+			continue
+		}
+		for x := b.Min.X; x < b.Max.X; x, i = x+1, i+bpp {
+			px(src, x, y, m.pix[i:i+bpp])
 		}
 	}
-	return m, nil
+	return m, err
 }
 
 // stdError puts an image/jpeg or image/png error in its category.

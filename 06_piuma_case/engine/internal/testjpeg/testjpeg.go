@@ -66,6 +66,7 @@ import (
 // JPEG colour spaces (libjpeg's J_COLOR_SPACE).
 const (
 	Gray  = C.JCS_GRAYSCALE
+	RGB   = C.JCS_RGB // Adobe transform 0: no colour transform
 	YCbCr = C.JCS_YCbCr
 	CMYK  = C.JCS_CMYK
 	YCCK  = C.JCS_YCCK
