@@ -74,29 +74,29 @@ func run() int {
 	for r := 0; r < *repeat; r++ {
 		jobs := make([]engine.Job, len(list))
 		for i, j := range list {
-			format := map[string]engine.Format{"jpeg": engine.JPEG, "png": engine.PNG}[j.Format]
-			jobs[i] = engine.Job{Source: j.Source, Destination: j.Destination,
-				Temp:   fmt.Sprintf("%s.%d", j.Temp, r), // a fresh temp name per repeat
-				Format: format, Width: j.Width, Height: j.Height, Scale: j.Scale,
+			jobs[i] = engine.Job{Source: j.Source, Destination: j.Destination, Format: engine.JPEG,
+				Temp:  fmt.Sprintf("%s.%d", j.Temp, r), // a fresh temp name for each repeat
+				Width: j.Width, Height: j.Height, Scale: j.Scale,
 				OutWidth: j.OutWidth, OutHeight: j.OutHeight, Orientation: j.Orientation}
+			if j.Format == "png" {
+				jobs[i].Format = engine.PNG
+			}
 			os.MkdirAll(filepath.Dir(j.Destination), 0o755)
 		}
 		for i, res := range engine.Run(jobs, o, nil) {
-			files++
-			if res.Category != engine.OK {
+			if files++; res.Category != engine.OK {
 				failed++
 				fmt.Fprintf(os.Stderr, "%s: category %d: %s\n", list[i].Source, res.Category, res.Err)
 			}
 		}
 	}
 	elapsed := time.Since(start)
-	cpu := cpuTime(syscall.RUSAGE_SELF) - cpu0
-	tools := cpuTime(syscall.RUSAGE_CHILDREN) - tools0
+	cpu, tools := cpuTime(syscall.RUSAGE_SELF)-cpu0, cpuTime(syscall.RUSAGE_CHILDREN)-tools0
 	fmt.Printf("%d files (%d failed) in %.2fs: %.1f images/s\n", files, failed,
 		elapsed.Seconds(), float64(files)/elapsed.Seconds())
 	// The tools' CPU is not in this process's profile: say how much it was.
-	fmt.Printf("CPU: this process %.3fs, tool processes %.3fs, %.1f ms per image\n",
-		cpu.Seconds(), tools.Seconds(), float64((cpu+tools).Milliseconds())/float64(max(files, 1)))
+	fmt.Printf("CPU: this process %.3fs, tool processes %.3fs, %.1f ms per image\n", cpu.Seconds(),
+		tools.Seconds(), float64((cpu+tools).Microseconds())/1000/float64(max(files, 1)))
 	if failed > 0 {
 		return 1
 	}
