@@ -3,7 +3,8 @@ package engine
 // The pixels of a file (decoded, reduced, resized, oriented, quantised) live
 // in C memory, allocated here and freed when the file ends: the Go heap stays
 // small, and the memory goes back to the OS as soon as a file is done instead
-// of when the garbage collector gets to it.
+// of when the garbage collector gets to it. (And the C helper the codecs
+// share: a FILE* on the source's descriptor.)
 
 /*
 #include <fcntl.h>

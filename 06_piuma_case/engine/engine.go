@@ -131,6 +131,10 @@ func (p *pool) start() {
 	}()
 }
 
+// [/excerpt: pool]
+
+// [excerpt: recover]
+
 // guard runs the whole of job i's work. A panic in a goroutine would kill the
 // process, here the user's interpreter: a panic, a panic(nil) (recover returns
 // nil under GODEBUG=panicnil=1) or a runtime.Goexit becomes this file's
@@ -154,7 +158,7 @@ func (p *pool) guard(i int) {
 	returned = true
 }
 
-// [/excerpt: pool]
+// [/excerpt: recover]
 
 // file is one job's work: the cancel check, the conversion, the progress.
 func (p *pool) file(job *Job) Result {
