@@ -2,19 +2,19 @@ package engine
 
 // PNG through libspng (spng.h, Debian's libspng 0.7.3: fuzzed, with limits on
 // the image size, on inflated metadata and on the number of chunks; chunk CRCs
-// and zlib checksums are checked). libspng returns error codes, no longjmp.
+// checked). libspng returns error codes, no longjmp.
 //
 // Decode: gray without tRNS -> 1 byte a pixel (16-bit: the high byte, as
 // Pillow); anything else -> RGBA8 with tRNS applied (16-bit samples: the high
-// byte). The chunks after the image are read too (their CRCs checked, text
-// inflated within the limits), not the zlib data after the last row.
+// byte). libspng stops inflating at the last row: the zlib data after it (and
+// zlib's own checksum) is never read; the chunks after it are.
 //
-// Encode: true colour at zlib level 6 with adaptive filters (what Pillow's
-// save does; Go's image/png encodes the product cut-outs 20% faster and 1%
-// smaller, but not the palette file, and the in-process optimiser stops the
-// true-colour encode early, where both cost the same); the palette file of the in-process optimiser as pngquant writes
-// it: smallest bit depth, PLTE, tRNS up to the last translucent entry, no
-// filter, zlib level 9 with memLevel 5, IDAT chunks of 8 KiB.
+// Encode: true colour at zlib level 6 with adaptive filters, what Pillow's save
+// does (Go's image/png encodes the product cut-outs 20% faster and 1% smaller,
+// but the in-process optimiser stops this encode early, where both cost the
+// same); the optimiser's palette file as pngquant writes it: smallest bit
+// depth, PLTE, tRNS up to the last translucent entry, no filter, zlib level 9
+// with memLevel 5, IDAT chunks of 8 KiB (its very bytes: a test checks it).
 
 /*
 #cgo LDFLAGS: -lspng
@@ -25,13 +25,18 @@ package engine
 
 FILE *piuma_fdopen(int fd); // cmem.go
 
+enum {
+	PNG_OPEN = -3, // the source could not be opened again as a FILE*
+	PNG_OVER = -4  // the encoded file would have more than limit bytes
+};
+
 // Decodes fd, which must be a w x h PNG, into *pix (malloc'ed, w*h*(*bpp)
-// bytes: gray 1, RGBA 4). Returns 0 or a libspng error code (-3: errno).
+// bytes: gray 1, RGBA 4). Returns 0, a libspng error code or PNG_OPEN.
 static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp) {
 	*pix = NULL;
 	FILE *fp = piuma_fdopen(fd);
 	if (fp == NULL)
-		return -3;
+		return PNG_OPEN;
 	spng_ctx *ctx = spng_ctx_new(0);
 	if (ctx == NULL) {
 		fclose(fp);
@@ -113,8 +118,6 @@ static int piuma_sink_write(spng_ctx *ctx, void *user, void *src, size_t n) {
 	return 0;
 }
 
-enum { PNG_OVER = -4 }; // the file would have more than limit bytes
-
 // Encodes rows (len bytes, packed) as a w x h PNG of the given colour type
 // and bit depth into *out (malloc'ed, *size bytes; the caller frees it).
 // plte: n RGBA entries for a palette image, NULL otherwise. Returns 0, a
@@ -187,7 +190,7 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 func pngError(rc C.int, w, h int) error {
 	msg := C.GoString(C.spng_strerror(rc))
 	switch rc {
-	case -3:
+	case C.PNG_OPEN:
 		return fail(Unreadable, "cannot read the file")
 	case C.SPNG_IO_EOF, C.SPNG_EOF:
 		return fail(Truncated, "the file ends early (%s)", msg)
