@@ -184,3 +184,15 @@ func TestSourceErrorsInPlainWords(t *testing.T) {
 		t.Errorf("%q", r.Err)
 	}
 }
+
+// An allocation that fails is the file's "not enough memory", never an
+// aborted process (cgo's C.malloc aborts when malloc returns NULL).
+func TestAllocationFailureIsNoMemory(t *testing.T) {
+	_, err := calloc[byte](1 << 50) // a PiB
+	if fe, ok := err.(*fileError); !ok || fe.cat != NoMemory || fe.msg != "cannot allocate 1125899906842624 bytes" {
+		t.Errorf("%v", err)
+	}
+	if _, err := newImage(1<<31-1, 1<<31-1, 4); err == nil || err.(*fileError).cat != NoMemory {
+		t.Errorf("a 2^31 x 2^31 RGBA image: %v", err)
+	}
+}
