@@ -1,6 +1,6 @@
 // Command core is the Go core of the piuma extension module, built with
 // -buildmode=c-shared into libpiuma_core.so and loaded by the C glue
-// (piuma/_piuma.c) through common/go_core.h. It exports a C ABI only: the
+// (piuma/_piuma.c) through common/go_core.h. It exports one C function: the
 // glue owns every CPython object and calls PiumaRun with the GIL released.
 package main
 
@@ -8,116 +8,75 @@ package main
 #include <stdlib.h>
 #include "piuma_api.h"
 #include "go_panic.h"
+
+// The progress struct is shared with another thread while the batch runs:
+// C atomics on C memory, on both sides (no Go atomics on C memory).
+static inline void piuma_file_done(piuma_progress *p) { __atomic_add_fetch(&p->done, 1, __ATOMIC_RELAXED); }
+static inline int piuma_cancelled(piuma_progress *p) { return __atomic_load_n(&p->cancel, __ATOMIC_RELAXED); }
 */
 import "C"
 
 import (
-	"sync/atomic"
 	"unsafe"
 
 	"example.com/epg/06_piuma_case/engine"
 	"example.com/epg/gopanic"
 )
 
-// cProgress publishes a batch's progress through the C struct the caller
-// passed (C memory, so Go may keep the pointer for the duration of the call).
-// Another thread reads it while the batch runs: every access is atomic.
 type cProgress struct{ p *C.piuma_progress }
 
-func (c cProgress) Start(total int) {
-	atomic.StoreInt64((*int64)(unsafe.Pointer(&c.p.total)), int64(total))
-}
+func (c cProgress) FileDone()       { C.piuma_file_done(c.p) }
+func (c cProgress) Cancelled() bool { return C.piuma_cancelled(c.p) != 0 }
 
-func (c cProgress) FileDone() {
-	atomic.AddInt64((*int64)(unsafe.Pointer(&c.p.done)), 1)
-}
-
-func (c cProgress) Cancelled() bool {
-	return atomic.LoadInt32((*int32)(unsafe.Pointer(&c.p.cancel))) != 0
-}
+// categories: the engine's categories as piuma_api.h numbers them.
+var categories = [...]C.int32_t{engine.OK: C.PIUMA_OK, engine.Empty: C.PIUMA_EMPTY,
+	engine.NotImage: C.PIUMA_NOT_IMAGE, engine.TooLarge: C.PIUMA_TOO_LARGE,
+	engine.Truncated: C.PIUMA_TRUNCATED, engine.Damaged: C.PIUMA_DAMAGED,
+	engine.Unsupported: C.PIUMA_UNSUPPORTED, engine.Unreadable: C.PIUMA_UNREADABLE,
+	engine.CannotWrite: C.PIUMA_CANNOT_WRITE, engine.NoMemory: C.PIUMA_NO_MEMORY,
+	engine.Cancelled: C.PIUMA_CANCELLED, engine.Internal: C.PIUMA_INTERNAL}
 
 // [excerpt: export]
 
-// PiumaRun runs one batch and returns its results in a C array of *n
-// entries, allocated with C.malloc, to be released with PiumaFreeResults.
-// progress may be NULL. A panic outside the per-file workers (which turn
-// theirs into per-file errors) is reported in *report and PiumaRun returns
-// NULL.
+// PiumaRun converts jobs[0..n) and writes results[i] for jobs[i]: category,
+// error (a C.CString the glue frees once, or NULL), sizes, seconds. progress
+// may be NULL. A panic outside the per-file guards (which turn theirs into
+// that file's PIUMA_INTERNAL) is reported in *report instead.
 //
 //export PiumaRun
-func PiumaRun(o *C.piuma_options, progress *C.piuma_progress, n *C.size_t, report *C.epg_go_panic) *C.piuma_result {
+func PiumaRun(jobs *C.piuma_job, n C.size_t, o *C.piuma_options, progress *C.piuma_progress,
+	results *C.piuma_result, report *C.epg_go_panic) {
 	done := false
 	defer gopanic.Recover(unsafe.Pointer(report), &done)
 	gopanic.Hook("PiumaRun")
 	// [/excerpt: export]
-	opts := engine.Options{
-		Width:     int(o.width),
-		Height:    int(o.height),
-		Quality:   int(o.quality),
-		Workers:   int(o.workers),
-		MaxPixels: int64(o.max_pixels),
-		MaxMemory: int64(o.max_memory),
-		Draft:     o.draft != 0,
-		Optimize:  o.optimize != 0,
+	js := make([]engine.Job, int(n))
+	for i, j := range unsafe.Slice(jobs, int(n)) {
+		js[i] = engine.Job{Source: C.GoString(j.source), Destination: C.GoString(j.destination),
+			Temp: C.GoString(j.temp), Format: engine.Format(j.format),
+			Width: int(j.width), Height: int(j.height), Scale: int(j.scale),
+			OutWidth: int(j.out_width), OutHeight: int(j.out_height), Orientation: int(j.orientation)}
 	}
-	if o.lanczos != 0 {
-		opts.Filter = engine.Lanczos
-	}
-	if o.stdlib_jpeg != 0 {
-		opts.JPEG = engine.Stdlib
-	}
-	if opts.Optimize && o.tools != 0 {
-		opts.Optimizer = engine.Tools
-		opts.Jpegoptim = C.GoString(o.jpegoptim)
-		opts.Pngquant = C.GoString(o.pngquant)
+	opts := engine.Options{Quality: int(o.quality), Workers: int(o.workers),
+		Lanczos: o.lanczos != 0, Optimize: o.optimize != 0, Tools: o.tools != 0,
+		StdlibJPEG: o.stdlib_jpeg != 0, StdlibPNG: o.stdlib_png != 0}
+	if opts.Optimize && opts.Tools {
+		opts.Jpegoptim, opts.Pngquant = C.GoString(o.jpegoptim), C.GoString(o.pngquant)
 	}
 	var p engine.Progress
 	if progress != nil {
 		p = cProgress{progress}
 	}
-	results := engine.Run(C.GoString(o.src), C.GoString(o.dst), opts, p)
-
-	// C memory for C: Go must not hand Go pointers to C (cgo pointer rules).
-	// C.malloc never returns NULL (cgo crashes on out-of-memory instead).
-	size := C.size_t(len(results)) * C.size_t(unsafe.Sizeof(C.piuma_result{}))
-	arr := (*C.piuma_result)(C.malloc(size))
-	out := unsafe.Slice(arr, len(results))
-	for i, r := range results {
-		out[i] = C.piuma_result{
-			source:      C.CString(r.Source),
-			destination: C.CString(r.Destination),
-			bytes_in:    C.int64_t(r.BytesIn),
-			bytes_out:   C.int64_t(r.BytesOut),
-			width:       C.int32_t(r.Width),
-			height:      C.int32_t(r.Height),
-			seconds:     C.double(r.Duration.Seconds()),
-		}
-		if r.Err != nil {
-			out[i].error = C.CString(r.Err.Error())
+	// C memory for C: every string handed over is a C.CString, never a Go pointer.
+	out := unsafe.Slice(results, int(n))
+	for i, r := range engine.Run(js, opts, p) {
+		out[i] = C.piuma_result{category: categories[r.Category],
+			bytes_in: C.int64_t(r.BytesIn), bytes_out: C.int64_t(r.BytesOut),
+			width: C.int32_t(r.Width), height: C.int32_t(r.Height), seconds: C.double(r.Seconds)}
+		if r.Err != "" {
+			out[i].error = C.CString(r.Err)
 		}
 	}
-	*n = C.size_t(len(results))
-	done = true
-	return arr
-}
-
-// PiumaFreeResults releases what PiumaRun returned: each C string once, then
-// the array.
-//
-//export PiumaFreeResults
-func PiumaFreeResults(arr *C.piuma_result, n C.size_t, report *C.epg_go_panic) {
-	done := false
-	defer gopanic.Recover(unsafe.Pointer(report), &done)
-	if arr == nil {
-		done = true
-		return
-	}
-	for _, r := range unsafe.Slice(arr, int(n)) {
-		C.free(unsafe.Pointer(r.source))
-		C.free(unsafe.Pointer(r.destination))
-		C.free(unsafe.Pointer(r.error)) // free(NULL) is a no-op
-	}
-	C.free(unsafe.Pointer(arr))
 	done = true
 }
 

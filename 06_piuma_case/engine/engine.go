@@ -1,256 +1,175 @@
-// Package engine is the Go engine of the image cron job: it walks a source
-// tree, and resizes and optimises every JPEG and PNG into a mirrored
-// destination tree with a bounded pool of worker goroutines. Every per-file
-// error is collected in the results; the batch always goes on.
+// Package engine is the Go engine of the image cron job: it converts a list of
+// jobs, each a file that Python has already probed (format, size, target size,
+// orientation, draft scale, paths), on a bounded pool of goroutines. Per file:
 //
-// The Python engine (piuma/_pyengine.py) implements the same contract; the
-// step's tests run both on the same files.
+//	open source -> decode -> check decoded size -> resize -> orient -> encode -> write temp -> rename
+//
+// Every failure is that file's result, with a category; the batch always goes
+// on. The pixels live in C memory (cmem.go), the codecs are libjpeg-turbo,
+// libspng and libimagequant; the resize is Go (resize.go).
 package engine
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// DefaultMaxPixels is Pillow's Image.MAX_IMAGE_PIXELS (1024*1024*1024/4/3):
-// larger images are refused from their header, before any decoding.
-const DefaultMaxPixels = 89_478_485
-
-// DefaultMaxMemory is the memory budget when Options.MaxMemory is not set.
-// piuma.optimize_dir always passes one (half of the machine's memory, see
-// piuma/_budget.py); this default serves Go callers (cmd/piumaprof, tests).
-const DefaultMaxMemory = 2 << 30
-
-// Codec selects the JPEG decoder and encoder.
-type Codec int
+// Format of a job's file (and of its output).
+type Format int
 
 const (
-	Turbo  Codec = iota // libjpeg-turbo through cgo, with DCT scaling
-	Stdlib              // Go's image/jpeg: pure Go, no DCT scaling
+	JPEG Format = 1
+	PNG  Format = 2
 )
 
-// Options of a batch. The zero Width/Height means no bound on that axis.
+// Job is one file, as the probe left it (core/piuma_api.h's piuma_job).
+type Job struct {
+	Source, Destination, Temp string
+	Format                    Format
+	Width, Height             int // as stored in the file
+	Scale                     int // JPEG: decode at 1/Scale (1, 2, 4 or 8)
+	OutWidth, OutHeight       int // the resize target, in the stored orientation
+	Orientation               int // EXIF 1..8, applied after the resize
+}
+
+// Options of a batch.
 type Options struct {
-	Width, Height int
-	Quality       int   // JPEG quality, 1..100
-	Workers       int   // <= 0: one per CPU
-	MaxPixels     int64 // <= 0: DefaultMaxPixels
-	MaxMemory     int64 // bytes all workers may use for decoding at once; <= 0: DefaultMaxMemory
-	JPEG          Codec
-	Draft         bool   // DCT-domain downscaling when the target is >= 2x smaller (Turbo only)
-	Filter        Filter // the resize kernel
-	Optimize      bool   // optimise every output (Optimizer says how)
-	Optimizer     Optimizer
-	Jpegoptim     string // tool paths, for Optimizer == Tools
-	Pngquant      string
+	Quality               int  // JPEG quality, 1..100
+	Workers               int  // worker goroutines (<= 0: 1)
+	Lanczos               bool // Pillow's LANCZOS instead of BICUBIC
+	Optimize              bool // optimise the outputs: in process, or with Tools
+	Tools                 bool // jpegoptim / pngquant subprocesses (Jpegoptim, Pngquant: their paths)
+	Jpegoptim, Pngquant   string
+	StdlibJPEG, StdlibPNG bool // Go's image/jpeg, image/png instead of libjpeg-turbo, libspng
 }
 
-// Optimizer selects how Options.Optimize optimises the outputs.
-type Optimizer int
+// Category says what went wrong with a file; the numbers are piuma_api.h's.
+type Category int
 
 const (
-	// InProcess: optimised Huffman tables at JPEG encode time (jpegenc.go),
-	// libimagequant for PNGs (quantize.go, pngenc.go): no subprocess.
-	InProcess Optimizer = iota
-	// Tools: jpegoptim and pngquant as subprocesses, the talk's pipeline.
-	Tools
+	OK Category = iota
+	Empty
+	NotImage
+	TooLarge
+	Truncated
+	Damaged
+	Unsupported
+	Unreadable
+	CannotWrite
+	NoMemory
+	Cancelled
+	Internal
 )
 
-// Result of one input file.
+// Result of one job.
 type Result struct {
-	Source, Destination string
-	Err                 error
-	BytesIn, BytesOut   int64
-	Width, Height       int // output size in pixels
-	Duration            time.Duration
-
-	relDir string // the destination's folder, relative to dst
+	Category          Category
+	Err               string // the details, in the decoder's own words ("" when OK)
+	BytesIn, BytesOut int64
+	Width, Height     int // output size, after orientation
+	Seconds           float64
 }
 
-// Progress lets a caller watch and cancel a batch from another thread.
-// Implementations must be safe for concurrent use.
+// Progress lets another thread watch and cancel a batch; safe for concurrent use.
 type Progress interface {
-	Start(total int) // once, after the walk
-	FileDone()       // after every file, ok or not
+	FileDone()       // after every file, whatever its result
 	Cancelled() bool // checked before every file
 }
 
-// ErrCancelled is the error of the files a cancelled batch did not process.
-var ErrCancelled = errors.New("cancelled")
+// testHook, when a test sets it, is called at the start of every file's work.
+var testHook func(*Job)
 
-// IsImageName reports whether a file name has one of the extensions the job
-// processes, in any case: .jpg, .jpeg, .png.
-func IsImageName(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".jpg", ".jpeg", ".png":
-		return true
+// Run converts every job and returns one result per job, index for index.
+func Run(jobs []Job, opts Options, progress Progress) []Result {
+	p := &pool{jobs: jobs, opts: opts, progress: progress, results: make([]Result, len(jobs))}
+	for w := 0; w < min(max(opts.Workers, 1), len(jobs)); w++ {
+		p.start()
 	}
-	return false
+	p.wg.Wait()
+	return p.results
 }
 
-// plan walks src and returns one Result (Source, Destination) per file to
-// process, and the results of directories that could not be listed.
-// Symbolic links to files are followed (only read); directories are not
-// entered through symbolic links, which also rules out loops.
-func plan(src, dst string) (jobs []Result, failed []Result) {
-	_ = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		rel, relErr := filepath.Rel(src, path)
-		if relErr != nil { // cannot happen: WalkDir paths start with src
-			return relErr
-		}
-		r := Result{Source: path, Destination: filepath.Join(dst, rel), relDir: filepath.Dir(rel)}
-		if err != nil { // a directory that cannot be listed
-			r.Err = fmt.Errorf("cannot list directory: %s", plainError(err))
-			failed = append(failed, r)
-			return nil
-		}
-		if d.IsDir() || !IsImageName(d.Name()) {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-				return nil // a link to a directory: not entered
-			}
-		}
-		jobs = append(jobs, r)
-		return nil
-	})
-	return jobs, failed
+// [excerpt: pool]
+
+// pool: workers take the next job index from a counter and write their
+// result into its own slot (no lock needed).
+type pool struct {
+	jobs     []Job
+	opts     Options
+	progress Progress
+	results  []Result
+	next     atomic.Int64
+	wg       sync.WaitGroup
 }
 
-// Run processes every image under src into dst and returns one result per
-// file, sorted by source path (byte order). src and dst must not overlap
-// (the Python layer checks; cmd/piumaprof too); dst is created.
-func Run(src, dst string, opts Options, progress Progress) []Result {
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.NumCPU()
-	}
-	if opts.MaxPixels <= 0 {
-		opts.MaxPixels = DefaultMaxPixels
-	}
-	if opts.MaxMemory <= 0 {
-		opts.MaxMemory = DefaultMaxMemory
-	}
-	jobs, results := plan(src, dst)
-	out := newOutputs(dst, src)
-	defer out.close()
-	mem := newBudget(opts.MaxMemory)
-	if progress != nil {
-		progress.Start(len(jobs))
-	}
-	workers := min(opts.Workers, len(jobs))
-
-	// [excerpt: pool]
-	// A bounded pool: `workers` goroutines take job indexes from a channel
-	// and write their result into their own slot (no lock needed).
-	done := make([]Result, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// One OS thread per worker: its C libraries' per-thread state
-			// stays with it. glibc gives each thread that calls malloc an
-			// arena and keeps what is freed there; a goroutine that moved
-			// from thread to thread spread its C buffers (libimagequant,
-			// libjpeg-turbo) over every arena: peak RSS grew from 81 to 260
-			// MB between 9 and 900 images with 2 workers, 146 MB locked.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			c := &converter{opts: &opts, out: out, budget: mem}
-			var setupErr error
-			if opts.JPEG == Turbo {
-				t, err := newTurbo()
-				if err == nil {
-					defer func() { t.close() }()
-				}
-				c.turbo, setupErr = t, err
+// start adds a worker. A worker keeps one OS thread (LockOSThread): glibc
+// gives each thread that calls malloc an arena and keeps what is freed there,
+// so a goroutine moving between threads spread the C buffers over every arena
+// (peak RSS 81 MB at 9 images, 260 MB at 900; locked, it stays flat).
+func (p *pool) start() {
+	p.wg.Add(1)
+	go func() {
+		exited := true
+		defer func() {
+			// A runtime.Goexit in a file ends this goroutine (the file's guard
+			// has recorded it): a new worker takes the next files, so the pool
+			// never shrinks and the batch never hangs.
+			if exited {
+				p.start()
 			}
-			for i := range next {
-				r := jobs[i]
-				switch {
-				case setupErr != nil:
-					r.Err = setupErr
-				case progress != nil && progress.Cancelled():
-					r.Err = ErrCancelled
-				default:
-					c.process(&r)
-				}
-				done[i] = r
-				if progress != nil {
-					progress.FileDone()
-				}
-			}
+			p.wg.Done()
 		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	// [/excerpt: pool]
-
-	results = append(results, done...)
-	// Byte order of the paths, whatever their encoding; the Python engine
-	// sorts the same way (by os.fsencode of the path).
-	sort.Slice(results, func(i, j int) bool { return results[i].Source < results[j].Source })
-	return results
+		runtime.LockOSThread()
+		for i := int(p.next.Add(1) - 1); i < len(p.jobs); i = int(p.next.Add(1) - 1) {
+			p.guard(i)
+		}
+		runtime.UnlockOSThread()
+		exited = false
+	}()
 }
 
-// process converts one file; r.Err says what went wrong, if anything.
-func (c *converter) process(r *Result) {
+// [/excerpt: pool]
+
+// [excerpt: recover]
+
+// guard runs the whole of job i's work. A panic in a goroutine would kill the
+// process, here the user's interpreter: a panic, a panic(nil) (recover returns
+// nil under GODEBUG=panicnil=1) or a runtime.Goexit becomes this file's
+// internal error, told apart from a normal return by the returned flag. (A
+// crash inside C, or a fatal Go error such as out of memory, cannot be caught.)
+func (p *pool) guard(i int) {
 	start := time.Now()
-	// [excerpt: recover]
+	returned := false
 	defer func() {
-		r.Duration = time.Since(start)
-		// A panic in a goroutine would kill the whole process, and here that
-		// process is the user's Python interpreter: a bug met on one file
-		// becomes that file's error (crashes inside C cannot be caught).
-		if p := recover(); p != nil {
-			r.Err, r.BytesOut, r.Width, r.Height = fmt.Errorf("internal error: %v", p), 0, 0, 0
+		v := recover()
+		if !returned || v != nil {
+			msg := "a Go panic(nil) or runtime.Goexit"
+			if v != nil {
+				msg = fmt.Sprintf("a Go panic: %v", v)
+			}
+			p.results[i] = Result{Category: Internal, Err: msg}
 		}
+		p.results[i].Seconds = time.Since(start).Seconds()
 	}()
-	// [/excerpt: recover]
-	f, size, err := openSource(r.Source)
-	switch {
-	case errors.Is(err, errNotRegular):
-		r.Err = err
-		return
-	case err != nil:
-		r.Err = fmt.Errorf("cannot read file: %s", plainError(err))
-		return
-	}
-	defer f.Close()
-	r.BytesIn = size
-	out, err := c.convertFile(f, size)
-	if err != nil {
-		r.Err = err
-		return
-	}
-	if c.opts.Optimize && c.opts.Optimizer == Tools {
-		if out.data, err = optimize(out.data, out.isPNG, c.opts); err != nil {
-			r.Err = err
-			return
+	p.results[i] = p.file(&p.jobs[i])
+	returned = true
+}
+
+// [/excerpt: recover]
+
+// file is one job's work: the cancel check, the conversion, the progress.
+func (p *pool) file(job *Job) Result {
+	if p.progress != nil {
+		defer p.progress.FileDone()
+		if p.progress.Cancelled() {
+			return Result{Category: Cancelled, Err: "the batch was cancelled"}
 		}
 	}
-	if err := c.out.write(r.relDir, r.Destination, out.data); err != nil {
-		if errors.Is(err, errInsideSource) {
-			r.Err = fmt.Errorf("cannot write output: the output folder %s is inside the source folder (a symbolic link leads there)",
-				filepath.Dir(r.Destination))
-		} else {
-			r.Err = fmt.Errorf("cannot write output: %s", plainError(err))
-		}
-		return
+	if testHook != nil {
+		testHook(job)
 	}
-	r.BytesOut = int64(len(out.data))
-	r.Width, r.Height = out.width, out.height
+	return convert(job, &p.opts)
 }

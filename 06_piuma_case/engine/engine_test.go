@@ -1,337 +1,198 @@
+//go:debug panicnil=1
+
+// (panicnil=1: panic(nil) is the old kind, whose recover() returns nil, so
+// that the guard's "returned normally" flag is what catches it.)
+
 package engine
 
 import (
-	"bytes"
-	"encoding/binary"
-	"hash/crc32"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
-	"unicode/utf8"
-
-	"golang.org/x/image/draw"
+	"time"
 )
 
-func TestFit(t *testing.T) {
-	// The same table as test_fit_rule in test_piuma_case.py.
-	cases := []struct{ w, h, mw, mh, tw, th int }{
-		{2400, 1600, 800, 800, 800, 533},
-		{1600, 2400, 800, 0, 800, 1200},
-		{100, 50, 800, 800, 100, 50},
-		{1000, 10, 0, 5, 500, 5},
-		{3, 1000, 1, 0, 1, 333},
-		{1000, 1, 10, 0, 10, 1},
-		{451, 300, 0, 0, 451, 300},
-	}
-	for _, c := range cases {
-		if tw, th := fit(c.w, c.h, c.mw, c.mh); tw != c.tw || th != c.th {
-			t.Errorf("fit(%d, %d, %d, %d) = %d, %d; want %d, %d", c.w, c.h, c.mw, c.mh, tw, th, c.tw, c.th)
-		}
-	}
+// counter is a Progress that counts.
+type counter struct {
+	done   atomic.Int64
+	cancel atomic.Bool
 }
 
-func TestDraftDenom(t *testing.T) {
-	cases := []struct{ w, h, tw, th, want int }{
-		{3200, 2133, 800, 533, 2},
-		{2400, 1600, 800, 533, 1}, // 1/2 would leave less than twice the target
-		{6400, 4266, 400, 266, 8},
-		{100, 100, 100, 100, 1},
-	}
-	for _, c := range cases {
-		if got := draftDenom(c.w, c.h, c.tw, c.th); got != c.want {
-			t.Errorf("draftDenom(%d, %d, %d, %d) = %d; want %d", c.w, c.h, c.tw, c.th, got, c.want)
-		}
-	}
-}
+func (c *counter) FileDone()       { c.done.Add(1) }
+func (c *counter) Cancelled() bool { return c.cancel.Load() }
 
-// exifJPEG returns SOI + an APP1 Exif segment with orientation o (byte
-// order bo) + the rest of a real JPEG.
-func exifJPEG(t testing.TB, o uint16, bo binary.ByteOrder) []byte {
-	t.Helper()
-	tiff := make([]byte, 8+2+12+4)
-	if bo == binary.LittleEndian {
-		copy(tiff, "II*\x00")
-	} else {
-		copy(tiff, "MM\x00*")
-	}
-	bo.PutUint32(tiff[4:], 8)
-	bo.PutUint16(tiff[8:], 1)       // one entry
-	bo.PutUint16(tiff[10:], 0x0112) // orientation
-	bo.PutUint16(tiff[12:], 3)      // SHORT
-	bo.PutUint32(tiff[14:], 1)      // count
-	bo.PutUint16(tiff[18:], o)      // value, left-justified
-	seg := append([]byte("Exif\x00\x00"), tiff...)
-	var buf bytes.Buffer
-	buf.Write([]byte{0xFF, 0xD8, 0xFF, 0xE1})
-	binary.Write(&buf, binary.BigEndian, uint16(len(seg)+2))
-	buf.Write(seg)
-	var img bytes.Buffer
-	if err := jpeg.Encode(&img, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
-		t.Fatal(err)
-	}
-	buf.Write(img.Bytes()[2:]) // without its SOI
-	return buf.Bytes()
-}
-
-func TestOrientation(t *testing.T) {
-	for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-		for o := uint16(1); o <= 8; o++ {
-			if got := orientation(exifJPEG(t, o, bo), false); got != int(o) {
-				t.Errorf("%v orientation %d read as %d", bo, o, got)
-			}
-		}
-		if got := orientation(exifJPEG(t, 9, bo), false); got != 1 {
-			t.Errorf("invalid orientation 9 read as %d, want 1", got)
-		}
-	}
-	data := exifJPEG(t, 6, binary.LittleEndian)
-	for n := 0; n < 38; n++ { // every truncation of the 38-byte EXIF part: no panic, 1
-		if got := orientation(data[:n], false); got != 1 {
-			t.Errorf("truncated to %d bytes: %d", n, got)
-		}
-	}
-	if got := orientation([]byte("not a jpeg"), false); got != 1 {
-		t.Errorf("garbage: %d", got)
-	}
-}
-
-// An eXIf chunk after the image data counts too, as in Pillow.
-func TestPNGOrientationBeforeOrAfterIDAT(t *testing.T) {
-	chunk := func(typ string, payload []byte) []byte {
-		var b bytes.Buffer
-		binary.Write(&b, binary.BigEndian, uint32(len(payload)))
-		b.WriteString(typ)
-		b.Write(payload)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), payload...)))
-		return b.Bytes()
-	}
-	exif := exifJPEG(t, 6, binary.BigEndian)[12:] // after SOI, APP1, its length, "Exif\0\0"
-	ihdr, idat, iend := chunk("IHDR", make([]byte, 13)), chunk("IDAT", make([]byte, 40)), chunk("IEND", nil)
-	for name, data := range map[string][]byte{
-		"before IDAT": bytes.Join([][]byte{pngMagic, ihdr, chunk("eXIf", exif), idat, iend}, nil),
-		"after IDAT":  bytes.Join([][]byte{pngMagic, ihdr, idat, chunk("eXIf", exif), iend}, nil),
-	} {
-		if got := orientation(data, true); got != 6 {
-			t.Errorf("eXIf %s: orientation %d, want 6", name, got)
-		}
-	}
-	after := bytes.Join([][]byte{pngMagic, ihdr, idat, iend, chunk("eXIf", exif)}, nil)
-	// Starting with "Exif\0\0" (as some writers do) is fine too: Pillow drops it.
-	prefixed := bytes.Join([][]byte{pngMagic, ihdr, chunk("eXIf", append([]byte("Exif\x00\x00"), exif...)), idat, iend}, nil)
-	if got := orientation(prefixed, true); got != 6 {
-		t.Errorf("eXIf with an Exif header: orientation %d, want 6", got)
-	}
-	if got := orientation(after, true); got != 1 {
-		t.Errorf("eXIf after IEND: orientation %d, want 1", got)
-	}
-}
-
-func TestOrient(t *testing.T) {
-	// 3x2 gray raster:  1 2 3 / 4 5 6
-	r := raster{pix: []byte{1, 2, 3, 4, 5, 6}, w: 3, h: 2, bpp: 1}
-	want := map[int][]byte{
-		1: {1, 2, 3, 4, 5, 6},
-		2: {3, 2, 1, 6, 5, 4},
-		3: {6, 5, 4, 3, 2, 1},
-		4: {4, 5, 6, 1, 2, 3},
-		5: {1, 4, 2, 5, 3, 6},
-		6: {4, 1, 5, 2, 6, 3},
-		7: {6, 3, 5, 2, 4, 1},
-		8: {3, 6, 2, 5, 1, 4},
-	}
-	for o, w := range want {
-		got := orient(r, o)
-		if !bytes.Equal(got.pix, w) {
-			t.Errorf("orientation %d: %v, want %v", o, got.pix, w)
-		}
-		if o >= 5 && (got.w != 2 || got.h != 3) {
-			t.Errorf("orientation %d: size %dx%d", o, got.w, got.h)
-		}
-	}
-}
-
-func TestResampleKeepsFlatColour(t *testing.T) {
-	src := raster{pix: bytes.Repeat([]byte{10, 200, 77}, 97*61), w: 97, h: 61, bpp: 3}
-	out := resample(src, 30, 19)
-	if out.w != 30 || out.h != 19 || len(out.pix) != 30*19*3 {
-		t.Fatalf("size %dx%d, %d bytes", out.w, out.h, len(out.pix))
-	}
-	for i := 0; i < len(out.pix); i += 3 {
-		if out.pix[i] != 10 || out.pix[i+1] != 200 || out.pix[i+2] != 77 {
-			t.Fatalf("pixel %d = %v", i/3, out.pix[i:i+3])
-		}
-	}
-}
-
-// Our resampler and x/image/draw's CatmullRom implement the same filter:
-// on a real-looking gradient they agree within rounding.
-func TestResampleMatchesXImageDraw(t *testing.T) {
-	w, h := 320, 200
-	src := raster{pix: make([]byte, w*h*3), w: w, h: h, bpp: 3}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			i := 3 * (y*w + x)
-			src.pix[i], src.pix[i+1], src.pix[i+2] = byte(x*255/w), byte(y*255/h), byte((x*y)%251)
-		}
-	}
-	ours := resample(src, 100, 63)
-	ref := image.NewRGBA(image.Rect(0, 0, 100, 63))
-	draw.CatmullRom.Scale(ref, ref.Rect, toImage(src), image.Rect(0, 0, w, h), draw.Src, nil)
-	var sum, n float64
-	for i, j := 0, 0; i < len(ours.pix); i, j = i+3, j+4 {
-		for c := 0; c < 3; c++ {
-			d := float64(ours.pix[i+c]) - float64(ref.Pix[j+c])
-			if d < 0 {
-				d = -d
-			}
-			sum += d
-			n++
-		}
-	}
-	if mean := sum / n; mean > 1.0 {
-		t.Errorf("mean difference with x/image/draw CatmullRom: %.2f levels", mean)
-	}
-}
-
-// writeOutput writes data as dir/rel/name through a batch's outputs.
-func writeOutput(t *testing.T, o *outputs, dir, rel, name string, data []byte) error {
-	t.Helper()
-	return o.write(rel, filepath.Join(dir, rel, name), data)
-}
-
-func TestWriteReplacesAndLeavesNoTemp(t *testing.T) {
+// jobs returns n jobs on small good JPEGs of distinct sizes.
+func jobs(t *testing.T, n int) []Job {
 	dir := t.TempDir()
-	o := newOutputs(dir, "")
-	defer o.close()
-	path := filepath.Join(dir, "sub", "out.jpg")
-	for _, content := range []string{"first", "second"} {
-		if err := writeOutput(t, o, dir, "sub", "out.jpg", []byte(content)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || string(got) != content {
-			t.Fatalf("read %q, %v; want %q", got, err, content)
-		}
+	var js []Job
+	for i := 0; i < n; i++ {
+		js = append(js, newJob(t, dir, encodeJPEGBytes(t, photo(20+i, 10+i, false, int64(i)), 90), 0, 0))
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "sub", "dir.jpg", "x"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	err := writeOutput(t, o, dir, "sub", "dir.jpg", []byte("x"))
-	if err == nil || plainError(err) != "a folder with the output's name is in the way" {
-		t.Fatalf("renaming over a folder: %v", err)
-	}
-	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".tmp") {
-			t.Errorf("temp file left: %s", e.Name())
-		}
-	}
+	return js
 }
 
-// A valid output name of 244 bytes: its temp file's name must stay valid too.
-func TestWriteLongName(t *testing.T) {
-	name := strings.Repeat("é", 120) + ".jpg"
-	dir := t.TempDir()
-	o := newOutputs(dir, "")
-	defer o.close()
-	if err := writeOutput(t, o, dir, ".", name, []byte("data")); err != nil {
-		t.Fatal(err)
-	}
-	if got := tempName(name); len(got) > 130 || !utf8.ValidString(got) {
-		t.Errorf("temp name %q: %d bytes, valid UTF-8: %v", got, len(got), utf8.ValidString(got))
-	}
-}
-
-func writeFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestRunBothCodecs(t *testing.T) {
-	src, dst := t.TempDir(), t.TempDir()
-	m := image.NewNRGBA(image.Rect(0, 0, 200, 100))
-	for y := 0; y < 100; y++ {
-		for x := 0; x < 200; x++ {
-			m.Set(x, y, color.NRGBA{uint8(x), uint8(y * 2), 128, uint8(255 * (x / 100))}) // left half transparent
+// A panic, a panic(nil) and a runtime.Goexit in one file's work are that
+// file's internal error; every other file converts, index for index, and
+// every file counts as done.
+func TestAFilesPanicOrGoexitIsItsOwnError(t *testing.T) {
+	js := jobs(t, 9)
+	testHook = func(j *Job) {
+		switch filepath.Base(j.Source) {
+		case filepath.Base(js[1].Source):
+			panic("boom")
+		case filepath.Base(js[4].Source):
+			panic(nil)
+		case filepath.Base(js[7].Source):
+			runtime.Goexit()
 		}
 	}
-	var j, p bytes.Buffer
-	if err := jpeg.Encode(&j, m, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(&p, m); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(src, "a", "photo.JPG"), j.Bytes())
-	writeFile(t, filepath.Join(src, "cutout.png"), p.Bytes())
-	writeFile(t, filepath.Join(src, "bad.jpg"), []byte("nope"))
-	writeFile(t, filepath.Join(src, "notes.txt"), []byte("skipped"))
-	for _, codec := range []Codec{Turbo, Stdlib} {
-		res := Run(src, dst, Options{Width: 50, Quality: 80, JPEG: codec, Draft: true}, nil)
-		if len(res) != 3 {
-			t.Fatalf("codec %d: %d results, want 3", codec, len(res))
-		}
-		for _, r := range res {
-			rel, _ := filepath.Rel(src, r.Source)
-			switch rel {
-			case "bad.jpg":
-				if r.Err == nil || r.Err.Error() != "not a JPEG or PNG image" {
-					t.Errorf("bad.jpg: %v", r.Err)
-				}
-			default:
-				if r.Err != nil || r.Width != 50 || r.Height != 25 {
-					t.Errorf("%s: %v, %dx%d", rel, r.Err, r.Width, r.Height)
-				}
-				if r.Destination != filepath.Join(dst, rel) {
-					t.Errorf("%s: destination %s", rel, r.Destination)
-				}
+	defer func() { testHook = nil }()
+	var p counter
+	res := Run(js, Options{Quality: 80, Workers: 2}, &p)
+	for i, r := range res {
+		switch i {
+		case 1, 4, 7:
+			want := map[int]string{1: "a Go panic: boom", 4: "a Go panic(nil) or runtime.Goexit",
+				7: "a Go panic(nil) or runtime.Goexit"}[i]
+			if r.Category != Internal || r.Err != want {
+				t.Errorf("file %d: category %d, %q", i, r.Category, r.Err)
+			}
+		default:
+			if r.Category != OK || r.Width != 20+i || r.Height != 10+i {
+				t.Errorf("file %d: category %d (%s), %dx%d", i, r.Category, r.Err, r.Width, r.Height)
 			}
 		}
-		f, err := os.Open(filepath.Join(dst, "cutout.png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, _, a := out.At(0, 10).RGBA(); a != 0 {
-			t.Errorf("transparent half lost its transparency: alpha %d", a)
-		}
+	}
+	if p.done.Load() != 9 {
+		t.Errorf("%d files done, want 9", p.done.Load())
 	}
 }
 
-func TestDecompressionBombIsRefusedFromTheHeader(t *testing.T) {
-	var j bytes.Buffer
-	if err := jpeg.Encode(&j, image.NewGray(image.Rect(0, 0, 16, 16)), nil); err != nil {
-		t.Fatal(err)
+// Every file ends its worker goroutine: new workers take over, and Run
+// returns (a pool that shrank to nothing would hang).
+func TestEveryFileGoexits(t *testing.T) {
+	js := jobs(t, 6)
+	testHook = func(*Job) { runtime.Goexit() }
+	defer func() { testHook = nil }()
+	done := make(chan []Result)
+	go func() { done <- Run(js, Options{Quality: 80, Workers: 2}, nil) }()
+	select {
+	case res := <-done:
+		for i, r := range res {
+			if r.Category != Internal {
+				t.Errorf("file %d: category %d", i, r.Category)
+			}
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run hangs")
 	}
-	data := j.Bytes()
-	i := bytes.Index(data, []byte{0xFF, 0xC0})
-	binary.BigEndian.PutUint16(data[i+5:], 50000) // height
-	binary.BigEndian.PutUint16(data[i+7:], 50000) // width
-	tj, err := newTurbo()
+}
+
+// A cancelled batch: the files not started are cancelled, and counted.
+func TestCancel(t *testing.T) {
+	js := jobs(t, 5)
+	var p counter
+	p.cancel.Store(true)
+	for i, r := range Run(js, Options{Quality: 80, Workers: 2}, &p) {
+		if r.Category != Cancelled || r.Err != "the batch was cancelled" {
+			t.Errorf("file %d: category %d, %q", i, r.Category, r.Err)
+		}
+		if _, err := os.Stat(js[i].Destination); err == nil {
+			t.Errorf("file %d was written", i)
+		}
+	}
+	if p.done.Load() != 5 {
+		t.Errorf("%d done", p.done.Load())
+	}
+}
+
+// The output replaces what was there, with mode 0644 whatever the umask, and
+// no temp file is left; a failed rename removes the temp file.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	dst, tmp := filepath.Join(dir, "out.jpg"), filepath.Join(dir, ".out.jpg.tmp")
+	os.WriteFile(dst, []byte("old"), 0o600)
+	old := syscall.Umask(0o077)
+	err := write(tmp, dst, []byte("new"))
+	syscall.Umask(old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tj.close()
-	opts := &Options{MaxPixels: DefaultMaxPixels, MaxMemory: DefaultMaxMemory}
-	for _, c := range []*converter{{opts: opts, turbo: tj, budget: newBudget(opts.MaxMemory)},
-		{opts: opts, budget: newBudget(opts.MaxMemory)}} {
-		_, err := c.convertFile(bytes.NewReader(data), int64(len(data)))
-		if err == nil || !strings.HasPrefix(err.Error(), "image too large: 50000x50000") {
-			t.Errorf("got %v", err)
+	data, _ := os.ReadFile(dst)
+	fi, _ := os.Stat(dst)
+	if string(data) != "new" || fi.Mode().Perm() != 0o644 {
+		t.Errorf("%q, mode %v", data, fi.Mode())
+	}
+	// A folder (not empty) in the way of the rename: a plain error, no temp left.
+	os.Remove(dst)
+	os.MkdirAll(filepath.Join(dst, "x"), 0o755)
+	err = write(tmp, dst, []byte("new"))
+	if err == nil || err.Error() != "a folder with the output's name is in the way" {
+		t.Errorf("error %v", err)
+	}
+	if _, err := os.Lstat(tmp); err == nil {
+		t.Error("the temp file is left")
+	}
+	// A temp name that exists (a link, even) is never written through.
+	os.Symlink(filepath.Join(dir, "elsewhere"), tmp)
+	if err := write(tmp, filepath.Join(dir, "b.jpg"), []byte("x")); err == nil {
+		t.Error("wrote through an existing temp name")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "elsewhere")); err == nil {
+		t.Error("followed the link")
+	}
+}
+
+// A FIFO where the probe saw a file: refused at once, never opened for a
+// read that would block.
+func TestSourceThatIsAFIFO(t *testing.T) {
+	j := jobs(t, 1)[0]
+	os.Remove(j.Source)
+	if err := syscall.Mkfifo(j.Source, 0o644); err != nil {
+		t.Skip("no FIFO here:", err)
+	}
+	done := make(chan Result)
+	go func() { done <- Run([]Job{j}, Options{Quality: 80}, nil)[0] }()
+	select {
+	case r := <-done:
+		if r.Category != Unreadable || r.Err != "not a regular file" {
+			t.Errorf("category %d, %q", r.Category, r.Err)
 		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocked on the FIFO")
+	}
+}
+
+func TestSourceErrorsInPlainWords(t *testing.T) {
+	j := jobs(t, 1)[0]
+	os.Remove(j.Source)
+	r := convertOne(t, j, Options{}, Unreadable)
+	if r.Err != "no such file or directory" {
+		t.Errorf("%q", r.Err)
+	}
+	os.WriteFile(j.Source, nil, 0o644)
+	if r := convertOne(t, j, Options{}, Empty); r.Err != "empty file" {
+		t.Errorf("%q", r.Err)
+	}
+	// A file swapped for another image since the probe.
+	os.WriteFile(j.Source, encodeJPEGBytes(t, photo(30, 30, false, 1), 80), 0o644)
+	if r := convertOne(t, j, Options{}, Unreadable); !strings.Contains(r.Err, "changed since it was probed") {
+		t.Errorf("%q", r.Err)
+	}
+}
+
+// An allocation that fails is the file's "not enough memory", never an
+// aborted process (cgo's C.malloc aborts when malloc returns NULL).
+func TestAllocationFailureIsNoMemory(t *testing.T) {
+	_, err := calloc[byte](1 << 50) // a PiB
+	if fe, ok := err.(*fileError); !ok || fe.cat != NoMemory || fe.msg != "cannot allocate 1125899906842624 bytes" {
+		t.Errorf("%v", err)
+	}
+	if _, err := newImage(1<<31-1, 1<<31-1, 4); err == nil || err.(*fileError).cat != NoMemory {
+		t.Errorf("a 2^31 x 2^31 RGBA image: %v", err)
 	}
 }

@@ -2,127 +2,86 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
-	"image"
+	goimage "image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// FuzzConvert feeds the Go decode path (header probe, PNG scan, EXIF,
-// TurboJPEG, libjpeg, the lossless decoder, image/png, image/jpeg, resize,
-// encoders) with mutated files:
+// FuzzConvert feeds the engine mutated JPEG and PNG files (libjpeg-turbo,
+// libspng, and every other input length Go's image/jpeg and image/png), each
+// as a job on a file, as Python's probe would leave it when the file changed
+// since:
 //
-//	go test -run '^$' -fuzz FuzzConvert -fuzztime 5m ./engine
+//	go test -run '^$' -fuzz FuzzConvert -fuzztime 3m ./engine
 //
-// Its seed corpus (generated images, testdata/*.jpg and any crasher saved
-// under testdata/fuzz) runs with every `go test`. For every input:
-// no panic; an output is a complete image of the announced size; and the
-// same converter then still converts a good JPEG: a bad file never
-// spoils the next one (TurboJPEG handles are reset after an error).
+// Its seeds (generated files, testdata/seeds, testdata/pillow, and what a
+// fuzz run saved under testdata/fuzz) run with every `go test`. For every
+// input: no crash and no internal error; an output is a complete image of the
+// job's size; an error has words; and then, in the same worker, a good JPEG
+// and a good PNG still convert: a bad file never spoils the next one.
 func FuzzConvert(f *testing.F) {
 	for _, seed := range fuzzSeeds(f) {
 		f.Add(seed)
 	}
-	good := seedJPEG(f, 48, 32, false)
-	tj, err := newTurbo()
-	if err != nil {
-		f.Fatal(err)
-	}
-	opts := &Options{Width: 40, Height: 40, Quality: 80, Draft: true,
-		MaxPixels: DefaultMaxPixels, MaxMemory: 16 << 20}
-	turboConv := &converter{opts: opts, turbo: tj, budget: newBudget(opts.MaxMemory)}
-	stdConv := &converter{opts: opts, budget: newBudget(opts.MaxMemory)}
+	dir := f.TempDir()
+	goodJPEG := newJob(f, dir, encodeJPEGBytes(f, photo(24, 16, false, 1), 90), 0, 0)
+	goodPNG := newJob(f, dir, encodePNGBytes(f, photo(16, 24, true, 2)), 0, 0)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, c := range []*converter{turboConv, stdConv} {
-			out, err := c.convertFile(bytes.NewReader(data), int64(len(data)))
-			if err == nil {
-				checkOutput(t, out)
-			} else if err.Error() == "" {
-				t.Fatal("an error without words")
+		w, h := 8, 8
+		if cfg, _, err := goimage.DecodeConfig(bytes.NewReader(data)); err == nil {
+			w, h = cfg.Width, cfg.Height
+		}
+		if w <= 0 || h <= 0 || w*h > 1<<22 { // the probe refuses these
+			return
+		}
+		j := newJob(t, t.TempDir(), data, w, h)
+		j.Width, j.Height = w, h
+		j.OutWidth, j.OutHeight, j.Orientation = (w+1)/2, (h+2)/3, 1+len(data)%8
+		opts := Options{Quality: 80, Workers: 1, Optimize: len(data)%3 == 0,
+			StdlibJPEG: len(data)%2 == 1, StdlibPNG: len(data)%2 == 1}
+		res := Run([]Job{j, goodJPEG, goodPNG}, opts, nil)
+		switch r := res[0]; {
+		case r.Category == OK:
+			m := output(t, j)
+			ow, oh := j.OutWidth, j.OutHeight
+			if j.Orientation >= 5 {
+				ow, oh = oh, ow
 			}
-			out, err = c.convertFile(bytes.NewReader(good), int64(len(good)))
-			if err != nil {
-				t.Fatalf("a good JPEG fails after this input: %v", err)
+			if b := m.Bounds(); b.Dx() != ow || b.Dy() != oh || r.Width != ow || r.Height != oh {
+				t.Fatalf("output %v, result %dx%d, want %dx%d", b, r.Width, r.Height, ow, oh)
 			}
-			checkOutput(t, out)
+		case r.Category == Internal || r.Category > Internal || r.Err == "":
+			t.Fatalf("category %d: %q", r.Category, r.Err)
+		}
+		for i, r := range res[1:] {
+			if r.Category != OK {
+				t.Fatalf("good file %d after this input: category %d, %s", i, r.Category, r.Err)
+			}
 		}
 	})
 }
 
-func checkOutput(t *testing.T, out output) {
-	t.Helper()
-	var m image.Image
-	var err error
-	if out.isPNG {
-		m, err = png.Decode(bytes.NewReader(out.data))
-	} else {
-		m, err = jpeg.Decode(bytes.NewReader(out.data))
-	}
-	if err != nil {
-		t.Fatalf("the output does not decode: %v", err)
-	}
-	if b := m.Bounds(); b.Dx() != out.width || b.Dy() != out.height || b.Dx() > 40 || b.Dy() > 40 {
-		t.Fatalf("output %dx%d, announced %dx%d", b.Dx(), b.Dy(), out.width, out.height)
-	}
-}
-
-func seedImage(w, h int, alpha bool) *image.NRGBA {
-	m := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			a := uint8(255)
-			if alpha {
-				a = uint8(x * 255 / w)
-			}
-			m.Set(x, y, color.NRGBA{uint8(x * 5), uint8(y * 7), uint8(x * y), a})
-		}
-	}
-	return m
-}
-
-func seedJPEG(tb testing.TB, w, h int, gray bool) []byte {
-	var buf bytes.Buffer
-	var m image.Image = seedImage(w, h, false)
-	if gray {
-		g := image.NewGray(m.Bounds())
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				g.Set(x, y, m.At(x, y))
-			}
-		}
-		m = g
-	}
-	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: 90}); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func fuzzSeeds(tb testing.TB) [][]byte {
-	seeds := [][]byte{seedJPEG(tb, 48, 32, false), seedJPEG(tb, 20, 30, true),
-		exifJPEG(tb, 6, binary.LittleEndian)}
-	for _, m := range []image.Image{seedImage(30, 20, true), seedImage(30, 20, false),
-		image.NewGray16(image.Rect(0, 0, 9, 7)), image.NewPaletted(image.Rect(0, 0, 9, 7),
-			color.Palette{color.NRGBA{1, 2, 3, 0}, color.NRGBA{200, 100, 50, 255}})} {
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, m); err != nil {
-			tb.Fatal(err)
-		}
-		seeds = append(seeds, buf.Bytes())
+	gray := goimage.NewGray(goimage.Rect(0, 0, 20, 30))
+	for i := range gray.Pix {
+		gray.Pix[i] = byte(i * 7)
 	}
-	// Files the Python side writes (test_hostile_files.py regenerates them):
-	// lossless JPEGs, unusual sampling factors, PNG metadata.
-	files, _ := filepath.Glob(filepath.Join("testdata", "seeds", "*"))
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			tb.Fatal(err)
+	g16 := goimage.NewGray16(goimage.Rect(0, 0, 9, 7))
+	pal := goimage.NewPaletted(goimage.Rect(0, 0, 9, 7), color.Palette{color.NRGBA{1, 2, 3, 0}, color.NRGBA{200, 100, 50, 255}})
+	seeds := [][]byte{encodeJPEGBytes(tb, photo(48, 32, false, 1), 90), encodeJPEGBytes(tb, gray, 80),
+		libjpegFile(tb, 40, 24, true), encodePNGBytes(tb, photo(30, 20, true, 3)),
+		encodePNGBytes(tb, photo(30, 20, false, 4)), encodePNGBytes(tb, g16), encodePNGBytes(tb, pal)}
+	for _, pattern := range []string{"seeds/*", "pillow/*.png", "pillow/*.jpg"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", pattern))
+		for _, name := range files {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			seeds = append(seeds, data)
 		}
-		seeds = append(seeds, data)
 	}
 	return seeds
 }

@@ -19,9 +19,8 @@ package engine
 // symbol is weak: with a libimagequant built without OpenMP it is absent and
 // the call is skipped. The results do not depend on the thread count.
 //
-// cgo pointer rules: pixels, indices and palette are Go memory passed as call
-// arguments; every libimagequant object is created and destroyed inside the
-// one C call.
+// The pixels and indices are C memory, the palette Go memory passed as a call
+// argument; every libimagequant object is created and destroyed in the call.
 
 /*
 #cgo LDFLAGS: -limagequant
@@ -78,69 +77,47 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 */
 import "C"
 
-import (
-	"fmt"
-	"unsafe"
-)
+import "unsafe"
 
 // quantized is an image as palette indices.
 type quantized struct {
-	indices []byte    // one per pixel
+	indices []byte    // one per pixel, C memory (cfree it)
 	palette [][4]byte // RGBA, not premultiplied
 	quality int       // libimagequant's 0..100 estimate (pngquant's Q=)
 }
 
 // quantize reduces a gray (bpp 1), RGB (3) or RGBA (4, not premultiplied)
-// raster to at most 256 colours.
-func quantize(r raster) (quantized, error) {
-	rgba := r.pix
-	if r.bpp != 4 {
-		rgba = toRGBA(r)
-	}
-	q := quantized{indices: make([]byte, r.w*r.h)}
-	var pal [256 * 4]byte
-	var count, quality C.int
-	if err := C.piuma_liq_quantize((*C.uchar)(unsafe.Pointer(&rgba[0])), C.int(r.w), C.int(r.h),
-		(*C.uchar)(unsafe.Pointer(&q.indices[0])), (*C.uchar)(unsafe.Pointer(&pal[0])),
-		&count, &quality); err != C.LIQ_OK {
-		return quantized{}, fmt.Errorf("libimagequant failed: %s", liqError(err))
-	}
-	q.palette = make([][4]byte, int(count))
-	for i := range q.palette {
-		copy(q.palette[i][:], pal[4*i:4*i+4])
-	}
-	q.quality = int(quality)
-	return q, nil
-}
-
-func liqError(err C.int) string {
-	switch err {
-	case C.LIQ_QUALITY_TOO_LOW:
-		return "quality too low"
-	case C.LIQ_VALUE_OUT_OF_RANGE:
-		return "value out of range"
-	case C.LIQ_OUT_OF_MEMORY:
-		return "out of memory"
-	case C.LIQ_ABORTED:
-		return "aborted"
-	case C.LIQ_BUFFER_TOO_SMALL:
-		return "buffer too small"
-	case C.LIQ_UNSUPPORTED:
-		return "unsupported"
-	}
-	return fmt.Sprintf("error %d", int(err))
-}
-
-// toRGBA expands gray or RGB pixels to opaque RGBA.
-func toRGBA(r raster) []byte {
-	out := make([]byte, 4*r.w*r.h)
-	for i, j := 0, 0; j+4 <= len(out); i, j = i+r.bpp, j+4 {
-		if r.bpp == 1 {
-			out[j], out[j+1], out[j+2] = r.pix[i], r.pix[i], r.pix[i]
-		} else {
-			out[j], out[j+1], out[j+2] = r.pix[i], r.pix[i+1], r.pix[i+2]
+// image to at most 256 colours.
+func quantize(m image) (quantized, error) {
+	rgba := m
+	if m.bpp != 4 { // libimagequant takes RGBA only
+		var err error
+		if rgba, err = newImage(m.w, m.h, 4); err != nil {
+			return quantized{}, err
 		}
-		out[j+3] = 255
+		defer rgba.free()
+		for i, j := 0, 0; j < len(rgba.pix); i, j = i+m.bpp, j+4 {
+			copy(rgba.pix[j:j+3], m.pix[i:i+m.bpp])
+			if m.bpp == 1 {
+				rgba.pix[j+1], rgba.pix[j+2] = m.pix[i], m.pix[i]
+			}
+			rgba.pix[j+3] = 255
+		}
 	}
-	return out
+	idx, err := calloc[byte](m.w * m.h)
+	if err != nil {
+		return quantized{}, err
+	}
+	var pal [256][4]byte
+	var count, quality C.int
+	if rc := C.piuma_liq_quantize((*C.uchar)(unsafe.Pointer(&rgba.pix[0])), C.int(m.w), C.int(m.h),
+		(*C.uchar)(unsafe.Pointer(&idx[0])), (*C.uchar)(unsafe.Pointer(&pal[0])),
+		&count, &quality); rc != C.LIQ_OK {
+		cfree(idx)
+		if rc == C.LIQ_OUT_OF_MEMORY {
+			return quantized{}, fail(NoMemory, "libimagequant ran out of memory")
+		}
+		return quantized{}, fail(Internal, "libimagequant failed: error %d", int(rc))
+	}
+	return quantized{indices: idx, palette: pal[:count:count], quality: int(quality)}, nil
 }

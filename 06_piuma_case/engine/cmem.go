@@ -1,0 +1,88 @@
+package engine
+
+// The pixels of a file (decoded, reduced, resized, oriented, quantised) live
+// in C memory, allocated here and freed when the file ends: the Go heap stays
+// small, and the memory goes back to the OS as soon as a file is done instead
+// of when the garbage collector gets to it. (And the C helper the codecs
+// share: a FILE* on the source's descriptor.)
+
+/*
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+// cgo's C.malloc aborts the process when malloc returns NULL, and here the
+// process is the user's interpreter: this one may fail, and the file says so.
+static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
+
+// A FILE* of our own on the caller's descriptor (close-on-exec: a tool that a
+// worker starts meanwhile must not inherit it), read from the start.
+FILE *piuma_fdopen(int fd) {
+	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
+	if (fp == NULL && fd2 >= 0)
+		close(fd2);
+	if (fp != NULL && fseek(fp, 0, SEEK_SET) != 0) {
+		fclose(fp);
+		fp = NULL;
+	}
+	return fp;
+}
+*/
+import "C"
+
+import (
+	"math"
+	"unsafe"
+)
+
+// calloc returns n elements of C memory (not zeroed), or a NoMemory error.
+func calloc[T any](n int) ([]T, error) {
+	var zero T
+	size := unsafe.Sizeof(zero)
+	if n < 0 || uint64(n) > math.MaxInt64/uint64(size) {
+		return nil, fail(NoMemory, "cannot allocate %d x %d bytes", n, size)
+	}
+	p := C.piuma_alloc(C.size_t(uintptr(n) * size))
+	if p == nil {
+		return nil, fail(NoMemory, "cannot allocate %d bytes", uintptr(n)*size)
+	}
+	return unsafe.Slice((*T)(p), n), nil
+}
+
+// cfree frees what calloc (or a C library's malloc) returned.
+func cfree[T any](s []T) {
+	C.free(unsafe.Pointer(unsafe.SliceData(s)))
+}
+
+// image is w x h pixels of bpp bytes (1 gray, 3 RGB, 4 RGBA: straight alpha
+// except inside the resize), in packed rows, in C memory.
+type image struct {
+	pix       []byte
+	w, h, bpp int
+}
+
+func newImage(w, h, bpp int) (image, error) {
+	if w <= 0 || h <= 0 || w > math.MaxInt32 || h > math.MaxInt32 {
+		return image{}, fail(Internal, "bad image size %dx%d", w, h)
+	}
+	if w*h > math.MaxInt64/bpp { // w*h < 2^62 fits
+		return image{}, fail(NoMemory, "cannot allocate %dx%dx%d bytes", w, h, bpp)
+	}
+	pix, err := calloc[byte](w * h * bpp)
+	return image{pix: pix, w: w, h: h, bpp: bpp}, err
+}
+
+// free releases the pixels (once; a freed or empty image is a no-op).
+func (m *image) free() {
+	if m.pix != nil {
+		cfree(m.pix)
+		m.pix = nil
+	}
+}
+
+// cImage wraps w x h x bpp bytes a C function malloc'ed.
+func cImage(p unsafe.Pointer, w, h, bpp int) image {
+	return image{pix: unsafe.Slice((*byte)(p), w*h*bpp), w: w, h: h, bpp: bpp}
+}

@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// loadPNG reads a testdata PNG into an image of C memory (free it).
+func loadPNG(t testing.TB, path string) image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := decodeStdPNG(f)
+	if err != nil {
+		t.Fatal(path, err)
+	}
+	return m
+}
+
+// The resize makes Pillow's very pixels: every case of
+// testdata/pillow/make_fixtures.py (bicubic, Lanczos, one axis only, RGBA
+// premultiplied, and reducing_gap's box reduction with partial boxes).
+func TestResizeIsPillows(t *testing.T) {
+	srcs, _ := filepath.Glob("testdata/pillow/src-*.png")
+	if len(srcs) < 11 {
+		t.Fatalf("only %d fixtures", len(srcs))
+	}
+	for _, src := range srcs {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(src), "src-"), ".png")
+		in := loadPNG(t, src)
+		want := loadPNG(t, filepath.Join("testdata", "pillow", "out-"+name+".png"))
+		if in.bpp == 4 && want.bpp != 4 { // Pillow's opaque RGBA was saved as RGBA anyway
+			t.Fatalf("%s: %d bytes a pixel", name, want.bpp)
+		}
+		got, err := resize(in, want.w, want.h, strings.Contains(name, "lanczos"))
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		diff, worst := 0, 0
+		for i := range got.pix {
+			if d := int(got.pix[i]) - int(want.pix[i]); d != 0 {
+				diff++
+				worst = max(worst, d, -d)
+			}
+		}
+		if diff > 0 {
+			t.Errorf("%s: %d of %d samples differ from Pillow's (by up to %d)", name, diff, len(got.pix), worst)
+		}
+		got.free()
+		in.free()
+		want.free()
+	}
+}
+
+// An extreme shape stays cheap: 89,000,000 x 1 fitted in 800 pixels goes
+// through a box reduction first, so the filter's weights are a few per output
+// pixel (without it, each output pixel would weigh 222,500 input pixels).
+func TestResizeOfAVeryThinImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 267 MB")
+	}
+	in, err := newImage(89_000_000, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.free()
+	for i := range in.pix {
+		in.pix[i] = byte(i / 3 / 1_000_000) // a slow ramp
+	}
+	out, err := resize(in, 800, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.free()
+	if out.w != 800 || out.h != 1 || out.pix[0] > 1 || out.pix[3*799] < 86 {
+		t.Fatalf("%dx%d, first %d, last %d", out.w, out.h, out.pix[0], out.pix[3*799])
+	}
+	_, kk, ksize, err := coeffs(89_000_000/37083+1, 0, float32(89_000_000.0/37083), 800, bicubic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfree(kk)
+	if ksize > 25 {
+		t.Errorf("%d weights an output pixel", ksize)
+	}
+}
+
+func TestOrient(t *testing.T) {
+	// 3x2: 1 2 3 / 4 5 6, one byte a pixel; what each orientation shows.
+	want := map[int]string{
+		1: "[1 2 3 4 5 6] 3x2", 2: "[3 2 1 6 5 4] 3x2", 3: "[6 5 4 3 2 1] 3x2",
+		4: "[4 5 6 1 2 3] 3x2", 5: "[1 4 2 5 3 6] 2x3", 6: "[4 1 5 2 6 3] 2x3",
+		7: "[6 3 5 2 4 1] 2x3", 8: "[3 6 2 5 1 4] 2x3",
+	}
+	for o := 1; o <= 8; o++ {
+		m, _ := newImage(3, 2, 1)
+		copy(m.pix, []byte{1, 2, 3, 4, 5, 6})
+		got, err := orient(m, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := fmt.Sprintf("%v %dx%d", got.pix, got.w, got.h); s != want[o] {
+			t.Errorf("orientation %d: %s, want %s", o, s, want[o])
+		}
+		if o > 1 {
+			got.free()
+		}
+		m.free()
+	}
+}
+
+// BenchmarkResize: a 1600x1067 RGB photo (a 3200-pixel JPEG drafted to
+// 1/2) to 800x533, bicubic, as the product images go.
+func BenchmarkResize(b *testing.B) {
+	src := photo(1600, 1067, false, 1)
+	m, _ := newImage(1600, 1067, 3)
+	defer m.free()
+	for i := 0; i < 1600*1067; i++ {
+		copy(m.pix[3*i:3*i+3], src.Pix[4*i:])
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err := resize(m, 800, 533, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out.free()
+	}
+}

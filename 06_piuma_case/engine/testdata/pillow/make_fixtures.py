@@ -1,0 +1,62 @@
+"""Pillow's outputs that the Go engine's tests compare with (resize_test.go,
+jpeg_test.go). Made with Pillow 13.0 here; run from this folder, with the
+workshop venv, to make them again:
+
+    ../../../../.venv/bin/python make_fixtures.py
+
+Resize: each case's source (src-*.png) and Pillow's Image.resize(size, kernel,
+reducing_gap=3.0) of it (out-*.png), all lossless PNGs. CMYK: the RGB that
+Pillow makes of cmyk.jpg and ycck.jpg (written by libjpeg: `go test ./engine
+-run TestWriteCMYKFixtures -fixtures`), as raw bytes (*.rgb).
+"""
+
+import os
+import random
+
+from PIL import Image
+
+CASES = [  # name, mode, source size, output size, kernel
+    ("rgb-bicubic", "RGB", (97, 61), (30, 19), Image.Resampling.BICUBIC),
+    ("rgb-lanczos", "RGB", (97, 61), (30, 19), Image.Resampling.LANCZOS),
+    ("rgb-vertical", "RGB", (97, 61), (97, 20), Image.Resampling.BICUBIC),
+    ("rgb-horizontal", "RGB", (97, 61), (30, 61), Image.Resampling.BICUBIC),
+    ("gray-bicubic", "L", (80, 60), (33, 25), Image.Resampling.BICUBIC),
+    ("rgba-bicubic", "RGBA", (64, 48), (25, 19), Image.Resampling.BICUBIC),
+    ("rgba-lanczos", "RGBA", (64, 48), (25, 19), Image.Resampling.LANCZOS),
+    # reducing_gap: boxes of 7x2 pixels first, partial ones on both edges
+    ("reduce-rgb", "RGB", (900, 7), (40, 1), Image.Resampling.BICUBIC),
+    ("reduce-rgb-lanczos", "RGB", (900, 7), (40, 1), Image.Resampling.LANCZOS),
+    ("reduce-gray", "L", (13, 2000), (2, 90), Image.Resampling.BICUBIC),
+    ("reduce-rgba", "RGBA", (1500, 3), (50, 1), Image.Resampling.BICUBIC),
+]
+
+
+def source(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
+    """Gradients, edges and grain; RGBA: alpha from 0 to 255 and some 0s."""
+    rng = random.Random(seed)
+    w, h = size
+    bands = len(mode)
+    data = bytearray()
+    for y in range(h):
+        for x in range(w):
+            px = [(x * 255 // w + rng.randrange(40)) % 256, (y * 255 // h) ^ (x & 16),
+                  rng.randrange(256) if (x // 7 + y // 5) % 3 == 0 else 128]
+            if mode == "RGBA":
+                px.append(0 if (x + y) % 11 == 0 else (x * 255 // w + y) % 256)
+            data += bytes(px[:bands] if bands != 1 else px[:1])
+    return Image.frombytes(mode, size, bytes(data))
+
+
+def main() -> None:
+    for seed, (name, mode, size, out, kernel) in enumerate(CASES):
+        im = source(mode, size, seed)
+        im.save(f"src-{name}.png")
+        im.resize(out, kernel, reducing_gap=3.0).save(f"out-{name}.png")
+    for name in ("cmyk", "ycck"):
+        if os.path.exists(f"{name}.jpg"):
+            with Image.open(f"{name}.jpg") as im, open(f"{name}.rgb", "wb") as f:
+                f.write(im.convert("RGB").tobytes())
+
+
+if __name__ == "__main__":
+    main()
