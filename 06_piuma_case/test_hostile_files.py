@@ -383,15 +383,19 @@ def test_png_transparent_colours_at_every_bit_depth(engine, tmp_path):
         raw = gray_row(depth, values) * 4
         (src / f"gray{depth}.png").write_bytes(
             png(16, 4, depth, 0, raw, png_chunk(b"tRNS", struct.pack(">H", top))))
+        # A key out of range (Pillow's 1_trns.png says 255 for 1 bit): its
+        # low bits count, as libpng (and so browsers) read it.
+        (src / f"gray{depth}-wide.png").write_bytes(
+            png(16, 4, depth, 0, raw, png_chunk(b"tRNS", struct.pack(">H", 0xFF00 | top))))
     rgb16 = b"\0" + struct.pack(">6H", 0x1234, 0x5678, 0x9ABC, 0x1200, 0x5600, 0x9A00)
     (src / "rgb16.png").write_bytes(png(2, 1, 16, 2, rgb16, png_chunk(
         b"tRNS", struct.pack(">3H", 0x1234, 0x5678, 0x9ABC))))
     res = run(engine, src, tmp_path / "out")
-    for depth in (1, 2, 4):
-        top = (1 << depth) - 1
-        with Image.open(res[f"gray{depth}.png"].destination) as im:
+    for name in (f"gray{d}{wide}.png" for d in (1, 2, 4) for wide in ("", "-wide")):
+        top = (1 << int(name[4])) - 1
+        with Image.open(res[name].destination) as im:
             alpha = list(im.convert("RGBA").getchannel("A").tobytes())[:16]
-        assert alpha == [0 if x % (top + 1) == top else 255 for x in range(16)], (depth, alpha)
+        assert alpha == [0 if x % (top + 1) == top else 255 for x in range(16)], (name, alpha)
     assert res["rgb16.png"].error == "unsupported: a 16-bit PNG with a transparent colour (tRNS)"
 
 
@@ -419,6 +423,10 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     start = time.monotonic()
     go, py = both(src, tmp_path)
     assert time.monotonic() - start < 60  # an inflate of 1 GB took seconds per engine
+    # The difference that remains: Pillow reads the second IHDR (the same
+    # picture here), libspng refuses a chunk out of its place.
+    assert (go.pop("two-ihdr.png").error, py.pop("two-ihdr.png").error) == (
+        "damaged: invalid chunk position", None)
     for name in go:
         assert go[name].category == py[name].category, (name, go[name].error, py[name].error)
         if go[name].ok:

@@ -188,6 +188,13 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
             # Pillow reads 16-bit RGB as 8 bits a sample and cannot match a
             # 16-bit colour key: refused by both rather than drawn opaque.
             raise FileError("unsupported", "a 16-bit PNG with a transparent colour (tRNS)")
+        if getattr(im, "is_animated", False):
+            # An APNG: both engines write its first image, which Pillow
+            # decodes only if its frames are in order; libspng does not look.
+            try:
+                im.load()
+            except Exception as exc:
+                raise pillow_error(exc) from None
 
 
 def orientation(im: Image.Image) -> int:

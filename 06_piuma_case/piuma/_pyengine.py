@@ -61,10 +61,18 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
             raise FileError("unreadable", "the file changed since it was probed")
         if job.scale > 1:
             im.draft(None, (2 * job.out_width, 2 * job.out_height))
+        if im.format == "JPEG":
+            # Pillow feeds its decoder 64 KiB at a time, and libjpeg's
+            # arithmetic decoder cannot resume mid-stream: such JPEGs over
+            # 64 KiB failed as "broken data stream". The whole file at once.
+            im.decodermaxblock = max(im.decodermaxblock, job.bytes_in)
         rawmode = im.tile[0][3] if im.tile else None
         if rawmode in ("L;2", "L;4") and "transparency" in im.info:
-            # Pillow scales 2- and 4-bit gray to 8 bits, but not the tRNS value.
-            im.info["transparency"] *= 85 if rawmode == "L;2" else 17
+            # Pillow scales 2- and 4-bit gray to 8 bits, but not the tRNS
+            # value: scale it too, from its low bits (as libpng does).
+            bits = int(rawmode[2])
+            im.info["transparency"] = (im.info["transparency"] & ((1 << bits) - 1)) * (
+                255 // ((1 << bits) - 1))
         try:
             im.load()
         except MemoryError:
