@@ -313,11 +313,11 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             results[i] = r
             if i in keys and r.ok:
                 _files.record(r, keys[i])
-            elif stale.get(i):  # never leave an output made from other bytes or options
-                with contextlib.suppress(OSError):
-                    os.unlink(r.destination)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
+    for i in (i for i, was in stale.items() if was and not results[i].ok):
+        with contextlib.suppress(OSError):  # never keep an output made from other bytes
+            os.unlink(results[i].destination)  # or options (the file failed this time)
     return results  # type: ignore[return-value]
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import uuid
 from collections.abc import Callable
@@ -97,8 +98,13 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
         if dask.config.get(METHOD) != "spawn":
             raise ValueError(f"{METHOD} is {dask.config.get(METHOD)!r}: piuma's workers load a "
                              "Go runtime and must start with 'spawn'")
-        cluster = LocalCluster(n_workers=int(n) if n else os.cpu_count() or 1,
-                               threads_per_worker=1, processes=True, dashboard_address=None)
+        # One chunk per worker thread at a time (Dask queues 10% more by
+        # default): a worker that dies takes only its own chunk with it; a
+        # chunk merely queued there would count as a suspect too.
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(n_workers=int(n) if n else os.cpu_count() or 1,
+                                   threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)  # a cron job's output stays ours
         return Client(cluster), cluster
     if os.path.isfile(spec):
         return Client(scheduler_file=spec), None
