@@ -71,13 +71,13 @@ def test_a_core_needs_only_its_libraries_and_python(built, core, calls_python):
     assert missing == []
 
 
-TURBO = """package main
+SPNG = """package main
 
-// #include <turbojpeg.h>
+// #include <spng.h>
 import "C"
 
 //export Version
-func Version() *C.char { return C.tjGetErrorStr() }
+func Version() *C.char { return C.spng_version_string() }
 
 func main() {}
 """
@@ -85,20 +85,20 @@ func main() {}
 
 @pytest.mark.skipif(not (ROOT / "06_piuma_case").is_dir(), reason="step 06 not present")
 def test_a_missing_library_fails_the_build(tmp_path):
-    """06's engine links -lturbojpeg (a #cgo directive). Without it, the core
+    """06's engine links -lspng (a #cgo directive). Without it, the core
     must not build: -z defs reports the undefined symbol at link time."""
     (tmp_path / "go.mod").write_text("module example.com/missing\n\ngo 1.21\n")
-    (tmp_path / "main.go").write_text(TURBO)
+    (tmp_path / "main.go").write_text(SPNG)
     build = subprocess.run(["make", "-s", "-C", str(ROOT / "06_piuma_case"),
                             f"PYTHON={sys.executable}", "print-GO_C_SHARED"],
                            capture_output=True, text=True, check=True).stdout.strip()
     proc = subprocess.run(f"{build} -o libmissing.so .", shell=True, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
-    assert re.search(r"undefined reference to `tjGetErrorStr'", proc.stderr), proc.stderr
+    assert re.search(r"undefined reference to `spng_version_string'", proc.stderr), proc.stderr
     # the same source with the library named builds: the test is about -z defs
-    (tmp_path / "main.go").write_text(TURBO.replace(
-        "// #include", "// #cgo LDFLAGS: -lturbojpeg\n// #include"))
+    (tmp_path / "main.go").write_text(SPNG.replace(
+        "// #include", "// #cgo LDFLAGS: -lspng\n// #include"))
     proc = subprocess.run(f"{build} -o libmissing.so .", shell=True, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

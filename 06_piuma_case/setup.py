@@ -17,8 +17,8 @@ the module and the wheel are version-specific.
 The glue includes common/go_core.h from the repository, outside this folder:
 pip (>= 21.3) builds a local folder in place, so ../common is there. Building
 from a copy of this folder alone needs EPG_COMMON=/path/to/common.
-Needs at build time: Go >= 1.21, a C compiler, libturbojpeg, libjpeg,
-libimagequant and zlib with their headers. The Go core itself uses the
+Needs at build time: Go >= 1.21, a C compiler, and the headers of libjpeg
+(libjpeg-turbo), libspng and libimagequant. The Go core itself uses the
 standard library only.
 """
 
@@ -43,6 +43,7 @@ FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 THIRD_PARTY_LICENSES = {
     "libimagequant.copyright": "/usr/share/doc/libimagequant0/copyright",
     "libjpeg-turbo.copyright": "/usr/share/doc/libjpeg62-turbo/copyright",
+    "libspng.copyright": "/usr/share/doc/libspng0/copyright",
     "GPL-3": "/usr/share/common-licenses/GPL-3",
 }
 

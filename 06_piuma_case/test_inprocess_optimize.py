@@ -136,11 +136,12 @@ def test_in_process_needs_no_tool(products, tmp_path):
 def test_low_level_run_optimises_in_process_without_tool_paths(products, tmp_path):
     from piuma import _piuma
 
-    rows = _piuma.run(str(products), str(tmp_path / "out"), width=400, height=400,
-                      optimize=True)
-    plain = _piuma.run(str(products), str(tmp_path / "plain"), width=400, height=400)
-    assert [r[2] for r in rows] == [None] * len(SUBSET)
-    assert all(a[4] < b[4] for a, b in zip(rows, plain, strict=True))
+    from test_piuma_case import go_jobs
+
+    rows = _piuma.run(go_jobs(products, tmp_path / "out", width=400), optimize=True)
+    plain = _piuma.run(go_jobs(products, tmp_path / "plain", width=400))
+    assert [r[:2] for r in rows] == [(0, None)] * len(SUBSET)
+    assert all(a[3] < b[3] for a, b in zip(rows, plain, strict=True))
 
 
 @pytest.mark.parametrize(("value", "exc", "message"), [
@@ -236,7 +237,7 @@ def test_the_memory_estimate_counts_the_quantisation(engine, tmp_path):
     """A 2400x1600 RGBA PNG kept at its size and quantised in process: the
     peak stays under the file's memory estimate, which now counts what
     libimagequant takes (a float copy of the image, maps, indices)."""
-    from piuma import _budget
+    from piuma import _probe
 
     rng = np.random.default_rng(12)
     src = tmp_path / "src"
@@ -244,16 +245,14 @@ def test_the_memory_estimate_counts_the_quantisation(engine, tmp_path):
     pix = rng.integers(0, 256, (1600, 2400, 4), dtype=np.uint8)
     pix[..., 3] = np.where(rng.random((1600, 2400)) < 0.5, 255, 0)  # transparent half
     Image.fromarray(pix).save(src / "big.png")
-    size = (src / "big.png").stat().st_size
     out, grew = peak_growth(f"""
 [r] = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, engine={engine!r},
                          optimizer="in-process", workers=1)
 OUT = [r.error, r.width, r.height]
 """)
     assert out == [None, 2400, 1600]
-    kw = dict(png=True, channels=4)
-    estimate = _budget.estimate_memory(size, 2400, 1600, 2400, 1600, quantized=True, **kw)
-    without = _budget.estimate_memory(size, 2400, 1600, 2400, 1600, **kw)
+    estimate = _probe.memory_needed(2400, 1600, 1, 2400, 1600, quantize=True)
+    without = _probe.memory_needed(2400, 1600, 1, 2400, 1600, quantize=False)
     print(f"{engine}: peak +{grew:.0f} MiB, estimate {estimate / 2**20:.0f} MiB, "
           f"without the quantisation {without / 2**20:.0f} MiB")
     assert grew < estimate / 2**20, (grew, estimate / 2**20)

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 WHEELHOUSE = HERE / "build" / "wheelhouse"
 GOOD = HERE / "build" / "images" / "fixtures" / "good"
 CUTOUT = HERE / "build" / "images" / "products" / "png" / "chelsea-cutout.png"
-BUNDLED = ("libturbojpeg", "libjpeg", "libimagequant", "libgomp")
+BUNDLED = ("libspng", "libjpeg", "libimagequant", "libgomp")
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 pytestmark = pytest.mark.slow
@@ -137,7 +137,7 @@ def test_ldd_resolves_the_bundled_libraries(venv):
     assert "not found" not in ldd
     # No system copy of any of them is among the core's dependencies.
     for path in resolved.values():
-        assert not re.search(r"/(libturbojpeg|libjpeg|libimagequant)\.so", path), path
+        assert not re.search(r"/(libspng|libjpeg|libimagequant)\.so", path), path
 
 
 def test_the_running_process_maps_the_bundled_libraries(venv, workdir):

@@ -68,13 +68,15 @@ def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
     return max(1, (w * max_h + h // 2) // h), max_h
 
 
-def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool) -> int:
+def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
+                  size: int = 0) -> int:
     """An upper bound of what converting one file takes, in either engine:
-    the decoded image and a converted copy (4 bytes a pixel at most), the
-    resize's intermediate, the output and its oriented copy, Pillow's pointer
-    per row of each, the encoded output, libimagequant's float copy."""
+    the file (Pillow's decoder gets a JPEG whole), the decoded image and a
+    converted copy (4 bytes a pixel at most), the resize's intermediate, the
+    output and its oriented copy, Pillow's pointer per row of each, the
+    encoded output, libimagequant's float copy."""
     dw, dh = -(-w // scale), -(-h // scale)
-    need = dw * dh * 8 + ow * dh * 4 + ow * oh * 12 + (2 * dh + 2 * oh) * 8
+    need = size + dw * dh * 8 + ow * dh * 4 + ow * oh * 12 + (2 * dh + 2 * oh) * 8
     if quantize:
         need += ow * oh * 24
     return need + 32 * MIB  # codec state, tables, Python objects
@@ -227,7 +229,7 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    need = memory_needed(w, h, scale, ow, oh, s.quantize and im.format == "PNG")
+    need = memory_needed(w, h, scale, ow, oh, s.quantize and im.format == "PNG", size)
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "
                         f"{human_bytes(need)}, one worker's share of max_memory is "
