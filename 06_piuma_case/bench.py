@@ -46,7 +46,6 @@ VARIANTS: dict[str, dict] = {
     "go": dict(engine="go", workers=W),
     "go, image/png": dict(engine="go", workers=W, go_png="image/png"),
     "go, image/jpeg": dict(engine="go", workers=W, go_jpeg="image/jpeg"),
-    "go + tools": dict(engine="go", workers=W, optimizer="tools"),
     "go on Dask, 1 worker": dict(engine="go", cluster=1),
     f"go on Dask, {W} workers": dict(engine="go", cluster=W),
 }

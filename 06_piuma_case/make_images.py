@@ -14,14 +14,6 @@ OUT_DIR/fixtures/good: small files, one per case the engines must handle:
     extension, nested folders, plus files that are not processed.
 OUT_DIR/fixtures/bad: empty, truncated, garbage, decompression bombs.
 
-    python make_images.py --scaling OUT_DIR N [N ...]
-
-OUT_DIR/scale-N (for make bench only): N images, the product images again and
-again (NNN/jpeg/..., NNN/png/...), as hard links to OUT_DIR/products (copies
-where links are refused): 900 images cost no disk space. Neither engine keeps
-anything from one file to the next, so a copy costs what a new photo of the
-same size and kind would; only the disk reads of new photos are missing.
-
 Deterministic (no randomness besides Pillow's fixed-seed noise) and only
 Pillow is needed; nothing is downloaded.
 """
@@ -29,8 +21,6 @@ Pillow is needed; nothing is downloaded.
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import struct
 import sys
 import zlib
@@ -172,37 +162,9 @@ def fixtures(out: Path) -> None:
     write(bad / "huge.png", bomb_png(2**31 - 1, 2**31 - 1))  # the largest size PNG allows
 
 
-def scaling_set(out: Path, n: int) -> Path:
-    """OUT/scale-<n>: n product images (hard links), made once."""
-    products_dir = out / "products"
-    if not products_dir.is_dir():
-        products(products_dir)
-    folder = out / f"scale-{n}"
-    stamp = folder / ".complete"
-    if stamp.is_file():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    files = sorted(p.relative_to(products_dir) for p in products_dir.rglob("*") if p.is_file())
-    for i in range(n):
-        rel = files[i % len(files)]
-        target = folder / f"{i // len(files):03d}" / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(products_dir / rel, target)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(products_dir / rel, target)
-    stamp.write_text(f"{n}\n")
-    return folder
-
-
 def main(argv: list[str]) -> int:
-    if len(argv) >= 4 and argv[1] == "--scaling":
-        for n in argv[3:]:
-            print(f"{scaling_set(Path(argv[2]), int(n))}: {n} images")
-        return 0
     if len(argv) != 2:
-        print("usage: python make_images.py OUT_DIR\n"
-              "       python make_images.py --scaling OUT_DIR N [N ...]", file=sys.stderr)
+        print("usage: python make_images.py OUT_DIR", file=sys.stderr)
         return 2
     out = Path(argv[1])
     products(out / "products")

@@ -73,13 +73,19 @@ def pixels(path: str) -> np.ndarray:
         return np.asarray(im.convert("RGBA"))
 
 
-def test_go_in_process_writes_what_the_tools_write(products, tmp_path):
+def test_go_in_process_writes_what_the_talks_pipeline_writes(products, tmp_path):
+    """The Go engine in process against the talk's pipeline (Pillow, then
+    jpegoptim and pngquant): the resize makes Pillow's very pixels, so the
+    JPEGs decode to the same pixels (libjpeg-turbo 2.1 here, Pillow's 3.x
+    there: the Huffman tables may differ by a few bytes) and pngquant's very
+    palette and indices come out."""
     inproc = run(products, tmp_path / "in", engine="go", optimizer="in-process")
-    tools = run(products, tmp_path / "tools", engine="go", optimizer="tools")
+    tools = run(products, tmp_path / "tools", engine="python", optimizer="tools")
     for rel in SUBSET:
         a, b = Path(inproc[rel].destination), Path(tools[rel].destination)
         if rel.endswith(".jpg"):
-            assert a.read_bytes() == b.read_bytes(), rel  # jpegoptim's very bytes
+            assert np.array_equal(pixels(str(a)), pixels(str(b))), rel
+            assert abs(a.stat().st_size - b.stat().st_size) <= 0.002 * b.stat().st_size, rel
         else:
             with Image.open(a) as pa, Image.open(b) as pb:
                 assert pa.mode == pb.mode == "P"
@@ -129,13 +135,12 @@ def test_in_process_needs_no_tool(products, tmp_path):
     run(products, tmp_path / "default", engine="go")
     with pytest.raises(FileNotFoundError, match="jpegoptim not found on PATH"):
         optimize_dir(products, tmp_path / "x", engine="python")
-    with pytest.raises(FileNotFoundError, match="jpegoptim not found on PATH"):
+    with pytest.raises(ValueError, match="the Go engine optimises in process only"):
         optimize_dir(products, tmp_path / "y", engine="go", optimizer="tools")
 
 
 def test_low_level_run_optimises_in_process_without_tool_paths(products, tmp_path):
     from piuma import _piuma
-
     from test_piuma_case import go_jobs
 
     rows = _piuma.run(go_jobs(products, tmp_path / "out", width=400), optimize=True)
@@ -167,9 +172,10 @@ def test_python_in_process_without_imagequant_is_a_clear_error(products, tmp_pat
 def test_cli_optimizer_option(products, tmp_path):
     cli = [sys.executable, str(HERE / "optimize.py"), str(products)]
     outs = {}
-    for optimizer in ("in-process", "tools"):
+    for optimizer, engine in (("in-process", "go"), ("tools", "python")):
         p = subprocess.run([*cli, str(tmp_path / optimizer), "--width", "400", "--json",
-                            "--optimizer", optimizer], capture_output=True, text=True)
+                            "--engine", engine, "--optimizer", optimizer],
+                           capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         outs[optimizer] = json.loads(p.stdout)["summary"]["bytes_out"]
     assert abs(outs["in-process"] - outs["tools"]) <= 0.01 * outs["tools"]

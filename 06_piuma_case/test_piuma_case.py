@@ -546,8 +546,8 @@ def test_low_level_run_checks_its_arguments(tmp_path):
         _piuma.run([(*job[:6], 3, *job[7:])])
     with pytest.raises(ValueError, match=r"orientation 1\.\.8"):
         _piuma.run([(*job[:9], 9)])
-    with pytest.raises(ValueError, match="needs the paths of jpegoptim and pngquant"):
-        _piuma.run([job], optimize=True, tools=True)
+    with pytest.raises(TypeError, match="'tools' is an invalid keyword"):
+        _piuma.run([job], optimize=True, tools=True)  # the Go engine optimises in process
     with pytest.raises(TypeError, match=r"progress must be a piuma\._piuma\.Progress"):
         _piuma.run([job], progress=object())
     assert not list(tmp_path.iterdir())  # nothing was written

@@ -58,11 +58,8 @@ func PiumaRun(jobs *C.piuma_job, n C.size_t, o *C.piuma_options, progress *C.piu
 			OutWidth: int(j.out_width), OutHeight: int(j.out_height), Orientation: int(j.orientation)}
 	}
 	opts := engine.Options{Quality: int(o.quality), Workers: int(o.workers),
-		Lanczos: o.lanczos != 0, Optimize: o.optimize != 0, Tools: o.tools != 0,
+		Lanczos: o.lanczos != 0, Optimize: o.optimize != 0,
 		StdlibJPEG: o.stdlib_jpeg != 0, StdlibPNG: o.stdlib_png != 0}
-	if opts.Optimize && opts.Tools {
-		opts.Jpegoptim, opts.Pngquant = C.GoString(o.jpegoptim), C.GoString(o.pngquant)
-	}
 	var p engine.Progress
 	if progress != nil {
 		p = cProgress{progress}

@@ -46,9 +46,7 @@ typedef struct {
     int32_t quality;    /* JPEG quality, 1..100 */
     int32_t workers;    /* worker goroutines, >= 1 */
     int32_t lanczos;    /* 1: Lanczos resize kernel, 0: bicubic */
-    int32_t optimize;   /* optimise the outputs: in process, or with the tools */
-    int32_t tools;      /* 1: jpegoptim / pngquant subprocesses, 0: in process */
-    const char *jpegoptim, *pngquant; /* tool paths when optimize && tools */
+    int32_t optimize;   /* optimise in process: optimised Huffman tables, libimagequant */
     int32_t stdlib_jpeg; /* 1: Go's image/jpeg instead of libjpeg-turbo */
     int32_t stdlib_png;  /* 1: Go's image/png instead of libspng */
 } piuma_options;

@@ -129,31 +129,18 @@ func advance(m *image, next image, err error) error {
 	return err
 }
 
-// encode writes the pixels in the job's format, optimised as the options
-// say. free releases data (C memory, or nothing).
+// encode writes the pixels in the job's format, optimised in process when the
+// options say so. free releases data (C memory).
 func encode(m image, format Format, opts *Options) (data []byte, free func(), err error) {
-	inProcess := opts.Optimize && !opts.Tools
 	if format == JPEG {
-		data, err = encodeJPEG(m, opts.Quality, inProcess)
+		data, err = encodeJPEG(m, opts.Quality, opts.Optimize)
 	} else {
-		data, err = encodePNGOutput(m, inProcess)
+		data, err = encodePNGOutput(m, opts.Optimize)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	free = func() { cfree(data) }
-	if opts.Optimize && opts.Tools {
-		opt, err := optimize(data, format == PNG, opts)
-		if err != nil {
-			free()
-			return nil, nil, err
-		}
-		if len(opt) < len(data) { // the tool's output, in Go memory
-			free()
-			return opt, func() {}, nil
-		}
-	}
-	return data, free, nil
+	return data, func() { cfree(data) }, nil
 }
 
 // encodePNGOutput: gray stays gray; RGBA whose pixels are all opaque becomes

@@ -40,9 +40,7 @@ type Options struct {
 	Quality               int  // JPEG quality, 1..100
 	Workers               int  // worker goroutines (<= 0: 1)
 	Lanczos               bool // Pillow's LANCZOS instead of BICUBIC
-	Optimize              bool // optimise the outputs: in process, or with Tools
-	Tools                 bool // jpegoptim / pngquant subprocesses (Jpegoptim, Pngquant: their paths)
-	Jpegoptim, Pngquant   string
+	Optimize              bool // optimise in process: optimised Huffman tables, libimagequant
 	StdlibJPEG, StdlibPNG bool // Go's image/jpeg, image/png instead of libjpeg-turbo, libspng
 }
 

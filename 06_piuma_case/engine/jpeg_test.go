@@ -349,20 +349,3 @@ func TestOptimizedJPEGIsWhatJpegoptimMakes(t *testing.T) {
 		}
 	}
 }
-
-// The tools route: jpegoptim's output is kept when smaller; a tool that
-// fails is the file's error, with its words.
-func TestToolsRoute(t *testing.T) {
-	dir := t.TempDir()
-	j := newJob(t, dir, encodeJPEGBytes(t, photo(64, 48, false, 1), 95), 0, 0)
-	convertOne(t, j, Options{Quality: 85}, OK)
-	plain, _ := os.ReadFile(j.Destination)
-	r := convertOne(t, j, Options{Quality: 85, Optimize: true, Tools: true, Jpegoptim: "jpegoptim", Pngquant: "pngquant"}, OK)
-	if r.BytesOut >= int64(len(plain)) {
-		t.Errorf("%d bytes, plain %d", r.BytesOut, len(plain))
-	}
-	r = convertOne(t, j, Options{Quality: 85, Optimize: true, Tools: true, Jpegoptim: "false"}, Internal)
-	if r.Err != "false failed with exit status 1: " {
-		t.Errorf("%q", r.Err)
-	}
-}

@@ -40,10 +40,9 @@ ENGINES = ("go", "python")
 GO_JPEG_CODECS = ("libjpeg-turbo", "image/jpeg")
 GO_PNG_CODECS = ("libspng", "image/png")
 #: How optimize=True optimises: in the process (optimised Huffman tables,
-#: libimagequant), or with the jpegoptim and pngquant commands (the talk's).
+#: libimagequant), or with the jpegoptim and pngquant commands (the talk's
+#: pipeline: the Python engine only). optimizer=None: each engine's default.
 OPTIMIZERS = ("in-process", "tools")
-#: optimizer=None: the Python engine keeps the talk's pipeline; the Go engine
-#: does the whole job in process.
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 RESAMPLE_FILTERS = ("bicubic", "lanczos")
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
@@ -146,6 +145,10 @@ class Options:
         _choice("engine", self.engine, ENGINES)
         if self.optimizer is not None:
             _choice("optimizer", self.optimizer, OPTIMIZERS)
+            if self.engine == "go" and self.optimizer == "tools":
+                raise ValueError("the Go engine optimises in process only; optimizer='tools' "
+                                 "(jpegoptim and pngquant, the talk's pipeline) is the Python "
+                                 "engine's")
         _choice("go_jpeg", self.go_jpeg, GO_JPEG_CODECS)
         _choice("go_png", self.go_png, GO_PNG_CODECS)
         _choice("resample", self.resample, RESAMPLE_FILTERS)
@@ -239,14 +242,15 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
 
 def convert(src: str, dst: str, names: list[str], opts: Options,
             progress: Callable[[int, int], object] | None = None, prepare: bool = True,
-            ) -> list[FileResult]:
+            supervise: bool = True) -> list[FileResult]:
     """The batch in this process, with checked arguments (a cluster's tasks
-    call it with prepare=False: the caller made and swept the folders)."""
+    call it with prepare=False: the caller made and swept the folders).
+    supervise=False runs it in this thread (for a profiler): no Ctrl-C
+    handling, no progress."""
     workers = opts.workers or os.cpu_count() or 1
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels,
                                (opts.max_memory or _probe.default_max_memory()) // workers,
                                opts.draft, opts.in_process)
-    jpegoptim, pngquant = (_tool("jpegoptim"), _tool("pngquant")) if opts.tools else (None, None)
     if opts.engine == "go":
         from . import _piuma  # loads the Go core: one Go runtime per process
 
@@ -258,7 +262,6 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
                                 j.orientation) for j in jobs],
                               quality=opts.quality, workers=workers,
                               lanczos=opts.resample == "lanczos", optimize=opts.optimize,
-                              tools=opts.tools, jpegoptim=jpegoptim, pngquant=pngquant,
                               stdlib_jpeg=opts.go_jpeg == "image/jpeg",
                               stdlib_png=opts.go_png == "image/png", progress=prog)
             return [_go_result(j, row) for j, row in zip(jobs, rows, strict=True)]
@@ -266,15 +269,18 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        popts = _pyengine.Options(opts.quality, opts.resample, opts.in_process, jpegoptim,
-                                  pngquant)
+        tools = (_tool("jpegoptim"), _tool("pngquant")) if opts.tools else (None, None)
+        popts = _pyengine.Options(opts.quality, opts.resample, opts.in_process, *tools)
 
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             return _pyengine.run(jobs, popts, workers, prog)
 
     watch = _Watch(len(names), prog)
-    return _supervise(lambda: _batch(src, dst, names, settings, opts, engine, watch, prepare),
-                      watch, progress)
+
+    def batch() -> list[FileResult]:
+        return _batch(src, dst, names, settings, opts, engine, watch, prepare)
+
+    return _supervise(batch, watch, progress) if supervise else batch()
 
 
 def _go_result(job: _probe.Job, row: tuple) -> FileResult:

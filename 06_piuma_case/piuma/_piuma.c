@@ -5,8 +5,7 @@
  * runtime per process. Every CPython object lives here: Go sees C types only.
  *
  *   run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,
- *       tools=False, jpegoptim=None, pngquant=None, stdlib_jpeg=False,
- *       stdlib_png=False, progress=None) -> list of result tuples
+ *       stdlib_jpeg=False, stdlib_png=False, progress=None) -> list of tuples
  *     jobs: a list of (source, destination, temp, format, width, height,
  *       scale, out_width, out_height, orientation) tuples, as piuma._probe
  *       decided them (format: 1 JPEG, 2 PNG); the results come back in the
@@ -104,21 +103,6 @@ static PyType_Spec progress_spec = {
 
 /* ---- run -------------------------------------------------------------- */
 
-/* O& converter: a path (str, bytes, os.PathLike) or None -> bytes or NULL. */
-static int
-fs_or_none(PyObject *obj, void *out)
-{
-    if (obj == NULL) { /* cleanup call */
-        Py_CLEAR(*(PyObject **)out);
-        return 1;
-    }
-    if (obj == Py_None) {
-        *(PyObject **)out = NULL;
-        return 1;
-    }
-    return PyUnicode_FSConverter(obj, out);
-}
-
 /* Fill one piuma_job from its tuple; its three paths become bytes objects
  * kept in keep[0..2] (owned by the caller) for the whole call. */
 static int
@@ -168,16 +152,13 @@ result_tuple(const piuma_result *r)
 static PyObject *
 piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize", "tools",
-                             "jpegoptim", "pngquant", "stdlib_jpeg", "stdlib_png", "progress",
-                             NULL};
-    PyObject *jobs_list, *jpegoptim = NULL, *pngquant = NULL, *progress = Py_None;
-    int quality = 85, workers = 1, lanczos = 0, optimize = 0, tools = 0;
-    int stdlib_jpeg = 0, stdlib_png = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iipppO&O&ppO:run", kwlist,
-                                     &PyList_Type, &jobs_list, &quality, &workers, &lanczos,
-                                     &optimize, &tools, fs_or_none, &jpegoptim, fs_or_none,
-                                     &pngquant, &stdlib_jpeg, &stdlib_png, &progress))
+    static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize",
+                             "stdlib_jpeg", "stdlib_png", "progress", NULL};
+    PyObject *jobs_list, *progress = Py_None;
+    int quality = 85, workers = 1, lanczos = 0, optimize = 0, stdlib_jpeg = 0, stdlib_png = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iippppO:run", kwlist, &PyList_Type,
+                                     &jobs_list, &quality, &workers, &lanczos, &optimize,
+                                     &stdlib_jpeg, &stdlib_png, &progress))
         return NULL;
 
     PyObject *list = NULL, **keep = NULL;
@@ -190,10 +171,6 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
     if (quality < 1 || quality > 100 || workers < 1) {
         PyErr_Format(PyExc_ValueError, "quality must be in 1..100 and workers >= 1, got %d "
                      "and %d", quality, workers);
-        goto done;
-    }
-    if (optimize && tools && (jpegoptim == NULL || pngquant == NULL)) {
-        PyErr_SetString(PyExc_ValueError, "tools=True needs the paths of jpegoptim and pngquant");
         goto done;
     }
     if (progress != Py_None && !PyObject_TypeCheck(progress, st->progress_type)) {
@@ -220,9 +197,7 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     piuma_options opts = {
         .quality = quality, .workers = workers, .lanczos = lanczos, .optimize = optimize,
-        .tools = tools, .stdlib_jpeg = stdlib_jpeg, .stdlib_png = stdlib_png,
-        .jpegoptim = jpegoptim ? PyBytes_AsString(jpegoptim) : NULL,
-        .pngquant = pngquant ? PyBytes_AsString(pngquant) : NULL,
+        .stdlib_jpeg = stdlib_jpeg, .stdlib_png = stdlib_png,
     };
     /* Go writes into the Progress while the GIL is released: hold our own
      * reference (the argument is borrowed), and take it for this batch only. */
@@ -269,16 +244,13 @@ done:
     PyMem_Free(keep);
     PyMem_Free(jobs);
     Py_XDECREF(po);
-    Py_XDECREF(jpegoptim);
-    Py_XDECREF(pngquant);
     return list;
 }
 
 static PyMethodDef piuma_methods[] = {
     {"run", (PyCFunction)(void (*)(void))piuma_run, METH_VARARGS | METH_KEYWORDS,
-     "run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False, tools=False,\n"
-     "    jpegoptim=None, pngquant=None, stdlib_jpeg=False, stdlib_png=False,\n"
-     "    progress=None) -> list of result tuples\n\n"
+     "run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,\n"
+     "    stdlib_jpeg=False, stdlib_png=False, progress=None) -> list of result tuples\n\n"
      "One batch in Go with the GIL released; use piuma.optimize_dir()."},
     EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL},

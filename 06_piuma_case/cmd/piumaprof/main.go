@@ -40,14 +40,12 @@ func run() int {
 	flag.IntVar(&o.Quality, "quality", 85, "JPEG quality 1..100")
 	flag.IntVar(&o.Workers, "workers", 2, "worker goroutines")
 	flag.BoolVar(&o.Lanczos, "lanczos", false, "Lanczos instead of bicubic")
-	flag.BoolVar(&o.Optimize, "optimize", false, "optimise the outputs (in process unless -tools)")
-	flag.BoolVar(&o.Tools, "tools", false, "optimise with jpegoptim and pngquant (on PATH)")
+	flag.BoolVar(&o.Optimize, "optimize", false, "optimise the outputs in process")
 	flag.BoolVar(&o.StdlibJPEG, "stdlib-jpeg", false, "image/jpeg instead of libjpeg-turbo")
 	flag.BoolVar(&o.StdlibPNG, "stdlib-png", false, "image/png instead of libspng")
 	repeat := flag.Int("repeat", 1, "run the batch this many times")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
-	o.Jpegoptim, o.Pngquant = "jpegoptim", "pngquant" // exec.Command looks them up on PATH
 	data, err := os.ReadFile(*jobsFile)
 	var list []job
 	if err == nil {
@@ -70,7 +68,7 @@ func run() int {
 		defer pprof.StopCPUProfile() // before f.Close: last in, first out
 	}
 	failed, files := 0, 0
-	start, cpu0, tools0 := time.Now(), cpuTime(syscall.RUSAGE_SELF), cpuTime(syscall.RUSAGE_CHILDREN)
+	start, cpu0 := time.Now(), cpuTime()
 	for r := 0; r < *repeat; r++ {
 		jobs := make([]engine.Job, len(list))
 		for i, j := range list {
@@ -91,22 +89,21 @@ func run() int {
 		}
 	}
 	elapsed := time.Since(start)
-	cpu, tools := cpuTime(syscall.RUSAGE_SELF)-cpu0, cpuTime(syscall.RUSAGE_CHILDREN)-tools0
+	cpu := cpuTime() - cpu0
 	fmt.Printf("%d files (%d failed) in %.2fs: %.1f images/s\n", files, failed,
 		elapsed.Seconds(), float64(files)/elapsed.Seconds())
-	// The tools' CPU is not in this process's profile: say how much it was.
-	fmt.Printf("CPU: this process %.3fs, tool processes %.3fs, %.1f ms per image\n", cpu.Seconds(),
-		tools.Seconds(), float64((cpu+tools).Microseconds())/1000/float64(max(files, 1)))
+	fmt.Printf("CPU: %.3fs, %.1f ms per image\n", cpu.Seconds(),
+		float64(cpu.Microseconds())/1000/float64(max(files, 1)))
 	if failed > 0 {
 		return 1
 	}
 	return 0
 }
 
-// cpuTime is the user + system time of this process or of its waited-for children.
-func cpuTime(who int) time.Duration {
+// cpuTime is the user + system time of this process.
+func cpuTime() time.Duration {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(who, &ru); err != nil {
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
