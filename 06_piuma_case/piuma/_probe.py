@@ -82,14 +82,13 @@ def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
     return need + 32 * MIB  # codec state, tables, Python objects
 
 
-def human_bytes(n: int) -> str:
-    """A size in binary units, one decimal: 1.5 MiB."""
-    v, unit = float(n), "bytes"
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if v < 1024 or unit == "TiB":
-            break
-        v /= 1024
-    return f"{n} bytes" if unit == "bytes" else f"{v:.1f} {unit}"
+def human_bytes(n: float) -> str:
+    """A size in binary units, named as such: 512 B, 1.5 MiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
 
 
 def default_max_memory() -> int:

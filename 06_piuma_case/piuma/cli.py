@@ -35,6 +35,7 @@ from . import (
     RESAMPLE_FILTERS,
     optimize_dir,
 )
+from ._probe import human_bytes
 
 
 def _names_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
@@ -50,14 +51,6 @@ def _names_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
 
 
 codecs.register_error("piuma.names", _names_errors)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):  # powers of 1024, named as such
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D: "\\r",
@@ -200,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
         up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
         print(f"{len(ok)} ok{up_to_date}, {len(failed)} failed ({args.engine} engine) in "
-              f"{elapsed:.2f}s; {_human(bytes_in)} -> {_human(bytes_out)}, "
-              f"saved {_human(bytes_in - bytes_out)} ({pct:.0f}%)")
+              f"{elapsed:.2f}s; {human_bytes(bytes_in)} -> {human_bytes(bytes_out)}, "
+              f"saved {human_bytes(bytes_in - bytes_out)} ({pct:.0f}%)")
     return 1 if failed else 0
 
 
