@@ -84,7 +84,7 @@ def serve(src: str, dst: str, spec: dict) -> None:
 
         start = time.perf_counter()
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         spec["cluster"] = cluster.scheduler_address
         workers = psutil.Process().children(recursive=True)
         extra["start_s"] = time.perf_counter() - start

@@ -84,7 +84,7 @@ def report():
 def test_workers_load_the_core_once_and_again_after_a_restart(tmp_path):
     out = child(WORKERS_REPORT + """
 with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                  dashboard_address=None) as lc, Client(lc) as c:
+                  dashboard_address=":0") as lc, Client(lc) as c:
     c.register_plugin(cluster.GoEngine())
     before = c.run(report)
     c.restart()
@@ -195,7 +195,7 @@ with dask.config.set({{"distributed.worker.multiprocessing-method": "fork"}}):
     except ValueError as exc:
         errors.append(str(exc))
     # no Go runtime in this process yet: forking workers from it is harmless here
-    with LocalCluster(n_workers=1, processes=True, dashboard_address=None) as lc:
+    with LocalCluster(n_workers=1, processes=True, dashboard_address=":0") as lc:
         try:
             piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / "b")!r}, cluster=lc.scheduler_address)
         except Exception as exc:

@@ -103,7 +103,7 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
         # chunk merely queued there would count as a suspect too.
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
             cluster = LocalCluster(n_workers=int(n) if n else os.cpu_count() or 1,
-                                   threads_per_worker=1, processes=True, dashboard_address=None,
+                                   threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)  # a cron job's output stays ours
         return Client(cluster), cluster
     if os.path.isfile(spec):
