@@ -319,3 +319,17 @@ def test_cli_reports_what_it_skipped(tmp_path):
 def test_bad_cluster_specs(spec, message, tmp_path):
     with pytest.raises(ValueError, match=re.escape(message)):
         optimize_dir(GOOD, tmp_path / "out", cluster=spec)
+
+
+def test_a_script_without_a_main_guard_is_told_why(tmp_path):
+    """spawn imports the caller's script again in each worker; a script that
+    calls optimize_dir(cluster=...) at its top level then tries to start a
+    cluster from every worker: Python's multiprocessing stops it, and says
+    what to do (the README says it too). It fails; it does not hang."""
+    script = tmp_path / "cron.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(HERE)!r})\nimport piuma\n"
+                      f"piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / 'out')!r}, "
+                      "cluster='local:1')\n")
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert "if __name__ == '__main__':" in p.stderr

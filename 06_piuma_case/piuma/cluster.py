@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import uuid
@@ -127,28 +128,38 @@ def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
         client.run(_sweep, folders)  # each host removes what its killed runs left
         batch = uuid.uuid4().hex[:8]
 
-        def submit(chunk: list[str]):
+        tasks = itertools.count()
+
+        def submit(chunk: list[str]):  # keys are unique: an old key is the old task
             future = client.submit(_task, src, dst, chunk, opts, pure=False,
-                                   key=f"piuma-{batch}-{len(pending)}-{chunk[0]}")
+                                   key=f"piuma-{batch}-{next(tasks)}-{chunk[0]}")
             pending[future] = chunk
             return future
 
-        done = as_completed([submit(c) for c in chunks(src, todo)])
-        for future in done:
-            chunk = pending.pop(future)
-            try:
-                rows = future.result()
-            except KilledWorker as exc:
-                if len(chunk) > 1:  # one of its files kills workers: try them one by one
-                    for name in chunk:
-                        done.add(submit([name]))
-                    continue
-                rows = [failed(os.path.join(src, chunk[0]), os.path.join(dst, chunk[0]),
-                               "internal error", "the worker converting this file died each "
-                               f"time Dask tried it (a crash, or killed): {exc}")]
-            results.update(zip(chunk, rows, strict=True))
-            if progress is not None:
-                progress(len(results), len(names))
+        def gather(futures, suspects: list[str]) -> None:
+            for future in as_completed(futures):
+                chunk = pending.pop(future)
+                try:
+                    rows = future.result()
+                except KilledWorker as exc:  # its worker died, allowed-failures + 1 times
+                    if len(chunk) > 1:
+                        suspects += chunk
+                        continue
+                    rows = [failed(os.path.join(src, chunk[0]), os.path.join(dst, chunk[0]),
+                                   "internal error", "the worker converting this file died "
+                                   f"each time Dask tried it (a crash, or killed): {exc}")]
+                results.update(zip(chunk, rows, strict=True))
+                if progress is not None:
+                    progress(len(results), len(names))
+
+        suspects: list[str] = []
+        gather([submit(c) for c in chunks(src, todo)], suspects)
+        # A chunk whose workers kept dying holds a file that kills them: its
+        # files, one at a time, alone on the cluster, so that Dask counts each
+        # worker's death against that file only (a task merely sent along to
+        # the same worker would count as a suspect too).
+        for name in suspects:
+            gather([submit([name])], [])
         client.run(_sweep, folders)  # and what the workers killed meanwhile left
     except BaseException:
         client.cancel(list(pending))
