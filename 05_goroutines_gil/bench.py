@@ -21,7 +21,7 @@ Everything is compared per decrement. Every run of the right length is
 kept; the table shows min, median and max.
 
 The free-threaded interpreter is $EPG_FT_PYTHON if set, else the one
-common/free-threaded-python.sh builds (~/.cache/epg/python3.13.5-ft/...);
+common/free-threaded-python.sh builds (~/.cache/epg/python3.13.*-ft/...);
 the benchmark never builds it. Each interpreter runs in its own processes.
 """
 
@@ -33,7 +33,6 @@ import json
 import math
 import multiprocessing
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,6 @@ import time
 from pathlib import Path
 
 STEP = Path(__file__).resolve().parent
-FT_SCRIPT = STEP.parent / "common" / "free-threaded-python.sh"
 TALK_N = 50_000_000
 TALK_THREADS_SECONDS = 6.18  # the talk's two Python threads (its machine, not yours)
 MIN_RUN = 0.2  # seconds: compiled engines count more until a run lasts this long
@@ -93,14 +91,11 @@ def free_threaded_python() -> tuple[str | None, str]:
         candidates = [os.environ["EPG_FT_PYTHON"]]
         where = "$EPG_FT_PYTHON"
     else:
-        # The path common/free-threaded-python.sh builds and prints.
-        version = "3.13.5"
-        if FT_SCRIPT.is_file():
-            m = re.search(r"^VERSION=(\S+)", FT_SCRIPT.read_text(), re.M)
-            version = m[1] if m else version
+        # Where common/free-threaded-python.sh builds (the version is that
+        # of the machine's python3.13 source package).
         cache = Path(os.environ.get("EPG_CACHE", Path.home() / ".cache" / "epg"))
-        candidates = [str(cache / f"python{version}-ft" / "bin" / "python3.13t")]
-        where = candidates[0]
+        candidates = [str(p) for p in sorted(cache.glob("python3.13.*-ft/bin/python3.13t"))]
+        where = str(cache / "python3.13.*-ft" / "bin" / "python3.13t")
     for path in candidates:
         if os.access(path, os.X_OK) and is_free_threaded_build(path):
             return path, where
