@@ -5,10 +5,11 @@
 
 The block is the fenced text between `<!-- demo output -->` and
 `<!-- /demo output -->` in the step's README.md. The comparison ignores what
-changes from run to run or machine to machine by nature: durations and
-rates and ratios (0.42 s, 18.3 images/s, 1.95 cores, 158x), output sizes (877.8 KiB, (96%): they follow
-the codecs' versions) and the checkout's own path. test_readmes.py runs the check for
-every step, so a README never shows output the code no longer prints.
+changes from run to run or machine to machine by nature: durations, rates
+and ratios (0.42 s, 18.3 images/s, 1.95 cores, 158x), output sizes
+(877.8 KiB, (96%): they follow the codecs' versions) and the checkout's own
+path. test_readmes.py runs the check for every step, so a README never shows
+output the code no longer prints.
 """
 
 from __future__ import annotations
