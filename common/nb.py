@@ -14,11 +14,14 @@ by test_notebook_helpers.py. Paths are printed relative to the repository
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 from pathlib import Path
@@ -33,14 +36,15 @@ def here(text: object) -> str:
 
 
 def step(name: str, *targets: str, show: tuple[str, ...] = ("CGO_", "cc "),
-         width: int = 86) -> Path:
-    """Build step `name` with this interpreter (quietly), put it and common/
-    on sys.path, and print the commands `make` runs for `targets` (all of
-    them if none): the lines starting with one of `show`."""
+         width: int = 86, paths: tuple[str, ...] = ()) -> Path:
+    """Build step `name` with this interpreter (quietly), put it, its
+    subfolders `paths` and common/ on sys.path, and print the commands `make`
+    runs for `targets` (all of them if none): the lines starting with one of
+    `show`."""
     folder = ROOT / name
     make = ["make", "--no-print-directory", "-C", str(folder), f"PYTHON={sys.executable}"]
     subprocess.run(make, check=True, capture_output=True)
-    for path in (str(ROOT / "common"), str(folder)):
+    for path in (str(ROOT / "common"), *(str(folder / p) for p in paths), str(folder)):
         if path not in sys.path:
             sys.path.insert(0, path)
     commands = subprocess.run([*make, "-n", "-B", *targets], check=True, capture_output=True,
@@ -49,6 +53,30 @@ def step(name: str, *targets: str, show: tuple[str, ...] = ("CGO_", "cc "),
         if line.startswith(show):
             print(" \\\n    ".join(textwrap.wrap(here(line), width, break_on_hyphens=False)))
     return folder
+
+
+def ext_suffix() -> str:
+    """This interpreter's extension-module suffix (.cpython-311-x86_64-linux-gnu.so)."""
+    return sysconfig.get_config_var("EXT_SUFFIX")
+
+
+def go_runtimes() -> list[str]:
+    """The files mapped in this process that carry a Go runtime (go_runtimes.py)."""
+    from go_runtimes import go_runtimes as mapped
+
+    return mapped()
+
+
+def load(name: str, folder: Path):
+    """Import module `name` from `folder` under its own name, beside any module
+    of that name already imported (its exec slot runs: a Go-backed module's
+    loads its Go core there, or refuses with ImportError)."""
+    spec = importlib.machinery.PathFinder.find_spec(name, [str(folder)])
+    if spec is None:
+        raise ImportError(f"no module {name} in {here(folder)}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def outcomes(calls: list[str], namespace: dict, width: int = 30) -> None:
