@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 import os
 import signal
 import statistics
@@ -105,6 +106,16 @@ def child(code: str | None = None, *, args: list[str] | None = None, cwd: Path =
     argv = [sys.executable, *(["-c", code] if code is not None else args or [])]
     return subprocess.run(argv, cwd=cwd, env={**base, **(env or {})}, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def child_json(code: str | None = None, **kwargs) -> dict:
+    """child(...) whose output is one JSON object: that object (RuntimeError
+    with its stderr if the child failed)."""
+    proc = child(code, **kwargs)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the child failed ({exit_status(proc.returncode)}):\n"
+                           + here(proc.stderr[-3000:]))
+    return json.loads(proc.stdout)
 
 
 def in_panic_build(folder: Path, code: str, timeout: float = 120) -> subprocess.CompletedProcess:
