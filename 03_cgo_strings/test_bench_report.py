@@ -60,7 +60,8 @@ def test_rss_findings_per_greeting():
 
 def test_plot_draws_every_run():
     fig = bench.plot(results())
-    assert fig.axes[0].get_title().endswith("x417 per call with glibc's defaults,\nx28 with freed memory kept")
+    assert fig.axes[0].get_title().endswith(
+        "x417 per call with glibc's defaults,\nx28 with freed memory kept")
 
 
 @pytest.mark.skipif(bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
