@@ -21,8 +21,8 @@ REQUIREMENTS := $(if $(filter %t,$(PY_TAG)),requirements-free-threaded.txt,requi
 PIP_PREFER := $(if $(filter %t,$(PY_TAG)),--prefer-binary)
 VENV_STAMP := $(VENV)/.installed-$(PY_TAG)
 
-# The system check runs first: on a fresh Debian it installs python3-venv,
-# without which the venv cannot be made (common/check-system.sh: the one list
+# The system check runs first: on a fresh Debian it installs venv support (a
+# package of its own there), without which no venv (common/check-system.sh: the one list
 # of system packages, per distribution).
 system:
 	@PYTHON=$(PYTHON) ./common/check-system.sh
