@@ -1,5 +1,5 @@
 # Extending Python with Go: the workshop's two commands.
-#   make        venv + dependencies + system check, build every step, run the demos
+#   make        system check, venv + dependencies, build every step, run the demos
 #   make test   every step's tests (each in its own interpreter), Go checks, notebooks
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -8,7 +8,7 @@ VPY := $(abspath $(VENV))/bin/python
 # Every NN_name/ folder with a Makefile is a step, in order.
 STEPS := $(patsubst %/Makefile,%,$(sort $(wildcard [0-9][0-9]_*/Makefile)))
 
-.PHONY: all venv deps build demo test test-cgocheck2 bench lint clean distclean
+.PHONY: all system venv deps build demo test test-cgocheck2 bench lint clean distclean
 all: build demo
 
 # The venv belongs to one interpreter: `make PYTHON=python3.12` makes a new one.
@@ -21,7 +21,13 @@ REQUIREMENTS := $(if $(filter %t,$(PY_TAG)),requirements-free-threaded.txt,requi
 PIP_PREFER := $(if $(filter %t,$(PY_TAG)),--prefer-binary)
 VENV_STAMP := $(VENV)/.installed-$(PY_TAG)
 
-$(VENV_STAMP): $(REQUIREMENTS)
+# The system check runs first: on a fresh Debian it installs venv support (a
+# package of its own there), without which no venv (common/check-system.sh: the one list
+# of system packages, per distribution).
+system:
+	@PYTHON=$(PYTHON) ./common/check-system.sh
+
+$(VENV_STAMP): $(REQUIREMENTS) | system
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "Python >= 3.10 is needed (PYTHON=$(PYTHON))"; exit 1; }
 	rm -f $(VENV)/.installed-*
@@ -32,8 +38,7 @@ $(VENV_STAMP): $(REQUIREMENTS)
 
 venv: $(VENV_STAMP)
 
-deps: venv
-	@PYTHON=$(VPY) ./common/check-system.sh
+deps: system venv
 
 build: deps
 	@set -e; for step in $(STEPS); do \

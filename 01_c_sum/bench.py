@@ -78,6 +78,75 @@ def measure(repeat: int, min_time: float = 0.1) -> tuple[dict[str, list[float]],
     return times, number, seconds
 
 
+def table(times: dict[str, list[float]], number: dict[str, int], seconds: dict[str, list[float]],
+          min_time: float) -> str:
+    """The figures of a run: min and median ns per call, and ratios to the talk's call."""
+    base = times["c-varargs"]
+    repeat = len(base)
+    shortest = min(min(runs) for runs in seconds.values())
+    lines = [f"sum(5, 4), ns per call (CPU time): {repeat} interleaved runs per engine, "
+             f"one process, each run >= {min_time:g} s (shortest: {shortest:.3f} s)",
+             f"  {'engine':<34} {'calls/run':>10} {'min':>7} {'median':>7}   "
+             "x talk's C: min, median"]
+    for name, (label, _) in ENGINES.items():
+        t, median = times[name], statistics.median(times[name])
+        lines.append(f"  {label:<34} {number[name]:>10,} {min(t):>7.1f} {median:>7.1f}   "
+                     f"{min(t) / min(base):>9.2f}x {median / statistics.median(base):>6.2f}x")
+    varargs, fast = times["c-varargs"], times["c-fastcall"]
+    lines.append(f"  argument tuple + format string (sum - sum_fast): "
+                 f"{min(varargs) - min(fast):.1f} ns (mins), "
+                 f"{statistics.median(varargs) - statistics.median(fast):.1f} ns (medians)")
+    return "\n".join(lines)
+
+
+def compare(x: list[float], y: list[float]) -> str:
+    """How runs x did against runs y: faster or slower when the minimum and the
+    median agree, else not clearly different (as common/nb.py's compare)."""
+    low, mid = min(x) < min(y), statistics.median(x) < statistics.median(y)
+    return ("faster than" if low and mid else "slower than" if not (low or mid)
+            else "not clearly different from")
+
+
+def findings(times: dict[str, list[float]], version: tuple = sys.version_info) -> list[str]:
+    """What this run shows, in sentences computed from its runs. "Faster" needs
+    the minimum and the median to agree; a result only noise can reverse is
+    called disturbed."""
+    d, v, f = (min(times[name]) for name in ("python", "c-varargs", "c-fastcall"))
+    lines = [f"the tuple and the format string: sum - sum_fast = {v - f:.0f} ns per call "
+             f"(minimums), {(v - f) / v:.0%} of the talk's call"]
+    said = compare(times["c-fastcall"], times["c-varargs"])
+    lines.append(f"sum_fast is {said} the talk's sum ({f:.0f} vs {v:.0f} ns)")
+    if said != "faster than":  # it does strictly less work: only other processes can reverse it
+        lines.append("! this run was disturbed by other processes: run it again, or `make bench`")
+    said = compare(times["python"], times["c-varargs"])
+    line = f"a pure Python def is {said} the talk's C sum ({d:.0f} vs {v:.0f} ns)"
+    if said != "faster than":
+        line += ("; expected faster, but this Python has no specialising interpreter (3.11+): "
+                 "its def call and a + b cost more" if version < (3, 11) else
+                 "; expected faster: other processes disturbed the runs (see the spread of the "
+                 "dots): run it again, or `make bench` for more runs")
+    lines.append(line)
+    lines.append(f"sum_fast is {compare(times['c-fastcall'], times['python'])} the def "
+                 f"({f:.0f} vs {d:.0f} ns)")
+    return lines
+
+
+def plot(times: dict[str, list[float]]):
+    """Every run of each engine, its fastest and its median (matplotlib figure)."""
+    import matplotlib.pyplot as plt  # only the notebook plots: make bench prints
+    from nb import runs_plot  # common/ (on the path in the notebooks and the tests)
+
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    runs_plot(ax, {ENGINES[name][0]: runs for name, runs in times.items()}, "ns")
+    d, v, f = (min(times[name]) for name in ("python", "c-varargs", "c-fastcall"))
+    ax.set_xlabel("ns per call of sum(5, 4)   (diamond: fastest run; dots: every run; "
+                  "line: median)")
+    ax.set_title(f"sum(5, 4): the fast call costs {f / v:.2f}x the talk's call, "
+                 f"a Python def {d / v:.2f}x (fastest runs)")
+    fig.tight_layout()
+    return fig
+
+
 def positive(text: str) -> int:
     if int(text) < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
@@ -102,19 +171,7 @@ def main() -> None:
                          indent=2))
         return
 
-    base = times["c-varargs"]
-    shortest = min(min(runs) for runs in seconds.values())
-    print(f"sum(5, 4), ns per call (CPU time): {args.repeat} interleaved runs per engine, "
-          f"one process, each run >= {args.min_time:g} s (shortest: {shortest:.3f} s)")
-    print(f"  {'engine':<34} {'calls/run':>10} {'min':>7} {'median':>7}   "
-          "x talk's C: min, median")
-    for name, (label, _) in ENGINES.items():
-        t, median = times[name], statistics.median(times[name])
-        print(f"  {label:<34} {number[name]:>10,} {min(t):>7.1f} {median:>7.1f}   "
-              f"{min(t) / min(base):>9.2f}x {median / statistics.median(base):>6.2f}x")
-    varargs, fast = times["c-varargs"], times["c-fastcall"]
-    print(f"  argument tuple + format string (sum - sum_fast): {min(varargs) - min(fast):.1f} "
-          f"ns (mins), {statistics.median(varargs) - statistics.median(fast):.1f} ns (medians)")
+    print(table(times, number, seconds, args.min_time))
 
 
 if __name__ == "__main__":

@@ -335,6 +335,169 @@ def main() -> None:
           f"{batch['go-array']['median']:.3f} ms (median)")
 
 
+# ---------------------------------------------------------------------------
+# The notebook's view of a run (python bench.py --json): tables, plots and the
+# sentences computed from the runs. Tested in test_bench_report.py.
+# ---------------------------------------------------------------------------
+def run_json(repeat: int = 5, min_time: float = 0.1) -> dict:
+    """A whole run in another process (every engine in a worker of its own):
+    the --json figures."""
+    out = subprocess.run([sys.executable, str(Path(__file__)), "--json", "--repeat",
+                          str(repeat), "--min-time", str(min_time)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def calls_summary(result: dict) -> str:
+    """ns per call of every engine: min, median, ratio to the talk's C call."""
+    calls, labels = result["call_ns"], result["labels"]
+    shortest = min(min(r["seconds"]) for r in [*calls.values(), *result["batch_ms"].values()]
+                   if "seconds" in r)
+    lines = [f"{result['repeat']} runs per engine, the shortest {shortest:.3f} s of CPU time"]
+    for engine, r in calls.items():
+        if "skipped" in r:
+            lines.append(f"{labels[engine]:<30} skipped: {r['skipped']}")
+        else:
+            lines.append(f"{labels[engine]:<30} min {r['min']:7.1f}   median {r['median']:7.1f} "
+                         f"ns/call   {r['min'] / calls['c-varargs']['min']:5.2f}x the talk's C "
+                         "(mins)")
+    return "\n".join(lines)
+
+
+def _runs(table: dict, labels: dict, engines) -> dict[str, list[float]]:
+    return {labels[e].strip(): table[e]["runs"] for e in engines if "runs" in table[e]}
+
+
+def plot_calls(result: dict):
+    """Every run of every engine, log scale, the talk's C call marked."""
+    import matplotlib.pyplot as plt  # only the notebook plots: make bench prints
+    from nb import runs_plot  # common/ (on the path in the notebooks and the tests)
+
+    calls = result["call_ns"]
+    runs = _runs(calls, result["labels"], calls)
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(runs) + 1.4))
+    runs_plot(ax, runs, "ns", log=True)
+    ax.axvline(calls["c-varargs"]["min"], color="C3", linestyle="--", linewidth=1)
+    ax.set_xlabel("ns per call of sum(5, 4), log scale   (diamond: fastest run; dots: every "
+                  "run; black line: median; red: the talk's C sum)")
+    ax.set_title(f"Go behind the fast glue costs {result['target_ratio']:.2f}x the talk's C "
+                 "call (fastest runs; target: at most 1x)")
+    fig.tight_layout()
+    return fig
+
+
+def _compare(table: dict, x: str, y: str) -> str:
+    low = table[x]["min"] < table[y]["min"]
+    mid = table[x]["median"] < table[y]["median"]
+    return ("faster than" if low and mid else "slower than" if not (low or mid)
+            else "not clearly different from")
+
+
+def calls_findings(result: dict, version: tuple = sys.version_info) -> list[str]:
+    """What this run says about a call into Go, computed from its runs."""
+    calls, labels = result["call_ns"], result["labels"]
+    m = {e: r["min"] for e, r in calls.items() if "runs" in r}
+    med = {e: r["median"] for e, r in calls.items() if "runs" in r}
+    lines = []
+    # Two results only noise can reverse: a C loop calling Go does less than
+    # Python calling it through the glue; the fast call does less than the talk's.
+    impossible = [f"{labels[x]} was not faster than {labels[y]}"
+                  for x, y in (("bare-go", "go-glue"), ("c-fastcall", "c-varargs"))
+                  if _compare(calls, x, y) != "faster than"]
+    if impossible:
+        lines.append("**This run was disturbed by other processes**: " + "; ".join(impossible)
+                     + ". The sentences below describe it, but only more runs (make bench) "
+                     "can decide.")
+    said = _compare(calls, "python", "c-varargs")
+    line = (f"a pure Python def is {said} the talk's C sum ({m['python']:.0f} vs "
+            f"{m['c-varargs']:.0f} ns); the fast call, METH_FASTCALL, takes "
+            f"{m['c-fastcall']:.0f} ns: the tuple and the format string cost "
+            f"{m['c-varargs'] - m['c-fastcall']:.0f} ns")
+    if said != "faster than":
+        line += ("; expected faster, but this Python has no specialising interpreter (3.11+)"
+                 if version < (3, 11) else
+                 "; expected faster: other processes disturbed the runs (see the dots)")
+    lines.append(line)
+    lines.append(f"the crossing into Go: {m['bare-go']:.0f} ns from a C loop, no Python; seen "
+                 f"from Python (fast glue - C METH_FASTCALL) {m['go-glue'] - m['c-fastcall']:.0f}"
+                 " ns")
+    saved = {k: v["c-varargs"] - v["c-fastcall"] for k, v in (("min", m), ("median", med))}
+    crossing = {k: v["go-glue"] - v["c-fastcall"] for k, v in (("min", m), ("median", med))}
+    ratio, medians = result["target_ratio"], med["go-glue"] / med["c-varargs"]
+    verdict = ("NOT met" if ratio > 1 and medians > 1 else "met" if ratio <= 1 and medians <= 1
+               else "undecided (the minimum and the median disagree)")
+    more = [crossing[k] > saved[k] for k in ("min", "median")]
+    than = ("costs more than" if all(more) else "costs less than" if not any(more)
+            else "is not clearly more or less than (the minimum and the median disagree)")
+    lines.append(f"Go behind the fast glue costs {ratio:.2f}x the talk's C sum (medians "
+                 f"{medians:.2f}x): the crossing {than} what the fast call saves (minimums "
+                 f"{crossing['min']:.0f} vs {saved['min']:.0f} ns, medians "
+                 f"{crossing['median']:.0f} vs {saved['median']:.0f} ns); the target is "
+                 f"{verdict}")
+    lines.append(f"variant (a), Go parsing the tuple through C shims: {m['go-variant-a']:.0f} ns, "
+                 f"{m['go-variant-a'] / m['go-glue']:.1f}x variant (b)")
+    for name in ("cffi-api", "cffi-abi", "ctypes"):
+        if name in m:
+            lines.append(f"{labels[name]}: {m[name]:.0f} ns with the argument checks, "
+                         f"{m[name + '-raw']:.0f} ns without; {m[name] / m['go-glue']:.0f}x "
+                         "the C glue")
+    return lines
+
+
+BATCH_PARTS = ("builtin", "go-list", "go-tuple", "go-array")
+
+
+def batch_summary(result: dict) -> str:
+    batch, labels = result["batch_ms"], result["labels"]
+    return "\n".join(f"{labels[e]:<36} min {r['min']:8.2f}   median {r['median']:8.2f} ms per "
+                     f"sum   {r['faults']:6,.0f} page faults per sum"
+                     for e, r in batch.items() if "runs" in r)
+
+
+def plot_batch(result: dict):
+    """sum_list's parts beside the builtin sum, every run."""
+    import matplotlib.pyplot as plt
+    from nb import runs_plot
+
+    batch = result["batch_ms"]
+    fig, ax = plt.subplots(figsize=(10, 2.8))
+    runs_plot(ax, _runs(batch, result["labels"], BATCH_PARTS), "ms")
+    ax.set_xlabel(f"ms to sum {result['size']:,} ints   (diamond: fastest run; dots: every run;"
+                  " line: median)")
+    b = {e: batch[e]["min"] for e in BATCH_PARTS}
+    ax.set_title(f"sum_list takes {b['go-list'] / b['builtin']:.1f}x the builtin's time; "
+                 f"Go's additions are {b['go-array'] / b['go-list']:.0%} of it")
+    fig.tight_layout()
+    return fig
+
+
+def batch_findings(result: dict) -> list[str]:
+    """Where sum_list's time goes, and how it compares, computed from the runs."""
+    batch = result["batch_ms"]
+    b = {e: r["min"] for e, r in batch.items()}
+    snapshot, convert = b["go-list"] - b["go-tuple"], b["go-tuple"] - b["go-array"]
+    faults = batch["go-list"]["faults"]
+    lines = [
+        f"one Go call per pair takes {b['go-pairs'] / b['go-list']:.0f}x as long as sum_list "
+        f"(one call for the list); one C call per pair {b['c-pairs'] / b['go-list']:.0f}x",
+        f"the builtin sum is {_compare(batch, 'builtin', 'go-list')} sum_list "
+        f"({b['builtin']:.1f} vs {b['go-list']:.1f} ms)",
+        f"sum_list's {b['go-list']:.1f} ms (minimums): the snapshot of the list {snapshot:.1f} ms,"
+        f" converting the items into a C array {convert:.1f} ms, Go's additions "
+        f"{b['go-array']:.1f} ms",
+        f"each sum_list call on a list faults {faults:,.0f} pages in "
+        f"(~{faults * 4096 / 1e6:.0f} MB at 4 KiB a page); on a tuple "
+        f"{batch['go-tuple']['faults']:,.0f}; the builtin {batch['builtin']['faults']:,.0f}"
+        + ("; where from: the snapshot and the C array (8 bytes per item each) are freed "
+           "together at the end of the call, the allocator (glibc's malloc) hands that much "
+           "free memory back to the kernel, and the next call gets fresh pages, each a fault"
+           if faults > 1000 else ""),
+        f"on a tuple, sum_list is {_compare(batch, 'go-tuple', 'builtin')} the builtin "
+        f"({b['go-tuple']:.1f} vs {b['builtin']:.1f} ms)",
+    ]
+    return lines
+
+
 if __name__ == "__main__":
     try:
         main()

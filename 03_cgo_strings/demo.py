@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,7 +69,8 @@ def version2() -> None:
     print("  " + rss_verdict("v2_leak"))
 
 
-def version1() -> None:
+def version1() -> subprocess.CompletedProcess:
+    """Version 1 in a child process: what it printed and how it died."""
     print("version 1, v1_gostring/ (a child process):")
     proc = child(["-c", "import hello; print(hello.say_hello('Gophers'))"], "v1_gostring")
     died = (f"killed by {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
@@ -79,6 +81,15 @@ def version1() -> None:
     verdict = next((line for line in lines if line.startswith(("panic:", "fatal error:"))),
                    lines[0] if lines else "(nothing)")
     print("  " + verdict.replace(str(STEP) + os.sep, ""))
+    return proc
+
+
+def frames(stderr: str, export: str = "SayHello") -> list[str]:
+    """The functions on the stack of the goroutine that made the call to
+    `export` (from a Go traceback), innermost first."""
+    stack = next((block for block in stderr.split("\n\n")
+                  if block.startswith("goroutine ") and f"_{export}(" in block), "")
+    return re.findall(r"^(\S+)\(", stack, re.MULTILINE)
 
 
 if __name__ == "__main__":

@@ -210,6 +210,103 @@ def findings(results: dict, costs: dict | None = None) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------------------
+# The notebook's view: the plot and the verdicts computed from the runs.
+# Tested in test_bench_report.py.
+# ---------------------------------------------------------------------------
+COLORS = {LIST_SUM: "tab:purple", PER_PAIR: "tab:orange", SUM_LIST: "tab:green",
+          BUILTIN: "tab:blue"}
+
+
+def plot(results: dict, costs: dict):
+    """ns per item by list size (every run a dot), and at the largest size each
+    engine's fastest and slowest run beside list_sum's Go-to-C calls."""
+    import matplotlib.pyplot as plt  # only the notebook plots: make bench prints
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
+    last = max(results[LIST_SUM])
+    go_c = min(costs["GoToC"])
+    fig, (lines, bars) = plt.subplots(1, 2, figsize=(13, 5), width_ratios=(1.1, 1))
+    for name, by_size in results.items():
+        sizes = sorted(by_size)
+        for size in sizes:  # every run, as a dot
+            lines.scatter([size] * len(by_size[size]), [ns / size for ns in by_size[size]],
+                          s=10, alpha=0.4, color=COLORS[name])
+        lines.plot(sizes, [statistics.median(by_size[x]) / x for x in sizes], marker="o",
+                   label=name, color=COLORS[name])
+    lines.set_xscale("log")
+    lines.set_yscale("log")
+    lines.xaxis.set_major_locator(FixedLocator(sorted(results[LIST_SUM])))
+    lines.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    lines.xaxis.set_minor_formatter(NullFormatter())
+    lines.yaxis.set_major_locator(LogLocator(base=10))
+    lines.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,g}"))
+    lines.set_xlabel("items in the list (log scale)")
+    lines.set_ylabel("ns per item (log scale)")
+    lines.set_title("Cost per item: lines = medians, dots = every run")
+    lines.grid(True, which="major", alpha=0.3)
+    lines.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=9)
+    labels = [*results, f"{GO_C_CALLS_PER_ITEM} Go-to-C calls (cgocall)"]
+    fastest = [per_item(results, n, last) for n in results] + [GO_C_CALLS_PER_ITEM * go_c]
+    slowest = ([max(results[n][last]) / last for n in results]
+               + [GO_C_CALLS_PER_ITEM * max(costs["GoToC"])])
+    y = range(len(labels))
+    bars.barh(y, fastest, xerr=[[0] * len(y), [b - a for a, b in zip(fastest, slowest,
+                                                                     strict=True)]],
+              color=[*(COLORS[n] for n in results), "tab:red"], capsize=3)
+    for row, (a, b) in enumerate(zip(fastest, slowest, strict=True)):
+        bars.text(b, row, f"  {a:,.1f} (slowest {b:,.0f})", va="center", fontsize=9)
+    bars.set_yticks(list(y), labels)
+    bars.invert_yaxis()
+    bars.set_xlabel(f"ns per item at {last:,} items: bar = fastest run, whisker = slowest")
+    ratio = per_item(results, LIST_SUM, last) / per_item(results, BUILTIN, last)
+    bars.set_title(f"At {last:,} items, list_sum costs x{ratio:.1f} the builtin sum per item")
+    bars.set_xlim(0, max(slowest) * 1.45)
+    fig.tight_layout()
+    return fig
+
+
+def verdict(results: dict, a: str, b: str, size: int) -> int:
+    """1 if a is faster than b by the fastest and the median run, -1 if slower
+    by both, 0 if they disagree."""
+    fast = per_item(results, a, size) < per_item(results, b, size)
+    med = (per_item(results, a, size, statistics.median)
+           < per_item(results, b, size, statistics.median))
+    return 1 if fast and med else -1 if not (fast or med) else 0
+
+
+def verdicts(results: dict, costs: dict) -> list[str]:
+    """Whether one crossing per list beat one call per pair, size by size, and
+    whether the expected story held at the largest size on this run."""
+    def at(sizes: list[int]) -> str:
+        return ", ".join(f"{x:,}" for x in sizes) + " items" if sizes else "no size"
+
+    sizes = sorted(results[LIST_SUM])
+    last = sizes[-1]
+    per_pair = {x: verdict(results, LIST_SUM, PER_PAIR, x) for x in sizes}
+    lines = [f"One crossing per list beat one call per pair (by both measures) at "
+             f"{at([x for x, v in per_pair.items() if v == 1])}, lost at "
+             f"{at([x for x, v in per_pair.items() if v == -1])}; min and median disagreed at "
+             f"{at([x for x, v in per_pair.items() if v == 0])}."]
+    three = (f"Go's three Go-to-C calls per item ({GO_C_CALLS_PER_ITEM * min(costs['GoToC']):.0f}"
+             " ns by cgocall)")
+    step = "a Python loop step, a METH_FASTCALL call and one C-to-Go crossing"
+    lines.append({
+        1: f"At {last:,} items the expected story holds on this run: {three} cost less than "
+           f"{step}.",
+        -1: f"At {last:,} items the expected story does not hold on this run: one call per pair "
+            f"was faster by both measures. {three} cost more than {step}.",
+        0: f"At {last:,} items this run cannot tell them apart, so the expected win of one "
+           f"crossing per list did not show: {three} cost about as much as {step}.",
+    }[per_pair[last]])
+    ratio = per_item(results, LIST_SUM, last) / per_item(results, BUILTIN, last)
+    lines.append(("The builtin sum beat list_sum by both measures"
+                  if verdict(results, BUILTIN, LIST_SUM, last) == 1 else
+                  "The builtin sum did not beat list_sum by both measures on this run")
+                 + f" (x{ratio:.1f} by the fastest runs at {last:,} items).")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=("macro", "newmath"))

@@ -21,7 +21,7 @@ Everything is compared per decrement. Every run of the right length is
 kept; the table shows min, median and max.
 
 The free-threaded interpreter is $EPG_FT_PYTHON if set, else the one
-common/free-threaded-python.sh builds (~/.cache/epg/python3.13.5-ft/...);
+common/free-threaded-python.sh builds (~/.cache/epg/python3.13.*-ft/...);
 the benchmark never builds it. Each interpreter runs in its own processes.
 """
 
@@ -33,7 +33,7 @@ import json
 import math
 import multiprocessing
 import os
-import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,9 +43,10 @@ import time
 from pathlib import Path
 
 STEP = Path(__file__).resolve().parent
-FT_SCRIPT = STEP.parent / "common" / "free-threaded-python.sh"
 TALK_N = 50_000_000
-TALK_THREADS_SECONDS = 6.18  # the talk's two Python threads (its machine, not yours)
+# Quoted, not measured: pygoexamples' README on the day of the talk (15 September
+# 2018), its author's machine: two Python threads 5.69 s, two goroutines 0.015 s.
+TALK_THREADS_SECONDS = 5.69
 MIN_RUN = 0.2  # seconds: compiled engines count more until a run lasts this long
 MAX_N = 1 << 40
 
@@ -93,14 +94,11 @@ def free_threaded_python() -> tuple[str | None, str]:
         candidates = [os.environ["EPG_FT_PYTHON"]]
         where = "$EPG_FT_PYTHON"
     else:
-        # The path common/free-threaded-python.sh builds and prints.
-        version = "3.13.5"
-        if FT_SCRIPT.is_file():
-            m = re.search(r"^VERSION=(\S+)", FT_SCRIPT.read_text(), re.M)
-            version = m[1] if m else version
+        # Where common/free-threaded-python.sh builds (the version is that
+        # of the machine's python3.13 source package).
         cache = Path(os.environ.get("EPG_CACHE", Path.home() / ".cache" / "epg"))
-        candidates = [str(cache / f"python{version}-ft" / "bin" / "python3.13t")]
-        where = candidates[0]
+        candidates = [str(p) for p in sorted(cache.glob("python3.13.*-ft/bin/python3.13t"))]
+        where = str(cache / "python3.13.*-ft" / "bin" / "python3.13t")
     for path in candidates:
         if os.access(path, os.X_OK) and is_free_threaded_build(path):
             return path, where
@@ -534,8 +532,8 @@ def table(run: dict) -> str:
                      f"{r['median_cores']:>12.2f}{speed:>22}")
     if threads:
         lines.append(f"(2 GIL threads, median: {threads * TALK_N / 1e9:.2f} s for the talk's "
-                     f"{TALK_N:,}; the talk's: {TALK_THREADS_SECONDS} s on its machine. "
-                     "2 processes: start-up included.)")
+                     f"{TALK_N:,}; quoted from the talk's README: {TALK_THREADS_SECONDS} s on "
+                     "its machine. 2 processes: start-up included.)")
     lines.append("(cores used: CPU seconds per second of the run, median; a second thread "
                  "helps only if it gets a core)")
     gil = engines.get("gil")
@@ -572,6 +570,361 @@ def table(run: dict) -> str:
         else:
             lines.append(f"{key:<66}{value:>9,.2f}x{by_min[key]:>9,.2f}x")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The notebook's view of a run: plots, and the sentences that say what this
+# run showed, whatever it was. Tested in test_bench_report.py.
+# ---------------------------------------------------------------------------
+COLOR = {"py": "tab:blue", "ft": "tab:purple", "c_": "tab:gray", "go": "tab:green"}
+CVI = "  compiled vs interpreted (1 thread / 1 goroutine)"
+S_GO, S_GIL = "S_go (1 goroutine / 2 goroutines)", "S_GIL threads (1 thread / 2 threads)"
+S_FT = "S_free-threaded threads (1 thread / 2 threads)"
+
+
+def per_round(run: dict, a: str, b: str) -> list[float]:
+    """a's time per decrement / b's, round by round (runs kept in round order)."""
+    eng = run["engines"]
+    return [x / y for x, y in zip(eng[a]["ns"], eng[b]["ns"], strict=True)]
+
+
+def plot_engines(run: dict):
+    """ns per decrement of every run of every engine, log scale."""
+    import matplotlib.pyplot as plt  # only the notebook plots: make bench prints
+    from matplotlib.ticker import FuncFormatter
+
+    eng = run["engines"]
+    names = [name for name in ENGINES if name in eng]
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(names) + 1.6))
+    for y, name in enumerate(names):
+        e, c = eng[name], COLOR[name[:2]]
+        ax.hlines(y, e["min_ns"], e["max_ns"], color=c, lw=3, alpha=0.35)
+        ax.plot(e["ns"], [y] * len(e["ns"]), "o", color=c, ms=5, alpha=0.8)
+        ax.plot(e["median_ns"], y, "|", color="black", ms=16, mew=2)
+        ax.annotate(f"median {fmt_ns(e['median_ns'])} ns", (e["max_ns"], y), xytext=(8, -4),
+                    textcoords="offset points")
+    ax.set_yticks(range(len(names)), [label(n, eng[n]) for n in names])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(min(eng[n]["min_ns"] for n in names) / 2, max(eng[n]["max_ns"] for n in names) * 6)
+    ax.set_xlabel("nanoseconds per decrement, log scale (dots: every run; |: median; "
+                  "line: min to max)")
+    ax.grid(axis="x", which="major", alpha=0.3)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_title(f"One decrement costs {ratios(run)[CVI]:.0f}x more in a Python thread than in "
+                 "a goroutine (medians)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_speedups(run: dict):
+    """Each kind of thread's speed-up from a second thread, round by round, and
+    the compiled-vs-interpreted factor."""
+    import matplotlib.pyplot as plt
+
+    eng, r = run["engines"], ratios(run)
+    py_name = f"Python {eng['py_sequential']['python']}"
+    speedups = [("goroutines (Go)", "go_1", "go_2", S_GO, "tab:green"),
+                (f"GIL threads ({py_name})", "py_sequential", "py_threads_2", S_GIL, "tab:blue")]
+    has_ft = "ft_threads_2" in eng
+    if has_ft:
+        speedups.append((f"free-threaded threads (Python {eng['ft_threads_2']['python']})",
+                         "ft_sequential", "ft_threads_2", S_FT, "tab:purple"))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), width_ratios=[3, 2])
+    for y, (_what, one, two, key, c) in enumerate(speedups):
+        values = per_round(run, one, two)
+        left.plot(values, [y] * len(values), "o", color=c, alpha=0.7)
+        left.plot(r[key], y, "|", color="black", ms=16, mew=2)
+        left.annotate(f"{r[key]:.2f}x", (r[key], y), xytext=(0, 11), textcoords="offset points",
+                      ha="center", fontsize=9)
+    left.axvline(1, color="gray", ls=":")
+    left.axvline(min(2, run["cpu_count"]), color="gray", ls="--")
+    left.set_yticks(range(len(speedups)), [x[0] for x in speedups])
+    left.invert_yaxis()
+    left.set_xlim(0, max(2.6, max(max(per_round(run, x[1], x[2])) for x in speedups) * 1.25))
+    left.set_ylim(len(speedups) - 0.5, -0.7)
+    left.set_xlabel("S = time with 1 thread / time with 2\n(dots: each round; |: ratio of the "
+                    "medians; dotted: no gain; dashed: 2 cores)", fontsize=9)
+    left.set_title(f"Speed-up from a second thread: goroutines {r[S_GO]:.2f}x, GIL threads "
+                   f"{r[S_GIL]:.2f}x" + (f",\nfree-threaded threads {r[S_FT]:.2f}x" if has_ft
+                                        else "") + " (2x: both cores at work)", fontsize=10)
+    factors = {f"GIL\n{py_name}": (r[CVI], "tab:blue")}
+    if has_ft:
+        factors[f"free-threaded\nPython {eng['ft_sequential']['python']}"] = (
+            r["  compiled vs interpreted (free-threaded 1 thread / 1 goroutine)"], "tab:purple")
+    bars = right.bar(list(factors), [v for v, _ in factors.values()],
+                     color=[c for _, c in factors.values()], width=0.5)
+    right.bar_label(bars, fmt="%.0fx")
+    right.set_ylim(0, max(v for v, _ in factors.values()) * 1.2)
+    right.set_ylabel("1 Python thread / 1 goroutine\n(time per decrement)", fontsize=9)
+    right.set_title("Compiled vs interpreted: one Python thread\nis "
+                    + " and ".join(f"{v:.0f}x" for v, _ in factors.values())
+                    + " slower than one goroutine", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _autogroups() -> bool:
+    flag = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    return flag.is_file() and flag.read_text().strip() == "1"
+
+
+def findings(run: dict, load: float, autogroups: bool | None = None) -> list[str]:
+    """What this run showed about the talk's ratio, computed from its runs: each
+    kind of thread's speed-up, whether the run could show parallelism at all,
+    and the gap split into its two factors. `load`: the load average (the
+    larger of before and after the run)."""
+    eng, r = run["engines"], ratios(run)
+    cpus = run["cpu_count"]
+    cores = {name: eng[name]["median_cores"] for name in ("go_2", "ft_threads_2") if name in eng}
+    s_go, s_gil, cvi = r[S_GO], r[S_GIL], r[CVI]
+
+    def round_range(one: str, two: str) -> str:
+        values = per_round(run, one, two)
+        return f"rounds: {min(values):.2f}-{max(values):.2f}x"
+
+    def speedup_words(s: float, who: str, one: str, two: str) -> str:
+        if s >= 1.5:
+            return (f"{who} ran **{s:.2f}x** as fast as one ({round_range(one, two)}): two "
+                    "cores at work" + ("" if min(per_round(run, one, two)) >= 1.5 else
+                                       ", though not in every round"))
+        if s >= 1.15:
+            return (f"{who} ran {s:.2f}x as fast as one ({round_range(one, two)}): some overlap,"
+                    " well short of 2x")
+        if s < 0.9:
+            return f"{who} ran **slower** than one ({s:.2f}x; {round_range(one, two)})"
+        return (f"{who} gained **nothing** from the second thread ({s:.2f}x; "
+                f"{round_range(one, two)})")
+
+    def spread(name: str) -> str:
+        return f"{fmt_ns(eng[name]['min_ns'])}-{fmt_ns(eng[name]['max_ns'])} ns"
+
+    lines = [f"{speedup_words(s_go, 'Two goroutines', 'go_1', 'go_2')}."]
+    if s_gil < 1.15:
+        lines.append(f"{speedup_words(s_gil, 'Two GIL threads', 'py_sequential', 'py_threads_2')}"
+                     ": the GIL lets one run at a time.")
+    else:
+        lines.append(f"Two GIL threads: {s_gil:.2f}x, more than the GIL allows (one thread at a "
+                     f"time): noise, in a run where one thread took {spread('py_sequential')} per "
+                     "decrement.")
+    has_ft = "ft_threads_2" in eng
+    if has_ft:
+        s_ft, cost = r[S_FT], r["free-threaded 1 thread / GIL 1 thread (single-thread cost)"]
+        ft, py = eng["ft_sequential"]["python"], eng["py_sequential"]["python"]
+        ft_words = speedup_words(s_ft, "Two free-threaded threads", "ft_sequential",
+                                 "ft_threads_2")
+        lines.append(f"{ft_words}; the process used {cores['ft_threads_2']:.2f} cores"
+                     + ("." if s_ft >= 1.15 or s_go < 1.5 else
+                        ", while goroutines did scale: this run does not show free-threaded "
+                        "Python running in parallel."))
+        worst = max(e["max_ns"] / e["min_ns"] for e in eng.values() if "ns" in e)
+        lines.append(f"On one thread, free-threaded {ft} took **{cost:.2f}x** the time of {py} "
+                     "per decrement" + (
+                         ": the single-thread cost of free-threading (in 3.13t, thread-safe "
+                         "reference counting, and no specializing interpreter); part of it may "
+                         f"be the version, {py} vs {ft}." if cost > 1.05 else
+                         f" ({py} vs {ft}): no single-thread cost visible in this run, whose "
+                         f"runs of one engine differ by up to {worst:.1f}x (see the plot)."))
+    else:
+        lines.append(f"No free-threaded CPython here ({run['free_threaded_looked_for']}): set "
+                     "`EPG_FT_PYTHON`, or build one with `common/free-threaded-python.sh`.")
+    load_words = f"load average {load:.1f} on {cpus} CPUs"
+    if s_go < 1.5:
+        groups = _autogroups() if autogroups is None else autogroups
+        # Only when the second goroutine got no second core: then autogroups may be why.
+        shared = (" Linux shares a busy machine's CPUs between sessions (autogroups), not "
+                  "threads, so a second thread gets no more CPU." if groups and cores["go_2"] < 1.5
+                  else "")
+        lines.append(
+            "**This run cannot show parallelism**: while two goroutines counted, the process "
+            f"used {cores['go_2']:.2f} cores (CPU seconds per second), "
+            + ("not 2" if cores["go_2"] < 1.5 else f"yet ran only {s_go:.2f}x as fast as one")
+            + (f". The machine was busy ({load_words}).{shared}" if load >= cpus / 2 else
+               f" ({load_words}).")
+            + " The compiled-vs-interpreted factor (one thread each) is still meaningful; rerun "
+            "`make bench` on an idle machine for the parallelism.")
+    total, par = r["2 GIL threads / 2 goroutines"], r["  parallelism (S_go / S_GIL threads)"]
+    lines.append(f"So 2 GIL threads → 2 goroutines: **{total:.0f}x** = {cvi:.0f}x (compiled vs "
+                 f"interpreted) x {par:.2f}x (parallelism).")
+    if has_ft:
+        total_ft = r["2 free-threaded threads / 2 goroutines"]
+        cvi_ft = r["  compiled vs interpreted (free-threaded 1 thread / 1 goroutine)"]
+        par_ft = r["  parallelism (S_go / S_free-threaded threads)"]
+        line = (f"2 free-threaded threads → 2 goroutines: **{total_ft:.0f}x** = {cvi_ft:.0f}x x "
+                f"{par_ft:.2f}x")
+        # Round by round (each round's runs were close in time): S_go / S_free-threaded.
+        rounds = [g / f for g, f in zip(per_round(run, "go_1", "go_2"),
+                                        per_round(run, "ft_sequential", "ft_threads_2"),
+                                        strict=True)]
+        span = f"S_go / S_free-threaded, round by round: {min(rounds):.2f}-{max(rounds):.2f}x"
+        if s_go < 1.5:
+            line += (": " + ("there was no spare core in this run" if cores["go_2"] < 1.5 else
+                             f"two goroutines gained only {s_go:.2f}x in this run")
+                     + ", so that parallelism factor says nothing about free-threading.")
+        elif all(abs(p - 1) <= 0.1 for p in rounds):
+            line += (": both gained about as much from the second core, within 10% in every "
+                     f"round ({span}), so what is left of the gap is compiled vs interpreted.")
+        elif min(rounds) > 1:
+            line += (": goroutines gained more from the second core than free-threaded threads, "
+                     f"in every round ({span}).")
+        elif max(rounds) < 1:
+            line += (": free-threaded threads gained more from the second core than goroutines, "
+                     f"in every round ({span}).")
+        else:
+            line += f": this run does not separate them ({span}: some rounds favour one, some " \
+                    "the other)."
+        lines.append(line)
+    lines.append(f"The C loop, one thread, was {r['1 Python thread / C loop']:.0f}x faster than a "
+                 f"Python thread per decrement (a goroutine took {r['1 goroutine / C loop']:.2f}x"
+                 " the C loop's time): compiled vs interpreted is not Go's merit.")
+    return lines
+
+
+GIL_COLORS = {"solo": "tab:gray", "released": "tab:green", "released_2": "tab:olive",
+              "held": "tab:red"}
+
+
+def plot_gil(gil: dict):
+    """The Python thread's count over time, the phases shaded; and where its
+    time went in each phase (on a CPU, waiting for one, asleep)."""
+    import matplotlib.pyplot as plt
+
+    phases = list(GIL_PHASES)
+    rounds = len(gil["phases"]) // len(phases)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8), height_ratios=[3, 2.4],
+                                      layout="constrained")
+    marks = gil["marks"]
+    top.plot(marks, [(i + 1) * gil["mark_every"] / 1e6 for i in range(len(marks))],
+             color="black", lw=1.5, label="the thread's count")
+    seen = set()
+    for p in gil["phases"]:
+        top.axvspan(p["start"], p["end"], color=GIL_COLORS[p["phase"]], alpha=0.25,
+                    label=None if p["phase"] in seen else GIL_PHASES[p["phase"]])
+        seen.add(p["phase"])
+    top.set_xlabel("seconds")
+    top.set_ylabel("millions of increments")
+    top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8,
+               title="the main thread:", title_fontsize=8)
+    rel, rel2, held = (gil["of_solo"][p] for p in ("released", "released_2", "held"))
+    top.set_title("A Python thread's count: flat only while a Go call holds the GIL"
+                  if held < 0.15 and min(rel, rel2) > 0.3 else
+                  "A Python thread's count while the main thread sleeps or calls Go")
+    on, wait, asleep = (gil[k] for k in ("on_cpu", "waiting_for_cpu", "asleep"))
+    split = not any(math.isnan(wait[p]) for p in phases)  # schedstat: Linux only
+    parts = ([("on a CPU", on, "tab:blue"), ("waiting for a CPU", wait, "tab:orange"),
+              ("asleep (for the GIL)", asleep, "lightgray")] if split else
+             [("on a CPU", on, "tab:blue")])
+    y = range(len(phases))
+    left = [0.0] * len(phases)
+    for what, share, c in parts:
+        values = [share[p] * 100 for p in phases]
+        bars = bottom.barh(y, values, left=left, color=c, label=what, height=0.6)
+        bottom.bar_label(bars, labels=[f"{v:.0f}%" if v >= 6 else "" for v in values],
+                         label_type="center", fontsize=9)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    bottom.set_yticks(list(y), [f"{GIL_PHASES[p]}\n(pace: {gil['of_solo'][p]:.0%} of solo)"
+                                for p in phases], fontsize=9)
+    bottom.invert_yaxis()
+    bottom.set_xlim(0, max(100, max(left)))
+    bottom.set_xlabel(f"the thread's time, % of the phase (median of {rounds} rounds)")
+    bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=9)
+    cpu_bound = (split and all(asleep[p] < 0.1 for p in ("released", "released_2"))
+                 and asleep["held"] > 0.5)
+    bottom.set_title("Released, the thread waits for a CPU, never for the GIL; held, it sleeps"
+                     if cpu_bound else "Where the thread's time went, phase by phase")
+    return fig
+
+
+def gil_findings(gil: dict, load_words: str) -> list[str]:
+    """What this run showed about a Python thread during a Go call, released or
+    held, computed from its phases."""
+    on, wait, asleep = (gil[k] for k in ("on_cpu", "waiting_for_cpu", "asleep"))
+    rel, rel2, held = (gil["of_solo"][p] for p in ("released", "released_2", "held"))
+    split = not any(math.isnan(wait[p]) for p in GIL_PHASES)
+    cpu_bound = (split and all(asleep[p] < 0.1 for p in ("released", "released_2"))
+                 and asleep["held"] > 0.5)
+    per_cpu = gil["per_cpu_of_solo"]["released"]
+    cores1, cores2 = gil["process_cores"]["released"], gil["process_cores"]["released_2"]
+    words = [f"Held, the thread kept {held:.0%} of its solo pace"
+             + (f" and slept {asleep['held']:.0%} of the call, waiting for the GIL (it runs only "
+                "at the edges of the call)." if split and asleep["held"] > 0.5 else ".")]
+    words.append(f"Released, with one goroutine, it kept {rel:.0%} of its solo pace: on a CPU "
+                 f"{on['released']:.0%} of the time"
+                 + (f", waiting for one {wait['released']:.0%}, asleep {asleep['released']:.0%}"
+                    if split else "") + ".")
+    if not cpu_bound:
+        words.append(f"With two goroutines: {rel2:.0%} of its pace, {on['released_2']:.0%} on a "
+                     "CPU. " + ("This run does not separate waiting for a CPU from waiting for "
+                                "the GIL (Linux's schedstat is not available here)." if not split
+                                else "In this run the thread also slept during a released "
+                                "call, or barely slept during the held one: see the plot."))
+        return words
+    words.append("The GIL was free: whatever pace the thread lost, it lost waiting for a CPU, and "
+                 "on one it counted "
+                 + (f"as fast as alone ({per_cpu:.0%} of its solo rate per CPU second)."
+                    if abs(per_cpu - 1) <= 0.2 else
+                    f"at {per_cpu:.0%} of its solo rate per CPU second."))
+    words.append(f"The whole process got only {cores1:.2f} cores during that call ({load_words}),"
+                 " and the goroutine and this thread shared them." if cores1 < 1.7 else
+                 f"The process used {cores1:.2f} cores: the goroutine and this thread had about "
+                 "one each.")
+    if wait["solo"] > 0.1:
+        words.append(f"Even alone, the thread waited for a CPU {wait['solo']:.0%} of the time: "
+                     "other programs had the cores.")
+    # One goroutine vs two, relative changes: a 5-point drop from 25% is a fifth.
+    cpu_change = on["released_2"] / max(on["released"], 1e-9)
+    pace_change = rel2 / max(rel, 1e-9)
+    more = ("less CPU than" if cpu_change < 0.85 else "more CPU than" if cpu_change > 1.18
+            else "about as much CPU as")
+    pace_words = ("fell" if pace_change < 0.85 else "rose" if pace_change > 1.18 else
+                  "stayed about the same")
+    two = (f"With two goroutines it got {more} with one ({on['released_2']:.0%} of the phase on "
+           f"a CPU vs {on['released']:.0%}), and its pace {pace_words}: {rel2:.0%} of solo vs "
+           f"{rel:.0%}")
+    if abs(pace_change / max(cpu_change, 1e-9) - 1) > 0.2:  # not all from the CPU it got
+        two += (f"; per CPU second it counted at {gil['per_cpu_of_solo']['released_2']:.0%} of "
+                f"its solo rate (vs {per_cpu:.0%} with one goroutine)")
+    two += f". The process used {cores2:.2f} cores"
+    words.append(two + (": each busy goroutine is one more busy thread for the same cores."
+                        if cpu_change < 0.85 else "."))
+    return words
+
+
+CTRL_C_CHILD = """
+import signal, sys, threading, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+import countdown
+sys.setswitchinterval(1000)  # the helper gets the GIL only when the call releases it
+def announce():
+    time.sleep(0.01)
+    print("in the Go call", flush=True)
+threading.Thread(target=announce, daemon=True).start()
+countdown.countdown({n}, {workers}, interruptible={interruptible})
+"""
+
+
+def ctrl_c(n: int, workers: int, interruptible: bool = True, timeout: float = 120) -> str:
+    """Ctrl-C (SIGINT) sent to a child inside countdown(n, workers): how long it
+    took to stop, and the last lines it printed (the KeyboardInterrupt and
+    its note)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CHILD.format(n=n, workers=workers,
+                                                   interruptible=interruptible)],
+        cwd=STEP, env=dict(os.environ, PYTHONPATH=str(STEP)), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if child.stdout.readline() != "in the Go call\n":
+        child.kill()
+        return f"the child did not start: {child.communicate()[1][-500:]}"
+    t0 = time.perf_counter()
+    child.send_signal(signal.SIGINT)
+    try:
+        _, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, err = child.communicate()
+    tail = "\n    ".join(err.strip().splitlines()[-2:])
+    return (f"workers={workers:<6,} interruptible={interruptible!s:<5}: "
+            f"{time.perf_counter() - t0:6.2f} s after SIGINT:\n    {tail}")
 
 
 def main(argv=None) -> int:

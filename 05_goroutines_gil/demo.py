@@ -1,9 +1,20 @@
-"""Step 05 in a few seconds: goroutines from Python, with the GIL released.
+"""`make demo`: goroutines from Python, the GIL released, in a few seconds.
 
-Prints durations (they vary) and facts that do not: results, errors, and
-whether a Python thread ran during the Go call or only after it.
+1. countdown's result, and a bad input's exception;
+2. the talk's race, two Python threads against two goroutines, timed on the
+   wall clock and in CPU time: CPU seconds per wall second are the cores the
+   count used, which shows why threads that share a GIL cannot go faster,
+   whatever else the machine is doing;
+3. a Python thread counting while the main thread is inside countdown():
+   with the GIL released it runs during the call, held it cannot.
+
+Durations vary from run to run (the README's copy masks them); every other
+word printed is computed from what the run did.
 """
 
+import os
+import signal
+import sys
 import threading
 import time
 
@@ -16,70 +27,103 @@ try:
 except ValueError as exc:
     print(f"countdown(-1) -> ValueError: {exc}")
 
-N = 500_000_000  # ten times the talk's 50,000,000: long enough to time (>= 0.1 s)
+
+# -- 2. The race: the same loop, two Python threads vs two goroutines. ------
+def py_countdown(n: int) -> None:
+    while n > 0:
+        n -= 1
+
+
+def python_threads(n: int) -> None:
+    threads = [threading.Thread(target=py_countdown, args=(n // 2,)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def race(label: str, n: int, run) -> float:
+    """Time run(n) on the wall clock and in CPU time (every thread of the
+    process); print both, their ratio, and the time per decrement."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run(n)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"  {label:<28}{n:>14,}{wall:>8.2f} s{cpu:>8.2f} s{cpu / wall:>6.2f} cores"
+          f"{wall / n * 1e9:>8.2f} ns")
+    return wall / n
+
+
+PY_N, GO_N = 10_000_000, 2_000_000_000  # Go counts 200x more: long enough to time
 countdown.countdown(1000)  # warm up
-for workers in (1, 2):
-    t0 = time.perf_counter()
-    countdown.countdown(N, workers)
-    print(f"countdown({N:,}, workers={workers}): {time.perf_counter() - t0:.2f} s")
-
-# A Python thread counts to JOB while the main thread sleeps, or calls Go.
-JOB = 1_000_000
-GO_N = 10**9  # per goroutine: the Go call lasts many times the thread's job
-
-
-def waiting_for_cpu() -> float | None:
-    """Seconds this thread has been runnable but not running (Linux only).
-    Waiting for the GIL does not count: the thread sleeps."""
-    try:
-        with open("/proc/thread-self/schedstat") as f:
-            return int(f.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return None
+print("\nthe talk's race: count down in 2 Python threads, then in 2 goroutines\n"
+      f"  {'':<28}{'decrements':>14}{'wall':>10}{'CPU':>10}{'CPU / wall':>12}"
+      f"{'a decrement':>12}")
+py = race("2 Python threads", PY_N, python_threads)
+go = race("2 goroutines (GIL released)", GO_N, lambda n: countdown.countdown(n, 2))
+print(f"  a decrement took {py / go:.0f}x longer in a Python thread (compiled vs interpreted). "
+      "CPU / wall\n  is the cores a count used: Python threads that share a GIL take turns "
+      "and never pass 1;\n  goroutines use the cores the machine gives them (one each at most; "
+      "fewer while it is busy).")
 
 
-def python_thread_during(what: str, call) -> None:
-    go = threading.Event()
-    times = {}
+# -- 3. A Python thread during a Go call. ------------------------------------
+# The helper counts to WORK and then stops the call (SIGALRM, whose handler
+# runs inside it); a timer stops it otherwise. The switch interval of 1000 s
+# keeps any thread from being made to hand the GIL over: with the GIL held,
+# the handler's own Python code would otherwise give the helper a turn
+# inside the call. The same probe as test_gil_is_released_during_the_go_call.
+WORK = 100_000
 
-    def job() -> None:
-        cpu, waited = time.thread_time(), waiting_for_cpu()
-        go.wait()  # wakes at once, but runs only once it has the GIL
-        i = 0
-        while i < JOB:
-            i += 1
-        times["done"], times["cpu"] = time.perf_counter(), time.thread_time() - cpu
-        times["waited"] = None if waited is None else waiting_for_cpu() - waited
 
-    thread = threading.Thread(target=job)
+class Stop(Exception):
+    pass
+
+
+def python_thread_during(release_gil: bool, timer: float) -> tuple[int, str, float]:
+    state = {"calling": False, "during": 0, "stopped_it": False}
+
+    def stop(signum, frame):  # runs in the main thread, inside the Go call
+        raise Stop(state["during"])
+
+    gate = threading.Lock()
+    gate.acquire()
+
+    def helper() -> None:
+        with gate:  # opened just before the call: from then on it wants the GIL
+            pass
+        for _ in range(WORK):
+            state["during"] += state["calling"]
+        if state["calling"]:
+            state["stopped_it"] = True
+            os.kill(os.getpid(), signal.SIGALRM)
+
+    signal.signal(signal.SIGALRM, stop)
+    thread = threading.Thread(target=helper)
     thread.start()
+    signal.setitimer(signal.ITIMER_REAL, timer)
+    state["calling"] = True
     t0 = time.perf_counter()
-    go.set()
-    call()
-    call_end = time.perf_counter()
+    gate.release()  # does not release the GIL: the helper now waits for it
+    try:
+        countdown.countdown(1 << 62, 1, release_gil=release_gil)
+        during = -1  # (2**62 decrements: decades; never)
+    except Stop as exc:
+        during = exc.args[0]
+    seconds = time.perf_counter() - t0
+    state["calling"] = False
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
     thread.join()
-    if call is not sleep:
-        what += f": {call_end - t0:.2f} s"
-    done = times["done"] - t0
-    if times["waited"] is None:  # not Linux
-        waited = asleep = "-"
-    else:
-        waited = f"{times['waited']:.2f} s"
-        asleep = f"{max(0.0, done - times['cpu'] - times['waited']):.2f} s"
-    when = ("" if call is sleep else
-            "  during the call" if times["done"] < call_end else "  after the call")
-    print(f"  {what:<44}{done:>7.2f} s{times['cpu']:>8.2f} s{waited:>12}{asleep:>9}{when}")
+    return during, "it" if state["stopped_it"] else "a timer", seconds
 
 
-def sleep() -> None:
-    time.sleep(0.2)
-
-
-print(f"\na Python thread counts to {JOB:,}; meanwhile the main thread runs:")
-print(f"  {'':<44}{'done in':>9}{'on a CPU':>10}{'waiting':>12}{'asleep':>9}")
-python_thread_during("time.sleep(0.2)", sleep)
-python_thread_during("countdown(10**9, workers=1)", lambda: countdown.countdown(GO_N, 1))
-python_thread_during("countdown(2 * 10**9, workers=2)", lambda: countdown.countdown(2 * GO_N, 2))
-python_thread_during("countdown(10**9, release_gil=False)",
-                     lambda: countdown.countdown(GO_N, 1, release_gil=False))
-print("  (waiting: runnable, for a CPU; asleep: for the GIL)")
+interval = sys.getswitchinterval()
+sys.setswitchinterval(1000)
+print(f"\na Python thread counts to {WORK:,} while the main thread is inside countdown(2**62)\n"
+      "(a count that only a signal ends):")
+for label, release, timer in (("GIL released (the default)", True, 30.0),
+                              ("GIL held (release_gil=False)", False, 0.5)):
+    during, who, seconds = python_thread_during(release, timer)
+    print(f"  {label + ':':<31}it counted {during:>7,} during the call; {who} stopped "
+          f"the call: {seconds:.2f} s")
+sys.setswitchinterval(interval)

@@ -9,8 +9,11 @@ region between two marker comments, in any language,
 
 is shown (markers dropped, common indentation removed) with a link to the
 whole file. `diff` shows how one version of a file became the next. Every
-line shown is counted: a notebook ends with `excerpt.budget(150)`, which
-fails if the notebook showed more source than a reader takes in.
+line shown is counted, and so is the notebook's own code: a notebook ends
+with `budget(150, "NN_name.ipynb")`, which fails if the source it showed
+plus the code of its own cells is more than a reader takes in. Plots and
+sentences computed from a run belong in the step's bench.py (tested), not
+in the notebook: a cell calls them.
 
     from excerpt import show, diff, budget
     show("../02_cgo_sum/newmath.c", "fastcall")
@@ -20,12 +23,13 @@ from __future__ import annotations
 
 import difflib
 import html
+import json
 import os
 import re
 import textwrap
 from pathlib import Path
 
-__all__ = ["budget", "diff", "displayed", "region", "show", "text"]
+__all__ = ["budget", "code_cells", "diff", "displayed", "own_code", "region", "show", "text"]
 
 _MARK = re.compile(r"\[(?P<end>/)?excerpt:\s*(?P<name>[\w.-]+)\s*\]")
 _LANG = {".c": "c", ".h": "c", ".go": "go", ".py": "python", ".mk": "makefile",
@@ -105,9 +109,26 @@ def displayed() -> int:
     return _shown
 
 
-def budget(lines: int) -> None:
-    """Fail if this notebook showed more than `lines` lines of source."""
-    if _shown > lines:
-        raise AssertionError(f"this notebook shows {_shown} lines of source, more than its "
-                             f"budget of {lines}: show excerpts, not files")
-    print(f"source shown in this notebook: {_shown} lines (budget {lines})")
+def code_cells(notebook: str | os.PathLike) -> list[list[str]]:
+    """The non-blank lines of each code cell of a notebook (.ipynb)."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    return [[line for line in "".join(c["source"]).splitlines() if line.strip()]
+            for c in cells if c["cell_type"] == "code"]
+
+
+def own_code(notebook: str | os.PathLike) -> int:
+    """Lines of the notebook's own code: every non-blank line of its code cells."""
+    return sum(len(cell) for cell in code_cells(notebook))
+
+
+def budget(lines: int, notebook: str | os.PathLike | None = None) -> None:
+    """Fail if this notebook showed more than `lines` lines of source, counting
+    the excerpts shown so far and, given the notebook's file, its own code."""
+    own = own_code(notebook) if notebook is not None else 0
+    if _shown + own > lines:
+        raise AssertionError(f"this notebook shows {_shown} lines of excerpts and {own} of its "
+                             f"own code, more than its budget of {lines}: show excerpts, not "
+                             "files, and call tested helpers (bench.py) instead of writing "
+                             "plots and sentences in cells")
+    print(f"source in this notebook: {_shown} lines of excerpts + {own} of its own code = "
+          f"{_shown + own} (budget {lines})")

@@ -5,10 +5,11 @@
 
 The block is the fenced text between `<!-- demo output -->` and
 `<!-- /demo output -->` in the step's README.md. The comparison ignores what
-changes from run to run or machine to machine by nature: durations and
-rates (0.42 s, 18.3 images/s), output sizes (877.8 KiB, (96%): they follow
-the codecs' versions) and the checkout's own path. test_readmes.py runs the check for
-every step, so a README never shows output the code no longer prints.
+changes from run to run or machine to machine by nature: durations, rates
+and ratios (0.42 s, 18.3 images/s, 1.95 cores, 158x), output sizes
+(877.8 KiB, (96%): they follow the codecs' versions) and the checkout's own
+path. test_readmes.py runs the check for every step, so a README never shows
+output the code no longer prints.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- demo output -->\n```text\n)(?P<body>.*?)(```\n<!-- /demo output -->)",
                    re.S)
-_VARIES = re.compile(r"\d+(?:\.\d+)?(?:\s?(?:ns|µs|us|ms|s|min)\b|\s?images/s\b)")
+_VARIES = re.compile(r"\d+(?:\.\d+)?(?:\s?(?:ns|µs|us|ms|s|min)\b|\s?images/s\b|\s?cores?\b|x\b)")
 # Output sizes depend on the versions of the codecs installed (libjpeg-turbo,
 # libimagequant, Pillow): step 06's byte counts and savings are masked too.
 _SIZES = re.compile(r"\d+(?:\.\d+)?\s?(?:B|[KMG]i?B)\b|\(\d+%\)")

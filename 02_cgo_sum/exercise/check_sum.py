@@ -1,0 +1,76 @@
+"""`make exercise` in 02_cgo_sum: does newmath.sum raise OverflowError now?
+
+newmath is built with exercise/sum.go in place of sum/sum.go, in
+build/exercise/02_cgo_sum/, and called in a child process (its Go core is
+another copy of the Go runtime: one per process). The cases are step 01's
+contract (common/sum_contract.py), which every sum of steps 01 and 02 meets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+STEP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("EPG_EXERCISE_BUILD", STEP / "build" / "exercise"))
+TREE = BUILD / STEP.name
+MAX, MIN = 2**63 - 1, -(2**63)
+
+CHILD = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import newmath, sum_contract
+
+def outcome(call, *args):
+    try:
+        return repr(call(*args))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+print(json.dumps({
+    "module": newmath.__file__,
+    "problems": sum_contract.problems(newmath.sum),
+    "MAX + 1": outcome(newmath.sum, 2**63 - 1, 1),
+    "sum_list": {repr(v): outcome(newmath.sum_list, v) for v in
+                 ([1, 2, 3], [2**63 - 1, -(2**63), 5], [2**62, 2**62], [-(2**62), -(2**62), -1])},
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def run() -> dict:
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(TREE), str(STEP.parent / "common")],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        pytest.fail(f"newmath crashed or did not import (exit status {proc.returncode}):\n"
+                    + proc.stderr[-2000:], pytrace=False)
+    result = json.loads(proc.stdout)
+    assert Path(result["module"]).parent == TREE, result["module"]  # the exercise's build
+    return result
+
+
+def test_sum_meets_step_01s_contract(run):
+    if run["problems"]:
+        pytest.fail("newmath.sum does not meet the contract yet:\n  " + "\n  ".join(run["problems"])
+                    + f"\n(newmath.sum(2**63 - 1, 1) -> {run['MAX + 1']}: "
+                    "Add must say ok == false when a + b wraps around)", pytrace=False)
+
+
+def test_sum_list_reports_the_addition_that_overflows(run):
+    expected = {
+        "[1, 2, 3]": "6",
+        f"[{MAX}, {MIN}, 5]": "4",  # fits all along
+        f"[{2**62}, {2**62}]": "OverflowError",
+        f"[{-(2**62)}, {-(2**62)}, -1]": "OverflowError",
+    }
+    wrong = {values: got for values, got in run["sum_list"].items()
+             if not got.startswith(expected[values])}
+    if wrong:
+        pytest.fail("newmath.sum_list (AddAll uses Add) got wrong results:\n  " + "\n  ".join(
+            f"sum_list({values}) -> {got}, expected {expected[values]}"
+            for values, got in wrong.items()), pytrace=False)

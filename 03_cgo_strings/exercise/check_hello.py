@@ -1,0 +1,62 @@
+"""`make exercise` in 03_cgo_strings: is the leak gone, and does it still work?
+
+exercise/hello.c is built against v2_leak's Go core into build/exercise/ and
+run in child processes (its Go core is another copy of the Go runtime: one
+per process): rss_probe.py makes 200,000 calls and samples the resident
+memory, as the step's own test of version 2 does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+STEP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("EPG_EXERCISE_BUILD", STEP / "build" / "exercise"))
+CALLS, NAME_CHARS = 200_000, 200
+MiB = 1024 * 1024
+
+
+def child(args: list[str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "GODEBUG"}  # no cgocheck=0
+    proc = subprocess.run([sys.executable, *args], cwd=BUILD, env=env, capture_output=True,
+                          text=True, timeout=300)
+    if proc.returncode != 0:
+        how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
+               else f"exited with status {proc.returncode}")
+        pytest.fail(f"the module crashed: the child {how}. A buffer freed twice, or read after "
+                    f"it was freed, does this. Its stderr ends with:\n{proc.stderr[-1500:]}",
+                    pytrace=False)
+    return proc
+
+
+def test_it_still_greets():
+    code = ("import hello\n"
+            "print(repr(hello.say_hello('Gophers')))\n"
+            "name = 'Zoë, 世界 🐹' * 1000\n"
+            "print(hello.say_hello(name) == 'Hello ' + name)\n"
+            "try:\n    hello.say_hello(b'Gophers')\n"
+            "except TypeError:\n    print('TypeError')\n")
+    lines = child(["-c", code]).stdout.splitlines()
+    assert lines == ["'Hello Gophers'", "True", "TypeError"], (
+        f"say_hello no longer answers right: {lines} (is the buffer freed before the str "
+        "is made from it?)")
+
+
+def test_the_greetings_are_freed():
+    run = json.loads(child([str(STEP / "rss_probe.py"), str(BUILD), str(CALLS), str(NAME_CHARS),
+                            "10"]).stdout)
+    assert Path(run["module"]).parent == BUILD, run["module"]  # the exercise's build
+    growth = run["rss"][-1] - run["rss"][0]
+    leaked = CALLS * (run["greeting_bytes"] + 1)
+    if growth >= 4 * MiB:
+        pytest.fail(f"after {CALLS:,} calls the child's resident memory grew by "
+                    f"{growth / MiB:.1f} MiB, {growth / CALLS:.0f} bytes a call (a greeting and "
+                    f"its NUL are {run['greeting_bytes'] + 1} bytes; all of them would be "
+                    f"{leaked / MiB:.1f} MiB): the buffer Go returns is still not freed",
+                    pytrace=False)

@@ -1,0 +1,77 @@
+"""`make exercise` in 05_goroutines_gil: does a Python thread run during count.countdown()?
+
+The module built from exercise/count.c (build/exercise/) runs in a child
+process (its Go core is another copy of the Go runtime: one per process).
+There, a helper thread counts to 100,000 while the main thread is inside
+count.countdown(2 * 10**9). With the switch interval at 1000 s, no thread is
+forced to hand the GIL over: the helper can only run during the call if the
+call releases the GIL. (The same probe as the step's own
+test_gil_is_released_during_the_go_call.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+STEP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("EPG_EXERCISE_BUILD", STEP / "build" / "exercise"))
+N = 2 * 10**9  # about a second of Go counting: time for the helper to run
+
+PROBE = r"""
+import json, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import count
+sys.setswitchinterval(1000)  # nobody is forced to give up the GIL
+WORK = 100_000
+state = {"calling": False, "progress_during_call": 0}
+gate = threading.Lock()
+gate.acquire()
+
+def helper():
+    with gate:  # opened just before the call; from then on it wants the GIL
+        pass
+    for _ in range(WORK):
+        state["progress_during_call"] += state["calling"]
+
+t = threading.Thread(target=helper)
+t.start()
+state["calling"] = True
+gate.release()  # does not release the GIL: the helper now waits for it
+t0 = time.perf_counter()
+result = count.countdown(int(sys.argv[2]))
+seconds = time.perf_counter() - t0
+state["calling"] = False
+t.join()
+print(json.dumps({"module": count.__file__, "result": result, "seconds": seconds, **state}))
+"""
+
+
+def probe() -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(BUILD), str(N)],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.fail(f"the child failed (exit status {proc.returncode}); its stderr ends "
+                    f"with:\n{proc.stderr[-1500:]}", pytrace=False)
+    out = json.loads(proc.stdout)
+    assert Path(out["module"]).parent == BUILD, out["module"]  # the exercise's build
+    return out
+
+
+def test_a_python_thread_runs_during_the_go_call():
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        pytest.fail("this is a free-threaded CPython: there is no GIL to release, so this "
+                    "check cannot tell. Do this exercise with a regular CPython "
+                    "(make exercise PYTHON=python3)", pytrace=False)
+    out = probe()
+    assert out["result"] == N, f"count.countdown({N}) returned {out['result']}"
+    if out["progress_during_call"] == 0:
+        pytest.fail(f"during the {out['seconds']:.2f} s of count.countdown({N:,}), the helper "
+                    "thread counted 0: it waited for the GIL the whole time. Release it "
+                    "around the Go call", pytrace=False)
