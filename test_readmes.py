@@ -38,13 +38,6 @@ SECTIONS = ["Goal", "Run it", "What you'll see", "The one idea", "Next"]
 CELL_LINES = 25  # a code cell longer than this is a program: put it in bench.py, tested
 NOTEBOOK_BUDGET = 150  # lines of excerpts + the notebook's own code
 
-# TODO(issue 18): step 06 is being rewritten; remove it from these two sets
-# once its README has "Copying this step" (rule: test_readme_says_how_to_copy_the_step)
-# and its notebook keeps cells within CELL_LINES and its own code plus excerpts
-# within NOTEBOOK_BUDGET, checked by budget(150, "06_piuma_case.ipynb")
-# (rule: test_notebook_shape).
-NOT_YET_COPYABLE = {"06_piuma_case"}
-NOT_YET_WITHIN_NOTEBOOK_RULES = {"06_piuma_case"}
 
 
 def top_part(readme: Path) -> list[str]:
@@ -71,8 +64,6 @@ def test_root_readme_top_part():
 
 @pytest.mark.parametrize("step", STEPS, ids=[s.name for s in STEPS])
 def test_readme_says_how_to_copy_the_step(step):
-    if step.name in NOT_YET_COPYABLE:
-        pytest.skip("TODO(issue 18): this step's README gets its Copying section later")
     lines = (step / "README.md").read_text().splitlines()
     top = top_part(step / "README.md")
     assert lines[len(top)] == "## Copying this step", "right after the top part"
@@ -120,10 +111,6 @@ def test_notebook_shape(notebook):
     code = [t for c, t in zip(cells, text, strict=True) if c["cell_type"] == "code"]
     assert any(t.startswith("## What to notice") for t in text)
     assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
-    if notebook.stem in NOT_YET_WITHIN_NOTEBOOK_RULES:
-        pytest.skip("TODO(issue 18): this notebook is being rewritten; it must then keep "
-                    f"cells <= {CELL_LINES} lines and end with "
-                    f'budget({NOTEBOOK_BUDGET}, "{notebook.name}")')
     # The last cell counts what the notebook showed, when it runs (nbmake):
     # its excerpts plus its own code, which it reads from this very file.
     budget = re.fullmatch(r'budget\((\d+), "([^"]+)"\)', code[-1].strip())

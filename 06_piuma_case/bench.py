@@ -252,6 +252,48 @@ def verdict(rows: list[dict]) -> list[str]:
     return out
 
 
+def plot(rows: list[dict]):
+    """CPU per image of every batch, per variant (common/nb.py's runs plot)."""
+    import matplotlib.pyplot as plt
+    import nb
+
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1))
+    nb.runs_plot(ax, {r["variant"]: r["cpu_ms"] for r in rows}, "ms")
+    ax.set_xlabel("CPU ms per image (every batch a dot, its median a bar; lower is better)")
+    fig.tight_layout()
+    return fig
+
+
+KILL = """
+import json, os, signal, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import piuma, psutil
+src, dst = sys.argv[2:4]
+killed = []
+def kill_one():  # once outputs appear, the workers are converting
+    while not any(f for _, _, f in os.walk(dst)):
+        time.sleep(0.01)
+    worker = psutil.Process().children(recursive=True)[0]
+    os.kill(worker.pid, signal.SIGKILL)
+    killed.append(worker.pid)
+threading.Thread(target=kill_one, daemon=True).start()
+rs = piuma.optimize_dir(src, dst, width=800, height=800, cluster="local:2")
+print(json.dumps({"killed": killed, "ok": sum(r.ok for r in rs), "files": len(rs)}))
+"""
+
+
+def kill_a_worker(src: Path, dst: Path) -> dict:
+    """The batch on a local cluster of 2 workers, one SIGKILLed mid-batch
+    (in a child process): what came back, and what is on disk after."""
+    p = subprocess.run([sys.executable, "-c", KILL, str(HERE), str(src), str(dst)],
+                       capture_output=True, text=True, timeout=600, check=True)
+    out = json.loads(p.stdout.splitlines()[-1])
+    files = [f for f in Path(dst).rglob("*") if f.is_file()]
+    out["outputs"] = len(files)
+    out["temp_files"] = sum(f.name.endswith(".tmp") for f in files)
+    return out
+
+
 def run(src: Path, names: list[str], repeat: int) -> list[dict]:
     """Time the variants; the rows of the table (with PSNR)."""
     refs = references(src)

@@ -37,7 +37,9 @@ STAGES = {  # stage: (Python functions, as (file, name); Go functions)
                 "engine.decodeStdPNG"]),
     "resize": ([("Image.py", "resize"), ("Image.py", "transpose")],
                ["engine.resize", "engine.orient"]),
-    "encode": ([("Image.py", "save")], ["engine.encodeJPEG", "engine.encodePNG"]),
+    # Image.save as _pyengine.convert calls it (_pyoptimize's is optimising)
+    "encode": ([("Image.py", "save", "_pyengine.py", "convert")],
+               ["engine.encodeJPEG", "engine.encodePNG"]),
     "optimise": ([("_pyoptimize.py", "optimize_png"), ("_pyengine.py", "optimize")],
                  ["engine.quantize", "engine.encodePalette"]),
 }
@@ -71,8 +73,16 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[
     cpu, tool = time.process_time() - cpu0, tools_cpu() - tools0
     prof.dump_stats(OUT / f"python-{optimizer}.prof")
     stats = pstats.Stats(prof, stream=(text := io.StringIO()))
-    stages = {stage: 1000 * sum(ct for (f, _l, fn), (_c, _n, _t, ct, _) in stats.stats.items()
-                                if any(f.endswith(k[0]) and fn == k[1] for k in keys)) / files
+    def seconds(key: tuple) -> float:  # cumulative time of (file, function[, caller])
+        total = 0.0
+        for (f, _l, fn), (_c, _n, _t, ct, callers) in stats.stats.items():
+            if f.endswith(key[0]) and fn == key[1]:
+                total += ct if len(key) == 2 else sum(
+                    c[3] for (cf, _cl, cfn), c in callers.items()
+                    if cf.endswith(key[2]) and cfn == key[3])
+        return total
+
+    stages = {stage: 1000 * sum(map(seconds, keys)) / files
               for stage, (keys, _go) in STAGES.items()}
     stages["optimise"] += 1000 * tool / files
     stages["total"] = 1000 * (cpu + tool) / files

@@ -18,8 +18,9 @@ PYTHON=${PYTHON:-python3}
 # check: cmd:NAME (a program on PATH), header:NAME (the C compiler finds it),
 # python-headers, python-venv. An empty package column: nothing to install
 # there (a Homebrew Python has its headers and venv; Xcode's tools give cc).
-# Step 06 reads JPEG through libjpeg's API (libjpeg-turbo), writes PNG with
-# libspng, quantizes with libimagequant (GPL-3, pngquant's library).
+# Step 06 reads and writes JPEG through libjpeg's API (libjpeg-turbo), PNG
+# with libspng, quantizes with libimagequant (GPL-3, pngquant's library); its
+# tests write the JPEGs Pillow cannot (arithmetic, any sampling) with cjpeg.
 REQUIREMENTS=(
     "workshop|C compiler|cmd:${CC:-cc}|build-essential|build-essential|"
     "workshop|make|cmd:make|make|make|make"
@@ -28,10 +29,9 @@ REQUIREMENTS=(
     "workshop|pngquant|cmd:pngquant|pngquant|pngquant|pngquant"
     "workshop|jpegoptim|cmd:jpegoptim|jpegoptim|jpegoptim|jpegoptim"
     "workshop|libjpeg-turbo|header:jpeglib.h|libjpeg62-turbo-dev|libjpeg-turbo8-dev|jpeg-turbo"
-    "workshop|TurboJPEG|header:turbojpeg.h|libturbojpeg0-dev|libturbojpeg0-dev|jpeg-turbo"
+    "workshop|cjpeg|cmd:cjpeg|libjpeg-turbo-progs|libjpeg-turbo-progs|jpeg-turbo"
     "workshop|libspng|header:spng.h|libspng-dev|libspng-dev|libspng"
     "workshop|libimagequant|header:libimagequant.h|libimagequant-dev|libimagequant-dev|libimagequant"
-    "workshop|zlib|header:zlib.h|zlib1g-dev|zlib1g-dev|zlib"
     # What CPython's configure looks for (ssl, zlib, ctypes, sqlite3, ...),
     # and xz for the source tarball.
     "cpython-build|C compiler|cmd:${CC:-cc}|build-essential|build-essential|"
