@@ -105,6 +105,8 @@ def serve(src: str, dst: str, spec: dict) -> None:
                           "tasks": tasks, "bytes_out": sum(r.bytes_out for r in results)}),
               file=out, flush=True)
     extra["rss"] = max([peak_rss_mb()] + [peak_rss_mb(w.pid) for w in workers])
+    if n:
+        cluster.close()  # (not closed, its semaphores are reported leaked at exit)
     print(json.dumps(extra), file=out, flush=True)
 
 

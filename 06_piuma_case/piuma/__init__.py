@@ -296,6 +296,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     bad = _files.prepare_folders(dst, folders) if prepare else {}
     results: list[FileResult | None] = [None] * len(names)
     jobs, where, keys, stale = [], [], {}, {}
+    # [excerpt: batch]
     for i, name in enumerate(names):
         source, destination = os.path.join(src, name), os.path.join(dst, name)
         try:
@@ -315,8 +316,9 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
     try:
-        for i, r in zip(where, engine(jobs), strict=True):
+        for i, r in zip(where, engine(jobs), strict=True):  # Go: one call, all the jobs
             results[i] = r
+            # [/excerpt: batch]
             if i in keys and r.ok:
                 _files.record(r, keys[i])
     finally:
