@@ -50,10 +50,11 @@ raise_sum_overflow(const char *name, long long a, long long b)
 /* [excerpt: talk-call] */
 /*
  * The talk's version. It declared `const long a, b` and parsed them with
- * "ll" (one "l" per long). Two problems: PyArg_ParseTuple writes through &a
- * and &b, and writing to a const object is undefined behaviour; and long is
- * 32 bits on Windows. "L" converts a Python int to long long (64 bits
- * everywhere) and raises OverflowError when the int does not fit.
+ * "LL". Two problems: PyArg_ParseTuple writes through &a and &b, and writing
+ * to a const object is undefined behaviour; and "L" writes a long long, 8
+ * bytes, where long is 4 (Windows): 4 bytes too many. Here a and b are long
+ * long: "L" converts a Python int to 64 bits everywhere, and raises
+ * OverflowError when the int does not fit.
  *
  * METH_VARARGS: the interpreter packs the arguments into a new tuple for
  * every call, and PyArg_ParseTuple interprets the format string "LL:sum" at

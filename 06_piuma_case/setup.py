@@ -1,25 +1,15 @@
-"""The build step of the piuma package (metadata: pyproject.toml).
+"""The build step of the piuma package (its metadata: pyproject.toml).
 
     make wheel                       # wheel + auditwheel repair + its dependencies
     pip install ./06_piuma_case      # from the repository checkout
 
-build_go_ext, a small build_ext subclass (not the deprecated
-setuptools-golang), runs `go build -buildmode=c-shared` to write
-libpiuma_core.so next to where setuptools puts the extension module, because
-the C glue finds its Go core beside itself (common/go_core.h uses dladdr),
-then compiles the glue.
-
-The glue uses the limited API: on a regular CPython the module is
-_piuma.abi3.so and the wheel is tagged cp310-abi3, one wheel for CPython 3.10
-and later. A free-threaded interpreter (3.13t) has no stable ABI yet: there
-the module and the wheel are version-specific.
-
-The glue includes common/go_core.h from the repository, outside this folder:
-pip (>= 21.3) builds a local folder in place, so ../common is there. Building
-from a copy of this folder alone needs EPG_COMMON=/path/to/common.
-Needs at build time: Go >= 1.21, a C compiler, and the headers of libjpeg
-(libjpeg-turbo), libspng and libimagequant. The Go core itself uses the
-standard library only.
+build_go_ext, a small build_ext subclass, runs `go build -buildmode=c-shared`
+to put libpiuma_core.so where setuptools puts the extension (the glue finds
+its core beside itself: common/go_core.h uses dladdr), then compiles the glue:
+with the limited API, one cp310-abi3 module and wheel for CPython 3.10 and
+later (a free-threaded interpreter, without a stable ABI yet, gets a
+version-specific one). The glue includes ../common/go_core.h: from a copy of
+this folder alone, set EPG_COMMON=/path/to/common.
 """
 
 from __future__ import annotations

@@ -4,17 +4,11 @@
     results = optimize_dir("incoming", "public", width=800, height=800)
     failed = [r for r in results if not r.ok]
 
-One contract for both engines (README.md): the output fits inside width x
-height keeping the aspect ratio (0: no bound), never upscales, keeps the
-format, applies EXIF orientation, mirrors the source tree under dst, is
-written atomically, never touches a source, and every per-file error is that
-file's result while the batch goes on.
-
-Its rules live once, in Python: the walk and the output folders (_files.py),
-what to do with each file (_probe.py, Pillow's header read). Then one of the
-engines does the pixels: engine="python" (Pillow, _pyengine.py) or engine="go"
-(the Go-backed extension piuma._piuma: one call for the whole batch, the GIL
-released; one Go runtime per process, see common/go_core.h).
+The rules live once, in Python: the walk and the output folders (_files.py),
+and for every file what Pillow's header read says (_probe.py). Then an engine
+does the pixels: "python" (Pillow, _pyengine.py) or "go" (piuma._piuma: one
+call for the whole batch, the GIL released; one Go runtime per process, see
+common/go_core.h). README.md has the contract.
 """
 
 from __future__ import annotations
@@ -191,31 +185,24 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                    progress: Callable[[int, int], object] | None = None,
                    **options) -> list[FileResult]:
     """Resize and optimise the files src/NAME into dst/NAME, for each NAME of
-    names (relative paths, as optimize_dir finds them). One result per name,
-    in the order of names.
+    names (paths relative to src, as optimize_dir finds them): one result per
+    name, in their order.
 
-    width, height: bounding box in pixels (0: no bound). quality: JPEG
-    quality, 1..100. engine: "go" or "python". workers: files converted at
-    once (0: one per CPU; goroutines for "go", threads for "python").
-    optimize: optimise each output, the way optimizer says: "in-process"
-    (optimised Huffman tables, libimagequant; the Python engine needs the
-    imagequant package) or "tools" (jpegoptim and pngquant); None: the
-    engine's default, DEFAULT_OPTIMIZER. draft: JPEGs decoded at 1/2, 1/4 or
-    1/8 size when the target is that much smaller (Pillow's draft). resample:
-    "bicubic" or "lanczos". go_jpeg, go_png: the Go engine's codecs.
-    max_pixels: larger images fail from their header. max_memory: bytes all
-    workers together may use (0: half of the memory, or of the cgroup's
-    limit); a file whose estimate exceeds one worker's share fails from its
-    header. incremental: skip the files whose output was made from the same
-    source bytes with the same options (recorded on the output, an extended
-    attribute). cluster: "local", "local:N" or a Dask scheduler's address or
-    scheduler file (piuma/cluster.py); None: this process. progress(done,
-    total) is called from the calling thread while the batch runs.
+    width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
+    "go" or "python". workers: files at once (0: one per CPU). optimize,
+    optimizer: "in-process" (optimised Huffman tables, libimagequant) or
+    "tools" (jpegoptim and pngquant, the Python engine's default). draft:
+    JPEG DCT scaling (Pillow's draft). resample: "bicubic" or "lanczos".
+    go_jpeg, go_png: the Go engine's codecs. max_pixels: larger images fail
+    from their header. max_memory: bytes all workers may use (0: half of the
+    memory or of the cgroup's limit). incremental: skip what is up to date.
+    cluster: "local", "local:N", a Dask scheduler's address or file.
+    progress(done, total): called from this thread while the batch runs.
 
-    Raises TypeError / ValueError for bad arguments, FileNotFoundError /
-    NotADirectoryError for a bad src, ValueError when src and dst overlap,
-    OSError when dst cannot be written. Ctrl-C (KeyboardInterrupt) cancels the
-    files not started yet, waits for the running ones, then propagates.
+    TypeError / ValueError for bad arguments, FileNotFoundError /
+    NotADirectoryError for a bad src, OSError when dst cannot be written.
+    Ctrl-C cancels the files not started, waits for the running ones, and
+    raises KeyboardInterrupt.
     """
     opts = Options(**options)
     _callable(progress)
