@@ -333,3 +333,76 @@ def test_a_script_without_a_main_guard_is_told_why(tmp_path):
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert p.returncode != 0
     assert "if __name__ == '__main__':" in p.stderr
+
+
+def test_incremental_never_blocks_on_a_fifo(tmp_path):
+    """The incremental digest opened a FIFO (or /dev/zero) blocking, before
+    the probe's checks: the cron job hung. Now the probe opens, checks, then
+    hashes."""
+    src = tmp_path / "src"
+    src.mkdir()
+    os.mkfifo(src / "upload.jpg")
+    (src / "zero.jpg").symlink_to("/dev/zero")
+    shutil.copy(GOOD / "baseline.jpg", src / "fine.jpg")
+    p = subprocess.run([*CLI, src, tmp_path / "out", "--incremental", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    errors = {os.path.basename(f["source"]): f["error"] for f in json.loads(p.stdout)["files"]}
+    assert errors == {"upload.jpg": "unreadable: not a regular file",
+                      "zero.jpg": "unreadable: not a regular file", "fine.jpg": None}
+
+
+def test_an_interrupted_or_failing_rerun_keeps_what_was_published(tmp_path):
+    """An incremental re-run with other options, cancelled or out of disk,
+    removed every output it had not made again: only a file that is bad
+    now loses its stale output."""
+    src, dst = src_of(tmp_path, copies=2), tmp_path / "dst"  # 18 photos: seconds of work
+    optimize_dir(src, dst, width=100, incremental=True)
+    before = sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file())
+    seen = []
+
+    def cancel(done, total):
+        seen.append(done)
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        optimize_dir(src, dst, width=120, incremental=True, workers=1, progress=cancel)
+    assert seen[-1] < 18  # the test can fail: the batch was cancelled half way
+    assert sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file()) == before
+
+
+@pytest.mark.parametrize("record", [b"null", b"[]", b'"x"', b'{"key": 1}', b"\xff"])
+def test_a_record_that_is_not_ours_is_no_record(record, tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    optimize_dir(src, dst, width=100, incremental=True)
+    os.setxattr(dst / "a.jpg", "user.piuma", record)
+    [r] = optimize_dir(src, dst, width=100, incremental=True)
+    assert (r.ok, r.skipped) == (True, False)  # made again, and recorded
+    [r] = optimize_dir(src, dst, width=100, incremental=True)
+    assert r.skipped
+
+
+def test_a_name_that_is_not_utf8_on_a_cluster(tmp_path):
+    """Dask keys were built from file names: one not UTF-8 killed the run."""
+    src = os.fsencode(tmp_path / "src")
+    os.mkdir(src)
+    shutil.copy(GOOD / "baseline.jpg", os.path.join(src, b"caf\xe9.jpg"))
+    out = child(f"""
+import piuma
+rs = piuma.optimize_dir(os.fsdecode({src!r}), {str(tmp_path / "out")!r}, width=50,
+                        cluster="local:1")
+OUT = [(os.fsencode(r.source).hex(), r.error) for r in rs]
+""")
+    assert out == [[os.path.join(src, b"caf\xe9.jpg").hex(), None]]
+
+
+@pytest.mark.parametrize("content", ["{garbage", '{"no": "address"}'])
+def test_a_bad_scheduler_file_is_a_usage_error(content, tmp_path):
+    (tmp_path / "scheduler.json").write_text(content)
+    for spec in (tmp_path / "scheduler.json", tmp_path / "missing" / "scheduler.json"):
+        p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--cluster", spec],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2, p.stderr
+        assert "is not a scheduler file Dask wrote" in p.stderr

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 RESAMPLE_FILTERS = ("bicubic", "lanczos")
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
+# What a file can be blamed for (not cancelled, cannot write, not enough memory...).
+_FILE_FAULTS = {"empty", "not an image", "too large", "truncated", "damaged", "unsupported"}
 __version__ = "0.7.0"
 
 
@@ -74,6 +77,20 @@ def _bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
     return value
+
+
+# A fork()ed child of a process that runs the Go engine holds a copy of its
+# Go runtime without the runtime's threads: its first Go call would wait for
+# them forever (golang/go#15538). Such a child refuses the Go engine instead.
+_go_forked = False
+
+
+def _after_fork_in_child() -> None:
+    global _go_forked
+    _go_forked = _go_forked or "piuma._piuma" in sys.modules
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _callable(progress: object) -> None:
@@ -208,9 +225,10 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     _callable(progress)
     if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
         raise TypeError("names must be a sequence of str paths relative to src")
-    for name in names:
-        if os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", ".", ""):
+    for name in names:  # (no "..": "link/../x" textually in src, is not on disk)
+        if os.path.isabs(name) or ".." in name.split(os.sep) or os.path.normpath(name) == ".":
             raise ValueError(f"names must be relative paths inside src, got {name!r}")
+    names = [os.path.normpath(name) for name in names]
     src, dst = _folders(_path("src", src), _path("dst", dst))
     if opts.tools:
         _tool("jpegoptim"), _tool("pngquant")
@@ -223,8 +241,8 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if cluster is not None:
         from . import cluster as _cluster
 
-        return _cluster.run(src, dst, list(names), opts, cluster, progress)
-    return convert(src, dst, list(names), opts, progress)
+        return _cluster.run(src, dst, names, opts, cluster, progress)
+    return convert(src, dst, names, opts, progress)
 
 
 def convert(src: str, dst: str, names: list[str], opts: Options,
@@ -235,10 +253,16 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
     workers = opts.workers or os.cpu_count() or 1
-    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels,
-                               (opts.max_memory or _probe.default_max_memory()) // workers,
-                               opts.draft, opts.in_process)
+    # image/jpeg cannot decode at a smaller scale: its memory is the full image's
+    draft = opts.draft and not (opts.engine == "go" and opts.go_jpeg == "image/jpeg")
+    share = (opts.max_memory or _probe.default_max_memory()) // max(1, min(workers, len(names)))
+    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, share, draft,
+                               opts.in_process)
     if opts.engine == "go":
+        if _go_forked:
+            raise RuntimeError("this process was forked from one that ran the Go engine, and "
+                               "a Go runtime does not survive fork(): start it with spawn "
+                               "(multiprocessing.get_context('spawn')), or use engine='python'")
         from . import _piuma  # loads the Go core: one Go runtime per process
 
         prog = _piuma.Progress()
@@ -282,7 +306,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     folders = {os.path.dirname(n) for n in names}
     bad = _files.prepare_folders(dst, folders) if prepare else {}
     results: list[FileResult | None] = [None] * len(names)
-    jobs, where, keys, stale = [], [], {}, {}
+    jobs, where, stale = [], [], {}
     # [excerpt: batch]
     for i, name in enumerate(names):
         source, destination = os.path.join(src, name), os.path.join(dst, name)
@@ -291,28 +315,29 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
-            if opts.incremental:
-                keys[i] = key = _files.source_key(source, opts.output_key())
-                results[i], stale[i] = _files.up_to_date(source, destination, key)
+            job = _probe.probe(source, destination, _files.temp_name(destination), settings,
+                               opts.output_key() if opts.incremental else None)
+            if job.key is not None:  # incremental: is the output already this?
+                results[i], stale[i] = _files.up_to_date(source, destination, job.key)
                 if results[i] is not None:
                     watch.early += 1
                     continue
-            jobs.append(_probe.probe(source, destination, _files.temp_name(destination), settings))
+            jobs.append(job)
             where.append(i)
         except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
     try:
-        for i, r in zip(where, engine(jobs), strict=True):  # Go: one call, all the jobs
+        for i, job, r in zip(where, jobs, engine(jobs), strict=True):  # Go: one call
             results[i] = r
             # [/excerpt: batch]
-            if i in keys and r.ok:
-                _files.record(r, keys[i])
+            if r.ok and job.key is not None:
+                _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
-    for i in (i for i, was in stale.items() if was and not results[i].ok):
-        with contextlib.suppress(OSError):  # never keep an output made from other bytes
-            os.unlink(results[i].destination)  # or options (the file failed this time)
+    for i in (i for i, was in stale.items() if was and results[i].category in _FILE_FAULTS):
+        with contextlib.suppress(OSError):  # never keep an output made from other bytes or
+            os.unlink(results[i].destination)  # options when the file itself is bad now
     return results  # type: ignore[return-value]
 
 

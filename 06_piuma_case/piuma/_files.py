@@ -189,12 +189,18 @@ def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dic
         path = os.path.normpath(os.path.join(dst, rel))
         try:
             os.makedirs(path, exist_ok=True)
+        except FileExistsError:
+            bad[rel] = f"a file is in the way of the output folder {path}"
+            continue
         except OSError as exc:
             bad[rel] = plain_error(exc)
             continue
         real = os.path.realpath(path)
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
+            continue
+        if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
+            bad[rel] = f"the output folder {path} is not writable"
             continue
         if sweep_them:
             sweep(path)
@@ -259,13 +265,14 @@ def check_xattrs(dst: str) -> None:
         os.unlink(path)
 
 
-def source_key(source: str, options: str) -> str:
-    """A digest of the source's bytes and of the options that shape its output."""
+def source_key(f, options: str) -> str:
+    """A digest of a source's bytes (f: opened by the probe, a regular file
+    whose size its header allows) and of the options that shape its output."""
     h = hashlib.sha256(options.encode())
     try:
-        with open(source, "rb", buffering=0) as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
+        f.seek(0)
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
     except OSError as exc:
         raise FileError("unreadable", plain_error(exc)) from None
     return h.hexdigest()
@@ -278,13 +285,13 @@ def up_to_date(source: str, destination: str, key: str) -> tuple[FileResult | No
     try:
         record = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
         st = os.stat(destination, follow_symlinks=False)
-    except (OSError, ValueError):
+        made, (w, h) = record["key"], record["size"]
+        size = os.stat(source).st_size
+    except Exception:  # no record, or one that is not ours: as if there were none
         return None, False
-    if record.get("key") != key or [st.st_size, st.st_mtime_ns] != record.get("stat"):
+    if made != key or [st.st_size, st.st_mtime_ns] != record.get("stat"):
         return None, True
-    size = os.stat(source).st_size
-    return FileResult(source, destination, None, size, st.st_size, *record["size"], 0.0,
-                      skipped=True), False
+    return FileResult(source, destination, None, size, st.st_size, w, h, 0.0, skipped=True), False
 
 
 def record(r: FileResult, key: str) -> None:

@@ -11,6 +11,7 @@ both follow these decisions, so they agree on everything but the pixels.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import stat
@@ -18,11 +19,13 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from . import _files
 from ._files import FileError
 
 #: Pillow's Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3).
 MAX_PIXELS = 89_478_485
 MIB = 1 << 20
+MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see too_many_scans)
 HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
 
 
@@ -54,6 +57,7 @@ class Job:
     out_height: int
     orientation: int  # EXIF 1..8
     bytes_in: int
+    key: str | None = None  # incremental runs: what the output is made from
 
 
 def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
@@ -93,19 +97,21 @@ def human_bytes(n: float) -> str:
 
 def default_max_memory() -> int:
     """Half of the memory this process may use: the machine's, or its
-    cgroup's limit when lower (a container, a Dask worker's limit is passed
-    explicitly); 2 GiB when neither can be read."""
+    cgroup's limit when lower (a container, a systemd unit); 2 GiB when
+    neither can be read. (A Dask worker's own limit is passed explicitly.)"""
     limits = []
     with contextlib.suppress(ValueError, OSError):
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(path) as f:
-                text = f.read().strip()
-        except OSError:
-            continue
-        if text.isdigit() and int(text) < 2**62:
-            limits.append(int(text))
+    with contextlib.suppress(OSError, IndexError, StopIteration):
+        with open("/proc/self/cgroup") as f:  # cgroup v2: "0::/path/of/this/process"
+            own = next(line.split(":", 2)[2].strip() for line in f if line.startswith("0::"))
+        for path in (f"/sys/fs/cgroup{own}/memory.max", "/sys/fs/cgroup/memory.max",
+                     "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+            with contextlib.suppress(OSError):
+                with open(path) as f:
+                    text = f.read().strip()
+                if text.isdigit() and int(text) < 2**62:
+                    limits.append(int(text))
     return min(limits) // 2 if limits else 2 << 30
 
 
@@ -176,7 +182,7 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
     if size > limit:
         raise FileError("too large", f"the file is {human_bytes(size)}, more than a {w}x{h} "
                         f"image can take ({human_bytes(limit)})")
-    if im.format == "JPEG" and not getattr(im, "quantization", None):
+    if im.format in ("JPEG", "MPO") and not getattr(im, "quantization", None):
         # Lossless JPEGs (SOF3) have none: libjpeg-turbo 2.1 (Debian 12)
         # cannot decode them, so neither engine does.
         raise FileError("unsupported", "a JPEG without quantisation tables (lossless "
@@ -189,7 +195,7 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
             # Pillow reads 16-bit RGB as 8 bits a sample and cannot match a
             # 16-bit colour key: refused by both rather than drawn opaque.
             raise FileError("unsupported", "a 16-bit PNG with a transparent colour (tRNS)")
-        if getattr(im, "is_animated", False):
+        if im.get_format_mimetype() == "image/apng":
             # An APNG: both engines write its first image, which Pillow
             # decodes only if its frames are in order; libspng does not look.
             try:
@@ -222,18 +228,19 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
     if o >= 5:
         ow, oh = oh, ow  # back to the stored orientation
     scale = 1
-    if im.format == "JPEG" and s.draft and (ow, oh) != (w, h):
+    fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a camera's JPEG, plus more
+    if fmt == "JPEG" and s.draft and (ow, oh) != (w, h):
         # Decode at 1/2, 1/4 or 1/8 size, keeping at least twice the target
         # (Pillow's draft; the Go engine uses the same scale).
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    need = memory_needed(w, h, scale, ow, oh, s.quantize and im.format == "PNG", size)
+    need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size)
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "
                         f"{human_bytes(need)}, one worker's share of max_memory is "
                         f"{human_bytes(s.memory_share)}")
-    return Job(source, destination, temp, im.format, w, h, scale, ow, oh, o, size)
+    return Job(source, destination, temp, fmt, w, h, scale, ow, oh, o, size)
 
 
 class _Head(io.RawIOBase):
@@ -261,9 +268,25 @@ class _Head(io.RawIOBase):
         return self._f.readinto(memoryview(b)[:room]) if room else 0
 
 
-def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
+def too_many_scans(f, size: int) -> None:
+    """A progressive JPEG whose scans are repeated thousands of times takes
+    minutes to decode in libjpeg, Pillow's and Go's alike (libjpeg-turbo 3
+    has TJPARAM_SCANLIMIT, djpeg -maxscans): count its SOS markers (0xFF 0xDA
+    cannot occur in entropy-coded data, where 0xFF is always stuffed)."""
+    f.seek(0)
+    scans, tail = 0, b""
+    while chunk := f.read(1 << 20):
+        scans += (tail + chunk).count(b"\xff\xda")
+        tail = chunk[-1:]
+        if scans > MAX_SCANS:
+            raise FileError("damaged", f"more than {MAX_SCANS} scans (encoders write a dozen)")
+
+
+def probe(source: str, destination: str, temp: str, s: Settings,
+          key_options: str | None = None) -> Job:
     """Open, check and decide one file (for the Go engine: the file is closed
-    again; Go opens it itself). Raises FileError."""
+    again; Go opens it itself). With key_options (incremental runs), the job
+    carries the digest of its bytes and those options. Raises FileError."""
     f, size = open_source(source)
     try:
         with f:
@@ -276,7 +299,12 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
                                 f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
                 check_header(im, s, size)
-                return decide(im, source, destination, temp, size, s)
+                job = decide(im, source, destination, temp, size, s)
+                if im.info.get("progressive"):
+                    too_many_scans(f, size)
+            if key_options is not None:
+                job = dataclasses.replace(job, key=_files.source_key(f, key_options))
+            return job
     except FileError as exc:
         exc.bytes_in = size  # the result reports the file's size even so
         raise

@@ -44,7 +44,7 @@ class Options:
 def _output_mode(im: Image.Image) -> Image.Image:
     """JPEG: gray stays gray, else RGB (CMYK converted). PNG: gray without
     transparency stays gray, everything else RGBA (RGB later if opaque)."""
-    if im.format == "JPEG":
+    if im.format in ("JPEG", "MPO"):
         return im if im.mode in ("L", "RGB") else im.convert("RGB")
     if im.mode in ("1", "L") and "transparency" not in im.info:
         return im.convert("L")
@@ -55,13 +55,14 @@ def _output_mode(im: Image.Image) -> Image.Image:
 
 def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
     """Encoded output, width, height, for one probed file (opened as f)."""
-    im = _probe.open_image(f, job.bytes_in)
+    im = _probe.open_image(f, os.fstat(f.fileno()).st_size)
     with im:
-        if (im.format, im.size) != (job.format, (job.width, job.height)):
+        fmt = "JPEG" if im.format == "MPO" else im.format
+        if (fmt, im.size) != (job.format, (job.width, job.height)):
             raise FileError("unreadable", "the file changed since it was probed")
         if job.scale > 1:
             im.draft(None, (2 * job.out_width, 2 * job.out_height))
-        if im.format == "JPEG":
+        if fmt == "JPEG":
             # Pillow feeds its decoder 64 KiB at a time, and libjpeg's
             # arithmetic decoder cannot resume mid-stream: such JPEGs over
             # 64 KiB failed as "broken data stream". The whole file at once.
@@ -87,6 +88,7 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
         im = im.resize((job.out_width, job.out_height), kernel, reducing_gap=3.0)
     if job.orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[job.orientation])
+    im.info = {}  # no metadata in outputs: Pillow's save would copy a comment, an ICC profile
     buf = io.BytesIO()
     if job.format == "JPEG":
         im.save(buf, "JPEG", quality=o.quality, subsampling="4:2:0", optimize=o.in_process)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import json
 import logging
 import os
 import uuid
@@ -106,9 +107,19 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
             cluster = LocalCluster(n_workers=int(n) if n else os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)  # a cron job's output stays ours
-        return Client(cluster), cluster
-    if os.path.isfile(spec):
-        return Client(scheduler_file=spec), None
+        try:
+            return Client(cluster), cluster
+        except BaseException:
+            cluster.close()
+            raise
+    if (os.sep in spec and "://" not in spec) or spec.endswith(".json"):  # a scheduler file
+        try:
+            with open(spec) as f:
+                address = json.load(f)["address"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"cluster {spec!r} is not a scheduler file Dask wrote "
+                             f"(dask scheduler --scheduler-file): {exc}") from None
+        return Client(address), None
     return Client(spec), None
 
 
@@ -120,9 +131,10 @@ def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
                          bad[os.path.dirname(n)]) for n in names if os.path.dirname(n) in bad}
     todo = [n for n in names if n not in results]
     folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
-    client, cluster = _connect(spec)
     pending: dict = {}
+    client = cluster = None
     try:
+        client, cluster = _connect(spec)
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_sweep, folders)  # each host removes what its killed runs left
@@ -130,9 +142,9 @@ def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
 
         tasks = itertools.count()
 
-        def submit(chunk: list[str]):  # keys are unique: an old key is the old task
-            future = client.submit(_task, src, dst, chunk, opts, pure=False,
-                                   key=f"piuma-{batch}-{next(tasks)}-{chunk[0]}")
+        def submit(chunk: list[str]):  # unique keys (an old key is the old task), and no
+            future = client.submit(_task, src, dst, chunk, opts, pure=False,  # file names:
+                                   key=f"piuma-{batch}-{next(tasks)}")  # not UTF-8, maybe
             pending[future] = chunk
             return future
 
@@ -162,10 +174,12 @@ def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
             gather([submit([name])], [])
         client.run(_sweep, folders)  # and what the workers killed meanwhile left
     except BaseException:
-        client.cancel(list(pending))
+        if client is not None:
+            client.cancel(list(pending))
         raise
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
     return [results[n] for n in names]
