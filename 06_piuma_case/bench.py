@@ -220,6 +220,16 @@ def span(values: list[float]) -> str:
         f"{min(values):.2f}-{max(values):.2f}x"
 
 
+def cpu_words(ratios: list[float]) -> str:
+    """b's CPU per image over a's, round by round, in words: less, more, or
+    either way (the rounds disagree)."""
+    if min(ratios) >= 1:
+        return f"{span(ratios)} less CPU per image"
+    if max(ratios) <= 1:
+        return f"{span([1 / r for r in ratios][::-1])} more CPU per image"
+    return f"{span(ratios)} the CPU per image (less in some rounds, more in others)"
+
+
 def verdict(rows: list[dict]) -> list[str]:
     """The comparisons that answer the step's questions, computed from the
     rows, each round kept: a claim holds when every round agrees."""
@@ -231,8 +241,7 @@ def verdict(rows: list[dict]) -> list[str]:
             return
         ips, cpu = ratio(by[a], by[b])
         size = 100 * (by[a]["bytes_out"] / by[b]["bytes_out"] - 1)
-        line = (f"{what}: {span(ips)} the images/s, {span(cpu)} less CPU per image, "
-                f"output {size:+.1f}%")
+        line = f"{what}: {span(ips)} the images/s, {cpu_words(cpu)}, output {size:+.1f}%"
         if target is not None:
             met = "met in every round" if min(cpu) >= target else "NOT met in every round"
             line += f"; the {target}x target in CPU per image is {met}"

@@ -35,9 +35,16 @@ def test_dask_rows_report_the_scheduler_and_the_start():
             row("go on Dask, 1 worker", [200, 210], task_ms=[30.0, 50.0], start_s=4.2)]
     lines = bench.verdict(rows)
     assert lines[0].startswith("Dask, 1 worker, vs goroutines in one process: 1.00x the "
-                               "images/s, 0.71-0.75x less CPU per image")
+                               "images/s, 1.33-1.40x more CPU per image")
     assert lines[1] == ("  the scheduler and client: 40 ms of CPU per task (median); starting "
                         "the cluster: 4.2 s")
+
+
+def test_cpu_in_words():
+    assert bench.cpu_words([1.5, 1.6]) == "1.50-1.60x less CPU per image"
+    assert bench.cpu_words([0.5, 0.8]) == "1.25-2.00x more CPU per image"
+    assert bench.cpu_words([0.9, 1.1]) == ("0.90-1.10x the CPU per image (less in some rounds, "
+                                           "more in others)")
 
 
 def test_the_table_keeps_every_batch_range():

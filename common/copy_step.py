@@ -52,7 +52,8 @@ def copy(step: Path, dest: Path) -> list[Path]:
         if source.is_dir():
             # A package folder: its sources, not build outputs or caches.
             shutil.copytree(source, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.a", "build"))
+                            ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.a", "build",
+                                                          "lib*_core.h"))  # cgo's, generated
         else:
             shutil.copy2(source, target)
         copied.append(target)

@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from typing import TextIO
 
 from . import (
@@ -143,6 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 on bad options
+    # Pillow's warnings about a file ("Corrupt EXIF data", a decompression
+    # bomb) are not the report: each file's result says what matters.
+    warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+    warnings.filterwarnings("ignore", message="Image size .* could be decompression bomb")
+    try:
+        return _main(parser, args)
+    except BrokenPipeError:  # `optimize.py ... | head`: the reader left, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="piuma.names")
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
