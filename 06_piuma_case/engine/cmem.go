@@ -1,10 +1,9 @@
 package engine
 
 // The pixels of a file (decoded, reduced, resized, oriented, quantised) live
-// in C memory, allocated here and freed when the file ends: the Go heap stays
-// small, and the memory goes back to the OS as soon as a file is done instead
-// of when the garbage collector gets to it. (And the C helper the codecs
-// share: a FILE* on the source's descriptor.)
+// in C memory, freed as soon as the file is done with them: the Go heap stays
+// small, and the memory goes back to the OS without waiting for the garbage
+// collector.
 
 /*
 #include <fcntl.h>
@@ -12,12 +11,13 @@ package engine
 #include <stdlib.h>
 #include <unistd.h>
 
-// cgo's C.malloc aborts the process when malloc returns NULL, and here the
-// process is the user's interpreter: this one may fail, and the file says so.
+// cgo's C.malloc aborts the process (here, the user's interpreter) when
+// malloc returns NULL: this one may fail, and the file says so.
 static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
 
-// A FILE* of our own on the caller's descriptor (close-on-exec: a tool that a
-// worker starts meanwhile must not inherit it), read from the start.
+// The codecs' FILE*: our own, on a copy of the caller's descriptor
+// (close-on-exec: a subprocess started meanwhile must not inherit it), from
+// the start (the copy shares the offset, and image/jpeg may have read).
 FILE *piuma_fdopen(int fd) {
 	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
@@ -39,8 +39,7 @@ import (
 
 // calloc returns n elements of C memory (not zeroed), or a NoMemory error.
 func calloc[T any](n int) ([]T, error) {
-	var zero T
-	size := unsafe.Sizeof(zero)
+	size := unsafe.Sizeof(*new(T))
 	if n < 0 || uint64(n) > math.MaxInt64/uint64(size) {
 		return nil, fail(NoMemory, "cannot allocate %d x %d bytes", n, size)
 	}
@@ -74,15 +73,20 @@ func newImage(w, h, bpp int) (image, error) {
 	return image{pix: pix, w: w, h: h, bpp: bpp}, err
 }
 
+// cImage wraps w x h x bpp bytes a C function malloc'ed.
+func cImage(p *C.uchar, w, h int, bpp C.int) image {
+	return image{pix: unsafe.Slice((*byte)(p), w*h*int(bpp)), w: w, h: h, bpp: int(bpp)}
+}
+
+// row is row y of the pixels.
+func (m image) row(y int) []byte {
+	return m.pix[y*m.w*m.bpp : (y+1)*m.w*m.bpp]
+}
+
 // free releases the pixels (once; a freed or empty image is a no-op).
 func (m *image) free() {
 	if m.pix != nil {
 		cfree(m.pix)
 		m.pix = nil
 	}
-}
-
-// cImage wraps w x h x bpp bytes a C function malloc'ed.
-func cImage(p unsafe.Pointer, w, h, bpp int) image {
-	return image{pix: unsafe.Slice((*byte)(p), w*h*bpp), w: w, h: h, bpp: bpp}
 }

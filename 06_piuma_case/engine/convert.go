@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // fileError is a file's failure: its category and the details.
@@ -28,13 +27,18 @@ func convert(job *Job, opts *Options) Result {
 			return fail(Internal, "bad job: %dx%d at 1/%d to %dx%d", job.Width, job.Height,
 				job.Scale, job.OutWidth, job.OutHeight)
 		}
-		f, size, err := openSource(job.Source)
+		// Without blocking: a FIFO swapped in after the probe must not hang the worker.
+		f, err := os.OpenFile(job.Source, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 		if err != nil {
-			return err
+			return fail(Unreadable, "%s", plainError(err))
 		}
 		defer f.Close()
-		r.BytesIn = size
-		if size == 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			return fail(Unreadable, "%s", plainError(err))
+		} else if !fi.Mode().IsRegular() {
+			return fail(Unreadable, "not a regular file")
+		} else if r.BytesIn = fi.Size(); r.BytesIn == 0 {
 			return fail(Empty, "empty file")
 		}
 		m, err := pixels(f, job, opts)
@@ -42,11 +46,16 @@ func convert(job *Job, opts *Options) Result {
 			return err
 		}
 		defer m.free()
-		data, free, err := encode(m, job.Format, opts)
+		var data []byte // C memory
+		if job.Format == JPEG {
+			data, err = encodeJPEG(m, opts.Quality, opts.Optimize)
+		} else {
+			data, err = encodePNGOutput(m, opts.Optimize)
+		}
 		if err != nil {
 			return err
 		}
-		defer free()
+		defer cfree(data)
 		if err := write(job.Temp, job.Destination, data); err != nil {
 			return err
 		}
@@ -54,39 +63,16 @@ func convert(job *Job, opts *Options) Result {
 		return nil
 	}()
 	var fe *fileError
-	switch {
-	case err == nil:
-	case errors.As(err, &fe):
+	if errors.As(err, &fe) {
 		r.Category, r.Err = fe.cat, fe.msg
-	default: // every path above returns a fileError: this is a bug
+	} else if err != nil { // every path above returns a fileError: this is a bug
 		r.Category, r.Err = Internal, err.Error()
 	}
 	return r
 }
 
-// openSource opens a source read-only without blocking (a FIFO swapped in
-// after the probe must not hang the worker) and checks that it is a file.
-func openSource(path string) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, 0, fail(Unreadable, "%s", plainError(err))
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fail(Unreadable, "not a regular file")
-	} else if err != nil {
-		err = fail(Unreadable, "%s", plainError(err))
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, fi.Size(), nil
-}
-
 // pixels decodes the file, checks that it is still what the probe saw, then
-// resizes and orients it: the output's pixels, gray (1 byte a pixel), RGB (3)
-// or RGBA (4).
+// resizes and orients it: gray (1 byte a pixel), RGB (3) or RGBA (4).
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	w, h := job.Width, job.Height
 	switch {
@@ -103,53 +89,26 @@ func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	default:
 		return m, fail(Internal, "unknown format %d", job.Format)
 	}
-	if err != nil {
-		return m, err
-	}
-	if m.w != w || m.h != h {
+	if err == nil && (m.w != w || m.h != h) {
 		m.free()
-		return m, fail(Unreadable, "the file changed since it was probed")
+		err = fail(Unreadable, "the file changed since it was probed")
 	}
-	next, err := resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
-	if err = advance(&m, next, err); err != nil {
-		return m, err
+	if err == nil {
+		m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
 	}
-	next, err = orient(m, job.Orientation)
-	err = advance(&m, next, err)
+	if err == nil {
+		m, err = orient(m, job.Orientation)
+	}
 	return m, err
-}
-
-// advance makes next the file's image, freeing the previous one unless next
-// is that same image (a step with nothing to do returns its input).
-func advance(m *image, next image, err error) error {
-	if unsafe.SliceData(next.pix) != unsafe.SliceData(m.pix) {
-		m.free()
-	}
-	*m = next
-	return err
-}
-
-// encode writes the pixels in the job's format, optimised in process when the
-// options say so. free releases data (C memory).
-func encode(m image, format Format, opts *Options) (data []byte, free func(), err error) {
-	if format == JPEG {
-		data, err = encodeJPEG(m, opts.Quality, opts.Optimize)
-	} else {
-		data, err = encodePNGOutput(m, opts.Optimize)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return data, func() { cfree(data) }, nil
 }
 
 // encodePNGOutput: gray stays gray; RGBA whose pixels are all opaque becomes
 // RGB (in place), else stays RGBA. With the in-process optimiser, the
 // libimagequant palette file instead when pngquant's --skip-if-larger rule
-// keeps it. That rule compares it with the true-colour file, which is then
-// not needed when the palette file wins, the usual case: so the palette file
-// comes first, and the true-colour encode stops as soon as it is large enough
-// to lose (the same decision as encoding both in full, for part of the work).
+// keeps it. The rule compares it with the true-colour file, which is then not
+// needed, the usual case: so the palette file comes first, and the
+// true-colour encode stops as soon as it is large enough to lose (the same
+// decision as encoding both in full, for part of the work).
 func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	if m.bpp == 4 && opaque(m.pix) {
 		for i, j := 0, 0; i < len(m.pix); i, j = i+4, j+3 {

@@ -4,9 +4,9 @@
 //
 //	open source -> decode -> check decoded size -> resize -> orient -> encode -> write temp -> rename
 //
-// Every failure is that file's result, with a category; the batch always goes
-// on. The pixels live in C memory (cmem.go), the codecs are libjpeg-turbo,
-// libspng and libimagequant; the resize is Go (resize.go).
+// Every failure is that file's result, with a category; the batch goes on.
+// The pixels live in C memory (cmem.go), the codecs are libjpeg-turbo, libspng
+// and libimagequant; the resize is Go (resize.go).
 package engine
 
 import (

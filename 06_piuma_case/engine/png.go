@@ -18,7 +18,6 @@ package engine
 
 /*
 #cgo LDFLAGS: -lspng
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <spng.h>
@@ -38,14 +37,10 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	if (fp == NULL)
 		return PNG_OPEN;
 	spng_ctx *ctx = spng_ctx_new(0);
-	if (ctx == NULL) {
-		fclose(fp);
-		return SPNG_EMEM;
-	}
 	struct spng_ihdr ihdr;
 	struct spng_trns trns;
 	size_t size = 0;
-	int fmt = SPNG_FMT_RGBA8, rc = spng_set_png_file(ctx, fp);
+	int fmt = SPNG_FMT_RGBA8, rc = ctx ? spng_set_png_file(ctx, fp) : SPNG_EMEM;
 	// Never more pixels than the probe saw; text, iCCP and friends may inflate
 	// to 1 MiB each, 64 MiB in all (Pillow's MAX_TEXT_CHUNK, MAX_TEXT_MEMORY).
 	if (!rc) rc = spng_set_image_limits(ctx, w, h);
@@ -53,21 +48,22 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
 	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h))
 		rc = SPNG_EUSER_WIDTH;
-	int notrns = rc ? 0 : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
-	if (!notrns && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth < 8) {
+	int notrns = rc ? rc : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
+	int gray = !rc && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE;
+	if (gray && !notrns && ihdr.bit_depth < 8) {
 		// A key out of range for 1, 2 or 4 bits (1_trns.png in Pillow's tests
 		// says 255 for 1 bit): libpng, hence browsers and Pillow, keep its low
 		// bits; libspng would compare all 16 and never match.
 		trns.gray &= (1 << ihdr.bit_depth) - 1;
 		rc = spng_set_trns(ctx, &trns);
 	}
-	if (notrns == SPNG_ECHUNKAVAIL && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE) {
+	if (gray && notrns == SPNG_ECHUNKAVAIL) {
 		*bpp = 1; // gray, no tRNS: 1, 2, 4, 8 bits as G8; 16 bits as they are, then halved
 		fmt = ihdr.bit_depth == 16 ? SPNG_FMT_PNG : SPNG_FMT_G8;
 	} else {
 		*bpp = 4;
-		if (notrns != SPNG_ECHUNKAVAIL)
-			rc = rc ? rc : notrns;
+		if (!rc && notrns != SPNG_ECHUNKAVAIL)
+			rc = notrns;
 	}
 	if (!rc) rc = spng_decoded_image_size(ctx, fmt, &size);
 	if (!rc && (*pix = malloc(size)) == NULL)
@@ -94,18 +90,18 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 }
 
 // Where the encoder writes: a malloc'ed buffer that grows, up to limit
-// bytes when limit > 0 (then the encode stops: over).
+// bytes when limit > 0. fail: PNG_OVER past the limit, SPNG_EMEM.
 typedef struct {
 	unsigned char *buf;
 	size_t len, cap, limit;
-	int over, nomem;
+	int fail;
 } piuma_sink;
 
 static int piuma_sink_write(spng_ctx *ctx, void *user, void *src, size_t n) {
 	piuma_sink *s = user;
 	(void)ctx;
 	if (s->limit && s->len + n > s->limit) {
-		s->over = 1;
+		s->fail = PNG_OVER;
 		return SPNG_IO_ERROR;
 	}
 	if (s->len + n > s->cap) {
@@ -114,7 +110,7 @@ static int piuma_sink_write(spng_ctx *ctx, void *user, void *src, size_t n) {
 			cap *= 2;
 		unsigned char *p = realloc(s->buf, cap);
 		if (p == NULL) {
-			s->nomem = 1;
+			s->fail = SPNG_EMEM;
 			return SPNG_IO_ERROR;
 		}
 		s->buf = p;
@@ -134,10 +130,8 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
                             unsigned char **out, size_t *size) {
 	piuma_sink sink = {.limit = limit};
 	spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-	if (ctx == NULL)
-		return SPNG_EMEM;
 	struct spng_ihdr ihdr = {w, h, depth, color, 0, 0, 0};
-	int rc = spng_set_png_stream(ctx, piuma_sink_write, &sink);
+	int rc = ctx ? spng_set_png_stream(ctx, piuma_sink_write, &sink) : SPNG_EMEM;
 	if (!rc) rc = spng_set_ihdr(ctx, &ihdr);
 	if (!rc && plte != NULL) {
 		struct spng_plte p = {.n_entries = n};
@@ -162,9 +156,9 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 	}
 	if (!rc) rc = spng_encode_image(ctx, pix, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
 	spng_ctx_free(ctx);
-	if (rc || sink.over || sink.nomem) {
+	if (rc || sink.fail) {
 		free(sink.buf);
-		return sink.over ? PNG_OVER : sink.nomem ? SPNG_EMEM : rc;
+		return sink.fail ? sink.fail : rc;
 	}
 	*out = sink.buf;
 	*size = sink.len;
@@ -186,29 +180,23 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 	var pix *C.uchar
 	var bpp C.int
 	rc := C.piuma_png_decode(C.int(f.Fd()), C.int(w), C.int(h), &pix, &bpp)
-	runtime.KeepAlive(f)
-	if rc != 0 {
-		return image{}, pngError(rc, w, h)
-	}
-	return cImage(unsafe.Pointer(pix), w, h, int(bpp)), nil
-}
-
-// pngError puts a libspng error in its category, in libspng's words.
-func pngError(rc C.int, w, h int) error {
+	runtime.KeepAlive(f) // its descriptor was in use until now
 	msg := C.GoString(C.spng_strerror(rc))
 	switch rc {
+	case 0:
+		return cImage(pix, w, h, bpp), nil
 	case C.PNG_OPEN:
-		return fail(Unreadable, "cannot read the file")
+		return image{}, fail(Unreadable, "cannot read the file")
 	case C.SPNG_IO_EOF, C.SPNG_EOF:
-		return fail(Truncated, "the file ends early (%s)", msg)
+		return image{}, fail(Truncated, "the file ends early (%s)", msg)
 	case C.SPNG_IO_ERROR:
-		return fail(Unreadable, "%s", msg)
+		return image{}, fail(Unreadable, "%s", msg)
 	case C.SPNG_EMEM:
-		return fail(NoMemory, "cannot allocate the %dx%d image", w, h)
+		return image{}, fail(NoMemory, "cannot allocate the %dx%d image", w, h)
 	case C.SPNG_ESIGNATURE, C.SPNG_EUSER_WIDTH, C.SPNG_EUSER_HEIGHT:
-		return fail(Unreadable, "the file changed since it was probed")
+		return image{}, fail(Unreadable, "the file changed since it was probed")
 	}
-	return fail(Damaged, "%s", msg)
+	return image{}, fail(Damaged, "%s", msg)
 }
 
 // errOver: the PNG would have more bytes than the caller's limit.
@@ -224,29 +212,22 @@ func encodePNG(m image, limit int) ([]byte, error) {
 }
 
 // encodePalette writes palette indices (one byte each, w x h) as pngquant
-// does, packing them in place to the smallest bit depth that holds pal.
+// does, packed in place to the smallest bit depth that holds pal (most
+// significant bits first; each byte is written after it is read).
 func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
-	depth := 8
-	switch n := len(pal); {
-	case n <= 2:
-		depth = 1
-	case n <= 4:
-		depth = 2
-	case n <= 16:
-		depth = 4
+	depth := 8 // the smallest of 8, 4, 2, 1 bits that holds len(pal) entries
+	for depth > 1 && len(pal) <= 1<<(depth/2) {
+		depth /= 2
 	}
-	rowBytes := (w*depth + 7) / 8
-	if depth < 8 { // most significant bits first; each byte written after it is read
-		per := 8 / depth
-		for y := 0; y < h; y++ {
-			src := idx[y*w : (y+1)*w]
-			for x := 0; x < w; x += per {
-				var b byte
-				for i := 0; i < per && x+i < w; i++ {
-					b |= src[x+i] << (8 - depth*(i+1))
-				}
-				idx[y*rowBytes+x/per] = b
+	rowBytes, per := (w*depth+7)/8, 8/depth
+	for y := 0; depth < 8 && y < h; y++ {
+		src := idx[y*w : (y+1)*w]
+		for x := 0; x < w; x += per {
+			var b byte
+			for i := 0; i < per && x+i < w; i++ {
+				b |= src[x+i] << (8 - depth*(i+1))
 			}
+			idx[y*rowBytes+x/per] = b
 		}
 	}
 	return pngEncode(idx[:rowBytes*h], w, h, C.SPNG_COLOR_TYPE_INDEXED, depth, pal, 0)
@@ -255,15 +236,15 @@ func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
 func pngEncode(rows []byte, w, h, color, depth int, pal [][4]byte, limit int) ([]byte, error) {
 	var plte *C.uchar
 	if pal != nil {
-		plte = (*C.uchar)(unsafe.Pointer(&pal[0][0])) // [][4]byte: 4 bytes an entry, contiguous
+		plte = (*C.uchar)(&pal[0][0]) // [][4]byte: 4 bytes an entry, contiguous
 	}
 	var out *C.uchar
 	var size C.size_t
-	rc := C.piuma_png_encode((*C.uchar)(unsafe.Pointer(&rows[0])), C.size_t(len(rows)), C.int(w),
-		C.int(h), C.int(color), C.int(depth), plte, C.int(len(pal)), C.size_t(limit), &out, &size)
+	rc := C.piuma_png_encode((*C.uchar)(&rows[0]), C.size_t(len(rows)), C.int(w), C.int(h),
+		C.int(color), C.int(depth), plte, C.int(len(pal)), C.size_t(limit), &out, &size)
 	switch rc {
 	case 0:
-		return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(size)), nil
+		return unsafe.Slice((*byte)(out), int(size)), nil
 	case C.PNG_OVER:
 		return nil, errOver
 	case C.SPNG_EMEM:
@@ -277,16 +258,18 @@ func pngEncode(rows []byte, w, h, color, depth int, pal [][4]byte, limit int) ([
 // max(0.5, (quality/100)^1.5), "to avoid losing more quality than is gained in
 // file size", and (as the subprocess route keeps the smaller) be smaller.
 func keepQuantized(quantized, trueColor, quality int) bool {
-	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
-	limit := uint64(float64(trueColor-1) * expected) // C's double -> size_t
+	limit := uint64(float64(trueColor-1) * expectedRatio(quality)) // C's double -> size_t
 	return uint64(quantized) <= limit && quantized < trueColor
+}
+
+func expectedRatio(quality int) float64 {
+	return math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
 }
 
 // winningSize is the smallest true-colour size at which keepQuantized keeps a
 // palette file of the given size and quality.
 func winningSize(quantized, quality int) int {
-	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
-	t := int(float64(quantized)/expected) + 1
+	t := int(float64(quantized)/expectedRatio(quality)) + 1
 	for t > quantized+1 && keepQuantized(quantized, t-1, quality) {
 		t--
 	}

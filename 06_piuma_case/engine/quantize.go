@@ -1,26 +1,23 @@
 package engine
 
 // Palette quantisation in process with libimagequant (libimagequant.h), the
-// library inside pngquant, with pngquant 2.17's defaults (pngquant.c, main
-// and pngquant_file_internal): speed 4, quality 0-100 (no minimum, so never
-// "quality too low"), input and output gamma 0.45455 (sRGB-like, what
-// pngquant assumes for a PNG without gAMA, and our PNGs have none),
-// Floyd-Steinberg dithering at level 1.0. It starts from the resized pixels:
-// no true-colour PNG is encoded for it to decode again.
+// library inside pngquant, with pngquant 2.17's defaults (pngquant.c): speed
+// 4, quality 0-100 (no minimum, so never "quality too low"), input and output
+// gamma 0.45455 (what pngquant assumes for a PNG without gAMA, and ours have
+// none), Floyd-Steinberg dithering at level 1.0. It starts from the resized
+// pixels: no true-colour PNG is encoded for it to decode again.
 //
 // Licence: libimagequant is GPL-3.0-or-later (or commercial). Linking it
 // makes the distributed library a GPL-3 work: see README.md, "Licences".
 //
-// Threads: Debian's libimagequant is built with OpenMP, which by default
-// runs a team of one thread per CPU in every call and lets idle threads
-// spin; the engine already runs one file per worker goroutine, so the call
-// asks OpenMP for one thread (omp_set_num_threads acts on the calling
-// thread, and the whole quantisation is one C call on that thread). The
-// symbol is weak: with a libimagequant built without OpenMP it is absent and
-// the call is skipped. The results do not depend on the thread count.
+// Threads: Debian's libimagequant uses OpenMP, which by default runs a team
+// of one thread per CPU in every call, idle threads spinning; the engine
+// already runs one file per worker, so the call asks for one thread
+// (omp_set_num_threads acts on the calling thread; the symbol is weak, absent
+// from a libimagequant without OpenMP). The results do not depend on it.
 //
-// The pixels and indices are C memory, the palette Go memory passed as a call
-// argument; every libimagequant object is created and destroyed in the call.
+// Every libimagequant object lives and dies within the call; the palette is
+// Go memory that C only fills during it.
 
 /*
 #cgo LDFLAGS: -limagequant
@@ -37,9 +34,9 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 	liq_attr *attr = liq_attr_create();
 	if (attr == NULL)
 		return LIQ_OUT_OF_MEMORY;
-	liq_error err = liq_set_speed(attr, 4);
 	liq_image *img = NULL;
 	liq_result *res = NULL;
+	liq_error err = liq_set_speed(attr, 4);
 	if (err == LIQ_OK) {
 		img = liq_image_create_rgba(attr, rgba, w, h, 0.45455);
 		err = img ? liq_image_quantize(img, attr, &res) : LIQ_OUT_OF_MEMORY;
@@ -77,8 +74,6 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 */
 import "C"
 
-import "unsafe"
-
 // quantized is an image as palette indices.
 type quantized struct {
 	indices []byte    // one per pixel, C memory (cfree it)
@@ -110,9 +105,8 @@ func quantize(m image) (quantized, error) {
 	}
 	var pal [256][4]byte
 	var count, quality C.int
-	if rc := C.piuma_liq_quantize((*C.uchar)(unsafe.Pointer(&rgba.pix[0])), C.int(m.w), C.int(m.h),
-		(*C.uchar)(unsafe.Pointer(&idx[0])), (*C.uchar)(unsafe.Pointer(&pal[0])),
-		&count, &quality); rc != C.LIQ_OK {
+	if rc := C.piuma_liq_quantize((*C.uchar)(&rgba.pix[0]), C.int(m.w), C.int(m.h),
+		(*C.uchar)(&idx[0]), (*C.uchar)(&pal[0][0]), &count, &quality); rc != C.LIQ_OK {
 		cfree(idx)
 		if rc == C.LIQ_OUT_OF_MEMORY {
 			return quantized{}, fail(NoMemory, "libimagequant ran out of memory")
