@@ -19,14 +19,10 @@ static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
 // (close-on-exec: a subprocess started meanwhile must not inherit it), from
 // the start (the copy shares the offset, and image/jpeg may have read).
 FILE *piuma_fdopen(int fd) {
-	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int fd2 = lseek(fd, 0, SEEK_SET) < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
 	if (fp == NULL && fd2 >= 0)
 		close(fd2);
-	if (fp != NULL && fseek(fp, 0, SEEK_SET) != 0) {
-		fclose(fp);
-		fp = NULL;
-	}
 	return fp;
 }
 */

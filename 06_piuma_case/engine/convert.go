@@ -19,6 +19,9 @@ func fail(cat Category, format string, a ...any) error {
 	return &fileError{cat, fmt.Sprintf(format, a...)}
 }
 
+// errChanged: the file is not what the probe saw any more.
+var errChanged = fail(Unreadable, "the file changed since it was probed")
+
 // convert is one job: open, decode, resize, orient, encode, optimise, write.
 func convert(job *Job, opts *Options) Result {
 	var r Result
@@ -76,14 +79,12 @@ func convert(job *Job, opts *Options) Result {
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	w, h := job.Width, job.Height
 	switch {
-	case job.Format == JPEG && opts.StdlibJPEG:
-		m, err = decodeStdJPEG(f, job)
+	case job.Format == JPEG && opts.StdlibJPEG, job.Format == PNG && opts.StdlibPNG:
+		m, err = decodeStd(f, job)
 	case job.Format == JPEG:
 		s := job.Scale
 		w, h = (w+s-1)/s, (h+s-1)/s // libjpeg's DCT scaling rounds up
 		m, err = decodeJPEG(f, s, w, h)
-	case job.Format == PNG && opts.StdlibPNG:
-		m, err = decodeStdPNG(f)
 	case job.Format == PNG:
 		m, err = decodePNG(f, w, h)
 	default:
@@ -91,7 +92,7 @@ func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	}
 	if err == nil && (m.w != w || m.h != h) {
 		m.free()
-		err = fail(Unreadable, "the file changed since it was probed")
+		err = errChanged
 	}
 	if err == nil {
 		m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
@@ -102,13 +103,11 @@ func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	return m, err
 }
 
-// encodePNGOutput: gray stays gray; RGBA whose pixels are all opaque becomes
-// RGB (in place), else stays RGBA. With the in-process optimiser, the
-// libimagequant palette file instead when pngquant's --skip-if-larger rule
-// keeps it. The rule compares it with the true-colour file, which is then not
-// needed, the usual case: so the palette file comes first, and the
-// true-colour encode stops as soon as it is large enough to lose (the same
-// decision as encoding both in full, for part of the work).
+// encodePNGOutput: gray stays gray; RGBA becomes RGB (in place) when every
+// pixel is opaque. With the optimiser, the libimagequant palette file instead
+// when pngquant's --skip-if-larger rule keeps it, the usual case: so it comes
+// first, and the true-colour encode stops as soon as it is large enough to
+// lose (the rule's decision, for part of the work).
 func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	if m.bpp == 4 && opaque(m.pix) {
 		for i, j := 0, 0; i < len(m.pix); i, j = i+4, j+3 {
@@ -117,7 +116,7 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 		m.pix, m.bpp = m.pix[:3*m.w*m.h], 3
 	}
 	if !optimize {
-		return encodePNG(m, 0)
+		return encodePNG(m, 8, nil, 0)
 	}
 	q, err := quantize(m)
 	if err != nil {
@@ -128,7 +127,7 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	trueColor, err := encodePNG(m, winningSize(len(small), q.quality)-1)
+	trueColor, err := encodePNG(m, 8, nil, winningSize(len(small), q.quality)-1)
 	if errors.Is(err, errOver) {
 		return small, nil
 	}

@@ -2,21 +2,17 @@ package engine
 
 // JPEG through libjpeg's own API (jpeglib.h): the libjpeg-turbo 2.1 that
 // Pillow uses, with its SIMD. Each decode and each encode is one C function
-// with a fresh jpeg_(de)compress_struct, created and destroyed inside it, so
-// no table of one file (Huffman, quantisation) can serve the next. libjpeg
-// reports errors by calling error_exit, which must not return: it longjmps to
-// the setjmp at the top of the same C function, never across a Go frame.
+// with a fresh jpeg_(de)compress_struct, so no table of one file (Huffman,
+// quantisation) can serve the next. libjpeg reports errors by calling
+// error_exit, which must not return: it longjmps to the setjmp of the same C
+// function, never across a Go frame.
 //
-// Decode: warnings are ignored, as Pillow does (stray bytes before a marker:
-// libjpeg warns and decodes, and so do Pillow and browsers), except a file
-// that ends early (JWRN_JPEG_EOF), which is truncated, as in Pillow. CMYK
-// (and YCCK, which libjpeg turns into CMYK) becomes RGB as Pillow converts it.
-//
-// Encode: JFIF only (no EXIF, ICC, comment), 4:2:0 for colour, islow DCT.
-// optimize_coding makes the two-pass optimised Huffman tables: the same
-// coefficients, and byte for byte what `jpegoptim --strip-all` makes of the
-// plain encode (a test checks it); TurboJPEG 2.1's only switch for it is a
-// process-wide environment variable.
+// Decode: warnings are ignored, as by Pillow and browsers (stray bytes before
+// a marker), but for a file that ends early: truncated, as in Pillow. CMYK
+// (and YCCK, which libjpeg makes CMYK) becomes RGB as Pillow converts it.
+// Encode: JFIF only (no EXIF, ICC, comment), 4:2:0 for colour, islow DCT;
+// optimize_coding (two passes, optimised Huffman tables) makes byte for byte
+// what `jpegoptim --strip-all` makes of the plain encode (a test checks it).
 
 /*
 #cgo LDFLAGS: -ljpeg
@@ -34,36 +30,31 @@ typedef struct {
 	struct jpeg_error_mgr pub;
 	jmp_buf jump;
 	int status;
-	char msg[JMSG_LENGTH_MAX];
+	char *msg; // the caller's, JMSG_LENGTH_MAX bytes
 } piuma_jerr;
 
 // Ends the decode or encode under way: back to its setjmp, with a J_ status
 // and libjpeg's message.
-static void piuma_jfail(j_common_ptr c, int status) {
-	piuma_jerr *e = (piuma_jerr *)c->err;
-	e->status = status;
-	(*c->err->format_message)(c, e->msg);
-	longjmp(e->jump, 1);
-}
-
 static void piuma_jerr_exit(j_common_ptr c) {
-	int status = J_DAMAGED;
+	piuma_jerr *e = (piuma_jerr *)c->err;
 	switch (c->err->msg_code) {
 	case JERR_SOF_UNSUPPORTED: case JERR_BAD_PRECISION: case JERR_ARITH_NOTIMPL:
 	case JERR_CCIR601_NOTIMPL: case JERR_CONVERSION_NOTIMPL: case JERR_FRACT_SAMPLE_NOTIMPL:
 	case JERR_NOTIMPL: case JERR_NOT_COMPILED: case JERR_EMPTY_IMAGE:
-		status = J_UNSUPPORTED; break;
-	case JERR_INPUT_EOF: case JERR_INPUT_EMPTY: status = J_TRUNCATED; break;
-	case JERR_OUT_OF_MEMORY: status = J_NOMEM; break;
-	case JERR_NO_SOI: status = J_CHANGED; break; // the probe saw a JPEG signature
+		e->status = J_UNSUPPORTED; break;
+	case JERR_INPUT_EOF: case JERR_INPUT_EMPTY: case JWRN_JPEG_EOF: e->status = J_TRUNCATED; break;
+	case JERR_OUT_OF_MEMORY: case JERR_FILE_WRITE: e->status = J_NOMEM; break;
+	case JERR_NO_SOI: e->status = J_CHANGED; break; // the probe saw a JPEG signature
+	default: e->status = J_DAMAGED;
 	}
-	piuma_jfail(c, status);
+	(*c->err->format_message)(c, e->msg);
+	longjmp(e->jump, 1);
 }
 
 // Warnings (level -1) and traces: ignored, but for the end of the file.
 static void piuma_jerr_emit(j_common_ptr c, int level) {
 	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
-		piuma_jfail(c, J_TRUNCATED);
+		piuma_jerr_exit(c);
 }
 
 // A failure of our own, in a function with piuma_jerr err and its setjmp.
@@ -92,10 +83,10 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	err.pub.error_exit = piuma_jerr_exit;
 	err.pub.emit_message = piuma_jerr_emit;
 	err.status = J_OK;
+	err.msg = msg;
 	if (setjmp(err.jump)) {
 		free(*pix);
 		*pix = NULL;
-		snprintf(msg, JMSG_LENGTH_MAX, "%s", err.msg);
 	} else {
 		jpeg_create_decompress(&cinfo);
 		jpeg_stdio_src(&cinfo, fp);
@@ -109,7 +100,7 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 		cinfo.scale_denom = scale;
 		jpeg_calc_output_dimensions(&cinfo);
 		if ((int)cinfo.output_width != w || (int)cinfo.output_height != h)
-			PIUMA_JFAIL(J_CHANGED, "the file changed since it was probed");
+			PIUMA_JFAIL(J_CHANGED, "another size");
 		size_t row = (size_t)w * *bpp;
 		*pix = malloc(row * h);
 		if (n == 4)
@@ -136,71 +127,47 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	return err.status;
 }
 
-// The encoder's destination: one malloc'ed buffer that doubles when full
-// (jpeg_mem_dest's buffer cannot be freed after an error: its pointer is only
-// handed back at the end).
-typedef struct {
-	struct jpeg_destination_mgr pub;
-	unsigned char *buf;
-	size_t cap;
-} piuma_jdest;
-
-static boolean piuma_jdest_grow(j_compress_ptr c) {
-	piuma_jdest *d = (piuma_jdest *)c->dest;
-	unsigned char *p = realloc(d->buf, 2 * d->cap);
-	if (p == NULL)
-		ERREXIT1(c, JERR_OUT_OF_MEMORY, 0);
-	d->pub.next_output_byte = p + d->cap;
-	d->pub.free_in_buffer = d->cap;
-	d->buf = p;
-	d->cap *= 2;
-	return TRUE;
-}
-
-static void piuma_jdest_nop(j_compress_ptr c) { (void)c; }
-
-// Compresses w x h packed pixels (comps 1: gray, 3: RGB) into *out (malloc'ed,
-// *size bytes, the caller frees it). Returns a J_ status, the message in msg.
+// Compresses w x h packed pixels (comps 1: gray, 3: RGB) into *out, *size
+// bytes (the caller frees it): a memory stream, closed before the call returns
+// (jpeg_mem_dest's buffer could not be freed after an error: its pointer is
+// only handed back at the end). Returns a J_ status, the message in msg.
 static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, int quality,
-                             _Bool optimize, unsigned char **out, size_t *size, char *msg) {
+                             _Bool optimize, char **out, size_t *size, char *msg) {
 	struct jpeg_compress_struct cinfo;
 	piuma_jerr err;
-	piuma_jdest dest = {{0}, malloc(1 << 16), 1 << 16};
-	if (dest.buf == NULL) {
-		snprintf(msg, JMSG_LENGTH_MAX, "cannot allocate %d bytes", 1 << 16);
-		return J_NOMEM;
-	}
-	// The buffer is set from the start: init_destination has nothing to do.
-	dest.pub = (struct jpeg_destination_mgr){dest.buf, dest.cap, piuma_jdest_nop, piuma_jdest_grow,
-	                                         piuma_jdest_nop};
+	FILE *fp = open_memstream(out, size);
 	memset(&cinfo, 0, sizeof cinfo);
 	cinfo.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = piuma_jerr_exit;
-	if (setjmp(err.jump)) {
-		jpeg_destroy_compress(&cinfo);
-		free(dest.buf);
-		snprintf(msg, JMSG_LENGTH_MAX, "%s", err.msg);
-		return err.status;
+	err.status = J_OK;
+	err.msg = msg;
+	if (fp == NULL)
+		err.status = J_NOMEM;
+	else if (!setjmp(err.jump)) {
+		jpeg_create_compress(&cinfo);
+		jpeg_stdio_dest(&cinfo, fp);
+		cinfo.image_width = w;
+		cinfo.image_height = h;
+		cinfo.input_components = comps;
+		cinfo.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
+		jpeg_set_defaults(&cinfo); // JFIF header, 4:2:0 for colour, islow DCT
+		jpeg_set_quality(&cinfo, quality, TRUE);
+		cinfo.optimize_coding = optimize;
+		jpeg_start_compress(&cinfo, TRUE);
+		while (cinfo.next_scanline < cinfo.image_height) {
+			JSAMPROW row = (JSAMPROW)(pix + (size_t)cinfo.next_scanline * w * comps);
+			jpeg_write_scanlines(&cinfo, &row, 1);
+		}
+		jpeg_finish_compress(&cinfo);
 	}
-	jpeg_create_compress(&cinfo);
-	cinfo.dest = &dest.pub;
-	cinfo.image_width = w;
-	cinfo.image_height = h;
-	cinfo.input_components = comps;
-	cinfo.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
-	jpeg_set_defaults(&cinfo); // JFIF header, 4:2:0 for colour, islow DCT
-	jpeg_set_quality(&cinfo, quality, TRUE);
-	cinfo.optimize_coding = optimize;
-	jpeg_start_compress(&cinfo, TRUE);
-	while (cinfo.next_scanline < cinfo.image_height) {
-		JSAMPROW row = (JSAMPROW)(pix + (size_t)cinfo.next_scanline * w * comps);
-		jpeg_write_scanlines(&cinfo, &row, 1);
-	}
-	jpeg_finish_compress(&cinfo);
 	jpeg_destroy_compress(&cinfo);
-	*out = dest.buf;
-	*size = dest.cap - dest.pub.free_in_buffer;
-	return J_OK;
+	if (fp != NULL && fclose(fp) != 0 && err.status == J_OK)
+		err.status = J_NOMEM;
+	if (err.status == J_NOMEM) // malloc, or the stream's realloc (JERR_FILE_WRITE)
+		snprintf(msg, JMSG_LENGTH_MAX, "not enough memory");
+	if (err.status != J_OK)
+		free(*out);
+	return err.status;
 }
 */
 import "C"
@@ -226,14 +193,14 @@ func decodeJPEG(f *os.File, scale, w, h int) (image, error) {
 	case C.J_OK:
 		return cImage(pix, w, h, bpp), nil
 	case C.J_CHANGED: // another size, or not a JPEG any more
-		return image{}, fail(Unreadable, "the file changed since it was probed")
+		return image{}, errChanged
 	}
 	return image{}, fail(jpegStatus[st], "%s", C.GoString(&msg[0]))
 }
 
 // encodeJPEG compresses a gray or RGB image; the result is C memory (cfree it).
 func encodeJPEG(m image, quality int, optimize bool) ([]byte, error) {
-	var out *C.uchar
+	var out *C.char
 	var size C.size_t
 	var msg [C.JMSG_LENGTH_MAX]C.char
 	st := C.piuma_jpeg_encode((*C.uchar)(&m.pix[0]), C.int(m.w), C.int(m.h), C.int(m.bpp),
@@ -241,5 +208,5 @@ func encodeJPEG(m image, quality int, optimize bool) ([]byte, error) {
 	if st != C.J_OK {
 		return nil, fail(jpegStatus[st], "cannot encode JPEG: %s", C.GoString(&msg[0]))
 	}
-	return unsafe.Slice((*byte)(out), int(size)), nil
+	return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(size)), nil
 }

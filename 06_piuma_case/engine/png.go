@@ -2,19 +2,17 @@ package engine
 
 // PNG through libspng (spng.h, Debian's libspng 0.7.3: fuzzed, with limits on
 // the image size, on inflated metadata and on the number of chunks; chunk CRCs
-// checked). libspng returns error codes, no longjmp.
+// checked): error codes, no longjmp.
 //
-// Decode: gray without tRNS -> 1 byte a pixel (16-bit: the high byte, as
-// Pillow); anything else -> RGBA8 with tRNS applied (16-bit samples: the high
-// byte). libspng stops inflating at the last row: the zlib data after it (and
-// zlib's own checksum) is never read; the chunks after it are.
+// Decode: gray without tRNS -> 1 byte a pixel, anything else -> RGBA8 with
+// tRNS applied (16-bit samples: the high byte, as Pillow). libspng stops
+// inflating at the last row: the zlib data after it is never read.
 //
-// Encode: true colour at zlib level 6 with adaptive filters, what Pillow's save
-// does (Go's image/png encodes the product cut-outs 20% faster and 1% smaller,
-// but the in-process optimiser stops this encode early, where both cost the
-// same); the optimiser's palette file as pngquant writes it: smallest bit
-// depth, PLTE, tRNS up to the last translucent entry, no filter, zlib level 9
-// with memLevel 5, IDAT chunks of 8 KiB (its very bytes: a test checks it).
+// Encode: true colour as Pillow's save (zlib level 6, adaptive filters; Go's
+// image/png is 20% faster on the cut-outs, but the optimiser stops this encode
+// early, where both cost the same); the palette file as pngquant writes it
+// (smallest bit depth, tRNS up to the last translucent entry, no filter, zlib
+// level 9, memLevel 5: its very bytes, a test checks it).
 
 /*
 #cgo LDFLAGS: -lspng
@@ -89,49 +87,18 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	return rc;
 }
 
-// Where the encoder writes: a malloc'ed buffer that grows, up to limit
-// bytes when limit > 0. fail: PNG_OVER past the limit, SPNG_EMEM.
-typedef struct {
-	unsigned char *buf;
-	size_t len, cap, limit;
-	int fail;
-} piuma_sink;
-
-static int piuma_sink_write(spng_ctx *ctx, void *user, void *src, size_t n) {
-	piuma_sink *s = user;
-	(void)ctx;
-	if (s->limit && s->len + n > s->limit) {
-		s->fail = PNG_OVER;
-		return SPNG_IO_ERROR;
-	}
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 1 << 16;
-		while (cap < s->len + n)
-			cap *= 2;
-		unsigned char *p = realloc(s->buf, cap);
-		if (p == NULL) {
-			s->fail = SPNG_EMEM;
-			return SPNG_IO_ERROR;
-		}
-		s->buf = p;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, src, n);
-	s->len += n;
-	return 0;
-}
-
-// Encodes rows (len bytes, packed) as a w x h PNG of the given colour type
-// and bit depth into *out (malloc'ed, *size bytes; the caller frees it).
-// plte: n RGBA entries for a palette image, NULL otherwise. Returns 0, a
-// libspng error, or PNG_OVER.
+// Encodes h rows (len bytes, packed) as a w x h PNG of the given colour type
+// and bit depth into *out, *size bytes (the caller frees it): a memory stream,
+// closed before the call returns. plte: n RGBA entries for a palette image,
+// else NULL. limit > 0: PNG_OVER as soon as the file has more bytes (row by
+// row: deflate's output only grows). Returns 0, a libspng error or PNG_OVER.
 static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, int color,
-                            int depth, const unsigned char *plte, int n, size_t limit,
-                            unsigned char **out, size_t *size) {
-	piuma_sink sink = {.limit = limit};
+                            int depth, const unsigned char *plte, int n, long limit,
+                            char **out, size_t *size) {
+	FILE *fp = open_memstream(out, size);
 	spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
 	struct spng_ihdr ihdr = {w, h, depth, color, 0, 0, 0};
-	int rc = ctx ? spng_set_png_stream(ctx, piuma_sink_write, &sink) : SPNG_EMEM;
+	int rc = fp && ctx ? spng_set_png_file(ctx, fp) : SPNG_EMEM;
 	if (!rc) rc = spng_set_ihdr(ctx, &ihdr);
 	if (!rc && plte != NULL) {
 		struct spng_plte p = {.n_entries = n};
@@ -154,15 +121,22 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 0); // Z_DEFAULT_STRATEGY
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_ALL);
 	}
-	if (!rc) rc = spng_encode_image(ctx, pix, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-	spng_ctx_free(ctx);
-	if (rc || sink.fail) {
-		free(sink.buf);
-		return sink.fail ? sink.fail : rc;
+	if (!rc) rc = spng_encode_image(ctx, NULL, 0, SPNG_FMT_PNG, SPNG_ENCODE_PROGRESSIVE | SPNG_ENCODE_FINALIZE);
+	for (int y = 0; !rc && y < h; y++) {
+		rc = spng_encode_row(ctx, pix + len / h * y, len / h);
+		if (rc == SPNG_EOI) // the last row, and IEND, are written
+			rc = 0;
+		if (!rc && limit && ftell(fp) > limit)
+			rc = PNG_OVER;
 	}
-	*out = sink.buf;
-	*size = sink.len;
-	return 0;
+	spng_ctx_free(ctx);
+	if (rc == SPNG_IO_ERROR) // a write to memory fails for lack of it
+		rc = SPNG_EMEM;
+	if (fp && fclose(fp) && !rc)
+		rc = SPNG_EMEM;
+	if (rc)
+		free(*out);
+	return rc;
 }
 */
 import "C"
@@ -172,6 +146,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"sort"
 	"unsafe"
 )
 
@@ -194,7 +169,7 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 	case C.SPNG_EMEM:
 		return image{}, fail(NoMemory, "cannot allocate the %dx%d image", w, h)
 	case C.SPNG_ESIGNATURE, C.SPNG_EUSER_WIDTH, C.SPNG_EUSER_HEIGHT:
-		return image{}, fail(Unreadable, "the file changed since it was probed")
+		return image{}, errChanged
 	}
 	return image{}, fail(Damaged, "%s", msg)
 }
@@ -203,12 +178,30 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 var errOver = errors.New("over the size limit")
 
 // encodePNG writes a gray (bpp 1), RGB (3) or RGBA (4) image as a true-colour
-// PNG; the result is C memory (cfree it). limit > 0: errOver as soon as the
-// file has more than limit bytes (deflate's output only grows).
-func encodePNG(m image, limit int) ([]byte, error) {
-	color := [...]int{1: C.SPNG_COLOR_TYPE_GRAYSCALE, 3: C.SPNG_COLOR_TYPE_TRUECOLOR,
-		4: C.SPNG_COLOR_TYPE_TRUECOLOR_ALPHA}[m.bpp]
-	return pngEncode(m.pix, m.w, m.h, color, 8, nil, limit)
+// PNG (or, with pal, m's bytes as palette indices of the given bit depth); the
+// result is C memory (cfree it). limit > 0: errOver as soon as the file has
+// more than limit bytes (deflate's output only grows).
+func encodePNG(m image, depth int, pal [][4]byte, limit int) ([]byte, error) {
+	color, plte := C.SPNG_COLOR_TYPE_INDEXED, (*C.uchar)(nil)
+	if pal == nil {
+		color = [...]int{1: C.SPNG_COLOR_TYPE_GRAYSCALE, 3: C.SPNG_COLOR_TYPE_TRUECOLOR,
+			4: C.SPNG_COLOR_TYPE_TRUECOLOR_ALPHA}[m.bpp]
+	} else {
+		plte = (*C.uchar)(&pal[0][0]) // [][4]byte: 4 bytes an entry, contiguous
+	}
+	var out *C.char
+	var size C.size_t
+	rc := C.piuma_png_encode((*C.uchar)(&m.pix[0]), C.size_t(len(m.pix)), C.int(m.w), C.int(m.h),
+		C.int(color), C.int(depth), plte, C.int(len(pal)), C.long(limit), &out, &size)
+	switch rc {
+	case 0:
+		return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(size)), nil
+	case C.PNG_OVER:
+		return nil, errOver
+	case C.SPNG_EMEM:
+		return nil, fail(NoMemory, "cannot encode PNG: %s", C.GoString(C.spng_strerror(rc)))
+	}
+	return nil, fail(Internal, "cannot encode PNG: %s", C.GoString(C.spng_strerror(rc)))
 }
 
 // encodePalette writes palette indices (one byte each, w x h) as pngquant
@@ -230,27 +223,7 @@ func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
 			idx[y*rowBytes+x/per] = b
 		}
 	}
-	return pngEncode(idx[:rowBytes*h], w, h, C.SPNG_COLOR_TYPE_INDEXED, depth, pal, 0)
-}
-
-func pngEncode(rows []byte, w, h, color, depth int, pal [][4]byte, limit int) ([]byte, error) {
-	var plte *C.uchar
-	if pal != nil {
-		plte = (*C.uchar)(&pal[0][0]) // [][4]byte: 4 bytes an entry, contiguous
-	}
-	var out *C.uchar
-	var size C.size_t
-	rc := C.piuma_png_encode((*C.uchar)(&rows[0]), C.size_t(len(rows)), C.int(w), C.int(h),
-		C.int(color), C.int(depth), plte, C.int(len(pal)), C.size_t(limit), &out, &size)
-	switch rc {
-	case 0:
-		return unsafe.Slice((*byte)(out), int(size)), nil
-	case C.PNG_OVER:
-		return nil, errOver
-	case C.SPNG_EMEM:
-		return nil, fail(NoMemory, "cannot encode PNG: %s", C.GoString(C.spng_strerror(rc)))
-	}
-	return nil, fail(Internal, "cannot encode PNG: %s", C.GoString(C.spng_strerror(rc)))
+	return encodePNG(image{pix: idx[:rowBytes*h], w: w, h: h}, depth, pal, 0)
 }
 
 // keepQuantized is pngquant 2.17's --skip-if-larger rule (pngquant.c): the
@@ -258,23 +231,16 @@ func pngEncode(rows []byte, w, h, color, depth int, pal [][4]byte, limit int) ([
 // max(0.5, (quality/100)^1.5), "to avoid losing more quality than is gained in
 // file size", and (as the subprocess route keeps the smaller) be smaller.
 func keepQuantized(quantized, trueColor, quality int) bool {
-	limit := uint64(float64(trueColor-1) * expectedRatio(quality)) // C's double -> size_t
+	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
+	limit := uint64(float64(trueColor-1) * expected) // C's double -> size_t
 	return uint64(quantized) <= limit && quantized < trueColor
 }
 
-func expectedRatio(quality int) float64 {
-	return math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
-}
-
 // winningSize is the smallest true-colour size at which keepQuantized keeps a
-// palette file of the given size and quality.
+// palette file of the given size and quality: between quantized + 1 and
+// 2 * quantized + 1 (expected >= 0.5), and the rule only grows with the size.
 func winningSize(quantized, quality int) int {
-	t := int(float64(quantized)/expectedRatio(quality)) + 1
-	for t > quantized+1 && keepQuantized(quantized, t-1, quality) {
-		t--
-	}
-	for !keepQuantized(quantized, t, quality) {
-		t++
-	}
-	return t
+	return quantized + 1 + sort.Search(quantized+1, func(i int) bool {
+		return keepQuantized(quantized, quantized+1+i, quality)
+	})
 }

@@ -1,27 +1,24 @@
 package engine
 
-// Palette quantisation in process with libimagequant (libimagequant.h), the
-// library inside pngquant, with pngquant 2.17's defaults (pngquant.c): speed
-// 4, quality 0-100 (no minimum, so never "quality too low"), input and output
-// gamma 0.45455 (what pngquant assumes for a PNG without gAMA, and ours have
-// none), Floyd-Steinberg dithering at level 1.0. It starts from the resized
-// pixels: no true-colour PNG is encoded for it to decode again.
+// Palette quantisation in process with libimagequant, the library inside
+// pngquant, with pngquant 2.17's defaults (pngquant.c): speed 4, quality
+// 0-100 (never "quality too low"), gamma 0.45455 (pngquant's for a PNG without
+// gAMA, as ours are), Floyd-Steinberg dithering at 1.0. It starts from the
+// resized pixels: no true-colour PNG is encoded for it to decode again.
+// Licence: libimagequant is GPL-3.0-or-later (or commercial): linking it makes
+// the distributed library a GPL-3 work (README.md, "Licences").
 //
-// Licence: libimagequant is GPL-3.0-or-later (or commercial). Linking it
-// makes the distributed library a GPL-3 work: see README.md, "Licences".
-//
-// Threads: Debian's libimagequant uses OpenMP, which by default runs a team
-// of one thread per CPU in every call, idle threads spinning; the engine
-// already runs one file per worker, so the call asks for one thread
-// (omp_set_num_threads acts on the calling thread; the symbol is weak, absent
-// from a libimagequant without OpenMP). The results do not depend on it.
-//
-// Every libimagequant object lives and dies within the call; the palette is
-// Go memory that C only fills during it.
+// Threads: Debian's libimagequant uses OpenMP, whose default team (one thread
+// per CPU, idle ones spinning) would fight the engine's own workers: the call
+// asks for one thread (omp_set_num_threads acts on the calling thread; the
+// symbol is weak, absent without OpenMP). The results do not depend on it.
+// Every libimagequant object lives within the call; the palette is Go memory
+// that C only fills during it.
 
 /*
 #cgo LDFLAGS: -limagequant
 #include <stdlib.h>
+#include <string.h>
 #include <libimagequant.h>
 
 extern void omp_set_num_threads(int) __attribute__((weak));
@@ -56,12 +53,7 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 		// After the remap, as pngquant reads them: dithering refines the palette.
 		const liq_palette *p = liq_get_palette(res);
 		*count = (int)p->count;
-		for (unsigned i = 0; i < p->count; i++) {
-			pal[4 * i] = p->entries[i].r;
-			pal[4 * i + 1] = p->entries[i].g;
-			pal[4 * i + 2] = p->entries[i].b;
-			pal[4 * i + 3] = p->entries[i].a;
-		}
+		memcpy(pal, p->entries, 4 * p->count); // liq_color: r, g, b, a bytes
 		*quality = liq_get_quantization_error(res) >= 0 ? liq_get_quantization_quality(res) : 90;
 	}
 	if (res)

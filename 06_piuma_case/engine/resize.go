@@ -2,82 +2,67 @@ package engine
 
 // The resize is Pillow's Image.resize(size, BICUBIC or LANCZOS,
 // reducing_gap=3.0) with Pillow's arithmetic (libImaging/Resample.c,
-// Reduce.c), so that both engines make the same pixels (tests compare with
-// outputs Pillow made). Hand-written, because the Go-side pixel work is the
-// lesson (golang.org/x/image/draw's CatmullRom, the same filter in float64
-// through generic image types, costs about three times the CPU).
-//
-// An axis shrunk 6x or more is first reduced by int(ratio/3), averaging boxes
-// of pixels, so that the filter's weights stay few for any shape (a
-// 89,000,000 x 1 PNG needs no gigabytes of them). The filter, widened by the
-// scale when shrinking, weighs in 22-bit fixed point, one pass per axis, each
-// rounding to 8 bits. RGBA is resized premultiplied (Pillow's RGBA -> RGBa ->
-// RGBA), so that transparent pixels never bleed their colour into the edges.
+// Reduce.c): both engines make the same pixels (tests compare with Pillow's
+// outputs). Hand-written, because the Go-side pixel work is the lesson
+// (golang.org/x/image/draw's CatmullRom costs about three times the CPU). An
+// axis shrunk 6x or more is first reduced by int(ratio/3), averaging boxes of
+// pixels, so that the filter's weights stay few for any shape (a 89,000,000 x 1
+// PNG needs no gigabytes of them). RGBA is resized premultiplied (Pillow's
+// RGBA -> RGBa -> RGBA): transparent pixels never bleed into the edges.
 
 import "math"
 
-type filter struct {
-	f       func(float64) float64
-	support float64
+// The filters: Catmull-Rom (support 2) and 3-lobe Lanczos (support 3).
+func bicubic(x float64) float64 {
+	const a = -0.5
+	switch x = math.Abs(x); {
+	case x < 1:
+		return ((a+2)*x-(a+3))*x*x + 1
+	case x < 2:
+		return (((x-5)*x+8)*x - 4) * a
+	}
+	return 0
 }
 
-var (
-	bicubic = filter{func(x float64) float64 { // Catmull-Rom
-		const a = -0.5
-		switch x = math.Abs(x); {
-		case x < 1:
-			return ((a+2)*x-(a+3))*x*x + 1
-		case x < 2:
-			return (((x-5)*x+8)*x - 4) * a
-		}
-		return 0
-	}, 2}
-	lanczos = filter{func(x float64) float64 { // sinc(x) * sinc(x/3)
-		if x == 0 {
-			return 1
-		} else if -3 <= x && x < 3 {
-			a, b := x*math.Pi, x/3*math.Pi
-			return math.Sin(a) / a * (math.Sin(b) / b)
-		}
-		return 0
-	}, 3}
-)
+func lanczos(x float64) float64 { // sinc(x) * sinc(x/3)
+	if x == 0 {
+		return 1
+	} else if -3 <= x && x < 3 {
+		a, b := x*math.Pi, x/3*math.Pi
+		return math.Sin(a) / a * (math.Sin(b) / b)
+	}
+	return 0
+}
 
 // precisionBits as in Pillow: 32 - 8 (a pixel) - 2 (headroom for negative lobes).
 const precisionBits = 32 - 8 - 2
 
-// resize returns m resized to w x h: m itself when it has that size already,
-// else a new image, and m is freed (an RGBA m was premultiplied in place).
+// resize returns m resized to w x h: m itself if it has that size, else a new
+// image, and m is freed (an RGBA m was premultiplied in place).
 func resize(m image, w, h int, lanczosFilter bool) (image, error) {
 	if m.w == w && m.h == h {
 		return m, nil
-	}
-	flt := bicubic
-	if lanczosFilter {
-		flt = lanczos
 	}
 	if m.bpp == 4 {
 		premultiply(m.pix)
 	}
 	fx := max(1, int(float64(m.w)/float64(w)/3)) // reducing_gap=3.0
 	fy := max(1, int(float64(m.h)/float64(h)/3))
-	// Pillow's box of m that becomes the output: C floats.
-	boxW, boxH := float32(float64(m.w)/float64(fx)), float32(float64(m.h)/float64(fy))
+	boxW, boxH := float32(float64(m.w)/float64(fx)), float32(float64(m.h)/float64(fy)) // C floats
 	var err error
 	if fx > 1 || fy > 1 {
 		if m, err = reduce(m, fx, fy); err != nil {
 			return m, err
 		}
 	}
-	if m, err = resample(m, w, h, boxW, boxH, flt); err == nil && m.bpp == 4 {
+	if m, err = resample(m, w, h, boxW, boxH, lanczosFilter); err == nil && m.bpp == 4 {
 		unpremultiply(m.pix)
 	}
 	return m, err
 }
 
 // reduce is Pillow's ImagingReduce: every fx x fy box of pixels (the last ones
-// partial) becomes its mean, rounded as Pillow does ((sum + n/2) * (2^24/n as
-// a float) >> 24). m is freed.
+// partial) becomes its mean, rounded as Pillow does. m is freed.
 func reduce(m image, fx, fy int) (image, error) {
 	defer m.free()
 	w, h, bpp := (m.w+fx-1)/fx, (m.h+fy-1)/fy, m.bpp
@@ -103,9 +88,8 @@ func reduce(m image, fx, fy int) (image, error) {
 	return out, err
 }
 
-// weights are Pillow's coefficients for one axis: output pixel i is the sum
-// of the bounds[2i+1] input pixels from bounds[2i], weighted by
-// kk[i*ksize:]. C memory: bounds is the whole allocation (cfree it).
+// weights: output pixel i is the sum of bounds[2i+1] input pixels from
+// bounds[2i], weighted by kk[i*ksize:]. C memory: cfree(bounds) frees both.
 type weights struct {
 	bounds, kk []int32
 	ksize      int
@@ -113,10 +97,14 @@ type weights struct {
 
 // coeffs is Pillow's precompute_coeffs then normalize_coeffs_8bpc, for the
 // box [0, in1) of an axis of inSize pixels made outSize.
-func coeffs(inSize int, in1 float32, outSize int, flt filter) (weights, error) {
+func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, error) {
+	flt, support := bicubic, 2.0
+	if lanczosFilter {
+		flt, support = lanczos, 3.0
+	}
 	scale := float64(in1) / float64(outSize)
 	filterscale := max(scale, 1)
-	support := flt.support * filterscale
+	support *= filterscale
 	ksize := int(math.Ceil(support))*2 + 1
 	all, err := calloc[int32](outSize * (2 + ksize))
 	if err != nil {
@@ -130,7 +118,7 @@ func coeffs(inSize int, in1 float32, outSize int, flt filter) (weights, error) {
 		xmax := min(int(center+support+0.5), inSize) - xmin
 		ww := 0.0
 		for x := range pre[:xmax] {
-			pre[x] = flt.f((float64(x+xmin) - center + 0.5) * inv)
+			pre[x] = flt((float64(x+xmin) - center + 0.5) * inv)
 			ww += pre[x]
 		}
 		k := wt.kk[xx*ksize : (xx+1)*ksize]
@@ -139,11 +127,7 @@ func coeffs(inSize int, in1 float32, outSize int, flt filter) (weights, error) {
 			if ww != 0 {
 				v /= ww
 			}
-			if v < 0 {
-				k[x] = int32(-0.5 + v*(1<<precisionBits))
-			} else {
-				k[x] = int32(0.5 + v*(1<<precisionBits))
-			}
+			k[x] = int32(math.Copysign(0.5, v) + v*(1<<precisionBits)) // Pillow's ±0.5, then C's truncation
 		}
 		wt.bounds[2*xx], wt.bounds[2*xx+1] = int32(xmin), int32(xmax)
 	}
@@ -156,29 +140,22 @@ func clip8(v int32) byte {
 }
 
 // resample is Pillow 13's ImagingResampleInner: the box of src to w x h, by a
-// horizontal pass (on the rows the vertical one reads) then a vertical one;
-// vertical first if the height shrinks more than twice as much as the width,
-// which leaves the horizontal pass fewer rows (Pillow 12 and older always go
-// horizontal first, and round some pixels of such shapes one level apart).
-// Each pass frees its input; src is the result if no pass is needed (a
-// reduction did it all), and is freed on an error.
-func resample(src image, w, h int, boxW, boxH float32, flt filter) (out image, err error) {
-	out = src
-	defer func() {
-		if err != nil {
-			out.free()
-		}
-	}()
-	hw, err := coeffs(src.w, boxW, w, flt)
-	if err != nil {
-		return out, err
-	}
+// horizontal pass (on the rows the vertical one reads) then a vertical one, or
+// vertical first if the height shrinks more than twice as much as the width
+// (Pillow 12 and older always go horizontal first: some pixels one level
+// apart). src is freed, unless it is the result (a reduction did it all).
+func resample(src image, w, h int, boxW, boxH float32, lanczosFilter bool) (image, error) {
+	hw, err := coeffs(src.w, boxW, w, lanczosFilter)
 	defer cfree(hw.bounds)
-	vw, err := coeffs(src.h, boxH, h, flt)
-	if err != nil {
-		return out, err
-	}
+	vw, err2 := coeffs(src.h, boxH, h, lanczosFilter)
 	defer cfree(vw.bounds)
+	if err == nil {
+		err = err2
+	}
+	if err != nil {
+		src.free()
+		return image{}, err
+	}
 	needH := w != src.w || boxW != float32(w)
 	needV := h != src.h || boxH != float32(h)
 	hFirst := !(src.h-h > 0 && src.h-h > (src.w-w)*2)
@@ -189,33 +166,31 @@ func resample(src image, w, h int, boxW, boxH float32, flt filter) (out image, e
 			vw.bounds[2*i] -= int32(first)
 		}
 	}
+	out := src
 	for _, horizontalNow := range [2]bool{hFirst, !hFirst} { // the passes in order
-		var dst image
-		switch {
-		case horizontalNow && needH:
-			if dst, err = newImage(w, last-first, out.bpp); err == nil {
-				horizontal(dst, out, first, hw)
-			}
-		case !horizontalNow && needV:
-			if dst, err = newImage(out.w, h, out.bpp); err == nil {
-				vertical(dst, out, vw)
-			}
-		default:
-			continue
+		if horizontalNow && needH && err == nil {
+			out, err = pass(out, w, last-first, func(dst, in image) { horizontal(dst, in, first, hw) })
+		} else if !horizontalNow && needV && err == nil {
+			out, err = pass(out, out.w, h, func(dst, in image) { vertical(dst, in, vw) })
 		}
-		if err != nil {
-			return out, err
-		}
-		out.free()
-		out = dst
 	}
-	return out, nil
+	return out, err
 }
 
-// horizontal resizes rows first..first+out.h of in into out. A loop per pixel
-// size, without bounds checks (the loop conditions prove the indices); colour
-// four taps an iteration, on slices that shrink as they are read (a loop over
-// the channels took 2.3x the CPU).
+// pass runs one pass of resample into a new w x h image, and frees in.
+func pass(in image, w, h int, run func(dst, in image)) (image, error) {
+	dst, err := newImage(w, h, in.bpp)
+	if err == nil {
+		run(dst, in)
+	}
+	in.free()
+	return dst, err
+}
+
+// horizontal resizes rows first..first+out.h of in into out: a loop per pixel
+// size whose conditions prove the indices (no bounds checks); colour four taps
+// an iteration, on slices that shrink as they are read (a loop over the
+// channels took 2.3x the CPU).
 func horizontal(out, in image, first int, wt weights) {
 	const half = int32(1) << (precisionBits - 1)
 	for y := 0; y < out.h; y++ {
@@ -261,8 +236,8 @@ func horizontal(out, in image, first int, wt weights) {
 }
 
 // vertical resizes in's columns into out: each output row is the weighted sum
-// of whole input rows, four at a time (sequential memory, few loads and stores
-// of the sums; integer sums, so the same result as Pillow's column by column).
+// of whole input rows, four at a time (sequential memory; integer sums, so
+// the same result as Pillow's column by column).
 func vertical(out, in image, wt weights) {
 	row := in.w * in.bpp
 	acc := make([]int32, row)

@@ -16,7 +16,7 @@ func loadPNG(t testing.TB, path string) image {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m, err := decodeStdPNG(f)
+	m, err := decodeStd(f, &Job{Format: PNG})
 	if err != nil {
 		t.Fatal(path, err)
 	}
@@ -79,7 +79,7 @@ func TestResizeOfAVeryThinImage(t *testing.T) {
 	if out.w != 800 || out.h != 1 || out.pix[0] > 1 || out.pix[3*799] < 86 {
 		t.Fatalf("%dx%d, first %d, last %d", out.w, out.h, out.pix[0], out.pix[3*799])
 	}
-	wt, err := coeffs(89_000_000/37083+1, float32(89_000_000.0/37083), 800, bicubic)
+	wt, err := coeffs(89_000_000/37083+1, float32(89_000_000.0/37083), 800, false)
 	if err != nil {
 		t.Fatal(err)
 	}
