@@ -1,9 +1,7 @@
 package engine
 
-// The pixels of a file (decoded, reduced, resized, oriented, quantised) live
-// in C memory, freed as soon as the file is done with them: the Go heap stays
-// small, and the memory goes back to the OS without waiting for the garbage
-// collector.
+// A file's pixels live in C memory, freed as soon as they are done with: the
+// Go heap stays small, and the OS gets the memory back without waiting for GC.
 
 /*
 #include <fcntl.h>
@@ -15,14 +13,12 @@ package engine
 // malloc returns NULL: this one may fail, and the file says so.
 static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
 
-// The codecs' FILE*: our own, on a copy of the caller's descriptor
-// (close-on-exec: a subprocess started meanwhile must not inherit it), from
-// the start (the copy shares the offset, and image/jpeg may have read).
+// The codecs' FILE*, on a close-on-exec copy of fd (no subprocess inherits
+// it), from the start (the copy shares the offset; image/jpeg may have read).
 FILE *piuma_fdopen(int fd) {
 	int fd2 = lseek(fd, 0, SEEK_SET) < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
-	if (fp == NULL && fd2 >= 0)
-		close(fd2);
+	if (fp == NULL && fd2 >= 0) close(fd2);
 	return fp;
 }
 */
@@ -47,12 +43,10 @@ func calloc[T any](n int) ([]T, error) {
 }
 
 // cfree frees what calloc (or a C library's malloc) returned.
-func cfree[T any](s []T) {
-	C.free(unsafe.Pointer(unsafe.SliceData(s)))
-}
+func cfree[T any](s []T) { C.free(unsafe.Pointer(unsafe.SliceData(s))) }
 
 // image is w x h pixels of bpp bytes (1 gray, 3 RGB, 4 RGBA: straight alpha
-// except inside the resize), in packed rows, in C memory.
+// but inside the resize), packed rows of C memory.
 type image struct {
 	pix       []byte
 	w, h, bpp int
@@ -69,20 +63,8 @@ func newImage(w, h, bpp int) (image, error) {
 	return image{pix: pix, w: w, h: h, bpp: bpp}, err
 }
 
-// cImage wraps w x h x bpp bytes a C function malloc'ed.
-func cImage(p *C.uchar, w, h int, bpp C.int) image {
-	return image{pix: unsafe.Slice((*byte)(p), w*h*int(bpp)), w: w, h: h, bpp: int(bpp)}
-}
-
 // row is row y of the pixels.
-func (m image) row(y int) []byte {
-	return m.pix[y*m.w*m.bpp : (y+1)*m.w*m.bpp]
-}
+func (m image) row(y int) []byte { return m.pix[y*m.w*m.bpp : (y+1)*m.w*m.bpp] }
 
-// free releases the pixels (once; a freed or empty image is a no-op).
-func (m *image) free() {
-	if m.pix != nil {
-		cfree(m.pix)
-		m.pix = nil
-	}
-}
+// free releases the pixels (again: free(NULL), a no-op).
+func (m *image) free() { cfree(m.pix); m.pix = nil }

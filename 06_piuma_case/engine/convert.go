@@ -26,9 +26,10 @@ var errChanged = fail(Unreadable, "the file changed since it was probed")
 func convert(job *Job, opts *Options) Result {
 	var r Result
 	err := func() error {
-		if job.Width < 1 || job.Height < 1 || job.OutWidth < 1 || job.OutHeight < 1 || job.Scale < 1 {
-			return fail(Internal, "bad job: %dx%d at 1/%d to %dx%d", job.Width, job.Height,
-				job.Scale, job.OutWidth, job.OutHeight)
+		if job.Width < 1 || job.Height < 1 || job.OutWidth < 1 || job.OutHeight < 1 || job.Scale < 1 ||
+			job.Format != JPEG && job.Format != PNG {
+			return fail(Internal, "bad job: format %d, %dx%d at 1/%d to %dx%d", job.Format, job.Width,
+				job.Height, job.Scale, job.OutWidth, job.OutHeight)
 		}
 		// Without blocking: a FIFO swapped in after the probe must not hang the worker.
 		f, err := os.OpenFile(job.Source, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
@@ -74,8 +75,8 @@ func convert(job *Job, opts *Options) Result {
 	return r
 }
 
-// pixels decodes the file, checks that it is still what the probe saw, then
-// resizes and orients it: gray (1 byte a pixel), RGB (3) or RGBA (4).
+// pixels decodes the file, checks that it is what the probe saw, resizes and
+// orients it.
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	w, h := job.Width, job.Height
 	switch {
@@ -85,10 +86,8 @@ func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 		s := job.Scale
 		w, h = (w+s-1)/s, (h+s-1)/s // libjpeg's DCT scaling rounds up
 		m, err = decodeJPEG(f, s, w, h)
-	case job.Format == PNG:
-		m, err = decodePNG(f, w, h)
 	default:
-		return m, fail(Internal, "unknown format %d", job.Format)
+		m, err = decodePNG(f, w, h)
 	}
 	if err == nil && (m.w != w || m.h != h) {
 		m.free()
@@ -103,13 +102,16 @@ func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	return m, err
 }
 
-// encodePNGOutput: gray stays gray; RGBA becomes RGB (in place) when every
-// pixel is opaque. With the optimiser, the libimagequant palette file instead
-// when pngquant's --skip-if-larger rule keeps it, the usual case: so it comes
-// first, and the true-colour encode stops as soon as it is large enough to
-// lose (the rule's decision, for part of the work).
+// encodePNGOutput: gray stays gray, all-opaque RGBA becomes RGB (in place).
+// With the optimiser, the palette file instead when pngquant's rule keeps it,
+// the usual case: so it comes first, and the true-colour encode stops once it
+// is large enough to lose (the rule's decision, for part of the work).
 func encodePNGOutput(m image, optimize bool) ([]byte, error) {
-	if m.bpp == 4 && opaque(m.pix) {
+	opaque := m.bpp == 4
+	for i := 3; opaque && i < len(m.pix); i += 4 {
+		opaque = m.pix[i] == 255
+	}
+	if opaque {
 		for i, j := 0, 0; i < len(m.pix); i, j = i+4, j+3 {
 			m.pix[j], m.pix[j+1], m.pix[j+2] = m.pix[i], m.pix[i+1], m.pix[i+2]
 		}
@@ -118,16 +120,16 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	if !optimize {
 		return encodePNG(m, 8, nil, 0)
 	}
-	q, err := quantize(m)
+	idx, pal, quality, err := quantize(m)
 	if err != nil {
 		return nil, err
 	}
-	small, err := encodePalette(q.indices, m.w, m.h, q.palette)
-	cfree(q.indices)
+	small, err := encodePalette(idx, m.w, m.h, pal)
+	cfree(idx)
 	if err != nil {
 		return nil, err
 	}
-	trueColor, err := encodePNG(m, 8, nil, winningSize(len(small), q.quality)-1)
+	trueColor, err := encodePNG(m, 8, nil, winningSize(len(small), quality)-1)
 	if errors.Is(err, errOver) {
 		return small, nil
 	}
@@ -135,18 +137,8 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	return trueColor, err
 }
 
-func opaque(rgba []byte) bool {
-	for i := 3; i < len(rgba); i += 4 {
-		if rgba[i] != 255 {
-			return false
-		}
-	}
-	return true
-}
-
-// plainError says what an operating-system error means, without the path
-// (the result names the file): "permission denied", "no space left on
-// device"; piuma/_files.py's plain_error says the same.
+// plainError is an OS error without the path (the result names the file), as
+// piuma/_files.py's plain_error says it: "permission denied".
 func plainError(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

@@ -1,18 +1,13 @@
 package engine
 
-// JPEG through libjpeg's own API (jpeglib.h): the libjpeg-turbo 2.1 that
-// Pillow uses, with its SIMD. Each decode and each encode is one C function
-// with a fresh jpeg_(de)compress_struct, so no table of one file (Huffman,
-// quantisation) can serve the next. libjpeg reports errors by calling
-// error_exit, which must not return: it longjmps to the setjmp of the same C
-// function, never across a Go frame.
-//
-// Decode: warnings are ignored, as by Pillow and browsers (stray bytes before
-// a marker), but for a file that ends early: truncated, as in Pillow. CMYK
-// (and YCCK, which libjpeg makes CMYK) becomes RGB as Pillow converts it.
-// Encode: JFIF only (no EXIF, ICC, comment), 4:2:0 for colour, islow DCT;
-// optimize_coding (two passes, optimised Huffman tables) makes byte for byte
-// what `jpegoptim --strip-all` makes of the plain encode (a test checks it).
+// JPEG through libjpeg's API: the libjpeg-turbo 2.1 that Pillow uses. Each
+// decode and encode is one C function with a fresh jpeg_(de)compress_struct
+// (no table of one file can serve the next); libjpeg's error_exit longjmps to
+// that function's setjmp, never across a Go frame. Decode: warnings are
+// ignored as by Pillow (stray bytes before a marker), but for a file that ends
+// early; CMYK and YCCK become RGB as Pillow converts them. Encode: JFIF only,
+// 4:2:0, islow DCT; optimize_coding makes byte for byte what `jpegoptim
+// --strip-all` makes of the plain encode (a test checks it).
 
 /*
 #cgo LDFLAGS: -ljpeg
@@ -33,8 +28,7 @@ typedef struct {
 	char *msg; // the caller's, JMSG_LENGTH_MAX bytes
 } piuma_jerr;
 
-// Ends the decode or encode under way: back to its setjmp, with a J_ status
-// and libjpeg's message.
+// Ends the decode or encode under way: back to its setjmp, with a J_ status.
 static void piuma_jerr_exit(j_common_ptr c) {
 	piuma_jerr *e = (piuma_jerr *)c->err;
 	switch (c->err->msg_code) {
@@ -51,10 +45,9 @@ static void piuma_jerr_exit(j_common_ptr c) {
 	longjmp(e->jump, 1);
 }
 
-// Warnings (level -1) and traces: ignored, but for the end of the file.
+// Warnings (level -1) and traces are ignored, but for the end of the file.
 static void piuma_jerr_emit(j_common_ptr c, int level) {
-	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
-		piuma_jerr_exit(c);
+	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) piuma_jerr_exit(c);
 }
 
 // A failure of our own, in a function with piuma_jerr err and its setjmp.
@@ -86,25 +79,21 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	err.msg = msg;
 	if (setjmp(err.jump)) {
 		free(*pix);
-		*pix = NULL;
 	} else {
 		jpeg_create_decompress(&cinfo);
 		jpeg_stdio_src(&cinfo, fp);
 		jpeg_read_header(&cinfo, TRUE);
 		int n = cinfo.num_components;
-		if (n != 1 && n != 3 && n != 4)
-			PIUMA_JFAIL(J_UNSUPPORTED, "%d colour components", n);
+		if (n != 1 && n != 3 && n != 4) PIUMA_JFAIL(J_UNSUPPORTED, "%d colour components", n);
 		cinfo.out_color_space = n == 1 ? JCS_GRAYSCALE : n == 3 ? JCS_RGB : JCS_CMYK; // YCCK too
 		*bpp = n == 1 ? 1 : 3;
 		cinfo.scale_num = 1;
 		cinfo.scale_denom = scale;
 		jpeg_calc_output_dimensions(&cinfo);
-		if ((int)cinfo.output_width != w || (int)cinfo.output_height != h)
-			PIUMA_JFAIL(J_CHANGED, "another size");
+		if ((int)cinfo.output_width != w || (int)cinfo.output_height != h) PIUMA_JFAIL(J_CHANGED, "size");
 		size_t row = (size_t)w * *bpp;
 		*pix = malloc(row * h);
-		if (n == 4)
-			cmyk = malloc((size_t)w * 4);
+		if (n == 4) cmyk = malloc((size_t)w * 4);
 		if (*pix == NULL || (n == 4 && cmyk == NULL))
 			PIUMA_JFAIL(J_NOMEM, "cannot allocate %zu bytes", row * h + (size_t)w * 4);
 		jpeg_start_decompress(&cinfo);
@@ -118,8 +107,7 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 				out[2] = nk - MULDIV255(255 - in[2], nk, tmp);
 			}
 		}
-		// No jpeg_finish_decompress: every row is here, and Pillow does not
-		// require the end-of-image marker either.
+		// No jpeg_finish_decompress: Pillow does not require the EOI marker either.
 	}
 	jpeg_destroy_decompress(&cinfo);
 	free(cmyk);
@@ -127,10 +115,9 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	return err.status;
 }
 
-// Compresses w x h packed pixels (comps 1: gray, 3: RGB) into *out, *size
-// bytes (the caller frees it): a memory stream, closed before the call returns
-// (jpeg_mem_dest's buffer could not be freed after an error: its pointer is
-// only handed back at the end). Returns a J_ status, the message in msg.
+// Compresses w x h pixels (comps 1: gray, 3: RGB) into *out, *size bytes (the
+// caller frees it) through a memory stream closed before the call returns
+// (jpeg_mem_dest's buffer is lost after an error). Returns a J_ status.
 static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, int quality,
                              _Bool optimize, char **out, size_t *size, char *msg) {
 	struct jpeg_compress_struct cinfo;
@@ -141,8 +128,7 @@ static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, 
 	err.pub.error_exit = piuma_jerr_exit;
 	err.status = J_OK;
 	err.msg = msg;
-	if (fp == NULL)
-		err.status = J_NOMEM;
+	if (fp == NULL) err.status = J_NOMEM;
 	else if (!setjmp(err.jump)) {
 		jpeg_create_compress(&cinfo);
 		jpeg_stdio_dest(&cinfo, fp);
@@ -161,12 +147,10 @@ static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, 
 		jpeg_finish_compress(&cinfo);
 	}
 	jpeg_destroy_compress(&cinfo);
-	if (fp != NULL && fclose(fp) != 0 && err.status == J_OK)
-		err.status = J_NOMEM;
+	if (fp != NULL && fclose(fp) != 0 && err.status == J_OK) err.status = J_NOMEM;
 	if (err.status == J_NOMEM) // malloc, or the stream's realloc (JERR_FILE_WRITE)
 		snprintf(msg, JMSG_LENGTH_MAX, "not enough memory");
-	if (err.status != J_OK)
-		free(*out);
+	if (err.status != J_OK) free(*out);
 	return err.status;
 }
 */
@@ -191,7 +175,7 @@ func decodeJPEG(f *os.File, scale, w, h int) (image, error) {
 	runtime.KeepAlive(f) // its descriptor was in use until now
 	switch st {
 	case C.J_OK:
-		return cImage(pix, w, h, bpp), nil
+		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil
 	case C.J_CHANGED: // another size, or not a JPEG any more
 		return image{}, errChanged
 	}

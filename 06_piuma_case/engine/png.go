@@ -1,18 +1,11 @@
 package engine
 
-// PNG through libspng (spng.h, Debian's libspng 0.7.3: fuzzed, with limits on
-// the image size, on inflated metadata and on the number of chunks; chunk CRCs
-// checked): error codes, no longjmp.
-//
-// Decode: gray without tRNS -> 1 byte a pixel, anything else -> RGBA8 with
-// tRNS applied (16-bit samples: the high byte, as Pillow). libspng stops
-// inflating at the last row: the zlib data after it is never read.
-//
-// Encode: true colour as Pillow's save (zlib level 6, adaptive filters; Go's
-// image/png is 20% faster on the cut-outs, but the optimiser stops this encode
-// early, where both cost the same); the palette file as pngquant writes it
-// (smallest bit depth, tRNS up to the last translucent entry, no filter, zlib
-// level 9, memLevel 5: its very bytes, a test checks it).
+// PNG through libspng 0.7.3 (fuzzed; limits on image size, inflated metadata
+// and chunk count; chunk CRCs checked). Decode: gray without tRNS -> 1 byte a
+// pixel, else RGBA8 with tRNS applied (16-bit: the high byte, as Pillow).
+// Encode: true colour as Pillow saves it (zlib level 6, adaptive filters; Go's
+// image/png is 20% faster, but the optimiser stops this encode early, where
+// both cost the same); the palette file byte for byte as pngquant writes it.
 
 /*
 #cgo LDFLAGS: -lspng
@@ -27,13 +20,12 @@ enum {
 	PNG_OVER = -4  // the encoded file would have more than limit bytes
 };
 
-// Decodes fd, which must be a w x h PNG, into *pix (malloc'ed, w*h*(*bpp)
-// bytes: gray 1, RGBA 4). Returns 0, a libspng error code or PNG_OPEN.
+// Decodes fd, a w x h PNG, into *pix (malloc'ed, w*h*(*bpp) bytes: gray 1,
+// RGBA 4). Returns 0, a libspng error code or PNG_OPEN.
 static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp) {
 	*pix = NULL;
 	FILE *fp = piuma_fdopen(fd);
-	if (fp == NULL)
-		return PNG_OPEN;
+	if (fp == NULL) return PNG_OPEN;
 	spng_ctx *ctx = spng_ctx_new(0);
 	struct spng_ihdr ihdr;
 	struct spng_trns trns;
@@ -44,14 +36,12 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	if (!rc) rc = spng_set_image_limits(ctx, w, h);
 	if (!rc) rc = spng_set_chunk_limits(ctx, 1 << 20, 64 << 20);
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
-	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h))
-		rc = SPNG_EUSER_WIDTH;
+	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h)) rc = SPNG_EUSER_WIDTH;
 	int notrns = rc ? rc : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
 	int gray = !rc && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE;
 	if (gray && !notrns && ihdr.bit_depth < 8) {
-		// A key out of range for 1, 2 or 4 bits (1_trns.png in Pillow's tests
-		// says 255 for 1 bit): libpng, hence browsers and Pillow, keep its low
-		// bits; libspng would compare all 16 and never match.
+		// A key out of range for 1, 2 or 4 bits (Pillow's 1_trns.png: 255):
+		// libpng, hence Pillow, keeps its low bits; libspng never matches it.
 		trns.gray &= (1 << ihdr.bit_depth) - 1;
 		rc = spng_set_trns(ctx, &trns);
 	}
@@ -60,38 +50,29 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 		fmt = ihdr.bit_depth == 16 ? SPNG_FMT_PNG : SPNG_FMT_G8;
 	} else {
 		*bpp = 4;
-		if (!rc && notrns != SPNG_ECHUNKAVAIL)
-			rc = notrns;
+		if (!rc && notrns != SPNG_ECHUNKAVAIL) rc = notrns;
 	}
 	if (!rc) rc = spng_decoded_image_size(ctx, fmt, &size);
-	if (!rc && (*pix = malloc(size)) == NULL)
-		rc = SPNG_EMEM;
+	if (!rc && (*pix = malloc(size)) == NULL) rc = SPNG_EMEM;
 	if (!rc) rc = spng_decode_image(ctx, *pix, size, fmt, SPNG_DECODE_TRNS);
-	// The chunks after the image: the only way to have the last IDAT chunk's
-	// CRC checked (libspng stops inflating at the last row, before zlib's own
-	// checksum). A file that ends there without IEND is accepted, as Pillow.
+	// The chunks after the image: the last IDAT's CRC checked (libspng stops
+	// inflating at the last row); no IEND is fine, as for Pillow.
 	if (!rc) {
 		rc = spng_decode_chunks(ctx);
-		if (rc == SPNG_IO_EOF || rc == SPNG_EOF)
-			rc = 0;
+		if (rc == SPNG_IO_EOF || rc == SPNG_EOF) rc = 0;
 	}
 	if (!rc && fmt == SPNG_FMT_PNG) // host-endian 16-bit samples -> their high byte
 		for (size_t i = 0; i < (size_t)w * h; i++)
 			(*pix)[i] = ((uint16_t *)*pix)[i] >> 8;
 	spng_ctx_free(ctx);
 	fclose(fp);
-	if (rc) {
-		free(*pix);
-		*pix = NULL;
-	}
+	if (rc) free(*pix);
 	return rc;
 }
 
-// Encodes h rows (len bytes, packed) as a w x h PNG of the given colour type
-// and bit depth into *out, *size bytes (the caller frees it): a memory stream,
-// closed before the call returns. plte: n RGBA entries for a palette image,
-// else NULL. limit > 0: PNG_OVER as soon as the file has more bytes (row by
-// row: deflate's output only grows). Returns 0, a libspng error or PNG_OVER.
+// Encodes h rows (len bytes) as a w x h PNG into *out, *size bytes (the caller
+// frees it) through a memory stream closed before the call returns. plte: n
+// RGBA entries, or NULL. limit > 0: PNG_OVER once the file is larger.
 static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, int color,
                             int depth, const unsigned char *plte, int n, long limit,
                             char **out, size_t *size) {
@@ -106,8 +87,7 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 		for (int i = 0; i < n; i++) {
 			p.entries[i] = (struct spng_plte_entry){plte[4 * i], plte[4 * i + 1], plte[4 * i + 2], 255};
 			t.type3_alpha[i] = plte[4 * i + 3];
-			if (plte[4 * i + 3] != 255)
-				t.n_type3_entries = i + 1;
+			if (plte[4 * i + 3] != 255) t.n_type3_entries = i + 1;
 		}
 		rc = spng_set_plte(ctx, &p);
 		if (!rc && t.n_type3_entries) rc = spng_set_trns(ctx, &t);
@@ -115,8 +95,7 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_MEM_LEVEL, 5);
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_DISABLE_FILTERING);
 	} else if (!rc) {
-		// Pillow's defaults (libspng's own strategy, Z_FILTERED, took 10% more
-		// CPU on the product cut-outs, for sizes 1% apart either way).
+		// Pillow's (libspng's Z_FILTERED took 10% more CPU, sizes within 1%).
 		rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 6);
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 0); // Z_DEFAULT_STRATEGY
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_ALL);
@@ -124,18 +103,13 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 	if (!rc) rc = spng_encode_image(ctx, NULL, 0, SPNG_FMT_PNG, SPNG_ENCODE_PROGRESSIVE | SPNG_ENCODE_FINALIZE);
 	for (int y = 0; !rc && y < h; y++) {
 		rc = spng_encode_row(ctx, pix + len / h * y, len / h);
-		if (rc == SPNG_EOI) // the last row, and IEND, are written
-			rc = 0;
-		if (!rc && limit && ftell(fp) > limit)
-			rc = PNG_OVER;
+		if (rc == SPNG_EOI) rc = 0; // the last row, and IEND, are written
+		if (!rc && limit && ftell(fp) > limit) rc = PNG_OVER;
 	}
 	spng_ctx_free(ctx);
-	if (rc == SPNG_IO_ERROR) // a write to memory fails for lack of it
-		rc = SPNG_EMEM;
-	if (fp && fclose(fp) && !rc)
-		rc = SPNG_EMEM;
-	if (rc)
-		free(*out);
+	if (rc == SPNG_IO_ERROR) rc = SPNG_EMEM; // a write to memory fails for lack of it
+	if (fp && fclose(fp) && !rc) rc = SPNG_EMEM;
+	if (rc) free(*out);
 	return rc;
 }
 */
@@ -150,7 +124,7 @@ import (
 	"unsafe"
 )
 
-// decodePNG decodes f, which must be a w x h PNG: gray, or RGBA.
+// decodePNG decodes f, a w x h PNG: gray, or RGBA.
 func decodePNG(f *os.File, w, h int) (image, error) {
 	var pix *C.uchar
 	var bpp C.int
@@ -159,7 +133,7 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 	msg := C.GoString(C.spng_strerror(rc))
 	switch rc {
 	case 0:
-		return cImage(pix, w, h, bpp), nil
+		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil
 	case C.PNG_OPEN:
 		return image{}, fail(Unreadable, "cannot read the file")
 	case C.SPNG_IO_EOF, C.SPNG_EOF:
@@ -177,10 +151,9 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 // errOver: the PNG would have more bytes than the caller's limit.
 var errOver = errors.New("over the size limit")
 
-// encodePNG writes a gray (bpp 1), RGB (3) or RGBA (4) image as a true-colour
-// PNG (or, with pal, m's bytes as palette indices of the given bit depth); the
-// result is C memory (cfree it). limit > 0: errOver as soon as the file has
-// more than limit bytes (deflate's output only grows).
+// encodePNG writes a gray, RGB or RGBA image (or, with pal, palette indices of
+// the given bit depth) as a PNG in C memory (cfree it). limit > 0: errOver as
+// soon as the file has more bytes (deflate's output only grows).
 func encodePNG(m image, depth int, pal [][4]byte, limit int) ([]byte, error) {
 	color, plte := C.SPNG_COLOR_TYPE_INDEXED, (*C.uchar)(nil)
 	if pal == nil {
@@ -204,9 +177,8 @@ func encodePNG(m image, depth int, pal [][4]byte, limit int) ([]byte, error) {
 	return nil, fail(Internal, "cannot encode PNG: %s", C.GoString(C.spng_strerror(rc)))
 }
 
-// encodePalette writes palette indices (one byte each, w x h) as pngquant
-// does, packed in place to the smallest bit depth that holds pal (most
-// significant bits first; each byte is written after it is read).
+// encodePalette writes w x h palette indices as pngquant does: packed in
+// place (each byte written after it is read) to the smallest bit depth.
 func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
 	depth := 8 // the smallest of 8, 4, 2, 1 bits that holds len(pal) entries
 	for depth > 1 && len(pal) <= 1<<(depth/2) {
@@ -226,19 +198,17 @@ func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
 	return encodePNG(image{pix: idx[:rowBytes*h], w: w, h: h}, depth, pal, 0)
 }
 
-// keepQuantized is pngquant 2.17's --skip-if-larger rule (pngquant.c): the
-// palette file must not exceed the true-colour file's size - 1 scaled by
-// max(0.5, (quality/100)^1.5), "to avoid losing more quality than is gained in
-// file size", and (as the subprocess route keeps the smaller) be smaller.
+// keepQuantized is pngquant 2.17's --skip-if-larger rule: the palette file is
+// at most the true-colour size - 1 scaled by max(0.5, (quality/100)^1.5), and
+// (as the subprocess route keeps the smaller) smaller.
 func keepQuantized(quantized, trueColor, quality int) bool {
 	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
 	limit := uint64(float64(trueColor-1) * expected) // C's double -> size_t
 	return uint64(quantized) <= limit && quantized < trueColor
 }
 
-// winningSize is the smallest true-colour size at which keepQuantized keeps a
-// palette file of the given size and quality: between quantized + 1 and
-// 2 * quantized + 1 (expected >= 0.5), and the rule only grows with the size.
+// winningSize is the smallest true-colour size at which keepQuantized keeps
+// the palette file: in quantized+1 .. 2*quantized+1, where the rule only grows.
 func winningSize(quantized, quality int) int {
 	return quantized + 1 + sort.Search(quantized+1, func(i int) bool {
 		return keepQuantized(quantized, quantized+1+i, quality)

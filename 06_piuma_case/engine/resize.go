@@ -1,18 +1,19 @@
 package engine
 
 // The resize is Pillow's Image.resize(size, BICUBIC or LANCZOS,
-// reducing_gap=3.0) with Pillow's arithmetic (libImaging/Resample.c,
-// Reduce.c): both engines make the same pixels (tests compare with Pillow's
-// outputs). Hand-written, because the Go-side pixel work is the lesson
-// (golang.org/x/image/draw's CatmullRom costs about three times the CPU). An
-// axis shrunk 6x or more is first reduced by int(ratio/3), averaging boxes of
-// pixels, so that the filter's weights stay few for any shape (a 89,000,000 x 1
-// PNG needs no gigabytes of them). RGBA is resized premultiplied (Pillow's
-// RGBA -> RGBa -> RGBA): transparent pixels never bleed into the edges.
+// reducing_gap=3.0) with Pillow's arithmetic (libImaging/Resample.c, Reduce.c):
+// the same pixels (tests compare with Pillow's). Hand-written, the Go-side
+// pixel work being the lesson (x/image/draw's CatmullRom costs 3x the CPU). An
+// axis shrunk 6x or more is first reduced by int(ratio/3), averaging boxes, so
+// that the filter's weights stay few (a 89,000,000 x 1 PNG needs no gigabytes
+// of them). RGBA is resized premultiplied: transparent pixels never bleed.
 
-import "math"
+import (
+	"errors"
+	"math"
+)
 
-// The filters: Catmull-Rom (support 2) and 3-lobe Lanczos (support 3).
+// The filters: Catmull-Rom (support 2) and Lanczos (support 3).
 func bicubic(x float64) float64 {
 	const a = -0.5
 	switch x = math.Abs(x); {
@@ -44,7 +45,7 @@ func resize(m image, w, h int, lanczosFilter bool) (image, error) {
 		return m, nil
 	}
 	if m.bpp == 4 {
-		premultiply(m.pix)
+		premultiply(m.pix, false)
 	}
 	fx := max(1, int(float64(m.w)/float64(w)/3)) // reducing_gap=3.0
 	fy := max(1, int(float64(m.h)/float64(h)/3))
@@ -56,13 +57,13 @@ func resize(m image, w, h int, lanczosFilter bool) (image, error) {
 		}
 	}
 	if m, err = resample(m, w, h, boxW, boxH, lanczosFilter); err == nil && m.bpp == 4 {
-		unpremultiply(m.pix)
+		premultiply(m.pix, true)
 	}
 	return m, err
 }
 
-// reduce is Pillow's ImagingReduce: every fx x fy box of pixels (the last ones
-// partial) becomes its mean, rounded as Pillow does. m is freed.
+// reduce is Pillow's ImagingReduce: each fx x fy box (the last ones partial)
+// becomes its mean, rounded as Pillow does. m is freed.
 func reduce(m image, fx, fy int) (image, error) {
 	defer m.free()
 	w, h, bpp := (m.w+fx-1)/fx, (m.h+fy-1)/fy, m.bpp
@@ -95,8 +96,8 @@ type weights struct {
 	ksize      int
 }
 
-// coeffs is Pillow's precompute_coeffs then normalize_coeffs_8bpc, for the
-// box [0, in1) of an axis of inSize pixels made outSize.
+// coeffs is Pillow's precompute_coeffs and normalize_coeffs_8bpc: [0, in1) of
+// an axis of inSize pixels made outSize.
 func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, error) {
 	flt, support := bicubic, 2.0
 	if lanczosFilter {
@@ -135,24 +136,18 @@ func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, 
 }
 
 // clip8 is Pillow's: the 8-bit value of a fixed-point sum, clamped.
-func clip8(v int32) byte {
-	return byte(min(max(v>>precisionBits, 0), 255))
-}
+func clip8(v int32) byte { return byte(min(max(v>>precisionBits, 0), 255)) }
 
-// resample is Pillow 13's ImagingResampleInner: the box of src to w x h, by a
-// horizontal pass (on the rows the vertical one reads) then a vertical one, or
-// vertical first if the height shrinks more than twice as much as the width
-// (Pillow 12 and older always go horizontal first: some pixels one level
-// apart). src is freed, unless it is the result (a reduction did it all).
+// resample is Pillow 13's ImagingResampleInner: a horizontal pass (on the rows
+// the vertical one reads) then a vertical one; vertical first if the height
+// shrinks over twice as much as the width (Pillow 12: always horizontal first,
+// some pixels one level apart). src is freed, unless no pass is needed.
 func resample(src image, w, h int, boxW, boxH float32, lanczosFilter bool) (image, error) {
 	hw, err := coeffs(src.w, boxW, w, lanczosFilter)
 	defer cfree(hw.bounds)
 	vw, err2 := coeffs(src.h, boxH, h, lanczosFilter)
 	defer cfree(vw.bounds)
-	if err == nil {
-		err = err2
-	}
-	if err != nil {
+	if err = errors.Join(err, err2); err != nil {
 		src.free()
 		return image{}, err
 	}
@@ -169,41 +164,33 @@ func resample(src image, w, h int, boxW, boxH float32, lanczosFilter bool) (imag
 	out := src
 	for _, horizontalNow := range [2]bool{hFirst, !hFirst} { // the passes in order
 		if horizontalNow && needH && err == nil {
-			out, err = pass(out, w, last-first, func(dst, in image) { horizontal(dst, in, first, hw) })
+			out, err = horizontal(out, w, first, last, hw)
 		} else if !horizontalNow && needV && err == nil {
-			out, err = pass(out, out.w, h, func(dst, in image) { vertical(dst, in, vw) })
+			out, err = vertical(out, h, vw)
 		}
 	}
 	return out, err
 }
 
-// pass runs one pass of resample into a new w x h image, and frees in.
-func pass(in image, w, h int, run func(dst, in image)) (image, error) {
-	dst, err := newImage(w, h, in.bpp)
-	if err == nil {
-		run(dst, in)
-	}
-	in.free()
-	return dst, err
-}
-
-// horizontal resizes rows first..first+out.h of in into out: a loop per pixel
-// size whose conditions prove the indices (no bounds checks); colour four taps
-// an iteration, on slices that shrink as they are read (a loop over the
-// channels took 2.3x the CPU).
-func horizontal(out, in image, first int, wt weights) {
+// horizontal resizes rows first..last of in to w pixels, and frees in: a loop
+// per pixel size whose conditions prove the indices (no bounds checks), colour
+// four taps at a time (a loop over the channels took 2.3x the CPU).
+func horizontal(in image, w, first, last int, wt weights) (image, error) {
+	defer in.free()
+	out, err := newImage(w, last-first, in.bpp)
 	const half = int32(1) << (precisionBits - 1)
-	for y := 0; y < out.h; y++ {
+	bounds, kk, ksize, bpp := wt.bounds, wt.kk, wt.ksize, in.bpp // registers (the defer pins in)
+	for y := 0; err == nil && y < out.h; y++ {
 		src, dst := in.row(first+y), out.row(y)
-		for xx := 0; xx < out.w; xx++ {
-			k := wt.kk[xx*wt.ksize : xx*wt.ksize+int(wt.bounds[2*xx+1])]
-			p := src[int(wt.bounds[2*xx])*in.bpp:]
+		for xx := 0; xx < w; xx++ {
+			k := kk[xx*ksize : xx*ksize+int(bounds[2*xx+1])]
+			p := src[int(bounds[2*xx])*bpp:]
 			s0, s1, s2, s3 := half, half, half, half
-			switch in.bpp {
+			switch bpp {
 			case 1:
 				p = p[:len(k)]
-				for i, w := range k {
-					s0 += int32(p[i]) * w
+				for i, c := range k {
+					s0 += int32(p[i]) * c
 				}
 				dst[xx] = clip8(s0)
 			case 3:
@@ -233,15 +220,17 @@ func horizontal(out, in image, first int, wt weights) {
 			}
 		}
 	}
+	return out, err
 }
 
-// vertical resizes in's columns into out: each output row is the weighted sum
-// of whole input rows, four at a time (sequential memory; integer sums, so
-// the same result as Pillow's column by column).
-func vertical(out, in image, wt weights) {
+// vertical resizes in's columns to h pixels, and frees in: each output row sums
+// whole input rows, four at a time (sequential memory; Pillow's integer sums).
+func vertical(in image, h int, wt weights) (image, error) {
+	defer in.free()
+	out, err := newImage(in.w, h, in.bpp)
 	row := in.w * in.bpp
 	acc := make([]int32, row)
-	for yy := 0; yy < out.h; yy++ {
+	for yy := 0; err == nil && yy < out.h; yy++ {
 		ymin, n := int(wt.bounds[2*yy]), int(wt.bounds[2*yy+1])
 		k := wt.kk[yy*wt.ksize : yy*wt.ksize+n]
 		for i := range acc {
@@ -272,34 +261,26 @@ func vertical(out, in image, wt weights) {
 			dst[i] = clip8(s)
 		}
 	}
+	return out, err
 }
 
-// premultiply and unpremultiply RGBA in place, as Pillow's RGBA <-> RGBa
-// conversions (MULDIV255, then 255 * c / a).
-func premultiply(pix []byte) {
+// premultiply (or, undo, unpremultiply) RGBA in place as Pillow's RGBA <->
+// RGBa conversions do: MULDIV255, and 255 * c / a.
+func premultiply(pix []byte, undo bool) {
 	for i := 0; i+4 <= len(pix); i += 4 {
-		if a := uint32(pix[i+3]); a != 255 {
-			for c := i; c < i+3; c++ {
+		for a, c := uint32(pix[i+3]), i; c < i+3 && a != 255; c++ {
+			if !undo {
 				t := uint32(pix[c])*a + 128
 				pix[c] = byte(((t >> 8) + t) >> 8)
-			}
-		}
-	}
-}
-
-func unpremultiply(pix []byte) {
-	for i := 0; i+4 <= len(pix); i += 4 {
-		if a := uint32(pix[i+3]); a != 255 && a != 0 {
-			for c := i; c < i+3; c++ {
+			} else if a != 0 {
 				pix[c] = byte(min(255, 255*uint32(pix[c])/a))
 			}
 		}
 	}
 }
 
-// orient applies EXIF orientation o to m: m itself for 1, else a new image,
-// and m is freed. Pillow's transposes, as ImageOps.exif_transpose picks them:
-// 5..8 swap the axes, then each orientation mirrors x, y, both or neither.
+// orient applies EXIF orientation o as ImageOps.exif_transpose does: m itself
+// for 1, else a new image (5..8 swap the axes, then mirrors), and m is freed.
 func orient(m image, o int) (image, error) {
 	if o < 2 || o > 8 {
 		return m, nil

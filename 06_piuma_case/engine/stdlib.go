@@ -1,9 +1,8 @@
 package engine
 
-// Go's own decoders, image/jpeg (option stdlib_jpeg: the talk's "jpeg.Decode
-// is really slow", measured by `make bench`) and image/png (stdlib_png). They
-// decode into the Go heap, without DCT scaling; the pixels are copied into C
-// memory in the libraries' layout, and go the same way from there.
+// Go's image/jpeg (stdlib_jpeg: the talk's "jpeg.Decode is really slow", as
+// `make bench` measures) and image/png (stdlib_png), into the Go heap, then
+// copied into C memory in the libraries' layout.
 
 import (
 	"bufio"
@@ -17,19 +16,19 @@ import (
 	"image/png"
 )
 
-// decodeStd decodes f whole: gray (gray without tRNS; 16-bit: the high byte),
-// else RGB for a JPEG, RGBA for a PNG (tRNS applied; 16-bit: the high bytes).
+// decodeStd decodes f whole, as the libraries do (16-bit: the high bytes).
 // What image/jpeg does not support (arithmetic coding, some sampling factors)
 // or decodes to CMYK, libjpeg decodes, at full size too.
 func decodeStd(f *os.File, job *Job) (image, error) {
 	var src goimage.Image
 	var err error
-	var unsupported jpeg.UnsupportedError
 	if job.Format == PNG {
 		src, err = png.Decode(bufio.NewReader(f))
-	} else if src, err = jpeg.Decode(bufio.NewReader(f)); errors.As(err, &unsupported) {
-		return decodeJPEG(f, 1, job.Width, job.Height) // reads from the start
-	} else if _, cmyk := src.(*goimage.CMYK); cmyk {
+	} else if src, err = jpeg.Decode(bufio.NewReader(f)); err == nil {
+		if _, cmyk := src.(*goimage.CMYK); cmyk {
+			return decodeJPEG(f, 1, job.Width, job.Height) // reads from the start
+		}
+	} else if _, unsupported := err.(jpeg.UnsupportedError); unsupported {
 		return decodeJPEG(f, 1, job.Width, job.Height)
 	}
 	if err != nil {
@@ -70,13 +69,12 @@ func decodeStd(f *os.File, job *Job) (image, error) {
 
 // stdError puts an image/jpeg or image/png error in its category.
 func stdError(err error) error {
-	var unsupportedJ jpeg.UnsupportedError
-	var unsupportedP png.UnsupportedError
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return fail(Truncated, "the file ends early")
-	case errors.As(err, &unsupportedJ) || errors.As(err, &unsupportedP):
+	switch err.(type) {
+	case jpeg.UnsupportedError, png.UnsupportedError:
 		return fail(Unsupported, "%v", err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fail(Truncated, "the file ends early")
 	}
 	return fail(Damaged, "%v", err)
 }

@@ -1,7 +1,6 @@
-// Command piumaprof runs the Go engine outside Python, with the CPU profiler
-// on: the talk's "separate main" (pprof cannot profile the Go code of a
-// c-shared library inside Python as conveniently; a plain Go binary runs the
-// very same engine package). The jobs come from Python's probe, as JSON:
+// Command piumaprof runs the Go engine outside Python with the CPU profiler:
+// the talk's "separate main" (pprof cannot profile a c-shared library inside
+// Python as conveniently). The jobs come from Python's probe, as JSON:
 //
 //	python -m piuma.jobs build/images/products /tmp/out > jobs.json
 //	piumaprof -jobs jobs.json -workers 2 -optimize -repeat 5 -cpuprofile go.pprof
