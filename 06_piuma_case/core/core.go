@@ -1,7 +1,6 @@
-// Command core is the Go core of the piuma extension module: libpiuma_core.so
-// (-buildmode=c-shared), loaded by the C glue (piuma/_piuma.c) through
-// common/go_core.h. The glue owns every CPython object and calls PiumaRun,
-// the one export, with the GIL released.
+// Command core is the Go core of the piuma extension (-buildmode=c-shared),
+// loaded by the C glue (piuma/_piuma.c), which owns every CPython object and
+// calls PiumaRun, the one export, with the GIL released.
 package main
 
 /*

@@ -45,8 +45,7 @@ func calloc[T any](n int) ([]T, error) {
 // cfree frees what calloc (or a C library's malloc) returned.
 func cfree[T any](s []T) { C.free(unsafe.Pointer(unsafe.SliceData(s))) }
 
-// image is w x h pixels of bpp bytes (1 gray, 3 RGB, 4 RGBA: straight alpha
-// but inside the resize), packed rows of C memory.
+// image is w x h pixels of bpp bytes (gray, RGB, RGBA) in C memory.
 type image struct {
 	pix       []byte
 	w, h, bpp int
@@ -63,7 +62,6 @@ func newImage(w, h, bpp int) (image, error) {
 	return image{pix: pix, w: w, h: h, bpp: bpp}, err
 }
 
-// row is row y of the pixels.
 func (m image) row(y int) []byte { return m.pix[y*m.w*m.bpp : (y+1)*m.w*m.bpp] }
 
 // free releases the pixels (again: free(NULL), a no-op).

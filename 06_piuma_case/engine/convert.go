@@ -19,7 +19,6 @@ func fail(cat Category, format string, a ...any) error {
 	return &fileError{cat, fmt.Sprintf(format, a...)}
 }
 
-// errChanged: the file is not what the probe saw any more.
 var errChanged = fail(Unreadable, "the file changed since it was probed")
 
 // convert is one job: open, decode, resize, orient, encode, optimise, write.
@@ -75,8 +74,7 @@ func convert(job *Job, opts *Options) Result {
 	return r
 }
 
-// pixels decodes the file, checks that it is what the probe saw, resizes and
-// orients it.
+// pixels decodes the file, checks it is what the probe saw, resizes, orients.
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	w, h := job.Width, job.Height
 	switch {

@@ -5,8 +5,7 @@
 //	open source -> decode -> check decoded size -> resize -> orient -> encode -> write temp -> rename
 //
 // Every failure is that file's result, with a category; the batch goes on.
-// Pixels live in C memory (cmem.go); codecs: libjpeg-turbo, libspng,
-// libimagequant; the resize is Go (resize.go).
+// Pixels live in C memory; the codecs are C libraries, the resize is Go.
 package engine
 
 import (
@@ -92,8 +91,7 @@ func Run(jobs []Job, opts Options, progress Progress) []Result {
 
 // [excerpt: pool]
 
-// pool: workers take the next job index from a counter and write the result
-// into its own slot (no lock needed).
+// pool: workers take job indexes from a counter, each result its own slot.
 type pool struct {
 	jobs     []Job
 	opts     Options
@@ -112,8 +110,7 @@ func (p *pool) start() {
 	go func() {
 		exited := true
 		defer func() {
-			// A runtime.Goexit in a file (its guard recorded it) ends this
-			// goroutine: a new worker takes over, so the batch never hangs.
+			// A Goexit in a file (its guard recorded it): a new worker takes over.
 			if exited {
 				p.start()
 			}

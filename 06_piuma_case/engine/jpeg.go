@@ -1,13 +1,11 @@
 package engine
 
-// JPEG through libjpeg's API: the libjpeg-turbo 2.1 that Pillow uses. Each
-// decode and encode is one C function with a fresh jpeg_(de)compress_struct
-// (no table of one file can serve the next); libjpeg's error_exit longjmps to
-// that function's setjmp, never across a Go frame. Decode: warnings are
-// ignored as by Pillow (stray bytes before a marker), but for a file that ends
-// early; CMYK and YCCK become RGB as Pillow converts them. Encode: JFIF only,
-// 4:2:0, islow DCT; optimize_coding makes byte for byte what `jpegoptim
-// --strip-all` makes of the plain encode (a test checks it).
+// JPEG through libjpeg-turbo 2.1, as Pillow. Each decode and encode is one C
+// function with a fresh jpeg_(de)compress_struct (no table of one file serves
+// the next); error_exit longjmps to that function's setjmp, never across a Go
+// frame. Decode: warnings ignored as by Pillow, but for a file that ends early;
+// CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
+// makes byte for byte what `jpegoptim --strip-all` makes of the plain encode.
 
 /*
 #cgo LDFLAGS: -ljpeg
@@ -58,8 +56,7 @@ FILE *piuma_fdopen(int fd); // cmem.go
 
 #define MULDIV255(a, b, tmp) (tmp = (a) * (b) + 128, ((((tmp) >> 8) + (tmp)) >> 8))
 
-// Decodes fd at 1/scale into *pix (malloc'ed, w*h*(*bpp) bytes: gray 1, RGB 3)
-// if the output is w x h. Returns a J_ status, with the message in msg.
+// Decodes fd at 1/scale, if that makes w x h, into *pix (malloc'ed; *bpp 1 or 3).
 static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pix,
                              int *bpp, char *msg) {
 	struct jpeg_decompress_struct cinfo;
@@ -147,7 +144,7 @@ static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, 
 		jpeg_finish_compress(&cinfo);
 	}
 	jpeg_destroy_compress(&cinfo);
-	if (fp != NULL && fclose(fp) != 0 && err.status == J_OK) err.status = J_NOMEM;
+	if (fp != NULL && (fclose(fp) != 0 || *out == NULL) && err.status == J_OK) err.status = J_NOMEM;
 	if (err.status == J_NOMEM) // malloc, or the stream's realloc (JERR_FILE_WRITE)
 		snprintf(msg, JMSG_LENGTH_MAX, "not enough memory");
 	if (err.status != J_OK) free(*out);
@@ -162,7 +159,6 @@ import (
 	"unsafe"
 )
 
-// jpegStatus: what a J_ status means for the file.
 var jpegStatus = [...]Category{C.J_OK: OK, C.J_DAMAGED: Damaged, C.J_UNSUPPORTED: Unsupported,
 	C.J_TRUNCATED: Truncated, C.J_NOMEM: NoMemory, C.J_CHANGED: Unreadable, C.J_READ: Unreadable}
 

@@ -15,13 +15,9 @@ package engine
 
 FILE *piuma_fdopen(int fd); // cmem.go
 
-enum {
-	PNG_OPEN = -3, // the source could not be opened again as a FILE*
-	PNG_OVER = -4  // the encoded file would have more than limit bytes
-};
+enum { PNG_OPEN = -3, PNG_OVER = -4 }; // no FILE* on the source; over the limit
 
-// Decodes fd, a w x h PNG, into *pix (malloc'ed, w*h*(*bpp) bytes: gray 1,
-// RGBA 4). Returns 0, a libspng error code or PNG_OPEN.
+// Decodes fd, a w x h PNG, into *pix (malloc'ed; *bpp 1 or 4): 0, or an error.
 static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp) {
 	*pix = NULL;
 	FILE *fp = piuma_fdopen(fd);
@@ -108,7 +104,7 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 	}
 	spng_ctx_free(ctx);
 	if (rc == SPNG_IO_ERROR) rc = SPNG_EMEM; // a write to memory fails for lack of it
-	if (fp && fclose(fp) && !rc) rc = SPNG_EMEM;
+	if (fp && (fclose(fp) || !*out) && !rc) rc = SPNG_EMEM;
 	if (rc) free(*out);
 	return rc;
 }
@@ -178,22 +174,20 @@ func encodePNG(m image, depth int, pal [][4]byte, limit int) ([]byte, error) {
 }
 
 // encodePalette writes w x h palette indices as pngquant does: packed in
-// place (each byte written after it is read) to the smallest bit depth.
+// place, most significant bits first, to the smallest bit depth.
 func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
 	depth := 8 // the smallest of 8, 4, 2, 1 bits that holds len(pal) entries
 	for depth > 1 && len(pal) <= 1<<(depth/2) {
 		depth /= 2
 	}
 	rowBytes, per := (w*depth+7)/8, 8/depth
-	for y := 0; depth < 8 && y < h; y++ {
-		src := idx[y*w : (y+1)*w]
-		for x := 0; x < w; x += per {
-			var b byte
-			for i := 0; i < per && x+i < w; i++ {
-				b |= src[x+i] << (8 - depth*(i+1))
-			}
-			idx[y*rowBytes+x/per] = b
+	for i := 0; depth < 8 && i < w*h; i++ {
+		x, v := i%w, idx[i]
+		j := i/w*rowBytes + x/per // j <= i: each byte is written after it is read
+		if x%per == 0 {
+			idx[j] = 0
 		}
+		idx[j] |= v << (8 - depth*(x%per+1))
 	}
 	return encodePNG(image{pix: idx[:rowBytes*h], w: w, h: h}, depth, pal, 0)
 }

@@ -1,13 +1,11 @@
 package engine
 
-// Palette quantisation with libimagequant (inside pngquant) and pngquant
-// 2.17's defaults: speed 4, quality 0-100, gamma 0.45455 (pngquant's for a PNG
-// without gAMA, as ours are), dithering 1.0; from the resized pixels, not from
-// an encoded PNG. Licence: GPL-3.0-or-later (README.md, "Licences"). Debian's
-// libimagequant uses OpenMP, whose default team (a spinning thread per CPU)
-// would fight the engine's workers: one thread (the weak symbol is absent
-// without OpenMP; the results are the same). Every libimagequant object lives
-// within the call, where C fills the Go palette.
+// Palette quantisation with libimagequant (GPL-3.0-or-later: README.md,
+// "Licences") and pngquant 2.17's defaults: speed 4, quality 0-100, gamma
+// 0.45455 (for a PNG without gAMA, as ours are), dithering 1.0. OpenMP's
+// default team (a spinning thread per CPU) would fight the engine's workers:
+// one thread (a weak symbol, absent without OpenMP; the same results). Every
+// libimagequant object lives within the call, where C fills the Go palette.
 
 /*
 #cgo LDFLAGS: -limagequant
@@ -33,16 +31,12 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 	if (err == LIQ_OK) {
 		liq_set_output_gamma(res, 0.45455);
 		liq_set_dithering_level(res, 1.0f);
-		// pngquant reads the palette once before remapping (to size its
-		// output): that rounds the float palette to 8 bits, which the remap
-		// starts from. Without this call the pixels differ from pngquant's.
-		const liq_palette *sized = liq_get_palette(res);
-		(void)sized;
-		err = liq_write_remapped_image(res, img, indices, (size_t)w * h);
-	}
-	if (err == LIQ_OK) {
-		// After the remap, as pngquant reads it: dithering refines the palette.
+		// pngquant reads the palette before the remap (to size its output): that
+		// rounds it to 8 bits, which the remap starts from (without this call the
+		// pixels differ); it reads it again after, dithering having refined it.
 		const liq_palette *p = liq_get_palette(res);
+		err = liq_write_remapped_image(res, img, indices, (size_t)w * h);
+		p = liq_get_palette(res);
 		*count = (int)p->count;
 		memcpy(pal, p->entries, 4 * p->count); // liq_color: r, g, b, a bytes
 		*quality = liq_get_quantization_error(res) >= 0 ? liq_get_quantization_quality(res) : 90;
@@ -55,8 +49,7 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 */
 import "C"
 
-// quantize reduces a gray (bpp 1), RGB (3) or RGBA (4, not premultiplied)
-// image to at most 256 colours: one palette index a pixel (C memory, cfree
+// quantize reduces m to at most 256 colours: an index a pixel (C memory, cfree
 // it), the RGBA palette, and libimagequant's 0..100 quality (pngquant's Q=).
 func quantize(m image) (idx []byte, pal [][4]byte, quality int, err error) {
 	rgba := m

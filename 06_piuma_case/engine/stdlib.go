@@ -1,8 +1,7 @@
 package engine
 
-// Go's image/jpeg (stdlib_jpeg: the talk's "jpeg.Decode is really slow", as
-// `make bench` measures) and image/png (stdlib_png), into the Go heap, then
-// copied into C memory in the libraries' layout.
+// Go's image/jpeg (the talk's "jpeg.Decode is really slow": `make bench`) and
+// image/png decode into the Go heap, then copy into C memory.
 
 import (
 	"bufio"
@@ -16,9 +15,8 @@ import (
 	"image/png"
 )
 
-// decodeStd decodes f whole, as the libraries do (16-bit: the high bytes).
-// What image/jpeg does not support (arithmetic coding, some sampling factors)
-// or decodes to CMYK, libjpeg decodes, at full size too.
+// decodeStd decodes f whole, in the libraries' layout; libjpeg decodes what
+// image/jpeg does not support (arithmetic coding...) or decodes to CMYK.
 func decodeStd(f *os.File, job *Job) (image, error) {
 	var src goimage.Image
 	var err error
@@ -35,10 +33,7 @@ func decodeStd(f *os.File, job *Job) (image, error) {
 		return image{}, stdError(err)
 	}
 	var px func(x, y int, p []byte) // one pixel into p
-	bpp := 3                        // JPEG: RGB
-	if job.Format == PNG {
-		bpp = 4
-	}
+	bpp := [...]int{JPEG: 3, PNG: 4}[job.Format]
 	switch s := src.(type) {
 	case *goimage.Gray:
 		px, bpp = func(x, y int, p []byte) { p[0] = s.Pix[s.PixOffset(x, y)] }, 1
@@ -51,7 +46,7 @@ func decodeStd(f *os.File, job *Job) (image, error) {
 		}
 	case *goimage.NRGBA: // 8-bit RGBA: as it is
 		px = func(x, y int, p []byte) { copy(p, s.Pix[s.PixOffset(x, y):]) }
-	default: // RGB-coded JPEG (*image.RGBA), 16-bit PNG: exact, then the high bytes
+	default: // RGB-coded JPEG; PNG: RGB, palette, 16-bit (exact, then the high bytes)
 		px = func(x, y int, p []byte) {
 			c := color.NRGBA64Model.Convert(s.At(x, y)).(color.NRGBA64)
 			copy(p, []byte{byte(c.R >> 8), byte(c.G >> 8), byte(c.B >> 8), byte(c.A >> 8)})

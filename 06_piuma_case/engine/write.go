@@ -5,10 +5,9 @@ import (
 	"syscall"
 )
 
-// write puts data in a new temp file (Python's name: unique, in the
-// destination's folder), syncs it and renames it over the destination:
-// readers see the old file or the new one, never a part; an error removes the
-// temp file. Python fsyncs each folder after the batch (renames survive a crash).
+// write puts data in a new temp file (Python's unique name, in the same folder),
+// syncs it and renames it over the destination (readers see the old file or the
+// new, never a part); an error removes it. Python fsyncs the folders after.
 func write(temp, destination string, data []byte) error {
 	f, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
