@@ -144,7 +144,6 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 	return image{}, fail(Damaged, "%s", msg)
 }
 
-// errOver: the PNG would have more bytes than the caller's limit.
 var errOver = errors.New("over the size limit")
 
 // encodePNG writes a gray, RGB or RGBA image (or, with pal, palette indices of

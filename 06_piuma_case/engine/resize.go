@@ -132,8 +132,7 @@ func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, 
 	return wt, nil
 }
 
-// clip8 is Pillow's: the 8-bit value of a fixed-point sum, clamped.
-func clip8(v int32) byte { return byte(min(max(v>>precisionBits, 0), 255)) }
+func clip8(v int32) byte { return byte(min(max(v>>precisionBits, 0), 255)) } // Pillow's
 
 // resample is Pillow 13's ImagingResampleInner: a horizontal pass then a
 // vertical one; vertical first if the height shrinks over twice as much as the

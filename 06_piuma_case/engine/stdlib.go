@@ -35,8 +35,8 @@ func decodeStd(f *os.File, job *Job) (image, error) {
 	var px func(x, y int, p []byte) // one pixel into p
 	bpp := [...]int{JPEG: 3, PNG: 4}[job.Format]
 	switch s := src.(type) {
-	case *goimage.Gray:
-		px, bpp = func(x, y int, p []byte) { p[0] = s.Pix[s.PixOffset(x, y)] }, 1
+	case *goimage.Gray: // copied a row at a time, below
+		bpp = 1
 	case *goimage.Gray16:
 		px, bpp = func(x, y int, p []byte) { p[0] = s.Pix[s.PixOffset(x, y)] }, 1
 	case *goimage.YCbCr: // any subsampling: the pixel's chroma sample
@@ -55,14 +55,16 @@ func decodeStd(f *os.File, job *Job) (image, error) {
 	b := src.Bounds()
 	m, err := newImage(b.Dx(), b.Dy(), bpp)
 	for y, i := b.Min.Y, 0; err == nil && y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x, i = x+1, i+bpp {
+		if g, ok := src.(*goimage.Gray); ok {
+			i += copy(m.pix[i:], g.Pix[g.PixOffset(b.Min.X, y):g.PixOffset(b.Max.X, y)])
+		}
+		for x := b.Min.X; px != nil && x < b.Max.X; x, i = x+1, i+bpp {
 			px(x, y, m.pix[i:i+bpp])
 		}
 	}
 	return m, err
 }
 
-// stdError puts an image/jpeg or image/png error in its category.
 func stdError(err error) error {
 	switch err.(type) {
 	case jpeg.UnsupportedError, png.UnsupportedError:
