@@ -1,7 +1,6 @@
-// Command core is the Go core of the piuma extension module, built with
-// -buildmode=c-shared into libpiuma_core.so and loaded by the C glue
-// (piuma/_piuma.c) through common/go_core.h. It exports one C function: the
-// glue owns every CPython object and calls PiumaRun with the GIL released.
+// Command core is the Go core of the piuma extension (-buildmode=c-shared),
+// loaded by the C glue (piuma/_piuma.c), which owns every CPython object and
+// calls PiumaRun, the one export, with the GIL released.
 package main
 
 /*
@@ -9,8 +8,7 @@ package main
 #include "piuma_api.h"
 #include "go_panic.h"
 
-// The progress struct is shared with another thread while the batch runs:
-// C atomics on C memory, on both sides (no Go atomics on C memory).
+// progress is shared with another thread: C atomics on C memory, both sides.
 static inline void piuma_file_done(piuma_progress *p) { __atomic_add_fetch(&p->done, 1, __ATOMIC_RELAXED); }
 static inline int piuma_cancelled(piuma_progress *p) { return __atomic_load_n(&p->cancel, __ATOMIC_RELAXED); }
 */

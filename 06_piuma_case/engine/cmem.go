@@ -1,10 +1,7 @@
 package engine
 
-// The pixels of a file (decoded, reduced, resized, oriented, quantised) live
-// in C memory, allocated here and freed when the file ends: the Go heap stays
-// small, and the memory goes back to the OS as soon as a file is done instead
-// of when the garbage collector gets to it. (And the C helper the codecs
-// share: a FILE* on the source's descriptor.)
+// A file's pixels live in C memory, freed as soon as they are done with: the
+// Go heap stays small, and the OS gets the memory back without waiting for GC.
 
 /*
 #include <fcntl.h>
@@ -12,21 +9,16 @@ package engine
 #include <stdlib.h>
 #include <unistd.h>
 
-// cgo's C.malloc aborts the process when malloc returns NULL, and here the
-// process is the user's interpreter: this one may fail, and the file says so.
+// cgo's C.malloc aborts the process (here, the user's interpreter) when
+// malloc returns NULL: this one may fail, and the file says so.
 static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
 
-// A FILE* of our own on the caller's descriptor (close-on-exec: a tool that a
-// worker starts meanwhile must not inherit it), read from the start.
+// The codecs' FILE*, on a close-on-exec copy of fd (no subprocess inherits
+// it), from the start (the copy shares the offset; image/jpeg may have read).
 FILE *piuma_fdopen(int fd) {
-	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int fd2 = lseek(fd, 0, SEEK_SET) < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
-	if (fp == NULL && fd2 >= 0)
-		close(fd2);
-	if (fp != NULL && fseek(fp, 0, SEEK_SET) != 0) {
-		fclose(fp);
-		fp = NULL;
-	}
+	if (fp == NULL && fd2 >= 0) close(fd2);
 	return fp;
 }
 */
@@ -39,8 +31,7 @@ import (
 
 // calloc returns n elements of C memory (not zeroed), or a NoMemory error.
 func calloc[T any](n int) ([]T, error) {
-	var zero T
-	size := unsafe.Sizeof(zero)
+	size := unsafe.Sizeof(*new(T))
 	if n < 0 || uint64(n) > math.MaxInt64/uint64(size) {
 		return nil, fail(NoMemory, "cannot allocate %d x %d bytes", n, size)
 	}
@@ -52,12 +43,9 @@ func calloc[T any](n int) ([]T, error) {
 }
 
 // cfree frees what calloc (or a C library's malloc) returned.
-func cfree[T any](s []T) {
-	C.free(unsafe.Pointer(unsafe.SliceData(s)))
-}
+func cfree[T any](s []T) { C.free(unsafe.Pointer(unsafe.SliceData(s))) }
 
-// image is w x h pixels of bpp bytes (1 gray, 3 RGB, 4 RGBA: straight alpha
-// except inside the resize), in packed rows, in C memory.
+// image is w x h pixels of bpp bytes (gray, RGB, RGBA) in C memory.
 type image struct {
 	pix       []byte
 	w, h, bpp int
@@ -74,15 +62,7 @@ func newImage(w, h, bpp int) (image, error) {
 	return image{pix: pix, w: w, h: h, bpp: bpp}, err
 }
 
-// free releases the pixels (once; a freed or empty image is a no-op).
-func (m *image) free() {
-	if m.pix != nil {
-		cfree(m.pix)
-		m.pix = nil
-	}
-}
+func (m image) row(y int) []byte { return m.pix[y*m.w*m.bpp : (y+1)*m.w*m.bpp] }
 
-// cImage wraps w x h x bpp bytes a C function malloc'ed.
-func cImage(p unsafe.Pointer, w, h, bpp int) image {
-	return image{pix: unsafe.Slice((*byte)(p), w*h*bpp), w: w, h: h, bpp: bpp}
-}
+// free releases the pixels (again: free(NULL), a no-op).
+func (m *image) free() { cfree(m.pix); m.pix = nil }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // fileError is a file's failure: its category and the details.
@@ -20,21 +19,29 @@ func fail(cat Category, format string, a ...any) error {
 	return &fileError{cat, fmt.Sprintf(format, a...)}
 }
 
+var errChanged = fail(Unreadable, "the file changed since it was probed")
+
 // convert is one job: open, decode, resize, orient, encode, optimise, write.
 func convert(job *Job, opts *Options) Result {
 	var r Result
 	err := func() error {
-		if job.Width < 1 || job.Height < 1 || job.OutWidth < 1 || job.OutHeight < 1 || job.Scale < 1 {
-			return fail(Internal, "bad job: %dx%d at 1/%d to %dx%d", job.Width, job.Height,
-				job.Scale, job.OutWidth, job.OutHeight)
+		if job.Width < 1 || job.Height < 1 || job.OutWidth < 1 || job.OutHeight < 1 || job.Scale < 1 ||
+			job.Format != JPEG && job.Format != PNG {
+			return fail(Internal, "bad job: format %d, %dx%d at 1/%d to %dx%d", job.Format, job.Width,
+				job.Height, job.Scale, job.OutWidth, job.OutHeight)
 		}
-		f, size, err := openSource(job.Source)
+		// Without blocking: a FIFO swapped in after the probe must not hang the worker.
+		f, err := os.OpenFile(job.Source, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 		if err != nil {
-			return err
+			return fail(Unreadable, "%s", plainError(err))
 		}
 		defer f.Close()
-		r.BytesIn = size
-		if size == 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			return fail(Unreadable, "%s", plainError(err))
+		} else if !fi.Mode().IsRegular() {
+			return fail(Unreadable, "not a regular file")
+		} else if r.BytesIn = fi.Size(); r.BytesIn == 0 {
 			return fail(Empty, "empty file")
 		}
 		m, err := pixels(f, job, opts)
@@ -42,11 +49,16 @@ func convert(job *Job, opts *Options) Result {
 			return err
 		}
 		defer m.free()
-		data, free, err := encode(m, job.Format, opts)
+		var data []byte // C memory
+		if job.Format == JPEG {
+			data, err = encodeJPEG(m, opts.Quality, opts.Optimize)
+		} else {
+			data, err = encodePNGOutput(m, opts.Optimize)
+		}
 		if err != nil {
 			return err
 		}
-		defer free()
+		defer cfree(data)
 		if err := write(job.Temp, job.Destination, data); err != nil {
 			return err
 		}
@@ -54,122 +66,68 @@ func convert(job *Job, opts *Options) Result {
 		return nil
 	}()
 	var fe *fileError
-	switch {
-	case err == nil:
-	case errors.As(err, &fe):
+	if errors.As(err, &fe) {
 		r.Category, r.Err = fe.cat, fe.msg
-	default: // every path above returns a fileError: this is a bug
+	} else if err != nil { // every path above returns a fileError: this is a bug
 		r.Category, r.Err = Internal, err.Error()
 	}
 	return r
 }
 
-// openSource opens a source read-only without blocking (a FIFO swapped in
-// after the probe must not hang the worker) and checks that it is a file.
-func openSource(path string) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, 0, fail(Unreadable, "%s", plainError(err))
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fail(Unreadable, "not a regular file")
-	} else if err != nil {
-		err = fail(Unreadable, "%s", plainError(err))
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, fi.Size(), nil
-}
-
-// pixels decodes the file, checks that it is still what the probe saw, then
-// resizes and orients it: the output's pixels, gray (1 byte a pixel), RGB (3)
-// or RGBA (4).
+// pixels decodes the file, checks it is what the probe saw, resizes, orients.
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	w, h := job.Width, job.Height
 	switch {
-	case job.Format == JPEG && opts.StdlibJPEG:
-		m, err = decodeStdJPEG(f, job)
+	case job.Format == JPEG && opts.StdlibJPEG, job.Format == PNG && opts.StdlibPNG:
+		m, err = decodeStd(f, job)
 	case job.Format == JPEG:
 		s := job.Scale
 		w, h = (w+s-1)/s, (h+s-1)/s // libjpeg's DCT scaling rounds up
 		m, err = decodeJPEG(f, s, w, h)
-	case job.Format == PNG && opts.StdlibPNG:
-		m, err = decodeStdPNG(f)
-	case job.Format == PNG:
-		m, err = decodePNG(f, w, h)
 	default:
-		return m, fail(Internal, "unknown format %d", job.Format)
+		m, err = decodePNG(f, w, h)
 	}
-	if err != nil {
-		return m, err
-	}
-	if m.w != w || m.h != h {
+	if err == nil && (m.w != w || m.h != h) {
 		m.free()
-		return m, fail(Unreadable, "the file changed since it was probed")
+		err = errChanged
 	}
-	next, err := resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
-	if err = advance(&m, next, err); err != nil {
-		return m, err
+	if err == nil {
+		m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
 	}
-	next, err = orient(m, job.Orientation)
-	err = advance(&m, next, err)
+	if err == nil {
+		m, err = orient(m, job.Orientation)
+	}
 	return m, err
 }
 
-// advance makes next the file's image, freeing the previous one unless next
-// is that same image (a step with nothing to do returns its input).
-func advance(m *image, next image, err error) error {
-	if unsafe.SliceData(next.pix) != unsafe.SliceData(m.pix) {
-		m.free()
-	}
-	*m = next
-	return err
-}
-
-// encode writes the pixels in the job's format, optimised in process when the
-// options say so. free releases data (C memory).
-func encode(m image, format Format, opts *Options) (data []byte, free func(), err error) {
-	if format == JPEG {
-		data, err = encodeJPEG(m, opts.Quality, opts.Optimize)
-	} else {
-		data, err = encodePNGOutput(m, opts.Optimize)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return data, func() { cfree(data) }, nil
-}
-
-// encodePNGOutput: gray stays gray; RGBA whose pixels are all opaque becomes
-// RGB (in place), else stays RGBA. With the in-process optimiser, the
-// libimagequant palette file instead when pngquant's --skip-if-larger rule
-// keeps it. That rule compares it with the true-colour file, which is then
-// not needed when the palette file wins, the usual case: so the palette file
-// comes first, and the true-colour encode stops as soon as it is large enough
-// to lose (the same decision as encoding both in full, for part of the work).
+// encodePNGOutput: gray stays gray, all-opaque RGBA becomes RGB (in place).
+// With the optimiser, the palette file instead when pngquant's rule keeps it,
+// the usual case: so it comes first, and the true-colour encode stops once it
+// is large enough to lose (the rule's decision, for part of the work).
 func encodePNGOutput(m image, optimize bool) ([]byte, error) {
-	if m.bpp == 4 && opaque(m.pix) {
+	opaque := m.bpp == 4
+	for i := 3; opaque && i < len(m.pix); i += 4 {
+		opaque = m.pix[i] == 255
+	}
+	if opaque {
 		for i, j := 0, 0; i < len(m.pix); i, j = i+4, j+3 {
 			m.pix[j], m.pix[j+1], m.pix[j+2] = m.pix[i], m.pix[i+1], m.pix[i+2]
 		}
 		m.pix, m.bpp = m.pix[:3*m.w*m.h], 3
 	}
 	if !optimize {
-		return encodePNG(m, 0)
+		return encodePNG(m, 8, nil, 0)
 	}
-	q, err := quantize(m)
+	idx, pal, quality, err := quantize(m)
 	if err != nil {
 		return nil, err
 	}
-	small, err := encodePalette(q.indices, m.w, m.h, q.palette)
-	cfree(q.indices)
+	small, err := encodePalette(idx, m.w, m.h, pal)
+	cfree(idx)
 	if err != nil {
 		return nil, err
 	}
-	trueColor, err := encodePNG(m, winningSize(len(small), q.quality)-1)
+	trueColor, err := encodePNG(m, 8, nil, winningSize(len(small), quality)-1)
 	if errors.Is(err, errOver) {
 		return small, nil
 	}
@@ -177,18 +135,8 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	return trueColor, err
 }
 
-func opaque(rgba []byte) bool {
-	for i := 3; i < len(rgba); i += 4 {
-		if rgba[i] != 255 {
-			return false
-		}
-	}
-	return true
-}
-
-// plainError says what an operating-system error means, without the path
-// (the result names the file): "permission denied", "no space left on
-// device"; piuma/_files.py's plain_error says the same.
+// plainError is an OS error without the path (the result names the file), as
+// piuma/_files.py's plain_error says it: "permission denied".
 func plainError(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

@@ -1,23 +1,11 @@
 package engine
 
-// JPEG through libjpeg's own API (jpeglib.h): the libjpeg-turbo 2.1 that
-// Pillow uses, with its SIMD. Each decode and each encode is one C function
-// with a fresh jpeg_(de)compress_struct, created and destroyed inside it, so
-// no table of one file (Huffman, quantisation) can serve the next. libjpeg
-// reports errors by calling error_exit, which must not return: it longjmps to
-// the setjmp at the top of the same C function, never across a Go frame.
-//
-// Decode: warnings are ignored, as Pillow does (stray bytes before a marker:
-// libjpeg warns and decodes, and so do Pillow and browsers), except a file
-// that ends early (JWRN_JPEG_EOF), which is truncated, as in Pillow. CMYK
-// (and YCCK, which libjpeg turns into CMYK) becomes RGB as Pillow converts
-// it: Adobe-inverted, nk = 255 - k, out = nk - nk * c / 255.
-//
-// Encode: JFIF only (no EXIF, ICC, comment), 4:2:0 for colour, islow DCT.
-// optimize_coding makes the two-pass optimised Huffman tables: the same
-// coefficients, and byte for byte what `jpegoptim --strip-all` makes of the
-// plain encode (a test checks it). TurboJPEG 2.1 has no such switch but the
-// process-wide TJ_OPTIMIZE environment variable.
+// JPEG through libjpeg-turbo 2.1, as Pillow. Each decode and encode is one C
+// function with a fresh jpeg_(de)compress_struct (no table of one file serves
+// the next); error_exit longjmps to that function's setjmp, never across a Go
+// frame. Decode: warnings ignored as by Pillow, but for a file that ends early;
+// CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
+// makes byte for byte what `jpegoptim --strip-all` makes of the plain encode.
 
 /*
 #cgo LDFLAGS: -ljpeg
@@ -35,9 +23,10 @@ typedef struct {
 	struct jpeg_error_mgr pub;
 	jmp_buf jump;
 	int status;
-	char msg[JMSG_LENGTH_MAX];
+	char *msg; // the caller's, JMSG_LENGTH_MAX bytes
 } piuma_jerr;
 
+// Ends the decode or encode under way: back to its setjmp, with a J_ status.
 static void piuma_jerr_exit(j_common_ptr c) {
 	piuma_jerr *e = (piuma_jerr *)c->err;
 	switch (c->err->msg_code) {
@@ -45,8 +34,8 @@ static void piuma_jerr_exit(j_common_ptr c) {
 	case JERR_CCIR601_NOTIMPL: case JERR_CONVERSION_NOTIMPL: case JERR_FRACT_SAMPLE_NOTIMPL:
 	case JERR_NOTIMPL: case JERR_NOT_COMPILED: case JERR_EMPTY_IMAGE:
 		e->status = J_UNSUPPORTED; break;
-	case JERR_INPUT_EOF: case JERR_INPUT_EMPTY: e->status = J_TRUNCATED; break;
-	case JERR_OUT_OF_MEMORY: e->status = J_NOMEM; break;
+	case JERR_INPUT_EOF: case JERR_INPUT_EMPTY: case JWRN_JPEG_EOF: e->status = J_TRUNCATED; break;
+	case JERR_OUT_OF_MEMORY: case JERR_FILE_WRITE: e->status = J_NOMEM; break;
 	case JERR_NO_SOI: e->status = J_CHANGED; break; // the probe saw a JPEG signature
 	default: e->status = J_DAMAGED;
 	}
@@ -54,22 +43,20 @@ static void piuma_jerr_exit(j_common_ptr c) {
 	longjmp(e->jump, 1);
 }
 
-// Warnings (level -1) and traces: ignored, but for the end of the file.
+// Warnings (level -1) and traces are ignored, but for the end of the file.
 static void piuma_jerr_emit(j_common_ptr c, int level) {
-	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) {
-		piuma_jerr *e = (piuma_jerr *)c->err;
-		e->status = J_TRUNCATED;
-		(*c->err->format_message)(c, e->msg);
-		longjmp(e->jump, 1);
-	}
+	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) piuma_jerr_exit(c);
 }
+
+// A failure of our own, in a function with piuma_jerr err and its setjmp.
+#define PIUMA_JFAIL(st, ...) do { \
+	snprintf(err.msg, JMSG_LENGTH_MAX, __VA_ARGS__); err.status = st; longjmp(err.jump, 1); } while (0)
 
 FILE *piuma_fdopen(int fd); // cmem.go
 
 #define MULDIV255(a, b, tmp) (tmp = (a) * (b) + 128, ((((tmp) >> 8) + (tmp)) >> 8))
 
-// Decodes fd at 1/scale into *pix (malloc'ed, w*h*(*bpp) bytes: gray 1, RGB 3)
-// if the output is w x h. Returns a J_ status, with the message in msg.
+// Decodes fd at 1/scale, if that makes w x h, into *pix (malloc'ed; *bpp 1 or 3).
 static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pix,
                              int *bpp, char *msg) {
 	struct jpeg_decompress_struct cinfo;
@@ -85,139 +72,83 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	cinfo.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = piuma_jerr_exit;
 	err.pub.emit_message = piuma_jerr_emit;
+	err.status = J_OK;
+	err.msg = msg;
 	if (setjmp(err.jump)) {
-		jpeg_destroy_decompress(&cinfo);
-		free(cmyk);
 		free(*pix);
-		*pix = NULL;
-		fclose(fp);
-		snprintf(msg, JMSG_LENGTH_MAX, "%s", err.msg);
-		return err.status;
-	}
-	jpeg_create_decompress(&cinfo);
-	jpeg_stdio_src(&cinfo, fp);
-	jpeg_read_header(&cinfo, TRUE);
-	switch (cinfo.num_components) {
-	case 1: cinfo.out_color_space = JCS_GRAYSCALE; *bpp = 1; break;
-	case 3: cinfo.out_color_space = JCS_RGB; *bpp = 3; break;
-	case 4: cinfo.out_color_space = JCS_CMYK; *bpp = 3; break; // YCCK -> CMYK by libjpeg
-	default:
-		snprintf(err.msg, JMSG_LENGTH_MAX, "%d colour components", cinfo.num_components);
-		err.status = J_UNSUPPORTED;
-		longjmp(err.jump, 1);
-	}
-	cinfo.scale_num = 1;
-	cinfo.scale_denom = scale;
-	jpeg_calc_output_dimensions(&cinfo);
-	if ((int)cinfo.output_width != w || (int)cinfo.output_height != h) {
-		snprintf(err.msg, JMSG_LENGTH_MAX, "the file changed since it was probed");
-		err.status = J_CHANGED;
-		longjmp(err.jump, 1);
-	}
-	size_t row = (size_t)w * *bpp;
-	*pix = malloc(row * h);
-	if (cinfo.num_components == 4)
-		cmyk = malloc((size_t)w * 4);
-	if (*pix == NULL || (cinfo.num_components == 4 && cmyk == NULL)) {
-		snprintf(err.msg, JMSG_LENGTH_MAX, "cannot allocate %zu bytes", row * h + (size_t)w * 4);
-		err.status = J_NOMEM;
-		longjmp(err.jump, 1);
-	}
-	jpeg_start_decompress(&cinfo);
-	while (cinfo.output_scanline < cinfo.output_height) {
-		JSAMPROW out = *pix + row * cinfo.output_scanline;
-		if (cmyk == NULL) {
-			jpeg_read_scanlines(&cinfo, &out, 1);
-			continue;
+	} else {
+		jpeg_create_decompress(&cinfo);
+		jpeg_stdio_src(&cinfo, fp);
+		jpeg_read_header(&cinfo, TRUE);
+		int n = cinfo.num_components;
+		if (n != 1 && n != 3 && n != 4) PIUMA_JFAIL(J_UNSUPPORTED, "%d colour components", n);
+		cinfo.out_color_space = n == 1 ? JCS_GRAYSCALE : n == 3 ? JCS_RGB : JCS_CMYK; // YCCK too
+		*bpp = n == 1 ? 1 : 3;
+		cinfo.scale_num = 1;
+		cinfo.scale_denom = scale;
+		jpeg_calc_output_dimensions(&cinfo);
+		if ((int)cinfo.output_width != w || (int)cinfo.output_height != h) PIUMA_JFAIL(J_CHANGED, "size");
+		size_t row = (size_t)w * *bpp;
+		*pix = malloc(row * h);
+		if (n == 4) cmyk = malloc((size_t)w * 4);
+		if (*pix == NULL || (n == 4 && cmyk == NULL))
+			PIUMA_JFAIL(J_NOMEM, "cannot allocate %zu bytes", row * h + (size_t)w * 4);
+		jpeg_start_decompress(&cinfo);
+		while (cinfo.output_scanline < cinfo.output_height) {
+			JSAMPROW out = *pix + row * cinfo.output_scanline, in = cmyk ? cmyk : out;
+			jpeg_read_scanlines(&cinfo, &in, 1);
+			for (int x = 0, tmp; cmyk && x < w; x++, in += 4, out += 3) {
+				int nk = in[3]; // Pillow: "CMYK;I" (inverted), then cmyk2rgb
+				out[0] = nk - MULDIV255(255 - in[0], nk, tmp);
+				out[1] = nk - MULDIV255(255 - in[1], nk, tmp);
+				out[2] = nk - MULDIV255(255 - in[2], nk, tmp);
+			}
 		}
-		JSAMPROW in = cmyk;
-		jpeg_read_scanlines(&cinfo, &in, 1);
-		for (int x = 0, tmp; x < w; x++, in += 4, out += 3) {
-			int nk = in[3]; // Pillow: "CMYK;I" (inverted), then cmyk2rgb
-			out[0] = nk - MULDIV255(255 - in[0], nk, tmp);
-			out[1] = nk - MULDIV255(255 - in[1], nk, tmp);
-			out[2] = nk - MULDIV255(255 - in[2], nk, tmp);
-		}
+		// No jpeg_finish_decompress: Pillow does not require the EOI marker either.
 	}
-	// No jpeg_finish_decompress: every row is here, and Pillow does not
-	// require the end-of-image marker either.
 	jpeg_destroy_decompress(&cinfo);
 	free(cmyk);
 	fclose(fp);
-	return J_OK;
+	return err.status;
 }
 
-// The encoder's destination: one malloc'ed buffer that doubles when full.
-// (jpeg_mem_dest's buffer cannot be freed after an error: its pointer is only
-// handed back at the end.)
-typedef struct {
-	struct jpeg_destination_mgr pub;
-	unsigned char *buf;
-	size_t cap;
-} piuma_jdest;
-
-static void piuma_jdest_init(j_compress_ptr c) {
-	piuma_jdest *d = (piuma_jdest *)c->dest;
-	d->pub.next_output_byte = d->buf;
-	d->pub.free_in_buffer = d->cap;
-}
-
-static boolean piuma_jdest_grow(j_compress_ptr c) {
-	piuma_jdest *d = (piuma_jdest *)c->dest;
-	unsigned char *p = realloc(d->buf, 2 * d->cap);
-	if (p == NULL)
-		ERREXIT1(c, JERR_OUT_OF_MEMORY, 0);
-	d->pub.next_output_byte = p + d->cap;
-	d->pub.free_in_buffer = d->cap;
-	d->buf = p;
-	d->cap *= 2;
-	return TRUE;
-}
-
-static void piuma_jdest_term(j_compress_ptr c) { (void)c; }
-
-// Compresses w x h packed pixels (comps 1: gray, 3: RGB) into *out (malloc'ed,
-// *size bytes, the caller frees it). Returns a J_ status, the message in msg.
+// Compresses w x h pixels (comps 1: gray, 3: RGB) into *out, *size bytes (the
+// caller frees it) through a memory stream closed before the call returns
+// (jpeg_mem_dest's buffer is lost after an error). Returns a J_ status.
 static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, int quality,
-                             int optimize, unsigned char **out, size_t *size, char *msg) {
+                             _Bool optimize, char **out, size_t *size, char *msg) {
 	struct jpeg_compress_struct cinfo;
 	piuma_jerr err;
-	piuma_jdest dest = {{0}, malloc(1 << 16), 1 << 16};
-	if (dest.buf == NULL) {
-		snprintf(msg, JMSG_LENGTH_MAX, "cannot allocate %d bytes", 1 << 16);
-		return J_NOMEM;
-	}
+	FILE *fp = open_memstream(out, size);
 	memset(&cinfo, 0, sizeof cinfo);
 	cinfo.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = piuma_jerr_exit;
-	if (setjmp(err.jump)) {
-		jpeg_destroy_compress(&cinfo);
-		free(dest.buf);
-		snprintf(msg, JMSG_LENGTH_MAX, "%s", err.msg);
-		return err.status;
+	err.status = J_OK;
+	err.msg = msg;
+	if (fp == NULL) err.status = J_NOMEM;
+	else if (!setjmp(err.jump)) {
+		jpeg_create_compress(&cinfo);
+		jpeg_stdio_dest(&cinfo, fp);
+		cinfo.image_width = w;
+		cinfo.image_height = h;
+		cinfo.input_components = comps;
+		cinfo.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
+		jpeg_set_defaults(&cinfo); // JFIF header, 4:2:0 for colour, islow DCT
+		jpeg_set_quality(&cinfo, quality, TRUE);
+		cinfo.optimize_coding = optimize;
+		jpeg_start_compress(&cinfo, TRUE);
+		while (cinfo.next_scanline < cinfo.image_height) {
+			JSAMPROW row = (JSAMPROW)(pix + (size_t)cinfo.next_scanline * w * comps);
+			jpeg_write_scanlines(&cinfo, &row, 1);
+		}
+		jpeg_finish_compress(&cinfo);
 	}
-	jpeg_create_compress(&cinfo);
-	dest.pub.init_destination = piuma_jdest_init;
-	dest.pub.empty_output_buffer = piuma_jdest_grow;
-	dest.pub.term_destination = piuma_jdest_term;
-	cinfo.dest = &dest.pub;
-	cinfo.image_width = w;
-	cinfo.image_height = h;
-	cinfo.input_components = comps;
-	cinfo.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
-	jpeg_set_defaults(&cinfo); // JFIF header, 4:2:0 for colour, islow DCT
-	jpeg_set_quality(&cinfo, quality, TRUE);
-	cinfo.optimize_coding = optimize ? TRUE : FALSE;
-	jpeg_start_compress(&cinfo, TRUE);
-	while (cinfo.next_scanline < cinfo.image_height) {
-		JSAMPROW row = (JSAMPROW)(pix + (size_t)cinfo.next_scanline * w * comps);
-		jpeg_write_scanlines(&cinfo, &row, 1);
-	}
-	jpeg_finish_compress(&cinfo);
 	jpeg_destroy_compress(&cinfo);
-	*out = dest.buf;
-	*size = dest.cap - dest.pub.free_in_buffer;
-	return J_OK;
+	if (fp != NULL && (fclose(fp) != 0 || *out == NULL) && err.status == J_OK) err.status = J_NOMEM;
+	if (err.status == J_NOMEM) // malloc, or the stream's realloc (JERR_FILE_WRITE)
+		snprintf(msg, JMSG_LENGTH_MAX, "not enough memory");
+	if (err.status != J_OK) free(*out);
+	return err.status;
 }
 */
 import "C"
@@ -228,7 +159,6 @@ import (
 	"unsafe"
 )
 
-// jpegStatus: what a J_ status means for the file.
 var jpegStatus = [...]Category{C.J_OK: OK, C.J_DAMAGED: Damaged, C.J_UNSUPPORTED: Unsupported,
 	C.J_TRUNCATED: Truncated, C.J_NOMEM: NoMemory, C.J_CHANGED: Unreadable, C.J_READ: Unreadable}
 
@@ -241,29 +171,22 @@ func decodeJPEG(f *os.File, scale, w, h int) (image, error) {
 	runtime.KeepAlive(f) // its descriptor was in use until now
 	switch st {
 	case C.J_OK:
-		return cImage(unsafe.Pointer(pix), w, h, int(bpp)), nil
+		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil
 	case C.J_CHANGED: // another size, or not a JPEG any more
-		return image{}, fail(Unreadable, "the file changed since it was probed")
+		return image{}, errChanged
 	}
 	return image{}, fail(jpegStatus[st], "%s", C.GoString(&msg[0]))
 }
 
 // encodeJPEG compresses a gray or RGB image; the result is C memory (cfree it).
 func encodeJPEG(m image, quality int, optimize bool) ([]byte, error) {
-	var out *C.uchar
+	var out *C.char
 	var size C.size_t
 	var msg [C.JMSG_LENGTH_MAX]C.char
-	st := C.piuma_jpeg_encode((*C.uchar)(unsafe.Pointer(&m.pix[0])), C.int(m.w), C.int(m.h),
-		C.int(m.bpp), C.int(quality), C.int(b2i(optimize)), &out, &size, &msg[0])
+	st := C.piuma_jpeg_encode((*C.uchar)(&m.pix[0]), C.int(m.w), C.int(m.h), C.int(m.bpp),
+		C.int(quality), C._Bool(optimize), &out, &size, &msg[0])
 	if st != C.J_OK {
 		return nil, fail(jpegStatus[st], "cannot encode JPEG: %s", C.GoString(&msg[0]))
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(size)), nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -111,9 +111,8 @@ func realPhoto(t *testing.T, w, h int) []byte {
 	t.Helper()
 	pix := libjpegDecode(t, "../images/astronaut.jpg", 512, 512)
 	m, _ := newImage(512, 512, 3)
-	defer m.free()
 	copy(m.pix, pix)
-	out, err := resize(m, w, h, true)
+	out, err := resize(m, w, h, true) // frees m
 	if err != nil {
 		t.Fatal(err)
 	}

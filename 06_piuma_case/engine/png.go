@@ -1,143 +1,81 @@
 package engine
 
-// PNG through libspng (spng.h, Debian's libspng 0.7.3: fuzzed, with limits on
-// the image size, on inflated metadata and on the number of chunks; chunk CRCs
-// checked). libspng returns error codes, no longjmp.
-//
-// Decode: gray without tRNS -> 1 byte a pixel (16-bit: the high byte, as
-// Pillow); anything else -> RGBA8 with tRNS applied (16-bit samples: the high
-// byte). libspng stops inflating at the last row: the zlib data after it (and
-// zlib's own checksum) is never read; the chunks after it are.
-//
-// Encode: true colour at zlib level 6 with adaptive filters, what Pillow's save
-// does (Go's image/png encodes the product cut-outs 20% faster and 1% smaller,
-// but the in-process optimiser stops this encode early, where both cost the
-// same); the optimiser's palette file as pngquant writes it: smallest bit
-// depth, PLTE, tRNS up to the last translucent entry, no filter, zlib level 9
-// with memLevel 5, IDAT chunks of 8 KiB (its very bytes: a test checks it).
+// PNG through libspng 0.7.3 (fuzzed; limits on image size, inflated metadata
+// and chunk count; chunk CRCs checked). Decode: gray without tRNS -> 1 byte a
+// pixel, else RGBA8 with tRNS applied (16-bit: the high byte, as Pillow).
+// Encode: true colour as Pillow saves it (zlib level 6, adaptive filters; Go's
+// image/png is 20% faster, but the optimiser stops this encode early, where
+// both cost the same); the palette file byte for byte as pngquant writes it.
 
 /*
 #cgo LDFLAGS: -lspng
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <spng.h>
 
 FILE *piuma_fdopen(int fd); // cmem.go
 
-enum {
-	PNG_OPEN = -3, // the source could not be opened again as a FILE*
-	PNG_OVER = -4  // the encoded file would have more than limit bytes
-};
+enum { PNG_OPEN = -3, PNG_OVER = -4 }; // no FILE* on the source; over the limit
 
-// Decodes fd, which must be a w x h PNG, into *pix (malloc'ed, w*h*(*bpp)
-// bytes: gray 1, RGBA 4). Returns 0, a libspng error code or PNG_OPEN.
+// Decodes fd, a w x h PNG, into *pix (malloc'ed; *bpp 1 or 4): 0, or an error.
 static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp) {
 	*pix = NULL;
 	FILE *fp = piuma_fdopen(fd);
-	if (fp == NULL)
-		return PNG_OPEN;
+	if (fp == NULL) return PNG_OPEN;
 	spng_ctx *ctx = spng_ctx_new(0);
-	if (ctx == NULL) {
-		fclose(fp);
-		return SPNG_EMEM;
-	}
 	struct spng_ihdr ihdr;
 	struct spng_trns trns;
 	size_t size = 0;
-	int fmt = SPNG_FMT_RGBA8, rc = spng_set_png_file(ctx, fp);
+	int fmt = SPNG_FMT_RGBA8, rc = ctx ? spng_set_png_file(ctx, fp) : SPNG_EMEM;
 	// Never more pixels than the probe saw; text, iCCP and friends may inflate
 	// to 1 MiB each, 64 MiB in all (Pillow's MAX_TEXT_CHUNK, MAX_TEXT_MEMORY).
 	if (!rc) rc = spng_set_image_limits(ctx, w, h);
 	if (!rc) rc = spng_set_chunk_limits(ctx, 1 << 20, 64 << 20);
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
-	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h))
-		rc = SPNG_EUSER_WIDTH;
-	int notrns = rc ? 0 : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
-	if (!notrns && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth < 8) {
-		// A key out of range for 1, 2 or 4 bits (1_trns.png in Pillow's tests
-		// says 255 for 1 bit): libpng, hence browsers and Pillow, keep its low
-		// bits; libspng would compare all 16 and never match.
+	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h)) rc = SPNG_EUSER_WIDTH;
+	int notrns = rc ? rc : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
+	int gray = !rc && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE;
+	if (gray && !notrns && ihdr.bit_depth < 8) {
+		// A key out of range for 1, 2 or 4 bits (Pillow's 1_trns.png: 255):
+		// libpng, hence Pillow, keeps its low bits; libspng never matches it.
 		trns.gray &= (1 << ihdr.bit_depth) - 1;
 		rc = spng_set_trns(ctx, &trns);
 	}
-	if (notrns == SPNG_ECHUNKAVAIL && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE) {
+	if (gray && notrns == SPNG_ECHUNKAVAIL) {
 		*bpp = 1; // gray, no tRNS: 1, 2, 4, 8 bits as G8; 16 bits as they are, then halved
 		fmt = ihdr.bit_depth == 16 ? SPNG_FMT_PNG : SPNG_FMT_G8;
 	} else {
 		*bpp = 4;
-		if (notrns != SPNG_ECHUNKAVAIL)
-			rc = rc ? rc : notrns;
+		if (!rc && notrns != SPNG_ECHUNKAVAIL) rc = notrns;
 	}
 	if (!rc) rc = spng_decoded_image_size(ctx, fmt, &size);
-	if (!rc && (*pix = malloc(size)) == NULL)
-		rc = SPNG_EMEM;
+	if (!rc && (*pix = malloc(size)) == NULL) rc = SPNG_EMEM;
 	if (!rc) rc = spng_decode_image(ctx, *pix, size, fmt, SPNG_DECODE_TRNS);
-	// The chunks after the image: the only way to have the last IDAT chunk's
-	// CRC checked (libspng stops inflating at the last row, before zlib's own
-	// checksum). A file that ends there without IEND is accepted, as Pillow.
+	// The chunks after the image: the last IDAT's CRC checked (libspng stops
+	// inflating at the last row); no IEND is fine, as for Pillow.
 	if (!rc) {
 		rc = spng_decode_chunks(ctx);
-		if (rc == SPNG_IO_EOF || rc == SPNG_EOF)
-			rc = 0;
+		if (rc == SPNG_IO_EOF || rc == SPNG_EOF) rc = 0;
 	}
 	if (!rc && fmt == SPNG_FMT_PNG) // host-endian 16-bit samples -> their high byte
 		for (size_t i = 0; i < (size_t)w * h; i++)
 			(*pix)[i] = ((uint16_t *)*pix)[i] >> 8;
 	spng_ctx_free(ctx);
 	fclose(fp);
-	if (rc) {
-		free(*pix);
-		*pix = NULL;
-	}
+	if (rc) free(*pix);
 	return rc;
 }
 
-// Where the encoder writes: a malloc'ed buffer that grows, up to limit
-// bytes when limit > 0 (then the encode stops: over).
-typedef struct {
-	unsigned char *buf;
-	size_t len, cap, limit;
-	int over, nomem;
-} piuma_sink;
-
-static int piuma_sink_write(spng_ctx *ctx, void *user, void *src, size_t n) {
-	piuma_sink *s = user;
-	(void)ctx;
-	if (s->limit && s->len + n > s->limit) {
-		s->over = 1;
-		return SPNG_IO_ERROR;
-	}
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 1 << 16;
-		while (cap < s->len + n)
-			cap *= 2;
-		unsigned char *p = realloc(s->buf, cap);
-		if (p == NULL) {
-			s->nomem = 1;
-			return SPNG_IO_ERROR;
-		}
-		s->buf = p;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, src, n);
-	s->len += n;
-	return 0;
-}
-
-// Encodes rows (len bytes, packed) as a w x h PNG of the given colour type
-// and bit depth into *out (malloc'ed, *size bytes; the caller frees it).
-// plte: n RGBA entries for a palette image, NULL otherwise. Returns 0, a
-// libspng error, or PNG_OVER.
+// Encodes h rows (len bytes) as a w x h PNG into *out, *size bytes (the caller
+// frees it) through a memory stream closed before the call returns. plte: n
+// RGBA entries, or NULL. limit > 0: PNG_OVER once the file is larger.
 static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, int color,
-                            int depth, const unsigned char *plte, int n, size_t limit,
-                            unsigned char **out, size_t *size) {
-	piuma_sink sink = {.limit = limit};
+                            int depth, const unsigned char *plte, int n, long limit,
+                            char **out, size_t *size) {
+	FILE *fp = open_memstream(out, size);
 	spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-	if (ctx == NULL)
-		return SPNG_EMEM;
 	struct spng_ihdr ihdr = {w, h, depth, color, 0, 0, 0};
-	int rc = spng_set_png_stream(ctx, piuma_sink_write, &sink);
+	int rc = fp && ctx ? spng_set_png_file(ctx, fp) : SPNG_EMEM;
 	if (!rc) rc = spng_set_ihdr(ctx, &ihdr);
 	if (!rc && plte != NULL) {
 		struct spng_plte p = {.n_entries = n};
@@ -145,8 +83,7 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 		for (int i = 0; i < n; i++) {
 			p.entries[i] = (struct spng_plte_entry){plte[4 * i], plte[4 * i + 1], plte[4 * i + 2], 255};
 			t.type3_alpha[i] = plte[4 * i + 3];
-			if (plte[4 * i + 3] != 255)
-				t.n_type3_entries = i + 1;
+			if (plte[4 * i + 3] != 255) t.n_type3_entries = i + 1;
 		}
 		rc = spng_set_plte(ctx, &p);
 		if (!rc && t.n_type3_entries) rc = spng_set_trns(ctx, &t);
@@ -154,21 +91,22 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_MEM_LEVEL, 5);
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_DISABLE_FILTERING);
 	} else if (!rc) {
-		// Pillow's defaults (libspng's own strategy, Z_FILTERED, took 10% more
-		// CPU on the product cut-outs, for sizes 1% apart either way).
+		// Pillow's (libspng's Z_FILTERED took 10% more CPU, sizes within 1%).
 		rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 6);
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 0); // Z_DEFAULT_STRATEGY
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_ALL);
 	}
-	if (!rc) rc = spng_encode_image(ctx, pix, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-	spng_ctx_free(ctx);
-	if (rc || sink.over || sink.nomem) {
-		free(sink.buf);
-		return sink.over ? PNG_OVER : sink.nomem ? SPNG_EMEM : rc;
+	if (!rc) rc = spng_encode_image(ctx, NULL, 0, SPNG_FMT_PNG, SPNG_ENCODE_PROGRESSIVE | SPNG_ENCODE_FINALIZE);
+	for (int y = 0; !rc && y < h; y++) {
+		rc = spng_encode_row(ctx, pix + len / h * y, len / h);
+		if (rc == SPNG_EOI) rc = 0; // the last row, and IEND, are written
+		if (!rc && limit && ftell(fp) > limit) rc = PNG_OVER;
 	}
-	*out = sink.buf;
-	*size = sink.len;
-	return 0;
+	spng_ctx_free(ctx);
+	if (rc == SPNG_IO_ERROR) rc = SPNG_EMEM; // a write to memory fails for lack of it
+	if (fp && (fclose(fp) || !*out) && !rc) rc = SPNG_EMEM;
+	if (rc) free(*out);
+	return rc;
 }
 */
 import "C"
@@ -178,89 +116,51 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"sort"
 	"unsafe"
 )
 
-// decodePNG decodes f, which must be a w x h PNG: gray, or RGBA.
+// decodePNG decodes f, a w x h PNG: gray, or RGBA.
 func decodePNG(f *os.File, w, h int) (image, error) {
 	var pix *C.uchar
 	var bpp C.int
 	rc := C.piuma_png_decode(C.int(f.Fd()), C.int(w), C.int(h), &pix, &bpp)
-	runtime.KeepAlive(f)
-	if rc != 0 {
-		return image{}, pngError(rc, w, h)
-	}
-	return cImage(unsafe.Pointer(pix), w, h, int(bpp)), nil
-}
-
-// pngError puts a libspng error in its category, in libspng's words.
-func pngError(rc C.int, w, h int) error {
+	runtime.KeepAlive(f) // its descriptor was in use until now
 	msg := C.GoString(C.spng_strerror(rc))
 	switch rc {
+	case 0:
+		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil
 	case C.PNG_OPEN:
-		return fail(Unreadable, "cannot read the file")
+		return image{}, fail(Unreadable, "cannot read the file")
 	case C.SPNG_IO_EOF, C.SPNG_EOF:
-		return fail(Truncated, "the file ends early (%s)", msg)
+		return image{}, fail(Truncated, "the file ends early (%s)", msg)
 	case C.SPNG_IO_ERROR:
-		return fail(Unreadable, "%s", msg)
+		return image{}, fail(Unreadable, "%s", msg)
 	case C.SPNG_EMEM:
-		return fail(NoMemory, "cannot allocate the %dx%d image", w, h)
+		return image{}, fail(NoMemory, "cannot allocate the %dx%d image", w, h)
 	case C.SPNG_ESIGNATURE, C.SPNG_EUSER_WIDTH, C.SPNG_EUSER_HEIGHT:
-		return fail(Unreadable, "the file changed since it was probed")
+		return image{}, errChanged
 	}
-	return fail(Damaged, "%s", msg)
+	return image{}, fail(Damaged, "%s", msg)
 }
 
-// errOver: the PNG would have more bytes than the caller's limit.
 var errOver = errors.New("over the size limit")
 
-// encodePNG writes a gray (bpp 1), RGB (3) or RGBA (4) image as a true-colour
-// PNG; the result is C memory (cfree it). limit > 0: errOver as soon as the
-// file has more than limit bytes (deflate's output only grows).
-func encodePNG(m image, limit int) ([]byte, error) {
-	color := [...]int{1: C.SPNG_COLOR_TYPE_GRAYSCALE, 3: C.SPNG_COLOR_TYPE_TRUECOLOR,
-		4: C.SPNG_COLOR_TYPE_TRUECOLOR_ALPHA}[m.bpp]
-	return pngEncode(m.pix, m.w, m.h, color, 8, nil, limit)
-}
-
-// encodePalette writes palette indices (one byte each, w x h) as pngquant
-// does, packing them in place to the smallest bit depth that holds pal.
-func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
-	depth := 8
-	switch n := len(pal); {
-	case n <= 2:
-		depth = 1
-	case n <= 4:
-		depth = 2
-	case n <= 16:
-		depth = 4
+// encodePNG writes a gray, RGB or RGBA image (or, with pal, palette indices of
+// the given bit depth) as a PNG in C memory (cfree it). limit > 0: errOver as
+// soon as the file has more bytes (deflate's output only grows).
+func encodePNG(m image, depth int, pal [][4]byte, limit int) ([]byte, error) {
+	color, plte := C.SPNG_COLOR_TYPE_INDEXED, (*C.uchar)(nil)
+	if pal == nil {
+		color = [...]int{1: C.SPNG_COLOR_TYPE_GRAYSCALE, 3: C.SPNG_COLOR_TYPE_TRUECOLOR,
+			4: C.SPNG_COLOR_TYPE_TRUECOLOR_ALPHA}[m.bpp]
+	} else {
+		plte = (*C.uchar)(&pal[0][0]) // [][4]byte: 4 bytes an entry, contiguous
 	}
-	rowBytes := (w*depth + 7) / 8
-	if depth < 8 { // most significant bits first; each byte written after it is read
-		per := 8 / depth
-		for y := 0; y < h; y++ {
-			src := idx[y*w : (y+1)*w]
-			for x := 0; x < w; x += per {
-				var b byte
-				for i := 0; i < per && x+i < w; i++ {
-					b |= src[x+i] << (8 - depth*(i+1))
-				}
-				idx[y*rowBytes+x/per] = b
-			}
-		}
-	}
-	return pngEncode(idx[:rowBytes*h], w, h, C.SPNG_COLOR_TYPE_INDEXED, depth, pal, 0)
-}
-
-func pngEncode(rows []byte, w, h, color, depth int, pal [][4]byte, limit int) ([]byte, error) {
-	var plte *C.uchar
-	if pal != nil {
-		plte = (*C.uchar)(unsafe.Pointer(&pal[0][0])) // [][4]byte: 4 bytes an entry, contiguous
-	}
-	var out *C.uchar
+	var out *C.char
 	var size C.size_t
-	rc := C.piuma_png_encode((*C.uchar)(unsafe.Pointer(&rows[0])), C.size_t(len(rows)), C.int(w),
-		C.int(h), C.int(color), C.int(depth), plte, C.int(len(pal)), C.size_t(limit), &out, &size)
+	rc := C.piuma_png_encode((*C.uchar)(&m.pix[0]), C.size_t(len(m.pix)), C.int(m.w), C.int(m.h),
+		C.int(color), C.int(depth), plte, C.int(len(pal)), C.long(limit), &out, &size)
 	switch rc {
 	case 0:
 		return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(size)), nil
@@ -272,26 +172,38 @@ func pngEncode(rows []byte, w, h, color, depth int, pal [][4]byte, limit int) ([
 	return nil, fail(Internal, "cannot encode PNG: %s", C.GoString(C.spng_strerror(rc)))
 }
 
-// keepQuantized is pngquant 2.17's --skip-if-larger rule (pngquant.c): the
-// palette file must not exceed the true-colour file's size - 1 scaled by
-// max(0.5, (quality/100)^1.5), "to avoid losing more quality than is gained in
-// file size", and (as the subprocess route keeps the smaller) be smaller.
+// encodePalette writes w x h palette indices as pngquant does: packed in
+// place, most significant bits first, to the smallest bit depth.
+func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
+	depth := 8 // the smallest of 8, 4, 2, 1 bits that holds len(pal) entries
+	for depth > 1 && len(pal) <= 1<<(depth/2) {
+		depth /= 2
+	}
+	rowBytes, per := (w*depth+7)/8, 8/depth
+	for i := 0; depth < 8 && i < w*h; i++ {
+		x, v := i%w, idx[i]
+		j := i/w*rowBytes + x/per // j <= i: each byte is written after it is read
+		if x%per == 0 {
+			idx[j] = 0
+		}
+		idx[j] |= v << (8 - depth*(x%per+1))
+	}
+	return encodePNG(image{pix: idx[:rowBytes*h], w: w, h: h}, depth, pal, 0)
+}
+
+// keepQuantized is pngquant 2.17's --skip-if-larger rule: the palette file is
+// at most the true-colour size - 1 scaled by max(0.5, (quality/100)^1.5), and
+// (as the subprocess route keeps the smaller) smaller.
 func keepQuantized(quantized, trueColor, quality int) bool {
 	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
 	limit := uint64(float64(trueColor-1) * expected) // C's double -> size_t
 	return uint64(quantized) <= limit && quantized < trueColor
 }
 
-// winningSize is the smallest true-colour size at which keepQuantized keeps a
-// palette file of the given size and quality.
+// winningSize is the smallest true-colour size at which keepQuantized keeps
+// the palette file: in quantized+1 .. 2*quantized+1, where the rule only grows.
 func winningSize(quantized, quality int) int {
-	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
-	t := int(float64(quantized)/expected) + 1
-	for t > quantized+1 && keepQuantized(quantized, t-1, quality) {
-		t--
-	}
-	for !keepQuantized(quantized, t, quality) {
-		t++
-	}
-	return t
+	return quantized + 1 + sort.Search(quantized+1, func(i int) bool {
+		return keepQuantized(quantized, quantized+1+i, quality)
+	})
 }

@@ -1,45 +1,29 @@
 package engine
 
-// Palette quantisation in process with libimagequant (libimagequant.h), the
-// library inside pngquant, with pngquant 2.17's defaults (pngquant.c, main
-// and pngquant_file_internal): speed 4, quality 0-100 (no minimum, so never
-// "quality too low"), input and output gamma 0.45455 (sRGB-like, what
-// pngquant assumes for a PNG without gAMA, and our PNGs have none),
-// Floyd-Steinberg dithering at level 1.0. It starts from the resized pixels:
-// no true-colour PNG is encoded for it to decode again.
-//
-// Licence: libimagequant is GPL-3.0-or-later (or commercial). Linking it
-// makes the distributed library a GPL-3 work: see README.md, "Licences".
-//
-// Threads: Debian's libimagequant is built with OpenMP, which by default
-// runs a team of one thread per CPU in every call and lets idle threads
-// spin; the engine already runs one file per worker goroutine, so the call
-// asks OpenMP for one thread (omp_set_num_threads acts on the calling
-// thread, and the whole quantisation is one C call on that thread). The
-// symbol is weak: with a libimagequant built without OpenMP it is absent and
-// the call is skipped. The results do not depend on the thread count.
-//
-// The pixels and indices are C memory, the palette Go memory passed as a call
-// argument; every libimagequant object is created and destroyed in the call.
+// Palette quantisation with libimagequant (GPL-3.0-or-later: README.md,
+// "Licences") and pngquant 2.17's defaults: speed 4, quality 0-100, gamma
+// 0.45455 (for a PNG without gAMA, as ours are), dithering 1.0. OpenMP's
+// default team (a spinning thread per CPU) would fight the engine's workers:
+// one thread (a weak symbol, absent without OpenMP; the same results). Every
+// libimagequant object lives within the call, where C fills the Go palette.
 
 /*
 #cgo LDFLAGS: -limagequant
 #include <stdlib.h>
+#include <string.h>
 #include <libimagequant.h>
 
 extern void omp_set_num_threads(int) __attribute__((weak));
 
-// Returns a liq_error (LIQ_OK = 0). pal receives count RGBA entries.
+// Returns a liq_error (LIQ_OK = 0); pal receives count RGBA entries.
 static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 		unsigned char *indices, unsigned char *pal, int *count, int *quality) {
-	if (omp_set_num_threads)
-		omp_set_num_threads(1);
+	if (omp_set_num_threads) omp_set_num_threads(1);
 	liq_attr *attr = liq_attr_create();
-	if (attr == NULL)
-		return LIQ_OUT_OF_MEMORY;
-	liq_error err = liq_set_speed(attr, 4);
+	if (attr == NULL) return LIQ_OUT_OF_MEMORY;
 	liq_image *img = NULL;
 	liq_result *res = NULL;
+	liq_error err = liq_set_speed(attr, 4);
 	if (err == LIQ_OK) {
 		img = liq_image_create_rgba(attr, rgba, w, h, 0.45455);
 		err = img ? liq_image_quantize(img, attr, &res) : LIQ_OUT_OF_MEMORY;
@@ -47,77 +31,49 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 	if (err == LIQ_OK) {
 		liq_set_output_gamma(res, 0.45455);
 		liq_set_dithering_level(res, 1.0f);
-		// pngquant reads the palette once before remapping (to size its
-		// output), and that has an effect: it rounds libimagequant's float
-		// palette to 8 bits, which the remap then starts from. Without this
-		// call the pixels differ from pngquant's.
-		const liq_palette *sized = liq_get_palette(res);
-		(void)sized;
-		err = liq_write_remapped_image(res, img, indices, (size_t)w * h);
-	}
-	if (err == LIQ_OK) {
-		// After the remap, as pngquant reads them: dithering refines the palette.
+		// pngquant reads the palette before the remap (to size its output): that
+		// rounds it to 8 bits, which the remap starts from (without this call the
+		// pixels differ); it reads it again after, dithering having refined it.
 		const liq_palette *p = liq_get_palette(res);
+		err = liq_write_remapped_image(res, img, indices, (size_t)w * h);
+		p = liq_get_palette(res);
 		*count = (int)p->count;
-		for (unsigned i = 0; i < p->count; i++) {
-			pal[4 * i] = p->entries[i].r;
-			pal[4 * i + 1] = p->entries[i].g;
-			pal[4 * i + 2] = p->entries[i].b;
-			pal[4 * i + 3] = p->entries[i].a;
-		}
+		memcpy(pal, p->entries, 4 * p->count); // liq_color: r, g, b, a bytes
 		*quality = liq_get_quantization_error(res) >= 0 ? liq_get_quantization_quality(res) : 90;
 	}
-	if (res)
-		liq_result_destroy(res);
-	if (img)
-		liq_image_destroy(img);
+	if (res) liq_result_destroy(res);
+	if (img) liq_image_destroy(img);
 	liq_attr_destroy(attr);
 	return err;
 }
 */
 import "C"
 
-import "unsafe"
-
-// quantized is an image as palette indices.
-type quantized struct {
-	indices []byte    // one per pixel, C memory (cfree it)
-	palette [][4]byte // RGBA, not premultiplied
-	quality int       // libimagequant's 0..100 estimate (pngquant's Q=)
-}
-
-// quantize reduces a gray (bpp 1), RGB (3) or RGBA (4, not premultiplied)
-// image to at most 256 colours.
-func quantize(m image) (quantized, error) {
+// quantize reduces m to at most 256 colours: an index a pixel (C memory, cfree
+// it), the RGBA palette, and libimagequant's 0..100 quality (pngquant's Q=).
+func quantize(m image) (idx []byte, pal [][4]byte, quality int, err error) {
 	rgba := m
 	if m.bpp != 4 { // libimagequant takes RGBA only
-		var err error
 		if rgba, err = newImage(m.w, m.h, 4); err != nil {
-			return quantized{}, err
+			return nil, nil, 0, err
 		}
 		defer rgba.free()
-		for i, j := 0, 0; j < len(rgba.pix); i, j = i+m.bpp, j+4 {
-			copy(rgba.pix[j:j+3], m.pix[i:i+m.bpp])
-			if m.bpp == 1 {
-				rgba.pix[j+1], rgba.pix[j+2] = m.pix[i], m.pix[i]
-			}
-			rgba.pix[j+3] = 255
+		for i, j, g := 0, 0, m.bpp/3; j < len(rgba.pix); i, j = i+m.bpp, j+4 { // gray: g = 0
+			rgba.pix[j], rgba.pix[j+1], rgba.pix[j+2], rgba.pix[j+3] = m.pix[i], m.pix[i+g], m.pix[i+2*g], 255
 		}
 	}
-	idx, err := calloc[byte](m.w * m.h)
-	if err != nil {
-		return quantized{}, err
+	if idx, err = calloc[byte](m.w * m.h); err != nil {
+		return nil, nil, 0, err
 	}
-	var pal [256][4]byte
-	var count, quality C.int
-	if rc := C.piuma_liq_quantize((*C.uchar)(unsafe.Pointer(&rgba.pix[0])), C.int(m.w), C.int(m.h),
-		(*C.uchar)(unsafe.Pointer(&idx[0])), (*C.uchar)(unsafe.Pointer(&pal[0])),
-		&count, &quality); rc != C.LIQ_OK {
+	var palette [256][4]byte
+	var count, q C.int
+	if rc := C.piuma_liq_quantize((*C.uchar)(&rgba.pix[0]), C.int(m.w), C.int(m.h),
+		(*C.uchar)(&idx[0]), (*C.uchar)(&palette[0][0]), &count, &q); rc != C.LIQ_OK {
 		cfree(idx)
 		if rc == C.LIQ_OUT_OF_MEMORY {
-			return quantized{}, fail(NoMemory, "libimagequant ran out of memory")
+			return nil, nil, 0, fail(NoMemory, "libimagequant ran out of memory")
 		}
-		return quantized{}, fail(Internal, "libimagequant failed: error %d", int(rc))
+		return nil, nil, 0, fail(Internal, "libimagequant failed: error %d", int(rc))
 	}
-	return quantized{indices: idx, palette: pal[:count:count], quality: int(quality)}, nil
+	return idx, palette[:count:count], int(q), nil
 }

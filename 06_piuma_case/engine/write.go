@@ -5,11 +5,9 @@ import (
 	"syscall"
 )
 
-// write puts data in a new temp file (its name is Python's: unique, in the
-// destination's folder, which exists), flushes it to disk and renames it over
-// the destination: readers see the old file or the new one, never a part.
-// On any error the temp file is removed. Python fsyncs each folder once after
-// the batch, so that the renames survive a crash as the data does.
+// write puts data in a new temp file (Python's unique name, in the same folder),
+// syncs it and renames it over the destination (readers see the old file or the
+// new, never a part); an error removes it. Python fsyncs the folders after.
 func write(temp, destination string, data []byte) error {
 	f, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
