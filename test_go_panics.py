@@ -48,8 +48,7 @@ CASES = [
      "list_sum()", "3"),
     ("05_goroutines_gil", ".", "import countdown as m", "m.countdown(10)", "Countdown",
      "countdown()", "10"),
-    ("06_piuma_case", ".", "import piuma._piuma as m, tempfile",
-     "m.run(tempfile.mkdtemp(), tempfile.mkdtemp() + '/out')", "PiumaRun", "run()", "[]"),
+    ("06_piuma_case", ".", "import piuma._piuma as m", "m.run([])", "PiumaRun", "run()", "[]"),
 ]
 STEPS = sorted({case[0] for case in CASES if (ROOT / case[0] / "Makefile").is_file()})
 # CFFI supports free-threaded CPython only from 3.14 (cffi 2.0): step 02
