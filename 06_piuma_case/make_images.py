@@ -33,15 +33,9 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 
 # Stored image = inverse of the transpose that EXIF orientation o asks for,
 # so that a correct reader shows every orient-<o>.jpg like orient-1.jpg.
-INVERSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,  # orientation 6 is undone by ROTATE_270
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
+T = Image.Transpose
+INVERSE = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
+           6: T.ROTATE_90, 7: T.TRANSVERSE, 8: T.ROTATE_270}  # 6 is undone by ROTATE_270
 
 
 def photo(name: str) -> Image.Image:

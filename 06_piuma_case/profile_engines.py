@@ -6,7 +6,7 @@ One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on:
 the Python engine with the tools (the talk's pipeline) and in process, under
 cProfile; the Go engine (in process), under pprof, in
 cmd/piumaprof: the talk's separate Go main, which runs the same engine
-package on the jobs Python decided (python -m piuma.jobs), because a Go core
+package on the jobs Python decided (--jobs writes them), because a Go core
 inside Python is out of cProfile's sight. The tools' CPU (jpegoptim,
 pngquant) comes from getrusage: no profile sees another process.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import re
@@ -90,11 +91,25 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[
     return text.getvalue(), stages
 
 
+def jobs_json(src: Path, dst: Path) -> str:
+    """The jobs the Go engine would get for src -> dst (fit in 800x800), as
+    cmd/piumaprof reads them: piuma_job's fields."""
+    sys.path.insert(0, str(HERE))
+    from piuma import _files, _probe
+
+    settings = _probe.Settings(800, 800, _probe.MAX_PIXELS, 1 << 62, True, True)
+    jobs = []
+    for name in _files.walk(str(src))[0]:
+        d = dst / name
+        d.parent.mkdir(parents=True, exist_ok=True)
+        j = _probe.probe(str(src / name), str(d), f"{d}.piumaprof.tmp", settings).__dict__
+        jobs.append({**j, "format": j["format"].lower()})
+    return json.dumps(jobs, indent=1)
+
+
 def profile_go(binary: Path, src: Path, work: Path, repeat: int) -> tuple[str, dict]:
     jobs = work / "jobs.json"
-    with open(jobs, "w") as f:
-        subprocess.run([sys.executable, "-m", "piuma.jobs", str(src), str(work / "go")],
-                       cwd=HERE, stdout=f, check=True)
+    jobs.write_text(jobs_json(src, work / "go"))
     prof = OUT / "go.pprof"
     run = subprocess.run([str(binary), "-jobs", str(jobs), "-workers", "1", "-optimize",
                           "-repeat", str(repeat), "-cpuprofile", str(prof)],
@@ -130,7 +145,12 @@ def main() -> int:
     ap.add_argument("--go-binary", type=Path, default=HERE / "build" / "piumaprof")
     ap.add_argument("--src", type=Path, default=HERE / "build" / "images" / "products")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--jobs", metavar="DST", type=Path,
+                    help="only print the jobs for --src -> DST, as JSON (for cmd/piumaprof)")
     args = ap.parse_args()
+    if args.jobs:
+        print(jobs_json(args.src.resolve(), args.jobs.resolve()))
+        return 0
     OUT.mkdir(parents=True, exist_ok=True)
     src, columns = args.src.resolve(), {}
     with tempfile.TemporaryDirectory(prefix="piuma-profile-") as tmp:

@@ -1,15 +1,8 @@
-"""The build step of the piuma package (its metadata: pyproject.toml).
-
-    make wheel                       # wheel + auditwheel repair + its dependencies
-    pip install ./06_piuma_case      # from the repository checkout
-
-build_go_ext, a small build_ext subclass, runs `go build -buildmode=c-shared`
-to put libpiuma_core.so where setuptools puts the extension (the glue finds
-its core beside itself: common/go_core.h uses dladdr), then compiles the glue:
-with the limited API, one cp310-abi3 module and wheel for CPython 3.10 and
-later (a free-threaded interpreter, without a stable ABI yet, gets a
-version-specific one). The glue includes ../common/go_core.h: from a copy of
-this folder alone, set EPG_COMMON=/path/to/common.
+"""The build step of the piuma package (its metadata: pyproject.toml):
+build_ext runs `go build -buildmode=c-shared` to put libpiuma_core.so beside
+the extension (the glue finds it there), then compiles the glue, on the
+limited API: one cp310-abi3 wheel (a free-threaded interpreter gets its own).
+From a copy of this folder alone, set EPG_COMMON=/path/to/common.
 """
 
 from __future__ import annotations

@@ -46,12 +46,21 @@ _FILE_FAULTS = {"empty", "not an image", "too large", "truncated", "damaged", "u
 __version__ = "0.7.0"
 
 
-def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not minimum <= value <= maximum:
+def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> None:
+    _type(name, value, int, "an int")
+    if not minimum <= value <= maximum:  # type: ignore[operator]
         raise ValueError(f"{name} must be in {minimum}..{maximum}{hint}, got {value}")
-    return value
+
+
+def _type(name: str, value: object, kind: type, what: str) -> None:
+    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__}")
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    _type(name, value, str, "a str")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
 
 
 def _path(name: str, value: object) -> str:
@@ -63,20 +72,6 @@ def _path(name: str, value: object) -> str:
     if not path:
         raise ValueError(f"{name} must not be empty")
     return path
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
-    return value
-
-
-def _bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-    return value
 
 
 # A fork()ed child of a process that runs the Go engine holds a copy of its
@@ -164,7 +159,7 @@ class Options:
         _choice("go_png", self.go_png, GO_PNG_CODECS)
         _choice("resample", self.resample, RESAMPLE_FILTERS)
         for name in ("optimize", "draft", "incremental"):
-            _bool(name, getattr(self, name))
+            _type(name, getattr(self, name), bool, "a bool")
 
     @property
     def tools(self) -> bool:

@@ -14,13 +14,9 @@
  *   Progress(): a done counter the batch updates while it runs (read it from
  *     another thread), and cancel(). One batch at a time per Progress.
  *
- * The whole batch is one call into Go, with the GIL released: other Python
- * threads keep running while Go's goroutines use every core.
- *
- * The limited API (Py_LIMITED_API=0x030A0000, except on a free-threaded
- * build, which has no stable ABI yet): one _piuma.abi3.so for CPython 3.10+.
- * So no PyBytes_AS_STRING or PyList_SET_ITEM (macros reading object
- * internals), and Progress is a heap type made by PyType_FromSpec.
+ * One call into Go for the whole batch, with the GIL released. The limited
+ * API (but on a free-threaded build): one _piuma.abi3.so for CPython 3.10+,
+ * hence no PyBytes_AS_STRING-like macros, and Progress is a heap type.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

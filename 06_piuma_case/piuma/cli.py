@@ -3,16 +3,11 @@
     python 06_piuma_case/optimize.py SRC DST --width 800 --height 800 \\
         --quality 85 --engine go --workers 2 [--json]
 
-Exit status: 0 every file succeeded, 1 some files failed (the others are
-written), 2 usage error (bad option, missing SRC, overlapping folders,
-missing jpegoptim/pngquant or imagequant), 130 interrupted (Ctrl-C).
-
-File names that are not valid in the file system's encoding (a name made of
-Latin-1 bytes on a UTF-8 system) are never lost: the summary writes them as
-their bytes (Python's surrogateescape: what `ls` shows), and characters the
-output's encoding cannot represent as backslash escapes; the JSON report is
-ASCII, such bytes appear as "\\udc80".."\\udcff" escapes, and
-os.fsencode(json.loads(...)["source"]) gives the name's bytes back.
+Exit status: 0 every file succeeded, 1 some failed (the others are written),
+2 usage error, 130 interrupted (Ctrl-C). A file name that is not valid in the
+file system's encoding is never lost: the summary writes its bytes (what `ls`
+shows), the JSON report "\\udc80".."\\udcff" escapes (os.fsencode gives the
+bytes back).
 """
 
 from __future__ import annotations

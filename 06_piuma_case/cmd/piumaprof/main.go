@@ -2,7 +2,7 @@
 // the talk's "separate main" (pprof cannot profile a c-shared library inside
 // Python as conveniently). The jobs come from Python's probe, as JSON:
 //
-//	python -m piuma.jobs build/images/products /tmp/out > jobs.json
+//	python profile_engines.py --jobs /tmp/out > jobs.json
 //	piumaprof -jobs jobs.json -workers 2 -optimize -repeat 5 -cpuprofile go.pprof
 //	go tool pprof -top piumaprof go.pprof
 package main
