@@ -322,6 +322,8 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
         except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
+            if opts.incremental:  # an output made from this file's earlier bytes?
+                stale[i] = _files.recorded(destination)
     try:
         for i, job, r in zip(where, jobs, engine(jobs), strict=True):  # Go: one call
             results[i] = r

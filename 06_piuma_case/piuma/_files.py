@@ -294,6 +294,14 @@ def up_to_date(source: str, destination: str, key: str) -> tuple[FileResult | No
     return FileResult(source, destination, None, size, st.st_size, w, h, 0.0, skipped=True), False
 
 
+def recorded(destination: str) -> bool:
+    """Whether destination carries a record of what made it (any)."""
+    try:
+        return "key" in json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
+    except Exception:
+        return False
+
+
 def record(r: FileResult, key: str) -> None:
     """Write on a new output what made it (best effort: an output without a
     record is made again next time)."""
