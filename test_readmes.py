@@ -1,12 +1,12 @@
 """A step reads in five minutes, and what it shows is what it does.
 
-- Each step README's top part (everything before "Copying this step" or the
+- Each step README's top part (everything before "Deep dive: copying this step" or the
   first "Deep dive" heading) has the same sections — Goal, Run it, What
   you'll see, The one idea, Next — in about 80 lines; the root README's in
   about 100.
 - Its "What you'll see" block is the real output of `make demo`
   (common/readme_demo.py), so it cannot drift from the code.
-- Right after the top part, "Copying this step" lists the files to take (and
+- Right after the top part, "Deep dive: copying this step" lists the files to take (and
   the common/ pieces, each with what it does), the build command outside
   this repository, and the check to run (common/copy_step.py reads them;
   test_copy_steps.py runs them on a copy).
@@ -66,7 +66,7 @@ def test_root_readme_top_part():
 def test_readme_says_how_to_copy_the_step(step):
     lines = (step / "README.md").read_text().splitlines()
     top = top_part(step / "README.md")
-    assert lines[len(top)] == "## Copying this step", "right after the top part"
+    assert lines[len(top)] == "## Deep dive: copying this step", "right after the top part"
     files = copy_step.files(step)
     assert files, "the files block lists the files to take"
     for line in copy_step.block(step, "files").splitlines():
