@@ -170,9 +170,14 @@ def test_no_go_module_in_a_subinterpreter(built, folder, module):
     from the module's Py_mod_multiple_interpreters slot, 3.10/3.11 from its
     exec slot); the main interpreter can still import it afterwards."""
     path = str(ROOT / folder)
+    package = module.rpartition(".")[0]
     inside = textwrap.dedent(f"""
-        import sys
+        import sys, types
         sys.path.insert(0, {path!r})
+        if {package!r}:  # the glue alone: piuma/__init__ imports Pillow, which
+            pkg = types.ModuleType({package!r})  # may refuse subinterpreters first
+            pkg.__path__ = [{path!r} + "/" + {package!r}]
+            sys.modules[{package!r}] = pkg
         try:
             import {module}
         except ImportError as exc:

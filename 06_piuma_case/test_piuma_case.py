@@ -432,34 +432,6 @@ def test_unusual_names_and_formats(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_huge_file_that_is_no_image_is_not_read(engine, tmp_path):
-    """A 2 GiB file named .jpg (sparse: no disk used) is refused from its first bytes.
-
-    In a child process, whose peak memory tells whether the file was read.
-    """
-    src = tmp_path / "src"
-    src.mkdir()
-    with open(src / "video.jpg", "wb") as f:
-        f.write(b"\x00\x00\x00\x18ftypmp42")  # an MP4 header
-        f.truncate(2**31)
-    code = f"""
-import resource, sys
-sys.path.insert(0, {str(HERE)!r})
-import piuma
-[r] = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, engine={engine!r},
-                         optimize=False)
-print(r.error, r.bytes_in, sep="|")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB; bytes on macOS
-print(peak // (2**20 if sys.platform == "darwin" else 1024))
-"""
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    result, peak_mb = p.stdout.splitlines()
-    assert result == f"not an image: not a JPEG or PNG image|{2**31}"
-    assert int(peak_mb) < 500, f"peak RSS {peak_mb} MB: the file was read"
-
-
-@pytest.mark.parametrize("engine", ENGINES)
 def test_a_link_in_dst_back_into_src_never_replaces_a_source(engine, tmp_path):
     """dst/sub -> src/sub: the folders do not overlap, but the output would."""
     src, dst = tmp_path / "src", tmp_path / "dst"
@@ -562,7 +534,8 @@ def test_low_level_run_checks_its_arguments(tmp_path):
         _piuma.run([(*job[:6], 3, *job[7:])])
     with pytest.raises(ValueError, match=r"orientation 1\.\.8"):
         _piuma.run([(*job[:9], 9)])
-    with pytest.raises(TypeError, match="'tools' is an invalid keyword"):
+    # 3.13 words it "unexpected keyword argument 'tools'", 3.11 "'tools' is an invalid keyword"
+    with pytest.raises(TypeError, match=r"keyword.*'tools'|'tools' is an invalid keyword"):
         _piuma.run([job], optimize=True, tools=True)  # the Go engine optimises in process
     with pytest.raises(TypeError, match=r"progress must be a piuma\._piuma\.Progress"):
         _piuma.run([job], progress=object())
