@@ -122,7 +122,9 @@ def test_the_foreign_libraries_hide_what_they_should(foreign):
 # How a foreign Go library gets loaded: code that runs in the child before
 # the imports, and the path /proc/self/maps (so the refusal) names it by.
 LOADERS = {
-    "absolute path": ("ctypes.CDLL({lib!r})", "{lib}"),
+    "absolute path, then called": (  # its runtime runs: Answer, or the wrapper's
+        "lib = ctypes.CDLL({lib!r}); "
+        "assert (getattr(lib, 'Answer', None) or lib.wrapped_answer)() == 42", "{lib}"),
     "relative path, then chdir": (
         "os.chdir({folder!r}); ctypes.CDLL('./' + {name!r}); os.chdir('/')", "{lib}"),
     "deleted once loaded": (
