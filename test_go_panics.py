@@ -203,18 +203,10 @@ def test_a_panic_after_allocating_frees_the_buffer(panic_tree):
     (EPG_GO_PANIC=SayHello.copy) used to leak the buffer, which the caller
     never sees. 20,000 panics with 1 KB names: the C heap stays flat."""
     code = textwrap.dedent(f"""
-        import ctypes, os, sys
+        import os, sys
         sys.path.insert(0, {str(panic_tree["03_cgo_strings"])!r})
         import hello
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [(name, ctypes.c_size_t) for name in (
-                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-                "uordblks", "fordblks", "keepcost")]
-        mallinfo2 = ctypes.CDLL(None).mallinfo2
-        mallinfo2.restype = MallInfo2
-        def heap():
-            info = mallinfo2()
-            return info.uordblks + info.hblkhd
+        from c_heap import heap
         os.environ["EPG_GO_PANIC"] = "SayHello.copy"
         name = "x" * 1000
         def panics(n):

@@ -411,27 +411,13 @@ def panic_tree():
     return PANIC_TREE
 
 
-# In the child: malloc'ed bytes in use (glibc), to see a report never freed.
-HEAP = """
-import ctypes
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-        "uordblks", "fordblks", "keepcost")]
-_mallinfo2 = ctypes.CDLL(None).mallinfo2
-_mallinfo2.restype = MallInfo2
-def heap():
-    info = _mallinfo2()
-    return info.uordblks + info.hblkhd
-"""
-
-
 def run_panics(folder: Path, imports: str, call: str, function: str, normal: object,
                threads: int, calls: int) -> dict:
     """In a child: `call` panicking in Go `calls` times in each of `threads`
     threads at once; what it raised, and how much the C heap grew."""
-    proc = run_python(HEAP + f"""
+    proc = run_python(f"""
 import json, os, sys, threading
+from c_heap import heap  # malloc'ed bytes in use: a report never freed shows
 sys.path.insert(0, {str(folder)!r})
 {imports}
 def call():
