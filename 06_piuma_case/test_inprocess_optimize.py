@@ -23,6 +23,8 @@ import piuma
 import pytest
 from PIL import Image
 from piuma import optimize_dir
+from test_hostile_files import pixels as premultiplied  # colour times alpha
+from test_hostile_files import psnr
 
 HERE = Path(__file__).resolve().parent
 PRODUCTS = HERE / "build" / "images" / "products"
@@ -54,18 +56,6 @@ def run(src: Path, dst: Path, **kw) -> dict[str, piuma.FileResult]:
     results = optimize_dir(src, dst, width=400, height=400, **kw)
     assert all(r.ok for r in results), [r.error for r in results]
     return {os.path.relpath(r.source, os.path.realpath(src)): r for r in results}
-
-
-def premultiplied(path: str) -> np.ndarray:
-    with Image.open(path) as im:
-        a = np.asarray(im.convert("RGBA"), dtype=np.float64)
-    a[..., :3] *= a[..., 3:] / 255.0
-    return a
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a - b) ** 2))
-    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def pixels(path: str) -> np.ndarray:
