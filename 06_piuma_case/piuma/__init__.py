@@ -183,12 +183,11 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     same relative path. The keywords are optimize_files's. Returns one
     FileResult per input file (and per folder that could not be listed),
     sorted by source path (the bytes of os.fsencode)."""
-    Options(**options)  # bad arguments raise before the walk
+    opts = Options(**options)  # bad arguments raise before the walk
     _callable(progress)
     src_path, dst_path = _folders(_path("src", src), _path("dst", dst))
     names, unlisted = _files.walk(src_path)
-    results = optimize_files(src_path, dst_path, names, cluster=cluster, progress=progress,
-                             **options)
+    results = _start(src_path, dst_path, names, opts, cluster, progress)
     return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
 
 
@@ -225,6 +224,13 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             raise ValueError(f"names must be relative paths inside src, got {name!r}")
     names = [os.path.normpath(name) for name in names]
     src, dst = _folders(_path("src", src), _path("dst", dst))
+    return _start(src, dst, names, opts, cluster, progress)
+
+
+def _start(src: str, dst: str, names: list[str], opts: Options, cluster: str | None,
+           progress: Callable[[int, int], object] | None) -> list[FileResult]:
+    """What a batch needs that is checked once its folders are: the tools or
+    imagequant, xattrs on dst; then the batch, here or on a cluster."""
     if opts.tools:
         _tool("jpegoptim"), _tool("pngquant")
     elif opts.in_process and opts.engine == "python":
