@@ -44,8 +44,6 @@ VARIANTS: dict[str, dict] = {
     "python + tools (the talk)": dict(engine="python", workers=W, optimizer="tools"),
     "python in process": dict(engine="python", workers=W, optimizer="in-process"),
     "go": dict(engine="go", workers=W),
-    "go, image/png": dict(engine="go", workers=W, go_png="image/png"),
-    "go, image/jpeg": dict(engine="go", workers=W, go_jpeg="image/jpeg"),
     "go on Dask, 1 worker": dict(engine="go", cluster=1),
     f"go on Dask, {W} workers": dict(engine="go", cluster=W),
 }
@@ -250,8 +248,6 @@ def verdict(rows: list[dict]) -> list[str]:
     versus(GO, TALK, "Go engine vs the talk's pipeline", target=1.5)
     versus("python in process", TALK, "Python engine in process vs the talk's pipeline")
     versus(GO, "python in process", "Go engine vs the Python engine in process")
-    versus(GO, "go, image/png", "libspng vs Go's image/png for the PNGs (the whole batch)")
-    versus(GO, "go, image/jpeg", "libjpeg-turbo vs Go's image/jpeg (the talk's lesson)")
     for n in (1, W):
         name = f"go on Dask, {n} worker{'s' if n > 1 else ''}"
         if name in by and GO in by:

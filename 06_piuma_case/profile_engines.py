@@ -1,14 +1,15 @@
 """make profile: where each engine spends its CPU, stage by stage.
 
-    python profile_engines.py [--go-binary build/piumaprof] [--src DIR] [--repeat N]
+    python profile_engines.py [--src DIR] [--repeat N]
 
 One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on:
 the Python engine with the tools (the talk's pipeline) and in process, under
-cProfile; the Go engine (in process), under pprof, in
-cmd/piumaprof: the talk's separate Go main, which runs the same engine
-package on the jobs Python decided (--jobs writes them), because a Go core
-inside Python is out of cProfile's sight. The tools' CPU (jpegoptim,
-pngquant) comes from getrusage: no profile sees another process.
+cProfile; the Go engine (in process), under pprof, outside Python: the
+engine package's BenchmarkJobs (engine/bench_test.go, in its test binary
+build/engine.test, which make builds) runs the jobs Python decided (--jobs writes them), because a
+Go core inside Python is out of cProfile's sight (the talk used a separate
+Go main; a benchmark with -cpuprofile is Go's own way). The tools' CPU
+(jpegoptim, pngquant) comes from getrusage: no profile sees another process.
 
 Reports in build/profile/: python-*.txt and go-*.txt (each profiler's top
 functions), the raw profiles, and stages.txt: CPU ms per image in each stage,
@@ -34,8 +35,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "build" / "profile"
 STAGES = {  # stage: (Python functions, as (file, name); Go functions)
     "decode": ([("ImageFile.py", "load"), ("_pyengine.py", "_output_mode")],
-               ["engine.decodeJPEG", "engine.decodePNG", "engine.decodeStdJPEG",
-                "engine.decodeStdPNG"]),
+               ["engine.decodeJPEG", "engine.decodePNG"]),
     "resize": ([("Image.py", "resize"), ("Image.py", "transpose")],
                ["engine.resize", "engine.orient"]),
     # Image.save as _pyengine.convert calls it (_pyoptimize's is optimising)
@@ -93,7 +93,7 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[
 
 def jobs_json(src: Path, dst: Path) -> str:
     """The jobs the Go engine would get for src -> dst (fit in 800x800), as
-    cmd/piumaprof reads them: piuma_job's fields."""
+    BenchmarkJobs reads them: piuma_job's fields."""
     sys.path.insert(0, str(HERE))
     from piuma import _files, _probe
 
@@ -102,31 +102,39 @@ def jobs_json(src: Path, dst: Path) -> str:
     for name in _files.walk(str(src))[0]:
         d = dst / name
         d.parent.mkdir(parents=True, exist_ok=True)
-        j = _probe.probe(str(src / name), str(d), f"{d}.piumaprof.tmp", settings).__dict__
+        j = _probe.probe(str(src / name), str(d), f"{d}.profile.tmp", settings).__dict__
         jobs.append({**j, "format": j["format"].lower()})
     return json.dumps(jobs, indent=1)
 
 
-def profile_go(binary: Path, src: Path, work: Path, repeat: int) -> tuple[str, dict]:
+def profile_go(test_binary: Path, src: Path, work: Path, repeat: int) -> tuple[str, dict]:
+    """BenchmarkJobs under pprof: its CPU per image (getrusage), split by the
+    stages' share of the profile's samples (Go also runs it once before the
+    timed runs: a share does not depend on how many runs the profile saw)."""
     jobs = work / "jobs.json"
     jobs.write_text(jobs_json(src, work / "go"))
     prof = OUT / "go.pprof"
-    run = subprocess.run([str(binary), "-jobs", str(jobs), "-workers", "1", "-optimize",
-                          "-repeat", str(repeat), "-cpuprofile", str(prof)],
+    run = subprocess.run([str(test_binary), "-test.run", "^$", "-test.bench", "^BenchmarkJobs$",
+                          "-test.benchtime", f"{repeat}x", "-test.cpuprofile", str(prof),
+                          "-jobs", str(jobs), "-workers", "1"],
                          capture_output=True, text=True, check=True)
-    files = int(re.search(r"^(\d+) files", run.stdout, re.M)[1])
-    cpu = float(re.search(r"CPU: ([\d.]+)s", run.stdout)[1])
-    top = subprocess.run(["go", "tool", "pprof", "-top", "-cum", "-nodecount=400", str(binary),
-                          str(prof)], capture_output=True, text=True, check=True).stdout
+    cpu_ms = float(re.search(r"([\d.]+) cpu-ms/image", run.stdout)[1])
+    top = subprocess.run(["go", "tool", "pprof", "-top", "-cum", "-nodecount=400",
+                          str(test_binary), str(prof)],
+                         capture_output=True, text=True, check=True).stdout
+    def seconds(value: str, unit: str) -> float:
+        return float(value) / (1000 if unit == "ms" else 1)
+
+    total = seconds(*re.search(r"Total samples = ([\d.]+)(m?s)", top).groups())
     cum: dict[str, float] = {}
     row = re.compile(r"\s*[\d.]+(?:m?s)?\s+[\d.]+%\s+[\d.]+%\s+([\d.]+)(m?s)\s+[\d.]+%\s+(\S+)")
     for line in top.splitlines():
         if m := row.match(line):
             name_ = m[3].removeprefix("example.com/epg/06_piuma_case/")
-            cum[name_] = cum.get(name_, 0.0) + float(m[1]) / (1000 if m[2] == "ms" else 1)
-    stages = {stage: 1000 * sum(cum.get(f, 0.0) for f in go) / files
+            cum[name_] = cum.get(name_, 0.0) + seconds(m[1], m[2])
+    stages = {stage: cpu_ms * sum(cum.get(f, 0.0) for f in go) / total
               for stage, (_py, go) in STAGES.items()}
-    stages["total"] = 1000 * cpu / files
+    stages["total"] = cpu_ms
     return run.stdout + "\n" + "\n".join(top.splitlines()[:40]) + "\n", stages
 
 
@@ -142,11 +150,10 @@ def breakdown(columns: dict[str, dict]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--go-binary", type=Path, default=HERE / "build" / "piumaprof")
     ap.add_argument("--src", type=Path, default=HERE / "build" / "images" / "products")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jobs", metavar="DST", type=Path,
-                    help="only print the jobs for --src -> DST, as JSON (for cmd/piumaprof)")
+                    help="only print the jobs for --src -> DST, as JSON (for BenchmarkJobs)")
     args = ap.parse_args()
     if args.jobs:
         print(jobs_json(args.src.resolve(), args.jobs.resolve()))
@@ -159,7 +166,9 @@ def main() -> int:
             text, columns[f"python, {optimizer}"] = profile_python(src, work / optimizer,
                                                                    args.repeat, optimizer)
             (OUT / f"python-{optimizer}.txt").write_text(text)
-        text, columns["go, in-process"] = profile_go(args.go_binary.resolve(), src, work,
+        subprocess.run(["make", "-s", "--no-print-directory", f"PYTHON={sys.executable}",
+                        "build/engine.test"], cwd=HERE, check=True)  # (or up to date)
+        text, columns["go, in-process"] = profile_go(HERE / "build" / "engine.test", src, work,
                                                      args.repeat)
         (OUT / "go.txt").write_text(text)
     (OUT / "stages.txt").write_text(table := breakdown(columns))

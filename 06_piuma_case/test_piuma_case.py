@@ -128,7 +128,7 @@ def test_the_step_stays_readable():
     lesson = int(re.search(r"lesson: (\d+) lines", out)[1])
     step = int(re.search(r"step: (\d+) lines", out)[1])
     assert lesson <= 900, out
-    assert step <= 4300, out
+    assert step <= 4150, out  # half of 8,300
     readme = (HERE / "README.md").read_text()
     for name in re.search(r"lesson: \d+ lines in \d+ files: (.*)", out)[1].split():
         assert f"`{name}`" in readme, f"the README's top part names {name}"
@@ -297,16 +297,6 @@ def test_engines_agree(good, tmp_path):
             assert mean_diff(a, b) < 2.5, rel
 
 
-def test_go_engine_with_image_jpeg(good, tmp_path):
-    turbo = run("go", good, tmp_path / "turbo")
-    std = run("go", good, tmp_path / "std", go_jpeg="image/jpeg")
-    for rel, r in std.items():
-        assert r.ok, (rel, r.error)
-        with Image.open(r.destination) as a, Image.open(turbo[rel].destination) as b:
-            assert a.size == b.size
-            assert mean_diff(a, b) < 4, rel
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_optimisers_make_outputs_smaller(engine, good, tmp_path):
     plain = run(engine, good, tmp_path / "plain")
@@ -472,9 +462,9 @@ def test_overlapping_folders_are_refused(engine, good, tmp_path):
                                    "got 2147483648"),
     ({"workers": 10**12}, ValueError, r"workers must be in 0\.\.2147483647"),
     ({"max_pixels": 2**63}, ValueError, r"max_pixels must be in 1\.\.9223372036854775807"),
-    ({"go_png": "libpng"}, ValueError, "go_png must be one of"),
     ({"engine": "rust"}, ValueError, "engine must be one of 'go', 'python', not 'rust'"),
-    ({"go_jpeg": "libjpeg"}, ValueError, "go_jpeg must be one of"),
+    ({"resample": "nearest"}, ValueError,
+     "resample must be one of 'bicubic', 'lanczos', not 'nearest'"),
     ({"width": 1.5}, TypeError, "width must be an int, not float"),
     ({"quality": True}, TypeError, "quality must be an int, not bool"),
     ({"engine": None}, TypeError, "engine must be a str, not NoneType"),
@@ -773,7 +763,8 @@ def test_ctrl_c_returns_only_after_the_running_files(engine, tmp_path):
     src = tmp_path / "src"
     for i in range(5):  # 45 files: the batch is still running at the signal
         shutil.copytree(IMAGES / "products", src / f"copy{i}")
-    extra = {"go_jpeg": "image/jpeg"} if engine == "go" else {}  # slower files
+    # slower files for Go: full-size decodes, the wider kernel
+    extra = {"draft": False, "resample": "lanczos"} if engine == "go" else {}
     code = (f"HERE, SRC, DST = {str(HERE)!r}, {str(src)!r}, {str(tmp_path / 'out')!r}\n"
             f"ENGINE, EXTRA = {engine!r}, {extra!r}\n" + CTRL_C_CHILD)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

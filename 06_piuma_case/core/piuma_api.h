@@ -47,8 +47,6 @@ typedef struct {
     int32_t workers;    /* worker goroutines, >= 1 */
     int32_t lanczos;    /* 1: Lanczos resize kernel, 0: bicubic */
     int32_t optimize;   /* optimise in process: optimised Huffman tables, libimagequant */
-    int32_t stdlib_jpeg; /* 1: Go's image/jpeg instead of libjpeg-turbo */
-    int32_t stdlib_png;  /* 1: Go's image/png instead of libspng */
 } piuma_options;
 
 /* Shared with another thread while a batch runs, C memory: both sides use C

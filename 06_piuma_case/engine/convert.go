@@ -78,8 +78,6 @@ func convert(job *Job, opts *Options) Result {
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
 	w, h := job.Width, job.Height
 	switch {
-	case job.Format == JPEG && opts.StdlibJPEG, job.Format == PNG && opts.StdlibPNG:
-		m, err = decodeStd(f, job)
 	case job.Format == JPEG:
 		s := job.Scale
 		w, h = (w+s-1)/s, (h+s-1)/s // libjpeg's DCT scaling rounds up

@@ -36,11 +36,10 @@ type Job struct {
 
 // Options of a batch.
 type Options struct {
-	Quality               int  // JPEG quality, 1..100
-	Workers               int  // worker goroutines (<= 0: 1)
-	Lanczos               bool // Pillow's LANCZOS instead of BICUBIC
-	Optimize              bool // optimise in process: optimised Huffman tables, libimagequant
-	StdlibJPEG, StdlibPNG bool // Go's image/jpeg, image/png instead of libjpeg-turbo, libspng
+	Quality  int  // JPEG quality, 1..100
+	Workers  int  // worker goroutines (<= 0: 1)
+	Lanczos  bool // Pillow's LANCZOS instead of BICUBIC
+	Optimize bool // optimise in process: optimised Huffman tables, libimagequant
 }
 
 // Category says what went wrong with a file; the numbers are piuma_api.h's.

@@ -10,7 +10,9 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -59,6 +61,36 @@ func encodeJPEGBytes(t testing.TB, m goimage.Image, quality int) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// cjpeg is libjpeg-turbo's cjpeg's JPEG of w x h pixels, RGB or gray (3 or 1
+// bytes a pixel), at the given quality, with cjpeg's further switches: the
+// files no encoder of the engine or of Go writes (-sample 4x1,1x1,1x1,
+// -arithmetic, -rgb).
+func cjpeg(t testing.TB, pix []byte, w, h, quality int, switches ...string) []byte {
+	t.Helper()
+	path, err := exec.LookPath("cjpeg")
+	if err != nil {
+		t.Fatal("cjpeg is needed (Debian: apt-get install libjpeg-turbo-progs):", err)
+	}
+	magic := "P6"
+	if len(pix) == w*h {
+		magic = "P5"
+	}
+	in := filepath.Join(t.TempDir(), "in.pnm")
+	header := fmt.Sprintf("%s\n%d %d\n255\n", magic, w, h)
+	if err := os.WriteFile(in, append([]byte(header), pix...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-quality", strconv.Itoa(quality)}, switches...)
+	cmd := exec.Command(path, append(args, in)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cjpeg %v: %v: %s", args, err, stderr.Bytes())
+	}
+	return out
 }
 
 // rgb is the RGB (or gray) bytes of an image, w*h*3 (or w*h).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	goimage "image"
 	"image/color"
+	"image/png"
 	"io"
 	"math/rand"
 	"os"
@@ -69,25 +70,47 @@ func pngFile(chunks ...[]byte) []byte {
 	return append(out, chunk("IEND", nil)...)
 }
 
-// engineOutput converts a PNG file through the engine (libspng, or
-// image/png) and returns the output's pixels as NRGBA.
-func engineOutput(t *testing.T, data []byte, w, h int, stdlib bool) *goimage.NRGBA {
-	t.Helper()
-	j := newJob(t, t.TempDir(), data, w, h)
-	convertOne(t, j, Options{StdlibPNG: stdlib}, OK)
-	m := output(t, j)
-	n := goimage.NewNRGBA(m.Bounds())
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			n.Set(x, y, m.At(x, y))
+// nrgba is m's pixels in 8-bit NRGBA as the engine keeps them: the colour
+// of transparent pixels too (no premultiplied detour), 16-bit samples cut
+// to their high byte.
+func nrgba(m goimage.Image) *goimage.NRGBA {
+	b := m.Bounds()
+	n := goimage.NewNRGBA(goimage.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			px := m.At(x, y)
+			if c, ok := px.(color.NRGBA64); ok {
+				px = color.NRGBA{uint8(c.R >> 8), uint8(c.G >> 8), uint8(c.B >> 8), uint8(c.A >> 8)}
+			}
+			n.Set(x-b.Min.X, y-b.Min.Y, px) // a color.NRGBA as it is; the other kinds are opaque: exact
 		}
 	}
 	return n
 }
 
+// engineOutput converts a PNG file through the engine (libspng) and returns
+// the output's pixels.
+func engineOutput(t *testing.T, data []byte, w, h int) *goimage.NRGBA {
+	t.Helper()
+	j := newJob(t, t.TempDir(), data, w, h)
+	convertOne(t, j, Options{}, OK)
+	return nrgba(output(t, j))
+}
+
+// goDecode is Go's image/png's picture of a PNG file.
+func goDecode(t *testing.T, data []byte) *goimage.NRGBA {
+	t.Helper()
+	m, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal("image/png:", err)
+	}
+	return nrgba(m)
+}
+
 // tRNS keeps its transparency exactly: the pixels equal to the key (all 16
 // bits of it) become transparent, no other; 1, 2, 4-bit gray is scaled to 8
-// bits, 16-bit samples keep their high byte. With libspng and image/png.
+// bits, 16-bit samples keep their high byte. The engine's output, and
+// image/png's decoding of the file as a cross-check of the expectations.
 func TestPNGTransparencyKey(t *testing.T) {
 	u16 := func(v ...uint16) []byte {
 		var b []byte
@@ -118,11 +141,11 @@ func TestPNGTransparencyKey(t *testing.T) {
 	}
 	for _, c := range cases {
 		data := pngFile(ihdr(c.width, c.high, c.depth, c.ct), chunk("tRNS", c.trns), chunk("IDAT", zlibRows(c.rows)))
-		for _, stdlib := range []bool{false, true} {
-			got := engineOutput(t, data, c.width, c.high, stdlib)
+		for codec, got := range map[string]*goimage.NRGBA{"engine": engineOutput(t, data, c.width, c.high),
+			"image/png": goDecode(t, data)} {
 			for i, want := range c.want {
 				if g := got.NRGBAAt(i%c.width, i/c.width); g != want {
-					t.Errorf("%s (image/png %v): pixel %d is %v, want %v", c.name, stdlib, i, g, want)
+					t.Errorf("%s (%s): pixel %d is %v, want %v", c.name, codec, i, g, want)
 				}
 			}
 		}
@@ -130,7 +153,8 @@ func TestPNGTransparencyKey(t *testing.T) {
 }
 
 // Output modes: gray stays gray (16-bit: the high byte), all-opaque RGBA
-// becomes RGB, a palette with transparency RGBA.
+// becomes RGB, a palette with transparency RGBA; and the pixels are the ones
+// image/png decodes from the source.
 func TestPNGOutputModes(t *testing.T) {
 	dir := t.TempDir()
 	g16 := goimage.NewGray16(goimage.Rect(0, 0, 3, 2))
@@ -147,16 +171,18 @@ func TestPNGOutputModes(t *testing.T) {
 		{"opaque RGBA", photo(3, 2, false, 1), "*image.RGBA"}, // image/png: RGB as *image.RGBA
 		{"palette with tRNS", pal, "*image.NRGBA"},
 	} {
-		for _, stdlib := range []bool{false, true} {
-			j := newJob(t, dir, encodePNGBytes(t, c.src), 0, 0)
-			convertOne(t, j, Options{StdlibPNG: stdlib}, OK)
-			m := output(t, j)
-			if got := fmt.Sprintf("%T", m); got != c.want {
-				t.Errorf("%s (image/png %v): %s, want %s", c.name, stdlib, got, c.want)
-			}
-			if c.name == "gray 16" && m.(*goimage.Gray).GrayAt(1, 0).Y != 0x80 {
-				t.Errorf("16-bit gray: %v", m.(*goimage.Gray).GrayAt(1, 0))
-			}
+		data := encodePNGBytes(t, c.src)
+		j := newJob(t, dir, data, 0, 0)
+		convertOne(t, j, Options{}, OK)
+		m := output(t, j)
+		if got := fmt.Sprintf("%T", m); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+		if c.name == "gray 16" && m.(*goimage.Gray).GrayAt(1, 0).Y != 0x80 {
+			t.Errorf("16-bit gray: %v", m.(*goimage.Gray).GrayAt(1, 0))
+		}
+		if got, want := nrgba(m), goDecode(t, data); !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("%s: %v, image/png decodes %v", c.name, got.Pix, want.Pix)
 		}
 	}
 }

@@ -1,31 +1,57 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
+	goimage "image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// loadPNG reads a testdata PNG into an image of C memory (free it).
-func loadPNG(t testing.TB, path string) image {
+// loadPNG reads a testdata PNG with image/png (the resize alone is under
+// test) into an image of C memory (free it): gray 1 byte a pixel, RGB 3 as a
+// JPEG decodes, RGBA 4; rgbAsRGBA: RGB as opaque RGBA, as libspng decodes an
+// RGB PNG.
+func loadPNG(t testing.TB, path string, rgbAsRGBA bool) image {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	data, err := os.ReadFile(path)
+	var src goimage.Image
+	if err == nil {
+		src, err = png.Decode(bytes.NewReader(data))
 	}
-	defer f.Close()
-	m, err := decodeStd(f, &Job{Format: PNG})
 	if err != nil {
 		t.Fatal(path, err)
 	}
+	var pix []byte // (a fresh decode: rows without padding)
+	bpp := 4
+	switch s := src.(type) {
+	case *goimage.Gray:
+		pix, bpp = s.Pix, 1
+	case *goimage.NRGBA:
+		pix = s.Pix
+	case *goimage.RGBA: // RGB: opaque
+		pix = s.Pix
+		if !rgbAsRGBA {
+			pix, bpp = rgb(s), 3
+		}
+	default:
+		t.Fatalf("%s: %T", path, src)
+	}
+	m, err := newImage(src.Bounds().Dx(), src.Bounds().Dy(), bpp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(m.pix, pix)
 	return m
 }
 
 // The resize makes Pillow's very pixels: every case of
 // testdata/pillow/make_fixtures.py (bicubic, Lanczos, one axis only, RGBA
-// premultiplied, and reducing_gap's box reduction with partial boxes).
+// premultiplied, and reducing_gap's box reduction with partial boxes). RGB
+// both as a JPEG decodes it and as libspng decodes a PNG (opaque RGBA).
 func TestResizeIsPillows(t *testing.T) {
 	srcs, _ := filepath.Glob("testdata/pillow/src-*.png")
 	if len(srcs) < 11 {
@@ -33,28 +59,37 @@ func TestResizeIsPillows(t *testing.T) {
 	}
 	for _, src := range srcs {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(src), "src-"), ".png")
-		in := loadPNG(t, src)
-		want := loadPNG(t, filepath.Join("testdata", "pillow", "out-"+name+".png"))
-		if in.bpp == 4 && want.bpp != 4 { // Pillow's opaque RGBA was saved as RGBA anyway
-			t.Fatalf("%s: %d bytes a pixel", name, want.bpp)
+		out := filepath.Join("testdata", "pillow", "out-"+name+".png")
+		in, want := loadPNG(t, src, false), loadPNG(t, out, false)
+		if in.bpp == 3 {
+			resizeAsPillow(t, name+" as RGBA", loadPNG(t, src, true), loadPNG(t, out, true))
 		}
-		got, err := resize(in, want.w, want.h, strings.Contains(name, "lanczos"))
-		if err != nil {
-			t.Fatal(name, err)
-		}
-		diff, worst := 0, 0
-		for i := range got.pix {
-			if d := int(got.pix[i]) - int(want.pix[i]); d != 0 {
-				diff++
-				worst = max(worst, d, -d)
-			}
-		}
-		if diff > 0 {
-			t.Errorf("%s: %d of %d samples differ from Pillow's (by up to %d)", name, diff, len(got.pix), worst)
-		}
-		got.free() // (resize freed in)
-		want.free()
+		resizeAsPillow(t, name, in, want)
 	}
+}
+
+// resizeAsPillow resizes in to want's size and compares; it frees both.
+func resizeAsPillow(t *testing.T, name string, in, want image) {
+	t.Helper()
+	if in.bpp != want.bpp { // Pillow keeps the mode: an opaque RGBA output is RGBA
+		t.Fatalf("%s: %d bytes a pixel, Pillow's %d", name, in.bpp, want.bpp)
+	}
+	got, err := resize(in, want.w, want.h, strings.Contains(name, "lanczos"))
+	if err != nil {
+		t.Fatal(name, err)
+	}
+	diff, worst := 0, 0
+	for i := range got.pix {
+		if d := int(got.pix[i]) - int(want.pix[i]); d != 0 {
+			diff++
+			worst = max(worst, d, -d)
+		}
+	}
+	if diff > 0 {
+		t.Errorf("%s: %d of %d samples differ from Pillow's (by up to %d)", name, diff, len(got.pix), worst)
+	}
+	got.free() // (resize freed in)
+	want.free()
 }
 
 // An extreme shape stays cheap: 89,000,000 x 1 fitted in 800 pixels goes

@@ -26,14 +26,11 @@ from . import _files, _probe
 from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed, is_image_name
 from ._probe import MAX_PIXELS
 
-__all__ = ["CATEGORIES", "DEFAULT_OPTIMIZER", "ENGINES", "GO_JPEG_CODECS", "GO_PNG_CODECS",
-           "IMAGE_EXTENSIONS", "MAX_PIXELS", "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult",
-           "is_image_name", "optimize_dir", "optimize_files"]
+__all__ = ["CATEGORIES", "DEFAULT_OPTIMIZER", "ENGINES", "IMAGE_EXTENSIONS", "MAX_PIXELS",
+           "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult", "is_image_name", "optimize_dir",
+           "optimize_files"]
 
 ENGINES = ("go", "python")
-#: The Go engine's codecs: libjpeg-turbo and libspng through cgo, or Go's own.
-GO_JPEG_CODECS = ("libjpeg-turbo", "image/jpeg")
-GO_PNG_CODECS = ("libspng", "image/png")
 #: How optimize=True optimises: in the process (optimised Huffman tables,
 #: libimagequant), or with the jpegoptim and pngquant commands (the talk's
 #: pipeline: the Python engine only). optimizer=None: each engine's default.
@@ -43,7 +40,7 @@ RESAMPLE_FILTERS = ("bicubic", "lanczos")
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
 # What a file can be blamed for (not cancelled, cannot write, not enough memory...).
 _FILE_FAULTS = {"empty", "not an image", "too large", "truncated", "damaged", "unsupported"}
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 
 def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> None:
@@ -135,8 +132,6 @@ class Options:
     optimizer: str | None = None
     draft: bool = True
     resample: str = "bicubic"
-    go_jpeg: str = "libjpeg-turbo"
-    go_png: str = "libspng"
     max_pixels: int = MAX_PIXELS
     max_memory: int = 0
     incremental: bool = False
@@ -155,8 +150,6 @@ class Options:
                 raise ValueError("the Go engine optimises in process only; optimizer='tools' "
                                  "(jpegoptim and pngquant, the talk's pipeline) is the Python "
                                  "engine's")
-        _choice("go_jpeg", self.go_jpeg, GO_JPEG_CODECS)
-        _choice("go_png", self.go_png, GO_PNG_CODECS)
         _choice("resample", self.resample, RESAMPLE_FILTERS)
         for name in ("optimize", "draft", "incremental"):
             _type(name, getattr(self, name), bool, "a bool")
@@ -172,7 +165,7 @@ class Options:
     def output_key(self) -> str:
         """What decides an output's bytes besides its source (incremental)."""
         fields = (self.width, self.height, self.quality, self.engine, self.optimize,
-                  self.tools, self.draft, self.resample, self.go_jpeg, self.go_png, __version__)
+                  self.tools, self.draft, self.resample, __version__)
         return repr(fields)
 
 
@@ -204,9 +197,9 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     optimizer: "in-process" (optimised Huffman tables, libimagequant) or
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
     JPEG DCT scaling (Pillow's draft). resample: "bicubic" or "lanczos".
-    go_jpeg, go_png: the Go engine's codecs. max_pixels: larger images fail
-    from their header. max_memory: bytes all workers may use (0: half of the
-    memory or of the cgroup's limit). incremental: skip what is up to date.
+    max_pixels: larger images fail from their header. max_memory: bytes all
+    workers may use (0: half of the memory or of the cgroup's limit).
+    incremental: skip what is up to date.
     cluster: "local", "local:N", a Dask scheduler's address or file.
     progress(done, total): called from this thread while the batch runs.
 
@@ -254,10 +247,8 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
     workers = opts.workers or os.cpu_count() or 1
-    # image/jpeg cannot decode at a smaller scale: its memory is the full image's
-    draft = opts.draft and not (opts.engine == "go" and opts.go_jpeg == "image/jpeg")
     share = (opts.max_memory or _probe.default_max_memory()) // max(1, min(workers, len(names)))
-    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, share, draft,
+    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, share, opts.draft,
                                opts.in_process)
     if opts.engine == "go":
         if _go_forked:
@@ -274,8 +265,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
                                 j.orientation) for j in jobs],
                               quality=opts.quality, workers=workers,
                               lanczos=opts.resample == "lanczos", optimize=opts.optimize,
-                              stdlib_jpeg=opts.go_jpeg == "image/jpeg",
-                              stdlib_png=opts.go_png == "image/png", progress=prog)
+                              progress=prog)
             return [_go_result(j, row) for j, row in zip(jobs, rows, strict=True)]
     else:
         from . import _pyengine

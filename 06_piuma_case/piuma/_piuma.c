@@ -5,7 +5,7 @@
  * runtime per process. Every CPython object lives here: Go sees C types only.
  *
  *   run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,
- *       stdlib_jpeg=False, stdlib_png=False, progress=None) -> list of tuples
+ *       progress=None) -> list of tuples
  *     jobs: a list of (source, destination, temp, format, width, height,
  *       scale, out_width, out_height, orientation) tuples, as piuma._probe
  *       decided them (format: 1 JPEG, 2 PNG); the results come back in the
@@ -148,13 +148,13 @@ result_tuple(const piuma_result *r)
 static PyObject *
 piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize",
-                             "stdlib_jpeg", "stdlib_png", "progress", NULL};
+    static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize", "progress",
+                             NULL};
     PyObject *jobs_list, *progress = Py_None;
-    int quality = 85, workers = 1, lanczos = 0, optimize = 0, stdlib_jpeg = 0, stdlib_png = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iippppO:run", kwlist, &PyList_Type,
+    int quality = 85, workers = 1, lanczos = 0, optimize = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iippO:run", kwlist, &PyList_Type,
                                      &jobs_list, &quality, &workers, &lanczos, &optimize,
-                                     &stdlib_jpeg, &stdlib_png, &progress))
+                                     &progress))
         return NULL;
 
     PyObject *list = NULL, **keep = NULL;
@@ -193,7 +193,6 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     piuma_options opts = {
         .quality = quality, .workers = workers, .lanczos = lanczos, .optimize = optimize,
-        .stdlib_jpeg = stdlib_jpeg, .stdlib_png = stdlib_png,
     };
     /* Go writes into the Progress while the GIL is released: hold our own
      * reference (the argument is borrowed), and take it for this batch only. */
@@ -246,7 +245,7 @@ done:
 static PyMethodDef piuma_methods[] = {
     {"run", (PyCFunction)(void (*)(void))piuma_run, METH_VARARGS | METH_KEYWORDS,
      "run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,\n"
-     "    stdlib_jpeg=False, stdlib_png=False, progress=None) -> list of result tuples\n\n"
+     "    progress=None) -> list of result tuples\n\n"
      "One batch in Go with the GIL released; use piuma.optimize_dir()."},
     EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL},

@@ -24,8 +24,6 @@ from typing import TextIO
 from . import (
     DEFAULT_OPTIMIZER,
     ENGINES,
-    GO_JPEG_CODECS,
-    GO_PNG_CODECS,
     MAX_PIXELS,
     OPTIMIZERS,
     RESAMPLE_FILTERS,
@@ -106,10 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="go", help="engine (go)")
     p.add_argument("--workers", type=int, default=0,
                    help="parallel workers, 0: one per CPU (0)")
-    p.add_argument("--go-jpeg", choices=GO_JPEG_CODECS, default="libjpeg-turbo",
-                   help="JPEG codec of the Go engine (libjpeg-turbo)")
-    p.add_argument("--go-png", choices=GO_PNG_CODECS, default="libspng",
-                   help="PNG codec of the Go engine (libspng)")
     p.add_argument("--no-optimize", dest="optimize", action="store_false",
                    help="write the encoders' output as it is")
     defaults = ", ".join(f"{e}: {o}" for e, o in DEFAULT_OPTIMIZER.items())
@@ -160,10 +154,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             args.src, args.dst, width=args.width, height=args.height,
             quality=args.quality, engine=args.engine, workers=args.workers,
             optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
-            resample=args.resample, go_jpeg=args.go_jpeg, go_png=args.go_png,
-            max_pixels=args.max_pixels,
-            max_memory=args.max_memory, incremental=args.incremental, cluster=args.cluster,
-            progress=bar)
+            resample=args.resample, max_pixels=args.max_pixels, max_memory=args.max_memory,
+            incremental=args.incremental, cluster=args.cluster, progress=bar)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         if bar:
             bar.close()

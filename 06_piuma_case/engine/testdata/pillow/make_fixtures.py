@@ -6,8 +6,10 @@ workshop venv, to make them again:
 
 Resize: each case's source (src-*.png) and Pillow's Image.resize(size, kernel,
 reducing_gap=3.0) of it (out-*.png), all lossless PNGs. CMYK: the RGB that
-Pillow makes of cmyk.jpg and ycck.jpg (written by libjpeg: `go test ./engine
--run TestWriteCMYKFixtures -fixtures`), as raw bytes (*.rgb).
+Pillow makes of cmyk.jpg and ycck.jpg, as raw bytes (*.rgb). Those two JPEGs
+were written once by libjpeg's own encoder (jpeg_set_colorspace with JCS_CMYK,
+JCS_YCCK; cjpeg takes no CMYK input) and are kept as data: this script only
+reads them, for the *.rgb files.
 """
 
 import os
