@@ -13,8 +13,10 @@ import (
 // files, each as a job on a file, as Python's probe would leave it when the
 // file changed since:
 //
-//	go test -run '^$' -fuzz FuzzConvert -fuzztime 3m ./engine
+//	go test -run '^$' -fuzz FuzzConvert -fuzztime 3m -fuzzminimizetime 5s ./engine
 //
+// (Each new input is minimised for up to 60 s by default: the run seems to
+// stall at 0 execs/s meanwhile.)
 // Its seeds (generated files, testdata/seeds, testdata/pillow, and what a
 // fuzz run saved under testdata/fuzz) run with every `go test`. For every
 // input: no crash and no internal error; an output is a complete image of the
