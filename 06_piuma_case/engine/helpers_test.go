@@ -71,7 +71,7 @@ func cjpeg(t testing.TB, pix []byte, w, h, quality int, switches ...string) []by
 	t.Helper()
 	path, err := exec.LookPath("cjpeg")
 	if err != nil {
-		t.Fatal("cjpeg is needed (Debian: apt-get install libjpeg-turbo-progs):", err)
+		t.Fatal("cjpeg is needed: common/check-system.sh installs it, with the other system packages:", err)
 	}
 	magic := "P6"
 	if len(pix) == w*h {
