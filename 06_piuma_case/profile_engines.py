@@ -6,7 +6,7 @@ One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on:
 the Python engine with the tools (the talk's pipeline) and in process, under
 cProfile; the Go engine (in process), under pprof, outside Python: the
 engine package's BenchmarkJobs (engine/bench_test.go, in its test binary
-build/engine.test, which make builds) runs the jobs Python decided (--jobs writes them), because a
+build/engine.test, `go test -c`) runs the jobs Python decided (--jobs writes them), because a
 Go core inside Python is out of cProfile's sight (the talk used a separate
 Go main; a benchmark with -cpuprofile is Go's own way). The tools' CPU
 (jpegoptim, pngquant) comes from getrusage: no profile sees another process.
@@ -114,18 +114,21 @@ def profile_go(test_binary: Path, src: Path, work: Path, repeat: int) -> tuple[s
     jobs = work / "jobs.json"
     jobs.write_text(jobs_json(src, work / "go"))
     prof = OUT / "go.pprof"
+    subprocess.run(["go", "test", "-c", "-o", str(test_binary), "./engine"], cwd=HERE, check=True)
     run = subprocess.run([str(test_binary), "-test.run", "^$", "-test.bench", "^BenchmarkJobs$",
                           "-test.benchtime", f"{repeat}x", "-test.cpuprofile", str(prof),
-                          "-jobs", str(jobs), "-workers", "1"],
-                         capture_output=True, text=True, check=True)
+                          "-jobs", str(jobs), "-workers", "1"], capture_output=True, text=True)
+    if run.returncode != 0:  # the benchmark's own words: which file, what failed
+        raise SystemExit(f"BenchmarkJobs failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
     cpu_ms = float(re.search(r"([\d.]+) cpu-ms/image", run.stdout)[1])
     top = subprocess.run(["go", "tool", "pprof", "-top", "-cum", "-nodecount=400",
                           str(test_binary), str(prof)],
                          capture_output=True, text=True, check=True).stdout
-    def seconds(value: str, unit: str) -> float:
+    def seconds(value: str, unit: str | None) -> float:
         return float(value) / (1000 if unit == "ms" else 1)
 
-    total = seconds(*re.search(r"Total samples = ([\d.]+)(m?s)", top).groups())
+    # ("Total samples = 0", no unit: a run shorter than the profiler's 10 ms)
+    total = seconds(*re.search(r"Total samples = ([\d.]+)(m?s)?", top).groups())
     cum: dict[str, float] = {}
     row = re.compile(r"\s*[\d.]+(?:m?s)?\s+[\d.]+%\s+[\d.]+%\s+([\d.]+)(m?s)\s+[\d.]+%\s+(\S+)")
     for line in top.splitlines():
@@ -134,7 +137,7 @@ def profile_go(test_binary: Path, src: Path, work: Path, repeat: int) -> tuple[s
             cum[name_] = cum.get(name_, 0.0) + seconds(m[1], m[2])
     # encodePalette (the optimiser's) writes its file with encodePNG: counted once, there
     cum["engine.encodePNG"] = cum.get("engine.encodePNG", 0.0) - cum.get("engine.encodePalette", 0)
-    stages = {stage: cpu_ms * sum(cum.get(f, 0.0) for f in go) / total
+    stages = {stage: cpu_ms * sum(cum.get(f, 0.0) for f in go) / (total or 1)
               for stage, (_py, go) in STAGES.items()}
     stages["total"] = cpu_ms
     return run.stdout + "\n" + "\n".join(top.splitlines()[:40]) + "\n", stages
@@ -168,8 +171,6 @@ def main() -> int:
             text, columns[f"python, {optimizer}"] = profile_python(src, work / optimizer,
                                                                    args.repeat, optimizer)
             (OUT / f"python-{optimizer}.txt").write_text(text)
-        subprocess.run(["make", "-s", "--no-print-directory", f"PYTHON={sys.executable}",
-                        "build/engine.test"], cwd=HERE, check=True)  # (or up to date)
         text, columns["go, in-process"] = profile_go(HERE / "build" / "engine.test", src, work,
                                                      args.repeat)
         (OUT / "go.txt").write_text(text)
