@@ -103,8 +103,8 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
 
 
 def optimize(data: bytes, is_png: bool, o: Options) -> bytes:
-    """jpegoptim (lossless) / pngquant (lossy palette) through pipes, as
-    engine/tools.go runs them; keeps the smaller result."""
+    """jpegoptim (lossless) / pngquant (lossy palette) through pipes, the
+    talk's way; keeps the smaller result."""
     # [excerpt: tools]
     if is_png:
         cmd = [o.pngquant, "--strip", "--skip-if-larger", "-"]
