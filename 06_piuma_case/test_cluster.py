@@ -214,20 +214,26 @@ def test_an_existing_cluster_of_dask_processes(tmp_path):
     sched_file = tmp_path / "scheduler.json"
     dask = [str(Path(sys.executable).with_name("dask"))]  # the venv's dask command
     env = dict(os.environ, PYTHONPATH=str(HERE))
-    procs = [subprocess.Popen([*dask, "scheduler", "--scheduler-file", sched_file,
-                               "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    logs = {"scheduler": tmp_path / "scheduler.log", "workers": tmp_path / "workers.log"}
+    with open(logs["scheduler"], "w") as log:
+        procs = [subprocess.Popen([*dask, "scheduler", "--scheduler-file", sched_file, "--host",
+                                   "127.0.0.1", "--port", "0", "--dashboard-address", ":0"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)]
     try:
         deadline = time.monotonic() + 60
         while not sched_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        procs.append(subprocess.Popen([*dask, "worker", "--scheduler-file", sched_file,
-                                       "--nworkers", "2", "--nthreads", "1"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with open(logs["workers"], "w") as log:
+            procs.append(subprocess.Popen([*dask, "worker", "--scheduler-file", sched_file,
+                                           "--nworkers", "2", "--nthreads", "1"], env=env,
+                                          stdout=log, stderr=subprocess.STDOUT))
         p = subprocess.run([*CLI, PRODUCTS, tmp_path / "out", "--width", "800", "--height",
                             "800", "--cluster", sched_file, "--json"],
                            capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, p.stderr[-3000:]
+        # on a failure, what the scheduler and the workers said, and whether they still run
+        said = "".join(f"\n--- {name} (exit status {proc.poll()}):\n{path.read_text()[-3000:]}"
+                       for (name, path), proc in zip(logs.items(), procs, strict=True))
+        assert p.returncode == 0, p.stderr[-3000:] + said
         assert json.loads(p.stdout)["summary"]["ok"] == 9
     finally:
         for proc in reversed(procs):
