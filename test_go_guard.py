@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -98,10 +99,24 @@ def foreign(tmp_path_factory) -> dict[str, Path]:
     return {build: folder / name for build, name in libraries.items()}
 
 
+GLIBC_HEAP_ABORT = ("malloc(", "free(", "realloc(", "corrupted ", "double free")
+
+
 def run_child(code: str, cwd: Path = COMMON) -> subprocess.CompletedProcess:
+    """A child process running code. A Go runtime dlmopen()ed into a new
+    namespace runs its threads on a second copy of glibc, which glibc does not
+    support: a bare `python -c` that only does that load aborted in malloc in
+    1 run of 150 here, nothing of this repository imported. Such a child
+    (SIGABRT, glibc's heap check's message) runs again, 3 times in all; any
+    other death, or a third such abort, fails the test."""
     env = dict(os.environ, PYTHONPATH=str(COMMON))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env=env)
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
+                              capture_output=True, text=True, timeout=120, env=env)
+        if not ("dlmopen(-1" in code and proc.returncode == -signal.SIGABRT
+                and proc.stderr.startswith(GLIBC_HEAP_ABORT)):
+            break
+    return proc
 
 
 def test_the_foreign_libraries_hide_what_they_should(foreign):
