@@ -447,11 +447,16 @@ def in_threads(n):
     for t in workers:
         t.join()
 # The first round allocates what stays (malloc arenas for the threads, Go's
-# Ms, caches of cffi and ctypes): the second one must not grow the heap.
+# Ms, caches of cffi and ctypes): the next ones must not grow the heap. The
+# least growth of three rounds: a leak shows in each, a one-off allocation
+# elsewhere in the process (once, 64 KB under cgocheck2) in one.
 in_threads({calls})
-before = heap()
-in_threads({calls})
-growth = heap() - before
+growths = []
+for _ in range(3):
+    before = heap()
+    in_threads({calls})
+    growths.append(heap() - before)
+growth = min(growths)
 del os.environ["EPG_GO_PANIC"]
 print(json.dumps({{"messages": sorted(messages), "notes": sorted(notes), "others": others,
                   "growth": growth, "after": call() == {normal!r}}}))
