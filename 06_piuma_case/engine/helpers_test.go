@@ -63,8 +63,8 @@ func encodeJPEGBytes(t testing.TB, m goimage.Image, quality int) []byte {
 	return buf.Bytes()
 }
 
-// cjpeg is libjpeg-turbo's cjpeg's JPEG of w x h pixels, RGB or gray (3 or 1
-// bytes a pixel), at the given quality, with cjpeg's further switches: the
+// cjpeg is libjpeg-turbo's cjpeg's JPEG of w x h RGB pixels (3 bytes a
+// pixel, as a PPM), at the given quality, with cjpeg's further switches: the
 // files no encoder of the engine or of Go writes (-sample 4x1,1x1,1x1,
 // -arithmetic, -rgb).
 func cjpeg(t testing.TB, pix []byte, w, h, quality int, switches ...string) []byte {
@@ -73,12 +73,8 @@ func cjpeg(t testing.TB, pix []byte, w, h, quality int, switches ...string) []by
 	if err != nil {
 		t.Fatal("cjpeg is needed: common/check-system.sh installs it, with the other system packages:", err)
 	}
-	magic := "P6"
-	if len(pix) == w*h {
-		magic = "P5"
-	}
-	in := filepath.Join(t.TempDir(), "in.pnm")
-	header := fmt.Sprintf("%s\n%d %d\n255\n", magic, w, h)
+	in := filepath.Join(t.TempDir(), "in.ppm")
+	header := fmt.Sprintf("P6\n%d %d\n255\n", w, h)
 	if err := os.WriteFile(in, append([]byte(header), pix...), 0o644); err != nil {
 		t.Fatal(err)
 	}
