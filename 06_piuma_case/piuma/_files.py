@@ -56,11 +56,6 @@ class FileResult:
         """One of CATEGORIES (None when ok): compare this, not the words."""
         return None if self.error is None else self.error.split(":", 1)[0]
 
-    @property
-    def saved(self) -> int:
-        """Bytes saved (negative when the output is larger); 0 on error."""
-        return self.bytes_in - self.bytes_out if self.ok else 0
-
 
 class FileError(Exception):
     """A per-file failure: category (one of CATEGORIES) and details."""

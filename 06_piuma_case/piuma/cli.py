@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import dataclasses
 import json
 import os
 import sys
@@ -183,10 +184,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                "bytes_saved": bytes_in - bytes_out, "seconds": round(elapsed, 3),
                "cpu_seconds": round(cpu, 3)}
     if args.json:
-        files = [{"source": r.source, "destination": r.destination, "error": r.error,
-                  "category": r.category, "skipped": r.skipped,
-                  "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
-                  "width": r.width, "height": r.height,
+        files = [{**dataclasses.asdict(r), "category": r.category,
                   "seconds": round(r.seconds, 4)} for r in results]
         json.dump({"summary": summary, "files": files}, sys.stdout, indent=2)
         sys.stdout.write("\n")
