@@ -47,8 +47,7 @@ STAGES = {  # stage: (Python functions, as (file, name); Go functions)
 
 
 def tools_cpu() -> float:
-    t = os.times()
-    return t.children_user + t.children_system
+    return sum(os.times()[2:4])  # children_user + children_system: the tools
 
 
 def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[str, dict]:
@@ -102,17 +101,20 @@ def jobs_json(src: Path, dst: Path) -> str:
     for name in _files.walk(str(src))[0]:
         d = dst / name
         d.parent.mkdir(parents=True, exist_ok=True)
-        j = _probe.probe(str(src / name), str(d), f"{d}.profile.tmp", settings).__dict__
+        try:  # a profile of files that fail would time their refusal, not the job
+            j = _probe.probe(str(src / name), str(d), f"{d}.profile.tmp", settings).__dict__
+        except _files.FileError as exc:
+            raise SystemExit(f"{src / name}: {exc} (profile files both engines convert)") from None
         jobs.append({**j, "format": j["format"].lower()})
+    if not jobs:  # (nothing to divide the CPU by)
+        raise SystemExit(f"no .jpg, .jpeg or .png under {src}")
     return json.dumps(jobs, indent=1)
 
 
-def profile_go(test_binary: Path, src: Path, work: Path, repeat: int) -> tuple[str, dict]:
+def profile_go(test_binary: Path, jobs: Path, repeat: int) -> tuple[str, dict]:
     """BenchmarkJobs under pprof: its CPU per image (getrusage), split by the
     stages' share of the profile's samples (Go also runs it once before the
     timed runs: a share does not depend on how many runs the profile saw)."""
-    jobs = work / "jobs.json"
-    jobs.write_text(jobs_json(src, work / "go"))
     prof = OUT / "go.pprof"
     subprocess.run(["go", "test", "-c", "-o", str(test_binary), "./engine"], cwd=HERE, check=True)
     run = subprocess.run([str(test_binary), "-test.run", "^$", "-test.bench", "^BenchmarkJobs$",
@@ -156,10 +158,14 @@ def breakdown(columns: dict[str, dict]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, default=HERE / "build" / "images" / "products")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="batches per engine, 1 or more")
     ap.add_argument("--jobs", metavar="DST", type=Path,
                     help="only print the jobs for --src -> DST, as JSON (for BenchmarkJobs)")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat must be 1 or more, not {args.repeat}")
+    if not args.src.is_dir():
+        ap.error(f"--src {args.src}: not a folder")
     if args.jobs:
         print(jobs_json(args.src.resolve(), args.jobs.resolve()))
         return 0
@@ -167,11 +173,12 @@ def main() -> int:
     src, columns = args.src.resolve(), {}
     with tempfile.TemporaryDirectory(prefix="piuma-profile-") as tmp:
         work = Path(tmp)
+        (jobs := work / "jobs.json").write_text(jobs_json(src, work / "go"))  # (checks src)
         for optimizer in ("tools", "in-process"):
             text, columns[f"python, {optimizer}"] = profile_python(src, work / optimizer,
                                                                    args.repeat, optimizer)
             (OUT / f"python-{optimizer}.txt").write_text(text)
-        text, columns["go, in-process"] = profile_go(HERE / "build" / "engine.test", src, work,
+        text, columns["go, in-process"] = profile_go(HERE / "build" / "engine.test", jobs,
                                                      args.repeat)
         (OUT / "go.txt").write_text(text)
     (OUT / "stages.txt").write_text(table := breakdown(columns))

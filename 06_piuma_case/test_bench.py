@@ -1,10 +1,13 @@
 """What bench.py computes for the README and the notebook: the table, the
 verdict (each claim held in every round, or said not to be), the plot, and
-the killed-worker run."""
+the killed-worker run; and what profile_engines.py says of a folder it cannot
+profile."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import bench
@@ -69,3 +72,23 @@ def test_a_killed_worker_loses_nothing(tmp_path):
     assert len(out["killed"]) == 1
     assert out == {"killed": out["killed"], "ok": 27, "files": 27, "outputs": 27,
                    "temp_files": 0}
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--src", "{tmp}/empty"], "no .jpg, .jpeg or .png under {tmp}/empty"),
+    (["--src", "{tmp}/bad"], "{tmp}/bad/x.jpg: empty: empty file"),
+    (["--src", "{tmp}/missing"], "--src {tmp}/missing: not a folder"),
+    (["--repeat", "0"], "--repeat must be 1 or more, not 0"),
+])
+def test_the_profile_refuses_what_it_cannot_profile_in_plain_words(tmp_path, args, words):
+    """Before any engine runs: no traceback (it was a ZeroDivisionError for an
+    empty folder, an uncaught FileError for a file the probe refuses)."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jpg").write_bytes(b"")
+    p = subprocess.run([sys.executable, str(HERE / "profile_engines.py"),
+                        *(a.format(tmp=tmp_path) for a in args)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode in (1, 2), p.stderr
+    assert "Traceback" not in p.stderr
+    assert words.format(tmp=tmp_path) in p.stderr
