@@ -442,6 +442,32 @@ def test_a_link_in_dst_back_into_src_never_replaces_a_source(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_no_folder_is_made_through_a_link_that_leads_out_of_dst(engine, tmp_path):
+    """dst/sub -> src/other, dst/far -> elsewhere: the outputs of sub/x/y/ and
+    far/z/ are refused, and no folder x, y or z appears in src or elsewhere
+    (os.makedirs made them through the links before the check). A link that
+    stays inside dst takes its outputs."""
+    src, dst, far = tmp_path / "src", tmp_path / "dst", tmp_path / "elsewhere"
+    for d in (src / "sub" / "x" / "y", src / "far" / "z", src / "in", src / "other", far,
+              dst / "real"):
+        d.mkdir(parents=True)
+    for name in ("sub/x/y/a.jpg", "far/z/b.jpg", "in/c.jpg"):
+        shutil.copy(GOOD / "baseline.jpg", src / name)
+    (dst / "sub").symlink_to(src / "other")
+    (dst / "far").symlink_to(far)
+    (dst / "in").symlink_to("real")
+    res = run(engine, src, dst)
+    assert res["sub/x/y/a.jpg"].error.endswith("leads out of dst, to "
+                                               f"{os.path.realpath(src / 'other/x/y')} "
+                                               "(a symbolic link)")
+    assert "leads out of dst" in res["far/z/b.jpg"].error
+    assert res["in/c.jpg"].ok
+    assert os.listdir(dst / "real") == ["c.jpg"]
+    assert os.listdir(src / "other") == []
+    assert os.listdir(far) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_overlapping_folders_are_refused(engine, good, tmp_path):
     for dst in (good, good / "out", tmp_path):
         with pytest.raises(ValueError, match="src and dst must not overlap"):

@@ -182,6 +182,10 @@ def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dic
     bad: dict[str, str] = {}
     for rel in sorted(folders, key=os.fsencode):
         path = os.path.normpath(os.path.join(dst, rel))
+        real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
+        if not inside(real, dst):
+            bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
+            continue
         try:
             os.makedirs(path, exist_ok=True)
         except FileExistsError:
@@ -189,10 +193,6 @@ def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dic
             continue
         except OSError as exc:
             bad[rel] = plain_error(exc)
-            continue
-        real = os.path.realpath(path)
-        if not inside(real, dst):
-            bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
             continue
         if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
             bad[rel] = f"the output folder {path} is not writable"
