@@ -547,6 +547,24 @@ def test_cli_summary_escapes_control_characters_in_names(tmp_path):
     assert "\r" not in p.stdout
 
 
+def test_cli_summary_escapes_control_characters_in_errors(tmp_path):
+    """An error may name a folder (a file in the way of an output folder):
+    its newline could forge a line of the summary too."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    name = "x\n9 ok, 0 failed (go engine)"
+    (src / name).mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / name / "a.jpg")
+    dst.mkdir()
+    (dst / name).write_bytes(b"")  # a file in the way of the output folder
+    p = subprocess.run([*CLI, src, dst, "--no-optimize"], capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0] == ("FAILED x\\n9 ok, 0 failed (go engine)/a.jpg: cannot write: a file is in "
+                        f"the way of the output folder {os.path.realpath(dst)}/x\\n9 ok, 0 "
+                        "failed (go engine)")
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_error_naming_a_non_utf8_folder_is_lossless(engine, tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"

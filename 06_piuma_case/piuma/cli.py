@@ -53,9 +53,9 @@ _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D
 
 
 def _printable(name: str) -> str:
-    """A name whose control characters are written as escapes: a newline or
-    a carriage return in a file name cannot forge or hide a line of the
-    summary (`ls` quotes such names too)."""
+    """A name (or an error, which may name a folder) whose control characters
+    are written as escapes: a newline or a carriage return in a file name
+    cannot forge or hide a line of the summary (`ls` quotes such names too)."""
     return name.translate(_CONTROL)
 
 
@@ -191,7 +191,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     else:
         src = os.path.realpath(args.src)
         for r in failed:  # names relative to SRC: the line stays readable
-            print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {r.error}")
+            print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {_printable(r.error)}")
         pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
         up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
         how = args.engine + " engine"
