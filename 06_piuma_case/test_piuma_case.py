@@ -8,6 +8,7 @@ subprocess. The images come from `make` (build/images, see make_images.py).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -860,3 +861,40 @@ def test_pip_install_builds_the_go_core_and_the_cli(tmp_path):
                        cwd=tmp_path, env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["summary"]["ok"] == 18
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize(("cgroup", "files", "expected"), [
+    # cgroup v2: a parent's limit bounds its children ("max" is none)
+    ("0::/a/b\n", {"/sys/fs/cgroup/a/b/memory.max": "max\n",
+                   "/sys/fs/cgroup/a/memory.max": f"{GIB}\n"}, GIB // 2),
+    # cgroup v1 only (no "0::" line): the process's own memory cgroup
+    ("9:name=systemd:/\n4:memory:/svc\n1:cpu:/\n",
+     {"/sys/fs/cgroup/memory/svc/memory.limit_in_bytes": f"{2 * GIB}\n",
+      "/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, GIB),
+    # hybrid: v2 lists no limit, the v1 memory controller (shared with cpu) does
+    ("4:cpu,memory:/x\n0::/\n",
+     {"/sys/fs/cgroup/memory/x/memory.limit_in_bytes": f"{4 * GIB}\n",
+      "/sys/fs/cgroup/memory.max": "max\n"}, 2 * GIB),
+    ("nonsense\n", {}, None),  # the machine's memory, halved
+])
+def test_the_default_memory_budget_reads_the_process_cgroup(monkeypatch, cgroup, files,
+                                                            expected):
+    """Half of the tightest limit on this process. cgroup v1 (older hosts,
+    systemd's MemoryLimit=) was read at its root only, and not at all
+    without a v2 line; a parent's v2 limit was not read."""
+    from piuma import _probe
+
+    tree = {"/proc/self/cgroup": cgroup, **files}
+
+    def fake_open(path, *args, **kwargs):
+        if path not in tree:
+            raise FileNotFoundError(path)
+        return io.StringIO(tree[path])
+
+    monkeypatch.setattr(_probe, "open", fake_open, raising=False)
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert machine > 8 * GIB  # (these limits must be the tighter ones)
+    assert _probe.default_max_memory() == (expected or machine // 2)

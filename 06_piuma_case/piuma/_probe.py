@@ -16,6 +16,7 @@ import io
 import os
 import stat
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from PIL import Image
 
@@ -96,22 +97,24 @@ def human_bytes(n: float) -> str:
 
 
 def default_max_memory() -> int:
-    """Half of the memory this process may use: the machine's, or its
-    cgroup's limit when lower (a container, a systemd unit); 2 GiB when
-    neither can be read. (A Dask worker's own limit is passed explicitly.)"""
-    limits = []
+    """Half of the memory this process may use: the machine's, or the lowest
+    limit of its cgroup (v2 or v1) and of that cgroup's parents (a container,
+    a systemd unit); 2 GiB when none can be read. (A Dask worker's is passed.)"""
+    limits, paths = [], []
     with contextlib.suppress(ValueError, OSError):
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    with contextlib.suppress(OSError, IndexError, StopIteration):
-        with open("/proc/self/cgroup") as f:  # cgroup v2: "0::/path/of/this/process"
-            own = next(line.split(":", 2)[2].strip() for line in f if line.startswith("0::"))
-        for path in (f"/sys/fs/cgroup{own}/memory.max", "/sys/fs/cgroup/memory.max",
-                     "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-            with contextlib.suppress(OSError):
-                with open(path) as f:
-                    text = f.read().strip()
-                if text.isdigit() and int(text) < 2**62:
-                    limits.append(int(text))
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/cgroup") as f:
+        for _, kinds, own in (line.rstrip("\n").split(":", 2) for line in f):
+            if not kinds or "memory" in kinds.split(","):  # "0::/a/b": v2; "4:memory:/a": v1
+                root, name = (("/sys/fs/cgroup", "memory.max") if not kinds else
+                              ("/sys/fs/cgroup/memory", "memory.limit_in_bytes"))
+                own_dir = PurePosixPath(own)
+                paths += [f"{root}{d}/{name}" for d in (own_dir, *own_dir.parents)]
+    for path in paths:
+        with contextlib.suppress(OSError), open(path) as f:
+            text = f.read().strip()
+            if text.isdigit() and int(text) < 2**62:  # (v1 writes "no limit" as 2**63 - 4096)
+                limits.append(int(text))
     return min(limits) // 2 if limits else 2 << 30
 
 

@@ -66,7 +66,7 @@ class ProgressBar:
         self.stream, self.width, self.shown = stream, width, False
 
     def __call__(self, done: int, total: int) -> None:
-        if total <= 0:
+        if total <= 0 or not self.stream.isatty():
             return
         filled = self.width * done // total
         bar = "#" * filled + "-" * (self.width - filled)
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="piuma.names")
-    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    bar = ProgressBar(sys.stderr)
     start, cpu = time.perf_counter(), os.times()
     try:
         results = optimize_dir(
@@ -158,16 +158,13 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             resample=args.resample, max_pixels=args.max_pixels, max_memory=args.max_memory,
             incremental=args.incremental, cluster=args.cluster, progress=bar)
     except (ValueError, TypeError, OSError, ImportError) as exc:
-        if bar:
-            bar.close()
+        bar.close()
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     except KeyboardInterrupt:
-        if bar:
-            bar.close()
+        bar.close()
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    if bar:
-        bar.close()
+    bar.close()
     elapsed = time.perf_counter() - start
     # CPU: every thread of this process, and its finished children (the tools,
     # a local cluster's workers): on a busy machine the figure that compares.
