@@ -87,6 +87,16 @@ def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
     return need + 32 * MIB  # codec state, tables, Python objects
 
 
+def coefficients(im: Image.Image) -> int:
+    """What a progressive JPEG needs besides: libjpeg keeps the DCT
+    coefficients of the whole image until its last scan, at full size
+    whatever the draft scale (2 bytes each, 64 a block, whole MCUs)."""
+    if im.format not in ("JPEG", "MPO") or not im.info.get("progressive"):
+        return 0
+    (w, h), hmax, vmax = im.size, max(c[1] for c in im.layer), max(c[2] for c in im.layer)
+    return -(-w // (8 * hmax)) * -(-h // (8 * vmax)) * sum(c[1] * c[2] for c in im.layer) * 128
+
+
 def human_bytes(n: float) -> str:
     """A size in binary units, named as such: 512 B, 1.5 MiB."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -226,6 +236,7 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
     JPEG it calls im.draft, so an image the caller goes on to load decodes
     at the chosen scale."""
     w, h = im.size
+    buffered = coefficients(im)  # (before im.draft changes im.size)
     o = orientation(im)
     ow, oh = fit(*((h, w) if o >= 5 else (w, h)), s.width, s.height)
     if o >= 5:
@@ -238,7 +249,7 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size)
+    need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + buffered
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "
                         f"{human_bytes(need)}, one worker's share of max_memory is "
