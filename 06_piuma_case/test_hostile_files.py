@@ -219,6 +219,23 @@ def test_a_file_over_its_share_of_max_memory_fails_from_its_header(engine, tmp_p
     assert "invalid size: 'lots'" in p.stderr
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_files_memory_share_does_not_depend_on_the_other_files(engine, tmp_path):
+    """The share was max_memory // min(workers, files in the batch): a
+    garbage file beside a photo halved the photo's share, and it failed."""
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.linear_gradient("L").resize((4000, 3000)).save(src / "photo.jpg")
+    need = _probe.memory_needed(4000, 3000, 1, 800, 600, False, (src / "photo.jpg").stat().st_size)
+    opts = dict(width=800, workers=2, draft=False, max_memory=need * 3 // 2)
+    alone = run(engine, src, tmp_path / "alone", **opts)["photo.jpg"].error
+    (src / "zz.jpg").write_bytes(b"not a picture" * 80)
+    beside = run(engine, src, tmp_path / "beside", **opts)
+    assert beside["zz.jpg"].category == "not an image"
+    assert beside["photo.jpg"].error == alone
+    assert alone.startswith("not enough memory: ")  # (workers=2: a half share each)
+
+
 def long_png(w: int, h: int) -> bytes:
     """A gray PNG of w x h pixels, some KiB of deflated zeros, valid."""
     return png(w, h, 8, 0, b"", idat=zlib.compress(bytes((w + 1) * h), 9))

@@ -247,7 +247,9 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
     workers = opts.workers or os.cpu_count() or 1
-    share = (opts.max_memory or _probe.default_max_memory()) // max(1, min(workers, len(names)))
+    # Each of workers files at once gets its share, whatever else the batch
+    # holds: a file's outcome never depends on the other files.
+    share = (opts.max_memory or _probe.default_max_memory()) // workers
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, share, opts.draft,
                                opts.in_process)
     if opts.engine == "go":
