@@ -469,6 +469,25 @@ def test_no_folder_is_made_through_a_link_that_leads_out_of_dst(engine, tmp_path
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_source_that_links_into_dst_is_refused_and_kept(engine, tmp_path):
+    """src/a.jpg -> dst/a.jpg: the output would be renamed over the very file
+    the source is, and the next run would shrink it again."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    dst.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", dst / "a.jpg")
+    (src / "a.jpg").symlink_to(dst / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", src / "b.jpg")
+    before = (dst / "a.jpg").read_bytes()
+    res = run(engine, src, dst)
+    assert res["a.jpg"].error == (f"cannot write: the source is a link to "
+                                  f"{os.path.realpath(dst / 'a.jpg')}, inside dst: an output "
+                                  "could replace it")
+    assert res["b.jpg"].ok
+    assert (dst / "a.jpg").read_bytes() == before
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_overlapping_folders_are_refused(engine, good, tmp_path):
     for dst in (good, good / "out", tmp_path):
         with pytest.raises(ValueError, match="src and dst must not overlap"):
