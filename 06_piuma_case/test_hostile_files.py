@@ -477,6 +477,24 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     assert go["no-plte.png"].error == "damaged: a palette PNG without a palette (PLTE chunk)"
 
 
+def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
+    """libjpeg reads on to EOI in both (the Go engine stopped at the last
+    row and converted what Pillow calls broken): a second scan in a baseline
+    file, an unknown marker after the scan; a missing EOI is truncated."""
+    src = tmp_path / "src"
+    src.mkdir()
+    jpg = encoded(photo((64, 48)), "JPEG")
+    sos = jpg.index(b"\xff\xda")
+    (src / "second-scan.jpg").write_bytes(jpg[:-2] + jpg[sos:])
+    (src / "bad-marker.jpg").write_bytes(jpg[:-2] + b"\xff\x60\x00\x04ab\xff\xd9")
+    (src / "no-eoi.jpg").write_bytes(jpg[:-2])
+    go, py = both(src, tmp_path)
+    assert {n: (go[n].category, py[n].category) for n in go} == {
+        "second-scan.jpg": ("damaged", "damaged"), "bad-marker.jpg": ("damaged", "damaged"),
+        "no-eoi.jpg": ("truncated", "truncated")}
+    assert go["second-scan.jpg"].error == "damaged: Didn't expect more than one scan"
+
+
 # ----------------------------------------------- 4. names, paths, folders
 
 def test_root_is_never_src_or_dst(tmp_path):

@@ -4,7 +4,7 @@ package engine
 // function with a fresh jpeg_(de)compress_struct (no table of one file serves
 // the next); error_exit longjmps to that function's setjmp, never across a Go
 // frame. Decode: warnings ignored as by Pillow, but for a file that ends early;
-// CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
+// read on to EOI as Pillow; CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
 // makes byte for byte what `jpegoptim --strip-all` makes of the plain encode.
 
 /*
@@ -104,7 +104,7 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 				out[2] = nk - MULDIV255(255 - in[2], nk, tmp);
 			}
 		}
-		// No jpeg_finish_decompress: Pillow does not require the EOI marker either.
+		jpeg_finish_decompress(&cinfo); // to EOI, as Pillow: a second scan is damaged
 	}
 	jpeg_destroy_decompress(&cinfo);
 	free(cmyk);

@@ -102,6 +102,29 @@ func TestStrayBytesBeforeAMarker(t *testing.T) {
 	}
 }
 
+// After the image, libjpeg reads on to EOI, as in Pillow: a second scan in a
+// baseline file, or an unknown marker, is damaged, in libjpeg's words; a file
+// without EOI is truncated (Pillow: "image file is truncated").
+func TestWhatFollowsTheImage(t *testing.T) {
+	dir := t.TempDir()
+	data := libjpegFile(t, 64, 48, false)
+	body, sos := data[:len(data)-2], bytes.Index(data, []byte{0xFF, 0xDA})
+	for _, c := range []struct {
+		tail []byte
+		cat  Category
+		err  string
+	}{
+		{append(bytes.Clone(data[sos:len(data)-2]), 0xFF, 0xD9), Damaged, "Didn't expect more than one scan"},
+		{[]byte{0xFF, 0x60, 0, 4, 'a', 'b', 0xFF, 0xD9}, Damaged, "Unsupported marker type 0x60"},
+		{nil, Truncated, "Premature end of JPEG file"},
+	} {
+		j := newJob(t, dir, append(bytes.Clone(body), c.tail...), 64, 48)
+		if r := convertOne(t, j, Options{}, c.cat); r.Err != c.err {
+			t.Errorf("%d bytes after the image: %q, want %q", len(c.tail), r.Err, c.err)
+		}
+	}
+}
+
 // realPhoto is a real photo (images/astronaut.jpg, 512x512) resized to
 // w x h: the chroma detail of a photo, which synthetic pictures lack.
 func realPhoto(t *testing.T, w, h int) []byte {
