@@ -477,6 +477,37 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     assert go["no-plte.png"].error == "damaged: a palette PNG without a palette (PLTE chunk)"
 
 
+def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
+    """Differences that remain (README, "where the engines still differ"),
+    pinned so that a change of either library shows: each file holds a whole
+    picture, Pillow converts it, libspng refuses a broken part of it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = (b"\0" + bytes(range(48))) * 16
+    good = png(16, 16, 8, 2, rows)
+    idat = good.index(b"IDAT") - 4
+    n = struct.unpack(">I", good[idat:idat + 4])[0]
+    bad_crc = bytearray(good)
+    bad_crc[idat + 8 + n + 3] ^= 1  # IDAT's CRC only, its data intact
+    (src / "idat-crc.png").write_bytes(bytes(bad_crc))
+    ihdr = bytearray(good)
+    ihdr[8 + 8 + 10] = 1  # compression method 1 (0 is the only one), CRC made good
+    ihdr[8 + 8 + 13:8 + 8 + 17] = struct.pack(">I", zlib.crc32(bytes(ihdr[12:29])))
+    (src / "ihdr-compression.png").write_bytes(bytes(ihdr))
+    (src / "plte-31.png").write_bytes(png(16, 16, 8, 2, rows, png_chunk(b"PLTE", bytes(31))))
+    (src / "cut-in-checksum.png").write_bytes(good[:good.index(b"IEND") - 4 - 4 - 2])
+    text = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"x" * (600 << 10)))
+    (src / "ztxt-600k.png").write_bytes(png(16, 16, 8, 2, rows, text))
+    go, py = both(src, tmp_path)
+    assert all(r.ok for r in py.values()), {n: r.error for n, r in py.items()}
+    assert {n: r.error for n, r in go.items()} == {
+        "idat-crc.png": "damaged: invalid chunk checksum",
+        "ihdr-compression.png": "damaged: invalid compression method",
+        "plte-31.png": "damaged: invalid chunk length",
+        "cut-in-checksum.png": "truncated: the file ends early (end of stream)",
+        "ztxt-600k.png": "damaged: reached chunk/cache limits"}
+
+
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
     """libjpeg reads on to EOI in both (the Go engine stopped at the last
     row and converted what Pillow calls broken): a second scan in a baseline
