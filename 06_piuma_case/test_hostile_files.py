@@ -498,6 +498,10 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
     (src / "cut-in-checksum.png").write_bytes(good[:good.index(b"IEND") - 4 - 4 - 2])
     text = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"x" * (600 << 10)))
     (src / "ztxt-600k.png").write_bytes(png(16, 16, 8, 2, rows, text))
+    apng = bytearray(encoded(photo((30, 20)), "PNG", save_all=True, append_images=[
+        photo((30, 20)).transpose(Image.Transpose.ROTATE_180)] * 2))
+    apng[apng.rindex(b"fdAT") - 4] |= 0x80  # the last frame's chunk length: over 2**31
+    (src / "apng-later-frame.png").write_bytes(bytes(apng))
     go, py = both(src, tmp_path)
     assert all(r.ok for r in py.values()), {n: r.error for n, r in py.items()}
     assert {n: r.error for n, r in go.items()} == {
@@ -505,7 +509,8 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
         "ihdr-compression.png": "damaged: invalid compression method",
         "plte-31.png": "damaged: invalid chunk length",
         "cut-in-checksum.png": "truncated: the file ends early (end of stream)",
-        "ztxt-600k.png": "damaged: reached chunk/cache limits"}
+        "ztxt-600k.png": "damaged: reached chunk/cache limits",
+        "apng-later-frame.png": "damaged: chunk exceeds maximum standard length"}
 
 
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
