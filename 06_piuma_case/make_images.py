@@ -62,9 +62,9 @@ def cutout(im: Image.Image) -> Image.Image:
     return out
 
 
-def jpeg_bytes(im: Image.Image, **kw) -> bytes:
+def encoded(im: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
     buf = io.BytesIO()
-    im.save(buf, "JPEG", **kw)
+    im.save(buf, fmt, **kw)
     return buf.getvalue()
 
 
@@ -95,52 +95,42 @@ def write(path: Path, data: bytes) -> None:
 def products(out: Path) -> None:
     for n, name in enumerate(PHOTOS):
         big = product_sized(photo(name), 3200)
-        write(out / "jpeg" / f"{name}.jpg", jpeg_bytes(big, quality=92))
+        write(out / "jpeg" / f"{name}.jpg", encoded(big, quality=92))
         if n % 2 == 0:
             write(out / "jpeg" / "progressive" / f"{name}-progressive.jpg",
-                  jpeg_bytes(big, quality=90, progressive=True))
+                  encoded(big, quality=90, progressive=True))
         if n in (1, 2):
-            buf = io.BytesIO()
-            cutout(product_sized(photo(name), 1600)).save(buf, "PNG")
-            write(out / "png" / f"{name}-cutout.png", buf.getvalue())
+            write(out / "png" / f"{name}-cutout.png",
+                  encoded(cutout(product_sized(photo(name), 1600)), "PNG"))
     gray = product_sized(photo("astronaut"), 2800).convert("L")
-    write(out / "jpeg" / "astronaut-gray.jpg", jpeg_bytes(gray, quality=90))
+    write(out / "jpeg" / "astronaut-gray.jpg", encoded(gray, quality=90))
 
 
 def fixtures(out: Path) -> None:
     good, bad = out / "good", out / "bad"
     cat = photo("chelsea")  # 451 x 300: not square, so rotations show
-    base = jpeg_bytes(cat, quality=90)
+    base = encoded(cat, quality=90)
     write(good / "baseline.jpg", base)
-    write(good / "progressive.jpg", jpeg_bytes(cat, quality=90, progressive=True))
-    write(good / "gray.jpg", jpeg_bytes(cat.convert("L"), quality=90))
+    write(good / "progressive.jpg", encoded(cat, quality=90, progressive=True))
+    write(good / "gray.jpg", encoded(cat.convert("L"), quality=90))
     # Pillow writes CMYK JPEGs the Adobe way (inverted, APP14 marker).
-    write(good / "cmyk.jpg", jpeg_bytes(cat.convert("CMYK"), quality=90))
+    write(good / "cmyk.jpg", encoded(cat.convert("CMYK"), quality=90))
     write(good / "UPPER.JPG", base)
-    write(good / "nested" / "deeper" / "coffee.jpeg",
-          jpeg_bytes(photo("coffee"), quality=85))
+    write(good / "nested" / "deeper" / "coffee.jpeg", encoded(photo("coffee"), quality=85))
     for o in range(1, 9):
         stored = cat.transpose(INVERSE[o]) if o in INVERSE else cat
         exif = Image.Exif()
         exif[0x0112] = o
-        write(good / "exif" / f"orient-{o}.jpg",
-              jpeg_bytes(stored, quality=90, exif=exif.tobytes()))
-    buf = io.BytesIO()
-    cutout(cat).save(buf, "PNG")
-    write(good / "transparent.png", buf.getvalue())
-    buf = io.BytesIO()
+        write(good / "exif" / f"orient-{o}.jpg", encoded(stored, quality=90, exif=exif.tobytes()))
+    write(good / "transparent.png", encoded(cutout(cat), "PNG"))
     pal = cat.quantize(64)
     pal.info["transparency"] = 0  # palette entry 0 is transparent
-    pal.save(buf, "PNG", transparency=0)
-    write(good / "palette.png", buf.getvalue())
-    buf = io.BytesIO()
-    cat.convert("L").save(buf, "PNG")
-    write(good / "gray.png", buf.getvalue())
-    buf = io.BytesIO()
+    write(good / "palette.png", encoded(pal, "PNG", transparency=0))
+    write(good / "gray.png", encoded(cat.convert("L"), "PNG"))
     exif = Image.Exif()
     exif[0x0112] = 6
-    cat.transpose(INVERSE[6]).save(buf, "PNG", exif=exif.tobytes())
-    write(good / "exif" / "orient-6.png", buf.getvalue())
+    write(good / "exif" / "orient-6.png", encoded(cat.transpose(INVERSE[6]), "PNG",
+                                                  exif=exif.tobytes()))
     # Not processed: other extensions.
     write(good / "notes.txt", b"not an image\n")
     write(good / "animation.gif", b"GIF89a")
