@@ -129,6 +129,21 @@ def test_in_process_needs_no_tool(products, tmp_path):
         optimize_dir(products, tmp_path / "y", engine="go", optimizer="tools")
 
 
+@pytest.mark.parametrize("engine", ["go", pytest.param("python", marks=needs_imagequant)])
+def test_an_opaque_picture_gets_a_palette_without_transparency(engine, tmp_path):
+    """The Python engine's palette PNG carried a tRNS chunk of 255s (every
+    entry opaque) for an opaque picture; the Go engine's carries none."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with Image.open(PRODUCTS / "jpeg" / "chelsea.jpg") as im:  # 64 colours: a palette wins
+        im.resize((300, 200)).quantize(64).convert("RGB").save(src / "flat.png")
+    [r] = optimize_dir(src, tmp_path / "out", engine=engine, optimizer="in-process")
+    data = Path(r.destination).read_bytes()
+    with Image.open(r.destination) as im:
+        assert im.mode == "P"  # the palette won
+    assert b"tRNS" not in data
+
+
 def test_low_level_run_optimises_in_process_without_tool_paths(products, tmp_path):
     from piuma import _piuma
     from test_piuma_case import go_jobs

@@ -35,7 +35,7 @@ def optimize_png(im: Image.Image, true_color: bytes) -> bytes:
     indices, palette = imagequant.quantize_raw_rgba_bytes(im.convert("RGBA").tobytes(),
                                                           im.width, im.height)
     out = Image.frombytes("P", im.size, indices)
-    out.putpalette(palette, rawmode="RGBA")
+    out.putpalette(palette, rawmode="RGBA" if im.mode == "RGBA" else "RGBX")  # no opaque tRNS
     buf = io.BytesIO()
     out.save(buf, "PNG", optimize=True)
     return buf.getvalue() if buf.tell() < len(true_color) else true_color
