@@ -13,6 +13,7 @@ own test images (`make corpus`), which nobody here made.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib.util
 import io
@@ -234,6 +235,16 @@ def test_a_files_memory_share_does_not_depend_on_the_other_files(engine, tmp_pat
     assert beside["zz.jpg"].category == "not an image"
     assert beside["photo.jpg"].error == alone
     assert alone.startswith("not enough memory: ")  # (workers=2: a half share each)
+
+
+def test_cli_sizes():
+    from piuma.cli import _size
+
+    assert [_size(t) for t in ("512", "512B", "2G", "2gib", " 3M ", "1KB")] == [
+        512, 512, 2 << 30, 2 << 30, 3 << 20, 1024]
+    for bad in ("", "B", "1.5G", "-1", "5X", "5I", "G5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="invalid size"):
+            _size(bad)
 
 
 def long_png(w: int, h: int) -> bytes:

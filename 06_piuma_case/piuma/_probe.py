@@ -135,9 +135,7 @@ def open_source(path: str) -> tuple[object, int]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        from ._files import plain_error
-
-        raise FileError("unreadable", plain_error(exc)) from None
+        raise FileError("unreadable", _files.plain_error(exc)) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)

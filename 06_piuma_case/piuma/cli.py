@@ -17,6 +17,7 @@ import codecs
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -81,15 +82,11 @@ class ProgressBar:
 
 
 def _size(text: str) -> int:
-    """A number of bytes, with an optional binary suffix: 512M, 2G."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    t = text.strip().upper().removesuffix("IB").removesuffix("B")
-    scale = units.get(t[-1:], 1)
-    digits = t[:-1] if t[-1:] in units else t
-    if not digits.isdigit():
+    """A number of bytes, with an optional binary suffix: 512M, 2G, 2GiB."""
+    if not (m := re.fullmatch(r"(\d+)([KMGT]?)(?:I?B)?", text.strip().upper())):
         raise argparse.ArgumentTypeError(f"invalid size: {text!r} (a number of bytes, or "
                                          "with K, M, G, T)")
-    return int(digits) * scale
+    return int(m[1]) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m[2]]
 
 
 def build_parser() -> argparse.ArgumentParser:
