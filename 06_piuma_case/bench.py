@@ -24,6 +24,7 @@ job, optimisers on. Per variant:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -322,9 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args(argv)
     names = args.variants or list(VARIANTS)
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("distributed") is None:
         names = [n for n in names if "cluster" not in VARIANTS[n]]
         print("(no dask[distributed]: the Dask variants are left out)")
     src = Path(args.src).resolve()
