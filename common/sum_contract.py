@@ -29,6 +29,8 @@ GOOD: list[tuple[tuple, int]] = [
 BAD: list[tuple[tuple, type[Exception], str]] = [
     ((INT64_MAX, 1), OverflowError, r"does not fit in a signed 64-bit integer"),
     ((INT64_MIN, -1), OverflowError, r"does not fit in a signed 64-bit integer"),
+    # wraps to exactly 0: a sign test such as (a < 0 && b < 0 && sum > 0) misses it
+    ((INT64_MIN, INT64_MIN), OverflowError, r"does not fit in a signed 64-bit integer"),
     ((2**63, 0), OverflowError, r"int too big to convert"),
     ((0, -(2**63) - 1), OverflowError, r"int too big to convert"),
     ((1.5, 2), TypeError, r"'float' object cannot be interpreted as an integer"),

@@ -37,7 +37,8 @@ print(json.dumps({
     "problems": sum_contract.problems(newmath.sum),
     "MAX + 1": outcome(newmath.sum, 2**63 - 1, 1),
     "sum_list": {repr(v): outcome(newmath.sum_list, v) for v in
-                 ([1, 2, 3], [2**63 - 1, -(2**63), 5], [2**62, 2**62], [-(2**62), -(2**62), -1])},
+                 ([1, 2, 3], [2**63 - 1, -(2**63), 5], [2**62, 2**62], [-(2**62), -(2**62), -1],
+                  [-(2**63), -(2**63)])},
 }))
 """
 
@@ -67,6 +68,7 @@ def test_sum_list_reports_the_addition_that_overflows(run):
         f"[{MAX}, {MIN}, 5]": "4",  # fits all along
         f"[{2**62}, {2**62}]": "OverflowError",
         f"[{-(2**62)}, {-(2**62)}, -1]": "OverflowError",
+        f"[{MIN}, {MIN}]": "OverflowError",  # wraps to exactly 0
     }
     wrong = {values: got for values, got in run["sum_list"].items()
              if not got.startswith(expected[values])}
