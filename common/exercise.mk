@@ -21,7 +21,7 @@ exercise:
 	@EPG_EXERCISE_BUILD=$(abspath $(EXERCISE_BUILD)) EPG_EXERCISE=$(abspath $(EXERCISE)) \
 		$(PYTEST) -q --tb=short --no-header $(EXERCISE_CHECK) || { \
 		echo; echo "not yet: $(EXERCISE_HINT); then run make exercise again"; exit 1; }
-	@echo; echo "done: $(EXERCISE) passes (one solution: exercise/solution/$(notdir $(EXERCISE)))."
+	@echo; echo "done: $(EXERCISE) passes (one solution: $(wildcard exercise/solution/*.c exercise/solution/*.go))."
 
 # A copy of this step whose one file is replaced by $(EXERCISE), built with
 # -tags exercise (the exercise's Go files carry `//go:build exercise`, so

@@ -1,4 +1,5 @@
 """`make exercise` in 05_goroutines_gil: does a Python thread run during count.countdown()?
+And does the glue keep the rule, no CPython function while the GIL is released?
 
 The module built from exercise/count.c (build/exercise/) runs in a child
 process (its Go core is another copy of the Go runtime: one per process).
@@ -75,3 +76,32 @@ def test_a_python_thread_runs_during_the_go_call():
         pytest.fail(f"during the {out['seconds']:.2f} s of count.countdown({N:,}), the helper "
                     "thread counted 0: it waited for the GIL the whole time. Release it "
                     "around the Go call", pytrace=False)
+
+
+ERRORS = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import count
+for arg, expected in (("x", TypeError), (-1, ValueError), (2**63, OverflowError)):
+    try:
+        count.countdown(arg)
+    except expected:
+        continue
+    raise SystemExit(f"count.countdown({arg!r}) did not raise {expected.__name__}")
+print(count.countdown(10**6))
+"""
+
+
+def test_arguments_are_checked_and_the_result_built_with_the_gil_held():
+    """A glue that releases the GIL around PyArg_ParseTuple or
+    PyLong_FromLongLong runs them with no thread state: raising an exception
+    then dereferences NULL. Every time, not only under load."""
+    proc = subprocess.run([sys.executable, "-c", ERRORS, str(BUILD)], capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode < 0:
+        pytest.fail(f"count.countdown with a bad argument killed the interpreter (signal "
+                    f"{-proc.returncode}): a CPython function (PyArg_ParseTuple, PyErr_*, "
+                    "PyLong_FromLongLong) ran while the GIL was released. Release it around "
+                    "the Go call only", pytrace=False)
+    if proc.returncode != 0 or proc.stdout.strip() != str(10**6):
+        pytest.fail(f"exit status {proc.returncode}: {proc.stderr[-1500:]}", pytrace=False)
