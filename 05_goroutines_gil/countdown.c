@@ -162,15 +162,19 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
         return NULL;
     if (int_arg(n_obj, "n", 0, &n) < 0)
         return NULL;
-    if (workers_obj != NULL && int_arg(workers_obj, "workers", 1, &workers) < 0)
-        return NULL;
     long max_workers;
     if (go_int(go_MaxWorkers, "MaxWorkers", &max_workers) < 0)
         return NULL;
+    if (workers_obj != NULL && int_arg(workers_obj, "workers", 1, &workers) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return NULL;
+        PyErr_Clear(); /* beyond 64 bits is beyond MAX_WORKERS: ValueError too */
+        workers = LLONG_MAX;
+    }
     if (workers > max_workers) {
         PyErr_Format(PyExc_ValueError,
                      "countdown() argument 'workers' must be <= %lld (one "
-                     "goroutine each), got %lld", (long long)max_workers, workers);
+                     "goroutine each), got %S", (long long)max_workers, workers_obj);
         return NULL;
     }
 

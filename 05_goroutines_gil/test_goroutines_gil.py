@@ -142,7 +142,9 @@ def test_concurrent_calls_from_python_threads():
      r"argument 'workers' must be <= 10000 \(one goroutine each\), got 10001"),
     ((2**63,), {}, OverflowError,
      "argument 'n' is too large: 9223372036854775808 does not fit in a signed 64-bit"),
-    ((10, 2**64), {}, OverflowError, "argument 'workers' is too large"),
+    # beyond 64 bits is beyond MAX_WORKERS: ValueError as the docstring says
+    ((10, 2**63), {}, ValueError, r"'workers' must be <= 10000 .*, got 9223372036854775808"),
+    ((10, 2**64), {}, ValueError, r"'workers' must be <= 10000 .*, got 18446744073709551616"),
     ((1.5,), {}, TypeError, "argument 'n' must be int, not float"),
     (("10",), {}, TypeError, "argument 'n' must be int, not str"),
     ((None,), {}, TypeError, "argument 'n' must be int, not NoneType"),
