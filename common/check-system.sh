@@ -105,6 +105,13 @@ esac
 
 dist=$(distribution)
 missing=() problems=() checked=""
+# The interpreter first: a name that does not run (not on PATH, a pyenv shim
+# of a version not selected) would read below as "Python.h not found".
+if [ "$group" = workshop ] && ! "$PYTHON" -c 'import sys' >/dev/null 2>&1; then
+    printf 'system check failed:\n  - %s does not run a Python: give a path or a name on PATH, %s\n' \
+        "$PYTHON" "e.g. make PYTHON=\$(pyenv which python3.12)" >&2
+    exit 1
+fi
 add_missing() {  # once each (jpeg-turbo gives two headers on macOS)
     case " ${missing[*]-} " in *" $1 "*) ;; *) missing+=("$1") ;; esac
 }
