@@ -14,6 +14,7 @@ own test images (`make corpus`), which nobody here made.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import importlib.util
 import io
@@ -543,6 +544,30 @@ def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
 
 
 # ----------------------------------------------- 4. names, paths, folders
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_folder_that_cannot_be_listed_is_one_result(engine, tmp_path, monkeypatch):
+    """(As root, chmod 000 does not stop a listing: os.scandir refuses here.)
+    The batch goes on; the result names the folder, and where it would go."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "locked").mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "locked" / "a.jpg")
+    shutil.copy(GOOD / "baseline.jpg", src / "b.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rs = optimize_dir(src, dst, engine=engine, optimize=False, width=100)
+    real = os.path.realpath(tmp_path)
+    assert [(r.source, r.destination, r.category) for r in rs] == [
+        (f"{real}/src/b.jpg", f"{real}/dst/b.jpg", None),
+        (f"{real}/src/locked", f"{real}/dst/locked", "unreadable")]
+    assert rs[1].error.startswith("unreadable: cannot list this folder: ")
+
 
 def test_root_is_never_src_or_dst(tmp_path):
     """"/" + os.sep is "//": the overlap check let / through, as src or dst."""

@@ -179,7 +179,7 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     opts = Options(**options)  # bad arguments raise before the walk
     _callable(progress)
     src_path, dst_path = _folders(_path("src", src), _path("dst", dst))
-    names, unlisted = _files.walk(src_path)
+    names, unlisted = _files.walk(src_path, dst_path)
     results = _start(src_path, dst_path, names, opts, cluster, progress)
     return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
 

@@ -94,9 +94,9 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def walk(src: str) -> tuple[list[str], list[FileResult]]:
+def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult]]:
     """The image files under src, as paths relative to it, sorted by their
-    bytes; and the folders that could not be listed, as results.
+    bytes; and the folders that could not be listed, as results (to dst).
 
     Links to files are followed (only ever read); folders are not entered
     through links (os.walk's default), so there are no loops.
@@ -106,7 +106,7 @@ def walk(src: str) -> tuple[list[str], list[FileResult]]:
 
     def onerror(exc: OSError) -> None:
         path = exc.filename
-        errors.append(failed(path, path, "unreadable",
+        errors.append(failed(path, os.path.join(dst, os.path.relpath(path, src)), "unreadable",
                              f"cannot list this folder: {plain_error(exc)}"))
 
     for dirpath, _dirs, files in os.walk(src, onerror=onerror):
