@@ -528,7 +528,8 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
     """libjpeg reads on to EOI in both (the Go engine stopped at the last
     row and converted what Pillow calls broken): a second scan in a baseline
-    file, an unknown marker after the scan; a missing EOI is truncated."""
+    file, an unknown marker after the scan. No EOI: truncated when the last
+    rows need bytes past the end, converted when a trailer follows them."""
     src = tmp_path / "src"
     src.mkdir()
     jpg = encoded(photo((64, 48)), "JPEG")
@@ -536,10 +537,11 @@ def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
     (src / "second-scan.jpg").write_bytes(jpg[:-2] + jpg[sos:])
     (src / "bad-marker.jpg").write_bytes(jpg[:-2] + b"\xff\x60\x00\x04ab\xff\xd9")
     (src / "no-eoi.jpg").write_bytes(jpg[:-2])
+    (src / "trailer.jpg").write_bytes(jpg[:-2] + b"CAMERA TRAILER" * 4)  # and no EOI
     go, py = both(src, tmp_path)
     assert {n: (go[n].category, py[n].category) for n in go} == {
         "second-scan.jpg": ("damaged", "damaged"), "bad-marker.jpg": ("damaged", "damaged"),
-        "no-eoi.jpg": ("truncated", "truncated")}
+        "no-eoi.jpg": ("truncated", "truncated"), "trailer.jpg": (None, None)}
     assert go["second-scan.jpg"].error == "damaged: Didn't expect more than one scan"
 
 

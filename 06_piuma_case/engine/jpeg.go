@@ -3,8 +3,9 @@ package engine
 // JPEG through libjpeg-turbo 2.1, as Pillow. Each decode and encode is one C
 // function with a fresh jpeg_(de)compress_struct (no table of one file serves
 // the next); error_exit longjmps to that function's setjmp, never across a Go
-// frame. Decode: warnings ignored as by Pillow, but for a file that ends early;
-// read on to EOI as Pillow; CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
+// frame. Decode: warnings ignored as by Pillow, but for a file that ends in the
+// image; then on to EOI, as Pillow (a second scan is an error, no EOI is not);
+// CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
 // makes byte for byte what `jpegoptim --strip-all` makes of the plain encode.
 
 /*
@@ -23,6 +24,7 @@ typedef struct {
 	struct jpeg_error_mgr pub;
 	jmp_buf jump;
 	int status;
+	_Bool rows_read; // all of them: the end of the file is no longer an error
 	char *msg; // the caller's, JMSG_LENGTH_MAX bytes
 } piuma_jerr;
 
@@ -45,7 +47,8 @@ static void piuma_jerr_exit(j_common_ptr c) {
 
 // Warnings (level -1) and traces are ignored, but for the end of the file.
 static void piuma_jerr_emit(j_common_ptr c, int level) {
-	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) piuma_jerr_exit(c);
+	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF && !((piuma_jerr *)c->err)->rows_read)
+		piuma_jerr_exit(c);
 }
 
 // A failure of our own, in a function with piuma_jerr err and its setjmp.
@@ -73,6 +76,7 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	err.pub.error_exit = piuma_jerr_exit;
 	err.pub.emit_message = piuma_jerr_emit;
 	err.status = J_OK;
+	err.rows_read = 0;
 	err.msg = msg;
 	if (setjmp(err.jump)) {
 		free(*pix);
@@ -104,7 +108,8 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 				out[2] = nk - MULDIV255(255 - in[2], nk, tmp);
 			}
 		}
-		jpeg_finish_decompress(&cinfo); // to EOI, as Pillow: a second scan is damaged
+		err.rows_read = 1;
+		jpeg_finish_decompress(&cinfo);
 	}
 	jpeg_destroy_decompress(&cinfo);
 	free(cmyk);

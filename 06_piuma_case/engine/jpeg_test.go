@@ -103,8 +103,10 @@ func TestStrayBytesBeforeAMarker(t *testing.T) {
 }
 
 // After the image, libjpeg reads on to EOI, as in Pillow: a second scan in a
-// baseline file, or an unknown marker, is damaged, in libjpeg's words; a file
-// without EOI is truncated (Pillow: "image file is truncated").
+// baseline file, or an unknown marker, is damaged, in libjpeg's words. A file
+// that ends without EOI: truncated if the decoder had to read past its end for
+// the last rows (Pillow: "image file is truncated"), converted if some bytes
+// follow them (padding, a camera's trailer), as Pillow converts it.
 func TestWhatFollowsTheImage(t *testing.T) {
 	dir := t.TempDir()
 	data := libjpegFile(t, 64, 48, false)
@@ -117,6 +119,8 @@ func TestWhatFollowsTheImage(t *testing.T) {
 		{append(bytes.Clone(data[sos:len(data)-2]), 0xFF, 0xD9), Damaged, "Didn't expect more than one scan"},
 		{[]byte{0xFF, 0x60, 0, 4, 'a', 'b', 0xFF, 0xD9}, Damaged, "Unsupported marker type 0x60"},
 		{nil, Truncated, "Premature end of JPEG file"},
+		{make([]byte, 16), OK, ""},
+		{[]byte("CAMERA TRAILER"), OK, ""},
 	} {
 		j := newJob(t, dir, append(bytes.Clone(body), c.tail...), 64, 48)
 		if r := convertOne(t, j, Options{}, c.cat); r.Err != c.err {
