@@ -238,6 +238,21 @@ def test_a_files_memory_share_does_not_depend_on_the_other_files(engine, tmp_pat
     assert alone.startswith("not enough memory: ")  # (workers=2: a half share each)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_many_workers_and_little_memory_convert_fewer_files_at_once(engine, tmp_path,
+                                                                     monkeypatch):
+    """64 CPUs and a 1 GiB budget: 16 MiB a file failed every file, even a
+    small one; workers is capped at one per 64 MiB."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        shutil.copy(GOOD / "baseline.jpg", src / f"{i}.jpg")
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert all(r.ok for r in run(engine, src, tmp_path / "a", max_memory=1 << 30).values())
+    res = run(engine, src, tmp_path / "b", workers=64, max_memory=1 << 30)
+    assert all(r.ok for r in res.values()), [r.error for r in res.values()]
+
+
 def test_cli_sizes():
     from piuma.cli import _size
 

@@ -193,7 +193,8 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     name, in their order.
 
     width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
-    "go" or "python". workers: files at once (0: one per CPU). optimize,
+    "go" or "python". workers: files at once (0: one per CPU; at most one per
+    64 MiB of max_memory). optimize,
     optimizer: "in-process" (optimised Huffman tables, libimagequant) or
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
     JPEG DCT scaling (Pillow's draft). resample: "bicubic" or "lanczos".
@@ -246,10 +247,12 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     call it with prepare=False: the caller made and swept the folders).
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
-    workers = opts.workers or os.cpu_count() or 1
     # Each of workers files at once gets its share, whatever else the batch
-    # holds: a file's outcome never depends on the other files.
-    share = (opts.max_memory or _probe.default_max_memory()) // workers
+    # holds (a file's outcome never depends on the other files); at least
+    # 64 MiB: many cores and little memory convert fewer files at once.
+    budget = opts.max_memory or _probe.default_max_memory()
+    workers = max(1, min(opts.workers or os.cpu_count() or 1, budget // (64 * _probe.MIB)))
+    share = budget // workers
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, share, opts.draft,
                                opts.in_process)
     if opts.engine == "go":
