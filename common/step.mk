@@ -13,8 +13,12 @@ STEP := $(notdir $(CURDIR))
 # The workshop venv when it exists, else whatever python3 is on PATH.
 PYTHON ?= $(if $(wildcard $(ROOT)/.venv/bin/python),$(ROOT)/.venv/bin/python,python3)
 PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-ifeq ($(PY_INCLUDE),)  # (empty, "-I$(PY_INCLUDE) -I$(COMMON)" would hide common/ from the compiler)
+# (An empty one, "-I$(PY_INCLUDE) -I$(COMMON)", would hide common/ from the
+# compiler; clean needs no Python: a dangling .venv/bin/python is removed.)
+ifeq ($(PY_INCLUDE),)
+ifneq ($(filter-out clean distclean,$(or $(MAKECMDGOALS),all)),)
 $(error $(PYTHON) does not run a Python: give a path or a name on PATH, e.g. make PYTHON=$$(pyenv which python3.12))
+endif
 endif
 EXT_SUFFIX := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 ABI3_SUFFIX := .abi3$(suffix $(EXT_SUFFIX))
