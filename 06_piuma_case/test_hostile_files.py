@@ -681,6 +681,18 @@ def test_cli_summary_escapes_control_characters_in_names(tmp_path):
     assert "\r" not in p.stdout
 
 
+def test_cli_with_stderr_closed_still_reports(tmp_path):
+    """A cron line with 2>&- (sys.stderr is None): the progress bar asked
+    None whether it is a terminal, after the batch, and the summary was lost."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    p = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", *map(str, CLI), str(src),
+                        str(tmp_path / "out")], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout
+    assert p.stdout.startswith("1 ok, 0 failed (go engine)"), p.stdout
+
+
 def test_cli_summary_escapes_control_characters_in_errors(tmp_path):
     """An error may name a folder (a file in the way of an output folder):
     its newline could forge a line of the summary too."""

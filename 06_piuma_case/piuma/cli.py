@@ -67,7 +67,7 @@ class ProgressBar:
         self.stream, self.width, self.shown = stream, width, False
 
     def __call__(self, done: int, total: int) -> None:
-        if total <= 0 or not self.stream.isatty():
+        if total <= 0 or self.stream is None or not self.stream.isatty():  # (2>&-: None)
             return
         filled = self.width * done // total
         bar = "#" * filled + "-" * (self.width - filled)
