@@ -294,16 +294,23 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
         np.uint8)).save(src / "progressive444-draft.jpg", quality=90, progressive=True,
                         subsampling=0)
     os.link(src / "progressive.jpg", src / "progressive-draft.jpg")
+    # Baseline, one scan a component (jpegtran -scans): buffered as a progressive
+    (tmp_path / "scans.txt").write_text("0;\n1;\n2;\n")
+    with Image.open(src / "progressive444-draft.jpg") as im:
+        im.save(tmp_path / "444.jpg", subsampling=0)
+    subprocess.run(["jpegtran", "-scans", tmp_path / "scans.txt", "-outfile",
+                    src / "multiscan-draft.jpg", tmp_path / "444.jpg"], check=True)
     for name in sorted(p.name for p in src.iterdir()):
         draft = "-draft." in name
         (src / (name + ".d")).mkdir()
         os.link(src / name, src / (name + ".d") / name)
         settings = _probe.Settings(600, 600, piuma.MAX_PIXELS, 1 << 50, draft, True)
         job = _probe.probe(str(src / name), "", "", settings)
-        with Image.open(src / name) as im:
+        with open(src / name, "rb") as f, Image.open(f) as im:
+            n = _probe.scans(f, im) if im.format == "JPEG" else 1
             estimate = (_probe.memory_needed(job.width, job.height, job.scale, job.out_width,
                                              job.out_height, job.format == "PNG")
-                        + _probe.coefficients(im)) / 2**20
+                        + _probe.coefficients(im, n)) / 2**20
         error, grew = child(f"""
 [r] = piuma.optimize_dir({str(src / (name + ".d"))!r}, {str(tmp_path / "out" / name)!r},
                          engine={engine!r}, optimizer="in-process", width=600, height=600,
@@ -313,6 +320,29 @@ OUT = r.error
         print(f"{engine} {name}: peak +{grew:.0f} MiB, estimate {estimate:.0f} MiB")
         assert error is None, (name, error)
         assert grew < estimate, (name, grew, estimate)
+
+
+def test_scans_are_counted_without_a_thumbnails_and_bounded(tmp_path):
+    """An EXIF thumbnail (a JPEG inside APP1) is not a second scan: the
+    estimate of a camera's baseline file stays a baseline one. A progressive
+    file whose scans repeat past MAX_SCANS is refused from its header."""
+    thumb = encoded(photo((40, 30)), "JPEG")
+    exif = b"Exif\0\0II*\0" + struct.pack("<I", 8) + bytes(6) + thumb  # no IFD entry
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "camera.jpg").write_bytes(encoded(photo((400, 300)), "JPEG", exif=exif))
+    with open(src / "camera.jpg", "rb") as f, Image.open(f) as im:
+        assert (src / "camera.jpg").read_bytes().count(b"\xff\xda") == 2
+        assert _probe.scans(f, im) == 1
+        assert _probe.coefficients(im, 1) == 0
+    prog = encoded(photo((64, 48)), "JPEG", progressive=True)
+    last = prog.rindex(b"\xff\xda")
+    (src / "scan-bomb.jpg").write_bytes(prog[:last] + prog[last:-2] * 1000 + b"\xff\xd9")
+    go, py = both(src, tmp_path)
+    for res in (go, py):
+        assert res["camera.jpg"].ok
+        assert res["scan-bomb.jpg"].error == ("damaged: more than 1000 scans (encoders write a "
+                                              "dozen)")
 
 
 def test_python_out_of_memory_is_one_files_error(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ from ._files import FileError
 #: Pillow's Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3).
 MAX_PIXELS = 89_478_485
 MIB = 1 << 20
-MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see too_many_scans)
+MAX_SCANS = 1000  # a JPEG's scans, at most (see scans)
 HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
 
 
@@ -87,11 +87,12 @@ def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
     return need + 32 * MIB  # codec state, tables, Python objects
 
 
-def coefficients(im: Image.Image) -> int:
-    """What a progressive JPEG needs besides: libjpeg keeps the DCT
-    coefficients of the whole image until its last scan, at full size
-    whatever the draft scale (2 bytes each, 64 a block, whole MCUs)."""
-    if im.format not in ("JPEG", "MPO") or not im.info.get("progressive"):
+def coefficients(im: Image.Image, scans: int) -> int:
+    """What a JPEG of several scans (progressive, or one scan a component)
+    needs besides: libjpeg keeps the DCT coefficients of the whole image until
+    the last scan, at full size whatever the draft scale (2 bytes each, 64 a
+    block, whole MCUs)."""
+    if im.format not in ("JPEG", "MPO") or not (im.info.get("progressive") or scans > 1):
         return 0
     (w, h), hmax, vmax = im.size, max(c[1] for c in im.layer), max(c[2] for c in im.layer)
     return -(-w // (8 * hmax)) * -(-h // (8 * vmax)) * sum(c[1] * c[2] for c in im.layer) * 128
@@ -229,12 +230,12 @@ def orientation(im: Image.Image) -> int:
 
 
 def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
-           s: Settings) -> Job:
+           s: Settings, scans: int = 1) -> Job:
     """The job for an opened image whose header passed check_header. For a
     JPEG it calls im.draft, so an image the caller goes on to load decodes
     at the chosen scale."""
     w, h = im.size
-    buffered = coefficients(im)  # (before im.draft changes im.size)
+    buffered = coefficients(im, scans)  # (before im.draft changes im.size)
     o = orientation(im)
     ow, oh = fit(*((h, w) if o >= 5 else (w, h)), s.width, s.height)
     if o >= 5:
@@ -280,18 +281,20 @@ class _Head(io.RawIOBase):
         return self._f.readinto(memoryview(b)[:room]) if room else 0
 
 
-def too_many_scans(f, size: int) -> None:
-    """A progressive JPEG whose scans are repeated thousands of times takes
-    minutes to decode in libjpeg, Pillow's and Go's alike (libjpeg-turbo 3
-    has TJPARAM_SCANLIMIT, djpeg -maxscans): count its SOS markers (0xFF 0xDA
-    cannot occur in entropy-coded data, where 0xFF is always stuffed)."""
+def scans(f, im: Image.Image) -> int:
+    """A JPEG's scans: its SOS markers (0xFF 0xDA cannot occur in entropy-coded
+    data, where 0xFF is always stuffed) but for an EXIF thumbnail's. Scans
+    repeated thousands of times take minutes to decode in libjpeg, Pillow's
+    and Go's alike (libjpeg-turbo 3 has TJPARAM_SCANLIMIT, djpeg -maxscans)."""
     f.seek(0)
-    scans, tail = 0, b""
+    count, tail = 0, b""
     while chunk := f.read(1 << 20):
-        scans += (tail + chunk).count(b"\xff\xda")
+        count += (tail + chunk).count(b"\xff\xda")
         tail = chunk[-1:]
-        if scans > MAX_SCANS:
-            raise FileError("damaged", f"more than {MAX_SCANS} scans (encoders write a dozen)")
+    count -= sum(segment.count(b"\xff\xda") for _, segment in im.applist)
+    if count > MAX_SCANS:
+        raise FileError("damaged", f"more than {MAX_SCANS} scans (encoders write a dozen)")
+    return count
 
 
 def probe(source: str, destination: str, temp: str, s: Settings,
@@ -311,9 +314,8 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                                 f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
                 check_header(im, s, size)
-                job = decide(im, source, destination, temp, size, s)
-                if im.info.get("progressive"):
-                    too_many_scans(f, size)
+                n = scans(f, im) if im.format in ("JPEG", "MPO") else 1
+                job = decide(im, source, destination, temp, size, s, n)
             if key_options is not None:
                 job = dataclasses.replace(job, key=_files.source_key(f, key_options))
             return job
