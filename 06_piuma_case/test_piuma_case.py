@@ -488,6 +488,30 @@ def test_a_source_that_links_into_dst_is_refused_and_kept(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
+    """docker -v /photos/web:/src/web -v /photos/web:/dst/web: realpath sees
+    two folders, the file system one; each output replaced its source."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "web").mkdir(parents=True)
+    (dst / "web").mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "web" / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", src / "b.jpg")
+    before = tree_state(src)
+    script = 'mount --bind "$1/src/web" "$1/dst/web" && shift && exec "$@"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(tmp_path),
+                        sys.executable, str(HERE / "optimize.py"), str(src), str(dst),
+                        "--engine", engine, "--no-optimize"], capture_output=True, text=True)
+    if "mount" in p.stderr or "unshare" in p.stderr:
+        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
+    assert p.returncode == 1, p.stderr
+    assert p.stdout.splitlines()[0] == (
+        f"FAILED web/a.jpg: cannot write: the output folder {os.path.realpath(dst)}/web is the "
+        "source's own (a bind mount?): the output would replace the source")
+    assert tree_state(src) == before
+    assert os.path.exists(dst / "b.jpg")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_overlapping_folders_are_refused(engine, good, tmp_path):
     for dst in (good, good / "out", tmp_path):
         with pytest.raises(ValueError, match="src and dst must not overlap"):

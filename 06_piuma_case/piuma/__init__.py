@@ -311,9 +311,8 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
-            if _files.inside(real := os.path.realpath(source), dst):  # src/a.jpg -> dst/a.jpg
-                raise FileError("cannot write", f"the source is a link to {real}, inside dst: "
-                                "an output could replace it")
+            if reason := _files.would_replace(source, destination, dst):
+                raise FileError("cannot write", reason)
             job = _probe.probe(source, destination, _files.temp_name(destination), settings,
                                opts.output_key() if opts.incremental else None)
             if job.key is not None:  # incremental: is the output already this?

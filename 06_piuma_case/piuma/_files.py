@@ -94,6 +94,19 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def would_replace(source: str, destination: str, dst: str) -> str | None:
+    """Why an output could replace its source, or None: the source is a link
+    into dst, or the two folders are one (a bind mount shows a folder at two
+    paths, which realpath cannot tell)."""
+    if inside(real := os.path.realpath(source), dst):  # src/a.jpg -> dst/a.jpg
+        return f"the source is a link to {real}, inside dst: an output could replace it"
+    with contextlib.suppress(OSError):
+        if os.path.samefile(os.path.dirname(source), os.path.dirname(destination)):
+            return (f"the output folder {os.path.dirname(destination)} is the source's own "
+                    "(a bind mount?): the output would replace the source")
+    return None
+
+
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult]]:
     """The image files under src, as paths relative to it, sorted by their
     bytes; and the folders that could not be listed, as results (to dst).
