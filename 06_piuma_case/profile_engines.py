@@ -6,14 +6,15 @@ One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on:
 the Python engine with the tools (the talk's pipeline) and in process, under
 cProfile; the Go engine (in process), under pprof, outside Python: the
 engine package's BenchmarkJobs (engine/bench_test.go, in its test binary
-build/engine.test, `go test -c`) runs the jobs Python decided (--jobs writes them), because a
+build/engine.test, `go test -c`) runs the jobs Python decided, because a
 Go core inside Python is out of cProfile's sight (the talk used a separate
 Go main; a benchmark with -cpuprofile is Go's own way). The tools' CPU
 (jpegoptim, pngquant) comes from getrusage: no profile sees another process.
 
 Reports in build/profile/: python-*.txt and go-*.txt (each profiler's top
 functions), the raw profiles, and stages.txt: CPU ms per image in each stage,
-from the cumulative times of the functions that do it (STAGES).
+from the cumulative times of the functions that do it (STAGES); jobs.json,
+the Go benchmark's input (its outputs go to go-out/), to run it again by hand.
 """
 
 from __future__ import annotations
@@ -159,21 +160,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, default=HERE / "build" / "images" / "products")
     ap.add_argument("--repeat", type=int, default=3, help="batches per engine, 1 or more")
-    ap.add_argument("--jobs", metavar="DST", type=Path,
-                    help="only print the jobs for --src -> DST, as JSON (for BenchmarkJobs)")
     args = ap.parse_args()
     if args.repeat < 1:
         ap.error(f"--repeat must be 1 or more, not {args.repeat}")
     if not args.src.is_dir():
         ap.error(f"--src {args.src}: not a folder")
-    if args.jobs:
-        print(jobs_json(args.src.resolve(), args.jobs.resolve()))
-        return 0
     OUT.mkdir(parents=True, exist_ok=True)
     src, columns = args.src.resolve(), {}
     with tempfile.TemporaryDirectory(prefix="piuma-profile-") as tmp:
         work = Path(tmp)
-        (jobs := work / "jobs.json").write_text(jobs_json(src, work / "go"))  # (checks src)
+        (jobs := OUT / "jobs.json").write_text(jobs_json(src, OUT / "go-out"))  # (checks src)
         for optimizer in ("tools", "in-process"):
             text, columns[f"python, {optimizer}"] = profile_python(src, work / optimizer,
                                                                    args.repeat, optimizer)

@@ -32,14 +32,14 @@ var (
 )
 
 // BenchmarkJobs converts every job of -jobs FILE (what Python's probe
-// decided: piuma/_probe.py's Job as JSON, format lower-cased; profile_engines.py
-// --jobs writes it) once per iteration, quality 85, bicubic. Besides the wall
+// decided: piuma/_probe.py's Job as JSON, format lower-cased; make profile
+// leaves it in build/profile/) once per iteration, quality 85, bicubic. Besides the wall
 // clock it reports the CPU per image as getrusage counts it: every thread,
 // the garbage collector's and the C libraries' work included.
 //
 //	go test -c -o build/engine.test ./engine
 //	build/engine.test -test.run '^$' -test.bench '^BenchmarkJobs$' -test.benchtime 3x \
-//	    -test.cpuprofile build/profile/go.pprof -jobs jobs.json -workers 1
+//	    -test.cpuprofile build/profile/go.pprof -jobs build/profile/jobs.json -workers 1
 //	go tool pprof -top build/engine.test build/profile/go.pprof
 func BenchmarkJobs(b *testing.B) {
 	if *jobsFile == "" {

@@ -177,11 +177,9 @@ def sweep(folder: str) -> int:
     for entry in entries:
         m = _TEMP.match(entry)
         if m and m[1].decode() == HOST and int(m[2]) != os.getpid() and not _alive(int(m[2])):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # swept by a concurrent run
                 os.unlink(os.path.join(os.fsencode(folder), entry))
                 removed += 1
-            except FileNotFoundError:
-                pass  # swept by a concurrent run
     return removed
 
 
@@ -240,16 +238,12 @@ def sync_folders(folders: set[str]) -> None:
     """fsync each folder once after the batch, so that the renames in it
     survive a crash as the data does."""
     for folder in folders:
-        try:
+        with contextlib.suppress(OSError):  # (best effort: a folder gone, a FS without fsync)
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 # ---- incremental runs ---------------------------------------------------------

@@ -174,9 +174,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     skipped = sum(r.skipped for r in ok)
     summary = {"engine": args.engine, "files": len(results), "ok": len(ok),
                "skipped": skipped, "failed": len(failed), "bytes_in": bytes_in,
-               "bytes_out": bytes_out,
-               "bytes_saved": bytes_in - bytes_out, "seconds": round(elapsed, 3),
-               "cpu_seconds": round(cpu, 3)}
+               "bytes_out": bytes_out, "bytes_saved": bytes_in - bytes_out,
+               "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
     if args.json:
         files = [{**dataclasses.asdict(r), "category": r.category,
                   "seconds": round(r.seconds, 4)} for r in results]
