@@ -346,18 +346,16 @@ class _Watch:
 
     def __init__(self, total: int, engine_progress) -> None:
         self.total, self.early, self._engine = total, 0, engine_progress
-        self._cancel = threading.Event()
 
     @property
     def done(self) -> int:
         return self.early + self._engine.done
 
     @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
+    def cancelled(self) -> bool:  # (the engine's flag: one for the probes and the engine)
+        return self._engine.cancelled
 
     def cancel(self) -> None:
-        self._cancel.set()
         self._engine.cancel()
 
 
