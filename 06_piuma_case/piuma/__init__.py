@@ -91,8 +91,7 @@ def _callable(progress: object) -> None:
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
+    if (path := shutil.which(name)) is None:
         raise FileNotFoundError(
             f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
             "macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")

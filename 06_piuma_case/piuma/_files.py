@@ -134,11 +134,9 @@ def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult]]:
 def _host_id() -> str:
     """8 hex digits naming this machine (its host name and boot): on a dst
     shared by several hosts, a host sweeps only the temp files it left."""
-    try:
-        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
-            boot = f.read()
-    except OSError:
-        boot = b""
+    boot = b""
+    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id", "rb") as f:
+        boot = f.read()
     return hashlib.blake2b(socket.gethostname().encode() + boot, digest_size=4).hexdigest()
 
 
@@ -207,8 +205,7 @@ def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dic
             continue
         if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
             bad[rel] = f"the output folder {path} is not writable"
-            continue
-        if sweep_them:
+        elif sweep_them:
             sweep(path)
     return bad
 
@@ -219,14 +216,11 @@ def write_atomic(temp: str, destination: str, data: bytes) -> None:
     (engine/write.go does the same for the Go engine.)"""
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        try:
+        with os.fdopen(fd, "wb") as f:
             os.fchmod(fd, 0o644)  # whatever the umask: outputs are for a web server
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            f.write(data)
+            f.flush()
             os.fsync(fd)
-        finally:
-            os.close(fd)
         os.rename(temp, destination)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -256,8 +250,7 @@ XATTR = "user.piuma"
 def check_xattrs(dst: str) -> None:
     """OSError now if dst's file system keeps no extended attributes."""
     path = temp_name(os.path.join(dst, "xattr-check"))
-    with open(path, "wb"):
-        pass
+    open(path, "wb").close()
     try:
         os.setxattr(path, XATTR, b"{}")
     except OSError as exc:

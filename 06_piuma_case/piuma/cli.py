@@ -23,14 +23,7 @@ import time
 import warnings
 from typing import TextIO
 
-from . import (
-    DEFAULT_OPTIMIZER,
-    ENGINES,
-    MAX_PIXELS,
-    OPTIMIZERS,
-    RESAMPLE_FILTERS,
-    optimize_dir,
-)
+from . import DEFAULT_OPTIMIZER, ENGINES, MAX_PIXELS, OPTIMIZERS, RESAMPLE_FILTERS, optimize_dir
 from ._probe import human_bytes
 
 
