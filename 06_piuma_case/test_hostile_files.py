@@ -574,7 +574,10 @@ def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
     """libjpeg reads on to EOI in both (the Go engine stopped at the last
     row and converted what Pillow calls broken): a second scan in a baseline
     file, an unknown marker after the scan. No EOI: truncated when the last
-    rows need bytes past the end, converted when a trailer follows them."""
+    rows need bytes past the end, converted when a trailer follows them, or a
+    segment cut short (the Go engine read libjpeg's fake EOI as its bytes).
+    A difference that remains (README): 2 bytes of padding after gray.jpg's
+    last rows, which Pillow's suspending decoder still wants to read past."""
     src = tmp_path / "src"
     src.mkdir()
     jpg = encoded(photo((64, 48)), "JPEG")
@@ -583,10 +586,13 @@ def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
     (src / "bad-marker.jpg").write_bytes(jpg[:-2] + b"\xff\x60\x00\x04ab\xff\xd9")
     (src / "no-eoi.jpg").write_bytes(jpg[:-2])
     (src / "trailer.jpg").write_bytes(jpg[:-2] + b"CAMERA TRAILER" * 4)  # and no EOI
+    (src / "cut-dht.jpg").write_bytes(jpg[:-2] + b"\xff\xc4\x00\x20\x00")
+    (src / "gray-pad2.jpg").write_bytes((GOOD / "gray.jpg").read_bytes()[:-2] + b"\0\0")
     go, py = both(src, tmp_path)
     assert {n: (go[n].category, py[n].category) for n in go} == {
         "second-scan.jpg": ("damaged", "damaged"), "bad-marker.jpg": ("damaged", "damaged"),
-        "no-eoi.jpg": ("truncated", "truncated"), "trailer.jpg": (None, None)}
+        "no-eoi.jpg": ("truncated", "truncated"), "trailer.jpg": (None, None),
+        "cut-dht.jpg": (None, None), "gray-pad2.jpg": (None, "truncated")}
     assert go["second-scan.jpg"].error == "damaged: Didn't expect more than one scan"
 
 

@@ -4,8 +4,9 @@ package engine
 // function with a fresh jpeg_(de)compress_struct (no table of one file serves
 // the next); error_exit longjmps to that function's setjmp, never across a Go
 // frame. Decode: warnings ignored as by Pillow, but for a file that ends in the
-// image; then on to EOI, as Pillow (a second scan is an error, no EOI is not);
-// CMYK, YCCK to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
+// image; then on to EOI, as Pillow (a second scan is an error), and the end of
+// the file there ends the decode (Pillow's decoder suspends: done); CMYK, YCCK
+// to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
 // makes byte for byte what `jpegoptim --strip-all` makes of the plain encode.
 
 /*
@@ -24,7 +25,7 @@ typedef struct {
 	struct jpeg_error_mgr pub;
 	jmp_buf jump;
 	int status;
-	_Bool rows_read; // all of them: the end of the file is no longer an error
+	_Bool rows_read; // all of them: the end of the file ends the decode, a success
 	char *msg; // the caller's, JMSG_LENGTH_MAX bytes
 } piuma_jerr;
 
@@ -45,10 +46,15 @@ static void piuma_jerr_exit(j_common_ptr c) {
 	longjmp(e->jump, 1);
 }
 
-// Warnings (level -1) and traces are ignored, but for the end of the file.
+// Warnings (level -1) and traces are ignored, but for the end of the file: an
+// error in the rows, the end after them (not libjpeg's fake EOI, which a cut
+// segment there would read as its own bytes).
 static void piuma_jerr_emit(j_common_ptr c, int level) {
-	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF && !((piuma_jerr *)c->err)->rows_read)
+	piuma_jerr *e = (piuma_jerr *)c->err;
+	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) {
+		if (e->rows_read) longjmp(e->jump, 1); // e->status stays J_OK
 		piuma_jerr_exit(c);
+	}
 }
 
 // A failure of our own, in a function with piuma_jerr err and its setjmp.
@@ -79,7 +85,7 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	err.rows_read = 0;
 	err.msg = msg;
 	if (setjmp(err.jump)) {
-		free(*pix);
+		if (err.status != J_OK) free(*pix);
 	} else {
 		jpeg_create_decompress(&cinfo);
 		jpeg_stdio_src(&cinfo, fp);
