@@ -325,7 +325,8 @@ OUT = r.error
 def test_scans_are_counted_without_a_thumbnails_and_bounded(tmp_path):
     """An EXIF thumbnail (a JPEG inside APP1) is not a second scan: the
     estimate of a camera's baseline file stays a baseline one. A progressive
-    file whose scans repeat past MAX_SCANS is refused from its header."""
+    file whose scans repeat past MAX_SCANS is refused from its header; a
+    baseline one with as many SOS bytes in a trailer converts."""
     thumb = encoded(photo((40, 30)), "JPEG")
     exif = b"Exif\0\0II*\0" + struct.pack("<I", 8) + bytes(6) + thumb  # no IFD entry
     src = tmp_path / "src"
@@ -338,9 +339,11 @@ def test_scans_are_counted_without_a_thumbnails_and_bounded(tmp_path):
     prog = encoded(photo((64, 48)), "JPEG", progressive=True)
     last = prog.rindex(b"\xff\xda")
     (src / "scan-bomb.jpg").write_bytes(prog[:last] + prog[last:-2] * 1000 + b"\xff\xd9")
+    (src / "trailer.jpg").write_bytes(encoded(photo((64, 48)), "JPEG") + b"\xff\xda" * 1001)
     go, py = both(src, tmp_path)
     for res in (go, py):
         assert res["camera.jpg"].ok
+        assert res["trailer.jpg"].ok
         assert res["scan-bomb.jpg"].error == ("damaged: more than 1000 scans (encoders write a "
                                               "dozen)")
 

@@ -283,16 +283,16 @@ class _Head(io.RawIOBase):
 
 def scans(f, im: Image.Image) -> int:
     """A JPEG's scans: its SOS markers (0xFF 0xDA cannot occur in entropy-coded
-    data, where 0xFF is always stuffed) but for an EXIF thumbnail's. Scans
-    repeated thousands of times take minutes to decode in libjpeg, Pillow's
-    and Go's alike (libjpeg-turbo 3 has TJPARAM_SCANLIMIT, djpeg -maxscans)."""
+    data, where 0xFF is always stuffed) but an EXIF thumbnail's; data after the
+    image (an MPO's second picture) counts too: the estimate errs high. Progressive
+    scans repeated thousands of times take minutes (djpeg -maxscans, TJPARAM_SCANLIMIT)."""
     f.seek(0)
     count, tail = 0, b""
     while chunk := f.read(1 << 20):
         count += (tail + chunk).count(b"\xff\xda")
         tail = chunk[-1:]
     count -= sum(segment.count(b"\xff\xda") for _, segment in im.applist)
-    if count > MAX_SCANS:
+    if count > MAX_SCANS and im.info.get("progressive"):  # (a sequential one cannot repeat)
         raise FileError("damaged", f"more than {MAX_SCANS} scans (encoders write a dozen)")
     return count
 
