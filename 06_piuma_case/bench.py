@@ -96,8 +96,7 @@ def serve(src: str, dst: str, spec: dict) -> None:
         results = piuma.optimize_dir(src, dst, width=WIDTH, height=HEIGHT, quality=QUALITY,
                                      **spec)
         wall, own, cpu = time.perf_counter() - t, cpu_seconds([]) - own, cpu_seconds(workers) - cpu
-        bad = [r for r in results if not r.ok]
-        if bad:
+        if bad := [r for r in results if not r.ok]:
             raise SystemExit(f"{bad[0].source}: {bad[0].error}")
         tasks = len(chunks(src, [os.path.relpath(r.source, src) for r in results])) if n else 0
         print(json.dumps({"wall": wall, "cpu": cpu, "files": len(results), "own": own,

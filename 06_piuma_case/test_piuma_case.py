@@ -501,7 +501,7 @@ def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
     p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(tmp_path),
                         sys.executable, str(HERE / "optimize.py"), str(src), str(dst),
                         "--engine", engine, "--no-optimize"], capture_output=True, text=True)
-    if "mount" in p.stderr or "unshare" in p.stderr:
+    if p.stderr.startswith(("mount:", "unshare:")):
         pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
     assert p.returncode == 1, p.stderr
     assert p.stdout.splitlines()[0] == (
@@ -509,6 +509,27 @@ def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
         "source's own (a bind mount?): the output would replace the source")
     assert tree_state(src) == before
     assert os.path.exists(dst / "b.jpg")
+
+
+def test_a_bind_mount_of_a_src_folder_as_dst_is_an_overlap(tmp_path):
+    """docker -v /photos:/src -v /photos/web:/dst: src/a.jpg's output dst/a.jpg
+    was src/web/a.jpg, another source, replaced."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "web").mkdir(parents=True)
+    dst.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", src / "web" / "a.jpg")
+    before = tree_state(src)
+    script = 'mount --bind "$1/src/web" "$1/dst" && shift && exec "$@"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(tmp_path),
+                        sys.executable, str(HERE / "optimize.py"), str(src), str(dst)],
+                       capture_output=True, text=True)
+    if p.stderr.startswith(("mount:", "unshare:")):
+        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.endswith("error: src and dst must not overlap: dst is "
+                             f"{os.path.realpath(src)}/web (a bind mount?)\n"), p.stderr
+    assert tree_state(src) == before
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -109,6 +109,10 @@ def _folders(src: str, dst: str) -> tuple[str, str]:
         # inside dst: an output could land on a source.
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
     os.makedirs(dst, exist_ok=True)
+    dst_stat = os.stat(dst)  # by identity too: a bind mount shows a folder of src at dst
+    for folder, _subfolders, _names in os.walk(src):
+        if os.path.samestat(os.stat(folder), dst_stat):
+            raise ValueError(f"src and dst must not overlap: dst is {folder} (a bind mount?)")
     # A destination that takes no file fails now, not after every file has
     # been decoded for nothing.
     if os.statvfs(dst).f_flag & os.ST_RDONLY:
@@ -163,9 +167,8 @@ class Options:
 
     def output_key(self) -> str:
         """What decides an output's bytes besides its source (incremental)."""
-        fields = (self.width, self.height, self.quality, self.engine, self.optimize,
-                  self.tools, self.draft, self.resample, __version__)
-        return repr(fields)
+        return repr((self.width, self.height, self.quality, self.engine, self.optimize,
+                     self.tools, self.draft, self.resample, __version__))
 
 
 def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,

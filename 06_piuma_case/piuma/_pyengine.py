@@ -169,10 +169,8 @@ class Progress:
 def run(jobs: list[_probe.Job], o: Options, workers: int, progress: Progress) -> list[FileResult]:
     """Results for jobs, in their order."""
     def one(job: _probe.Job) -> FileResult:
-        if progress.cancelled:
-            r = failed(job.source, job.destination, "cancelled", "the batch was cancelled")
-        else:
-            r = process(job, o)
+        r = (failed(job.source, job.destination, "cancelled", "the batch was cancelled")
+             if progress.cancelled else process(job, o))
         progress.file_done()
         return r
 
