@@ -12,7 +12,7 @@ STEP := $(notdir $(CURDIR))
 
 # The workshop venv when it exists, else whatever python3 is on PATH.
 PYTHON ?= $(if $(wildcard $(ROOT)/.venv/bin/python),$(ROOT)/.venv/bin/python,python3)
-PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
 # (An empty one, "-I$(PY_INCLUDE) -I$(COMMON)", would hide common/ from the
 # compiler; clean needs no Python: a dangling .venv/bin/python is removed.)
 ifeq ($(PY_INCLUDE),)
@@ -20,12 +20,15 @@ ifneq ($(filter-out clean distclean,$(or $(MAKECMDGOALS),all)),)
 $(error $(PYTHON) does not run a Python: give a path or a name on PATH, e.g. make PYTHON=$$(pyenv which python3.12))
 endif
 endif
-EXT_SUFFIX := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+EXT_SUFFIX := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+# No Python (clean only gets here): a glob of every module's name. Empty, it
+# made clean's "countdown$(EXT_SUFFIX)" the source folder countdown/.
+EXT_SUFFIX := $(or $(EXT_SUFFIX),.*so)
 ABI3_SUFFIX := .abi3$(suffix $(EXT_SUFFIX))
 # 1 on a free-threaded build (3.13t, 3.14t): no limited API there (until
 # abi3t, Python 3.15), so modules that are abi3 elsewhere are built
 # version-specific.
-PY_GIL_DISABLED := $(shell $(PYTHON) -c 'import sysconfig; print(1 if sysconfig.get_config_var("Py_GIL_DISABLED") else 0)')
+PY_GIL_DISABLED := $(shell $(PYTHON) -c 'import sysconfig; print(1 if sysconfig.get_config_var("Py_GIL_DISABLED") else 0)' 2>/dev/null)
 
 GO ?= go
 CC ?= cc
