@@ -83,3 +83,26 @@ def test_no_archive_host_is_written_down():
             if p.suffix not in {".png", ".jpg", ".so"} and host.search(
                 p.read_text(errors="replace"))]
     assert not hits, hits
+
+
+STEPS = sorted(p.name for p in ROOT.glob("0[1-6]_*") if (p / "Makefile").is_file())
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_python_that_does_not_run_is_named_and_clean_keeps_the_sources(step):
+    """make PYTHON=x, where x does not run (not on PATH, a dangling venv):
+    the build stops and names it; clean still works (a broken venv must be
+    removable) and names no source: with an empty EXT_SUFFIX, 05's clean
+    removed its countdown/ and cloop/ folders."""
+    build = subprocess.run(["make", "-C", str(ROOT / step), "PYTHON=/nonexistent/python"],
+                           capture_output=True, text=True)
+    assert build.returncode != 0
+    assert "/nonexistent/python does not run a Python" in build.stderr
+    dry = subprocess.run(["make", "-n", "-C", str(ROOT / step), "PYTHON=/nonexistent/python",
+                          "clean"], capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    sources = {str(p.relative_to(ROOT / step)) for p in tracked_files()
+               if (ROOT / step) in p.parents}
+    folders = {str(Path(s).parent) for s in sources} - {"."}
+    removed = set(dry.stdout.split())
+    assert not removed & (sources | folders), removed & (sources | folders)
