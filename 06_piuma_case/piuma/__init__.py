@@ -201,8 +201,8 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
     JPEG DCT scaling (Pillow's draft). resample: "bicubic" or "lanczos".
     max_pixels: larger images fail from their header. max_memory: bytes all
-    workers may use (0: half of the memory or of the cgroup's limit).
-    incremental: skip what is up to date.
+    workers may use (0: half of the memory or of the cgroup's limit; on a
+    cluster, each worker process's). incremental: skip what is up to date.
     cluster: "local", "local:N", a Dask scheduler's address or file.
     progress(done, total): called from this thread while the batch runs.
 
