@@ -487,6 +487,18 @@ def test_a_source_that_links_into_dst_is_refused_and_kept(engine, tmp_path):
     assert (dst / "a.jpg").read_bytes() == before
 
 
+def cli_with_a_bind_mount(folder: Path, at: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI in a mount namespace of its own where at shows folder (as root:
+    the test is skipped elsewhere)."""
+    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(folder), str(at),
+                        sys.executable, str(HERE / "optimize.py"), *args],
+                       capture_output=True, text=True)
+    if p.stderr.startswith(("mount:", "unshare:")):
+        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
+    return p
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
     """docker -v /photos/web:/src/web -v /photos/web:/dst/web: realpath sees
@@ -497,12 +509,8 @@ def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
     shutil.copy(GOOD / "baseline.jpg", src / "web" / "a.jpg")
     shutil.copy(GOOD / "gray.jpg", src / "b.jpg")
     before = tree_state(src)
-    script = 'mount --bind "$1/src/web" "$1/dst/web" && shift && exec "$@"'
-    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(tmp_path),
-                        sys.executable, str(HERE / "optimize.py"), str(src), str(dst),
-                        "--engine", engine, "--no-optimize"], capture_output=True, text=True)
-    if p.stderr.startswith(("mount:", "unshare:")):
-        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
+    p = cli_with_a_bind_mount(src / "web", dst / "web", str(src), str(dst), "--engine", engine,
+                              "--no-optimize")
     assert p.returncode == 1, p.stderr
     assert p.stdout.splitlines()[0] == (
         f"FAILED web/a.jpg: cannot write: the output folder {os.path.realpath(dst)}/web is the "
@@ -520,12 +528,7 @@ def test_a_bind_mount_of_a_src_folder_as_dst_is_an_overlap(tmp_path):
     shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
     shutil.copy(GOOD / "gray.jpg", src / "web" / "a.jpg")
     before = tree_state(src)
-    script = 'mount --bind "$1/src/web" "$1/dst" && shift && exec "$@"'
-    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(tmp_path),
-                        sys.executable, str(HERE / "optimize.py"), str(src), str(dst)],
-                       capture_output=True, text=True)
-    if p.stderr.startswith(("mount:", "unshare:")):
-        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
+    p = cli_with_a_bind_mount(src / "web", dst, str(src), str(dst))
     assert p.returncode == 2, p.stderr
     assert p.stderr.endswith("error: src and dst must not overlap: dst is "
                              f"{os.path.realpath(src)}/web (a bind mount?)\n"), p.stderr
