@@ -625,6 +625,19 @@ def test_a_folder_that_cannot_be_listed_is_one_result(engine, tmp_path, monkeypa
     assert rs[1].error.startswith("unreadable: cannot list this folder: ")
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_folder_gone_while_src_is_walked_is_no_error(engine, tmp_path, monkeypatch):
+    """The overlap check stats every folder of src (by identity): one that a
+    user removed meanwhile failed the whole batch with FileNotFoundError."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    real_walk = os.walk
+    monkeypatch.setattr(os, "walk", lambda top, **kw: [
+        *real_walk(top, **kw), (os.path.join(top, "gone"), [], [])])
+    assert [r.ok for r in optimize_dir(src, tmp_path / "out", engine=engine)] == [True]
+
+
 def test_root_is_never_src_or_dst(tmp_path):
     """"/" + os.sep is "//": the overlap check let / through, as src or dst."""
     assert _files.inside(str(tmp_path), "/")

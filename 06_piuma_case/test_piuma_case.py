@@ -487,11 +487,11 @@ def test_a_source_that_links_into_dst_is_refused_and_kept(engine, tmp_path):
     assert (dst / "a.jpg").read_bytes() == before
 
 
-def cli_with_a_bind_mount(folder: Path, at: Path, *args: str) -> subprocess.CompletedProcess:
-    """The CLI in a mount namespace of its own where at shows folder (as root:
-    the test is skipped elsewhere)."""
-    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
-    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(folder), str(at),
+def cli_with_bind_mounts(mounts: dict[Path, Path], *args: str) -> subprocess.CompletedProcess:
+    """The CLI in a mount namespace of its own where each folder of mounts
+    shows another, {at: folder} (as root: the test is skipped elsewhere)."""
+    script = "".join(f'mount --bind "{f}" "{at}" && ' for at, f in mounts.items())
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script + 'exec "$@"', "sh",
                         sys.executable, str(HERE / "optimize.py"), *args],
                        capture_output=True, text=True)
     if p.stderr.startswith(("mount:", "unshare:")):
@@ -509,12 +509,12 @@ def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
     shutil.copy(GOOD / "baseline.jpg", src / "web" / "a.jpg")
     shutil.copy(GOOD / "gray.jpg", src / "b.jpg")
     before = tree_state(src)
-    p = cli_with_a_bind_mount(src / "web", dst / "web", str(src), str(dst), "--engine", engine,
-                              "--no-optimize")
+    p = cli_with_bind_mounts({dst / "web": src / "web"}, str(src), str(dst), "--engine", engine,
+                             "--no-optimize")
     assert p.returncode == 1, p.stderr
     assert p.stdout.splitlines()[0] == (
-        f"FAILED web/a.jpg: cannot write: the output folder {os.path.realpath(dst)}/web is the "
-        "source's own (a bind mount?): the output would replace the source")
+        f"FAILED web/a.jpg: cannot write: the output folder {os.path.realpath(dst)}/web is a "
+        "folder of src (a bind mount?)")
     assert tree_state(src) == before
     assert os.path.exists(dst / "b.jpg")
 
@@ -528,11 +528,30 @@ def test_a_bind_mount_of_a_src_folder_as_dst_is_an_overlap(tmp_path):
     shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
     shutil.copy(GOOD / "gray.jpg", src / "web" / "a.jpg")
     before = tree_state(src)
-    p = cli_with_a_bind_mount(src / "web", dst, str(src), str(dst))
+    p = cli_with_bind_mounts({dst: src / "web"}, str(src), str(dst))
     assert p.returncode == 2, p.stderr
     assert p.stderr.endswith("error: src and dst must not overlap: dst is "
-                             f"{os.path.realpath(src)}/web (a bind mount?)\n"), p.stderr
+                             f"{str(os.path.realpath(src))!r} or in it (a bind mount)\n"), p.stderr
     assert tree_state(src) == before
+
+
+def test_src_a_folder_of_dst_by_identity_never_loses_a_source(tmp_path):
+    """docker -v /photos:/dst -v /photos/raw:/src: the output of src/raw/b.jpg,
+    dst/raw/b.jpg, was src/b.jpg, another source, replaced."""
+    photos, src, dst = tmp_path / "photos", tmp_path / "src", tmp_path / "dst"
+    (photos / "raw" / "raw").mkdir(parents=True)
+    src.mkdir()
+    dst.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", photos / "raw" / "b.jpg")
+    shutil.copy(GOOD / "gray.jpg", photos / "raw" / "raw" / "b.jpg")
+    before = tree_state(photos / "raw")
+    p = cli_with_bind_mounts({dst: photos, src: photos / "raw"}, str(src), str(dst),
+                             "--no-optimize")
+    assert p.returncode == 1, p.stderr
+    assert p.stdout.splitlines()[0] == (
+        f"FAILED raw/b.jpg: cannot write: the output folder {os.path.realpath(dst)}/raw is a "
+        "folder of src (a bind mount?)")
+    assert tree_state(photos / "raw") == before
 
 
 @pytest.mark.parametrize("engine", ENGINES)

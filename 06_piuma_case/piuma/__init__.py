@@ -109,10 +109,9 @@ def _folders(src: str, dst: str) -> tuple[str, str]:
         # inside dst: an output could land on a source.
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
     os.makedirs(dst, exist_ok=True)
-    dst_stat = os.stat(dst)  # by identity too: a bind mount shows a folder of src at dst
-    for folder, _subfolders, _names in os.walk(src):
-        if os.path.samestat(os.stat(folder), dst_stat):
-            raise ValueError(f"src and dst must not overlap: dst is {folder} (a bind mount?)")
+    # By identity too: a bind mount shows a folder of src at dst (docker -v).
+    if _files.folder_ids([dst]) & _files.folder_ids(f for f, _, _ in os.walk(src)):
+        raise ValueError(f"src and dst must not overlap: dst is {src!r} or in it (a bind mount)")
     # A destination that takes no file fails now, not after every file has
     # been decoded for nothing.
     if os.statvfs(dst).f_flag & os.ST_RDONLY:
@@ -302,7 +301,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
            engine, watch: _Watch, prepare: bool) -> list[FileResult]:
     """Folders, probes, then one engine call for every file that passed."""
     folders = {os.path.dirname(n) for n in names}
-    bad = _files.prepare_folders(dst, folders) if prepare else {}
+    bad = _files.prepare_folders(src, dst, folders) if prepare else {}
     results: list[FileResult | None] = [None] * len(names)
     jobs, where, stale = [], [], {}
     # [excerpt: batch]
@@ -313,8 +312,9 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
-            if reason := _files.would_replace(source, destination, dst):
-                raise FileError("cannot write", reason)
+            if _files.inside(real := os.path.realpath(source), dst):  # src/a.jpg -> dst/a.jpg
+                raise FileError("cannot write", f"the source is a link to {real}, inside dst: "
+                                "an output could replace it")
             job = _probe.probe(source, destination, _files.temp_name(destination), settings,
                                opts.output_key() if opts.incremental else None)
             if job.key is not None:  # incremental: is the output already this?

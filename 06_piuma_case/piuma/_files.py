@@ -94,17 +94,14 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def would_replace(source: str, destination: str, dst: str) -> str | None:
-    """Why an output could replace its source, or None: the source is a link
-    into dst, or the two folders are one (a bind mount shows a folder at two
-    paths, which realpath cannot tell)."""
-    if inside(real := os.path.realpath(source), dst):  # src/a.jpg -> dst/a.jpg
-        return f"the source is a link to {real}, inside dst: an output could replace it"
-    with contextlib.suppress(OSError):
-        if os.path.samefile(os.path.dirname(source), os.path.dirname(destination)):
-            return (f"the output folder {os.path.dirname(destination)} is the source's own "
-                    "(a bind mount?): the output would replace the source")
-    return None
+def folder_ids(folders) -> set[tuple[int, int]]:
+    """The identities (device, inode) of the folders that exist: a bind mount
+    shows one folder at two paths, which realpath cannot tell."""
+    ids = set()
+    for folder in folders:
+        with contextlib.suppress(OSError):  # (gone meanwhile: nothing to overlap)
+            ids.add(((st := os.stat(folder)).st_dev, st.st_ino))
+    return ids
 
 
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult]]:
@@ -183,12 +180,14 @@ def sweep(folder: str) -> int:
 
 # ---- output folders and writes -----------------------------------------------
 
-def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dict[str, str]:
+def prepare_folders(src: str, dst: str, folders: set[str],
+                    sweep_them: bool = True) -> dict[str, str]:
     """Create each output folder (relative to the resolved dst) and sweep it.
-    Returns the folders that cannot take outputs, with the reason: a folder
-    that leads out of dst through a link (it could lead into src), or one
-    that cannot be made."""
+    Returns the folders that cannot take outputs, and why: one that leads out
+    of dst through a link (into src, say), one that is a folder of src under
+    another path (a bind mount), one that cannot be made."""
     bad: dict[str, str] = {}
+    sources = folder_ids([src, *(os.path.join(src, rel) for rel in folders)])
     for rel in sorted(folders, key=os.fsencode):
         path = os.path.normpath(os.path.join(dst, rel))
         real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
@@ -203,7 +202,9 @@ def prepare_folders(dst: str, folders: set[str], sweep_them: bool = True) -> dic
         except OSError as exc:
             bad[rel] = plain_error(exc)
             continue
-        if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
+        if folder_ids([path]) & sources:  # an output could replace a source
+            bad[rel] = f"the output folder {path} is a folder of src (a bind mount?)"
+        elif not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
             bad[rel] = f"the output folder {path} is not writable"
         elif sweep_them:
             sweep(path)

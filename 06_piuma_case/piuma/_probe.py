@@ -88,10 +88,9 @@ def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
 
 
 def coefficients(im: Image.Image, scans: int) -> int:
-    """What a JPEG of several scans (progressive, or one scan a component)
-    needs besides: libjpeg keeps the DCT coefficients of the whole image until
-    the last scan, at full size whatever the draft scale (2 bytes each, 64 a
-    block, whole MCUs)."""
+    """What a JPEG of several scans needs besides: libjpeg keeps the DCT
+    coefficients of the whole image until the last one, at full size whatever
+    the draft scale (2 bytes each, 64 a block, whole MCUs)."""
     if im.format not in ("JPEG", "MPO") or not (im.info.get("progressive") or scans > 1):
         return 0
     (w, h), hmax, vmax = im.size, max(c[1] for c in im.layer), max(c[2] for c in im.layer)

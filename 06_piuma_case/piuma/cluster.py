@@ -126,7 +126,7 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
 def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
         progress: Callable[[int, int], object] | None) -> list[FileResult]:
     """optimize_files on a cluster: results in the order of names."""
-    bad = _files.prepare_folders(dst, {os.path.dirname(n) for n in names}, sweep_them=False)
+    bad = _files.prepare_folders(src, dst, {os.path.dirname(n) for n in names}, sweep_them=False)
     results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
                          bad[os.path.dirname(n)]) for n in names if os.path.dirname(n) in bad}
     todo = [n for n in names if n not in results]
