@@ -513,7 +513,7 @@ def test_a_bind_mount_of_a_source_folder_in_dst_is_refused(engine, tmp_path):
                              "--no-optimize")
     assert p.returncode == 1, p.stderr
     assert p.stdout.splitlines()[0] == (
-        f"FAILED web/a.jpg: cannot write: the output folder {os.path.realpath(dst)}/web is a "
+        f"FAILED web/a.jpg: cannot write: the output folder {os.path.realpath(dst)}/web is in a "
         "folder of src (a bind mount?)")
     assert tree_state(src) == before
     assert os.path.exists(dst / "b.jpg")
@@ -539,19 +539,21 @@ def test_src_a_folder_of_dst_by_identity_never_loses_a_source(tmp_path):
     """docker -v /photos:/dst -v /photos/raw:/src: the output of src/raw/b.jpg,
     dst/raw/b.jpg, was src/b.jpg, another source, replaced."""
     photos, src, dst = tmp_path / "photos", tmp_path / "src", tmp_path / "dst"
-    (photos / "raw" / "raw").mkdir(parents=True)
+    (photos / "raw" / "raw" / "x").mkdir(parents=True)
     src.mkdir()
     dst.mkdir()
     shutil.copy(GOOD / "baseline.jpg", photos / "raw" / "b.jpg")
     shutil.copy(GOOD / "gray.jpg", photos / "raw" / "raw" / "b.jpg")
+    shutil.copy(GOOD / "gray.jpg", photos / "raw" / "raw" / "x" / "c.jpg")  # dst/raw/x: src/x
     before = tree_state(photos / "raw")
     p = cli_with_bind_mounts({dst: photos, src: photos / "raw"}, str(src), str(dst),
                              "--no-optimize")
     assert p.returncode == 1, p.stderr
     assert p.stdout.splitlines()[0] == (
-        f"FAILED raw/b.jpg: cannot write: the output folder {os.path.realpath(dst)}/raw is a "
+        f"FAILED raw/b.jpg: cannot write: the output folder {os.path.realpath(dst)}/raw is in a "
         "folder of src (a bind mount?)")
     assert tree_state(photos / "raw") == before
+    assert not (photos / "raw" / "x").exists()  # no folder made in src either
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -109,7 +109,6 @@ def _folders(src: str, dst: str) -> tuple[str, str]:
         # inside dst: an output could land on a source.
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
     os.makedirs(dst, exist_ok=True)
-    # By identity too: a bind mount shows a folder of src at dst (docker -v).
     if _files.folder_ids([dst]) & _files.folder_ids(f for f, _, _ in os.walk(src)):
         raise ValueError(f"src and dst must not overlap: dst is {src!r} or in it (a bind mount)")
     # A destination that takes no file fails now, not after every file has
@@ -248,9 +247,8 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     call it with prepare=False: the caller made and swept the folders).
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
-    # Each of workers files at once gets its share, whatever else the batch
-    # holds (a file's outcome never depends on the other files); at least
-    # 64 MiB: many cores and little memory convert fewer files at once.
+    # A share per file at once, whatever else the batch holds (a file's outcome
+    # never depends on other files); 64 MiB at least: fewer at once, not none.
     budget = opts.max_memory or _probe.default_max_memory()
     workers = max(1, min(opts.workers or os.cpu_count() or 1, budget // (64 * _probe.MIB)))
     share = budget // workers

@@ -194,6 +194,10 @@ def prepare_folders(src: str, dst: str, folders: set[str],
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
             continue
+        parts = os.path.relpath(path, dst).split(os.sep)  # it, or a folder it would be made in
+        if folder_ids(os.path.join(dst, *parts[:i]) for i in range(1, len(parts) + 1)) & sources:
+            bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
+            continue
         try:
             os.makedirs(path, exist_ok=True)
         except FileExistsError:
@@ -202,9 +206,7 @@ def prepare_folders(src: str, dst: str, folders: set[str],
         except OSError as exc:
             bad[rel] = plain_error(exc)
             continue
-        if folder_ids([path]) & sources:  # an output could replace a source
-            bad[rel] = f"the output folder {path} is a folder of src (a bind mount?)"
-        elif not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
+        if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
             bad[rel] = f"the output folder {path} is not writable"
         elif sweep_them:
             sweep(path)
