@@ -488,12 +488,13 @@ def test_a_source_that_links_into_dst_is_refused_and_kept(engine, tmp_path):
 
 
 def cli_with_bind_mounts(mounts: dict[Path, Path], *args: str) -> subprocess.CompletedProcess:
-    """The CLI in a mount namespace of its own where each folder of mounts
-    shows another, {at: folder} (as root: the test is skipped elsewhere)."""
+    """The CLI (or, args starting with -c, Python) in a mount namespace of its
+    own where each folder of mounts shows another, {at: folder} (as root: the
+    test is skipped elsewhere)."""
     script = "".join(f'mount --bind "{f}" "{at}" && ' for at, f in mounts.items())
+    program = [] if args[0] == "-c" else [str(HERE / "optimize.py")]
     p = subprocess.run(["unshare", "-m", "sh", "-c", script + 'exec "$@"', "sh",
-                        sys.executable, str(HERE / "optimize.py"), *args],
-                       capture_output=True, text=True)
+                        sys.executable, *program, *args], capture_output=True, text=True)
     if p.stderr.startswith(("mount:", "unshare:")):
         pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
     return p
@@ -533,6 +534,39 @@ def test_a_bind_mount_of_a_src_folder_as_dst_is_an_overlap(tmp_path):
     assert p.stderr.endswith("error: src and dst must not overlap: dst is "
                              f"{str(os.path.realpath(src))!r} or in it (a bind mount)\n"), p.stderr
     assert tree_state(src) == before
+
+
+def test_an_output_folder_that_is_another_src_folder_is_refused(tmp_path):
+    """dst/sub1 a bind mount of src/sub2, optimize_files(["sub1/a.jpg"]): the
+    output replaced src/sub2/a.jpg (only the batch's own source folders, not
+    every folder of src, were compared)."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    for sub in ("sub1", "sub2"):
+        (src / sub).mkdir(parents=True)
+        (dst / sub).mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "sub1" / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", src / "sub2" / "a.jpg")
+    before = tree_state(src)
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import piuma; "
+            f"[r] = piuma.optimize_files({str(src)!r}, {str(dst)!r}, ['sub1/a.jpg']); "
+            "print(r.error)")
+    p = cli_with_bind_mounts({dst / "sub1": src / "sub2"}, "-c", code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("cannot write: the output folder "), p.stdout
+    assert tree_state(src) == before
+
+
+def test_dst_is_not_made_inside_src_before_the_overlap_is_seen(tmp_path):
+    """view a bind mount of src, dst = view/new/out: makedirs made src/new/out
+    before the identity check refused the overlap."""
+    src, view = tmp_path / "src", tmp_path / "view"
+    src.mkdir()
+    view.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    p = cli_with_bind_mounts({view: src}, str(src), str(view / "new" / "out"))
+    assert p.returncode == 2, p.stderr
+    assert "src and dst must not overlap" in p.stderr
+    assert sorted(os.listdir(src)) == ["a.jpg"]
 
 
 def test_src_a_folder_of_dst_by_identity_never_loses_a_source(tmp_path):

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import _files, _probe
 from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed, is_image_name
@@ -108,9 +109,10 @@ def _folders(src: str, dst: str) -> tuple[str, str]:
         # dst inside src: a second run would take the outputs as inputs; src
         # inside dst: an output could land on a source.
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
-    os.makedirs(dst, exist_ok=True)
-    if _files.folder_ids([dst]) & _files.folder_ids(f for f, _, _ in os.walk(src)):
+    src_folders = _files.folder_ids(f for f, _, _ in os.walk(src))  # by identity, and
+    if _files.folder_ids([dst, *Path(dst).parents]) & src_folders:  # before makedirs
         raise ValueError(f"src and dst must not overlap: dst is {src!r} or in it (a bind mount)")
+    os.makedirs(dst, exist_ok=True)
     # A destination that takes no file fails now, not after every file has
     # been decoded for nothing.
     if os.statvfs(dst).f_flag & os.ST_RDONLY:

@@ -22,6 +22,7 @@ import re
 import secrets
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 #: Why a file failed, one word or two; the index is the category's number in
 #: core/piuma_api.h (PIUMA_EMPTY = 1 ...), which the Go core returns.
@@ -187,15 +188,14 @@ def prepare_folders(src: str, dst: str, folders: set[str],
     of dst through a link (into src, say), one that is a folder of src under
     another path (a bind mount), one that cannot be made."""
     bad: dict[str, str] = {}
-    sources = folder_ids([src, *(os.path.join(src, rel) for rel in folders)])
+    sources = folder_ids(f for f, _, _ in os.walk(src))  # every one: an output may land in any
     for rel in sorted(folders, key=os.fsencode):
         path = os.path.normpath(os.path.join(dst, rel))
         real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
             continue
-        parts = os.path.relpath(path, dst).split(os.sep)  # it, or a folder it would be made in
-        if folder_ids(os.path.join(dst, *parts[:i]) for i in range(1, len(parts) + 1)) & sources:
+        if folder_ids([path, *Path(path).parents]) & sources:  # or a folder it would be made in
             bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
             continue
         try:

@@ -172,8 +172,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.json:
         files = [{**dataclasses.asdict(r), "category": r.category,
                   "seconds": round(r.seconds, 4)} for r in results]
-        json.dump({"summary": summary, "files": files}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print(json.dumps({"summary": summary, "files": files}, indent=2))
     else:
         src = os.path.realpath(args.src)
         for r in failed:  # names relative to SRC: the line stays readable

@@ -138,9 +138,7 @@ def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_sweep, folders)  # each host removes what its killed runs left
-        batch = uuid.uuid4().hex[:8]
-
-        tasks = itertools.count()
+        batch, tasks = uuid.uuid4().hex[:8], itertools.count()  # for the tasks' keys
 
         def submit(chunk: list[str]):  # unique keys (an old key is the old task), and no
             future = client.submit(_task, src, dst, chunk, opts, pure=False,  # file names:
