@@ -26,7 +26,7 @@ from ._files import FileError
 #: Pillow's Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3).
 MAX_PIXELS = 89_478_485
 MIB = 1 << 20
-MAX_SCANS = 1000  # a JPEG's scans, at most (see scans)
+MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see scans)
 HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
 
 
@@ -229,12 +229,12 @@ def orientation(im: Image.Image) -> int:
 
 
 def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
-           s: Settings, scans: int = 1) -> Job:
+           s: Settings, n_scans: int = 1) -> Job:
     """The job for an opened image whose header passed check_header. For a
     JPEG it calls im.draft, so an image the caller goes on to load decodes
     at the chosen scale."""
     w, h = im.size
-    buffered = coefficients(im, scans)  # (before im.draft changes im.size)
+    buffered = coefficients(im, n_scans)  # (before im.draft changes im.size)
     o = orientation(im)
     ow, oh = fit(*((h, w) if o >= 5 else (w, h)), s.width, s.height)
     if o >= 5:
