@@ -47,10 +47,6 @@ STAGES = {  # stage: (Python functions, as (file, name); Go functions)
 }
 
 
-def tools_cpu() -> float:
-    return sum(os.times()[2:4])  # children_user + children_system: the tools
-
-
 def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[str, dict]:
     """cProfile around the batch, run in this thread (optimize_files runs
     the engine in a thread of its own, which cProfile would not see)."""
@@ -66,12 +62,12 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[
 
     batch(work / "warm")
     prof = cProfile.Profile(time.process_time)
-    files, cpu0, tools0 = 0, time.process_time(), tools_cpu()
+    files, cpu0, tools0 = 0, time.process_time(), sum(os.times()[2:4])  # (children: the tools)
     prof.enable()
     for r in range(repeat):
         files += batch(work / f"r{r}")
     prof.disable()
-    cpu, tool = time.process_time() - cpu0, tools_cpu() - tools0
+    cpu, tool = time.process_time() - cpu0, sum(os.times()[2:4]) - tools0
     prof.dump_stats(OUT / f"python-{optimizer}.prof")
     stats = pstats.Stats(prof, stream=(text := io.StringIO()))
     def seconds(key: tuple) -> float:  # cumulative time of (file, function[, caller])

@@ -21,7 +21,6 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import _files, _probe
 from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed, is_image_name
@@ -105,13 +104,11 @@ def _folders(src: str, dst: str) -> tuple[str, str]:
         os.stat(src)  # FileNotFoundError / PermissionError with errno and path
         raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
     src, dst = os.path.realpath(src), os.path.realpath(dst)
-    if _files.inside(dst, src) or _files.inside(src, dst):
-        # dst inside src: a second run would take the outputs as inputs; src
-        # inside dst: an output could land on a source.
+    # dst in src (by path, or by identity: a bind mount): a second run would take
+    # the outputs as inputs; src in dst: an output could land on a source.
+    if (_files.inside(dst, src) or _files.inside(src, dst)
+            or _files.folder_ids([dst]) & _files.src_folder_ids(src)):
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
-    src_folders = _files.folder_ids(f for f, _, _ in os.walk(src))  # by identity, and
-    if _files.folder_ids([dst, *Path(dst).parents]) & src_folders:  # before makedirs
-        raise ValueError(f"src and dst must not overlap: dst is {src!r} or in it (a bind mount)")
     os.makedirs(dst, exist_ok=True)
     # A destination that takes no file fails now, not after every file has
     # been decoded for nothing.
@@ -302,6 +299,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     """Folders, probes, then one engine call for every file that passed."""
     folders = {os.path.dirname(n) for n in names}
     bad = _files.prepare_folders(src, dst, folders) if prepare else {}
+    outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
     results: list[FileResult | None] = [None] * len(names)
     jobs, where, stale = [], [], {}
     # [excerpt: batch]
@@ -312,9 +310,10 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
-            if _files.inside(real := os.path.realpath(source), dst):  # src/a.jpg -> dst/a.jpg
-                raise FileError("cannot write", f"the source is a link to {real}, inside dst: "
-                                "an output could replace it")
+            real = os.path.realpath(source)  # src/a.jpg -> dst/a.jpg, by path or by identity
+            if _files.inside(real, dst) or _files.folder_ids([os.path.dirname(real)]) & outs:
+                raise FileError("cannot write", f"the source, {real}, is in dst (through a link "
+                                "or a mount): an output could replace it")
             job = _probe.probe(source, destination, _files.temp_name(destination), settings,
                                opts.output_key() if opts.incremental else None)
             if job.key is not None:  # incremental: is the output already this?

@@ -22,7 +22,6 @@ import re
 import secrets
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 #: Why a file failed, one word or two; the index is the category's number in
 #: core/piuma_api.h (PIUMA_EMPTY = 1 ...), which the Go core returns.
@@ -96,13 +95,25 @@ def inside(path: str, folder: str) -> bool:
 
 
 def folder_ids(folders) -> set[tuple[int, int]]:
-    """The identities (device, inode) of the folders that exist: a bind mount
-    shows one folder at two paths, which realpath cannot tell."""
+    """Identities (device, inode) of folders: a bind mount shows one at two paths;
+    for one not made yet, of the nearest folder above it (makedirs would start)."""
     ids = set()
     for folder in folders:
-        with contextlib.suppress(OSError):  # (gone meanwhile: nothing to overlap)
+        while not os.path.lexists(folder) and folder != os.path.dirname(folder):
+            folder = os.path.dirname(folder)
+        with contextlib.suppress(OSError):  # (a dangling link: nothing made there)
             ids.add(((st := os.stat(folder)).st_dev, st.st_ino))
     return ids
+
+
+def src_folder_ids(src: str) -> set[tuple[int, int]]:
+    """Every folder of src, unlisted ones too; iterative (1,000 deep), not through links."""
+    folders, todo = [], [src]
+    while todo:
+        folders.append(folder := todo.pop())
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            todo += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    return folder_ids(folders)
 
 
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult]]:
@@ -188,14 +199,14 @@ def prepare_folders(src: str, dst: str, folders: set[str],
     of dst through a link (into src, say), one that is a folder of src under
     another path (a bind mount), one that cannot be made."""
     bad: dict[str, str] = {}
-    sources = folder_ids(f for f, _, _ in os.walk(src))  # every one: an output may land in any
+    sources = src_folder_ids(src)  # every one: an output may land in any
     for rel in sorted(folders, key=os.fsencode):
         path = os.path.normpath(os.path.join(dst, rel))
         real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
             continue
-        if folder_ids([path, *Path(path).parents]) & sources:  # or a folder it would be made in
+        if folder_ids([path]) & sources:  # (or the folder it would be made in)
             bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
             continue
         try:

@@ -150,16 +150,11 @@ class Progress:
     """The interface of piuma._piuma.Progress, for the Python engine."""
 
     def __init__(self) -> None:
-        self.done = 0
-        self._cancel = threading.Event()
+        self.done, self.cancelled = 0, False
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        self.cancelled = True  # (the workers read it before each file)
 
     def file_done(self) -> None:
         with self._lock:
