@@ -583,6 +583,20 @@ def test_a_source_linked_into_a_bind_mounted_dst_is_refused(tmp_path):
     assert tree_state(y) == before
 
 
+def test_a_dst_that_src_cannot_reach_is_not_an_overlap(tmp_path):
+    """dst a mount at area/disk, src/view a (non-recursive) bind of area: src
+    sees the empty folder under the mount, not dst. Every ancestor of dst was
+    compared, and area's identity refused the run."""
+    src, area, disk = tmp_path / "src", tmp_path / "area", tmp_path / "disk"
+    for d in (src / "view", area / "disk", disk):
+        d.mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    p = cli_with_bind_mounts({area / "disk": disk, src / "view": area}, str(src),
+                             str(area / "disk"), "--no-optimize")
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(disk) == ["a.jpg"]
+
+
 def test_a_deep_src_is_checked_without_recursion(tmp_path):
     """A folder 1,000 deep in src: the overlap check's os.walk raised
     RecursionError (CPython 3.11) and aborted optimize_files."""
