@@ -57,8 +57,8 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[
         opts = piuma.Options(width=800, height=800, engine="python", workers=1,
                              optimizer=optimizer)
         os.makedirs(dst, exist_ok=True)
-        names = piuma._files.walk(str(src))[0]
-        return len(piuma.convert(str(src), str(dst), names, opts, supervise=False))
+        names, _, sources = piuma._files.walk(str(src))
+        return len(piuma.convert(str(src), str(dst), names, opts, None, sources, supervise=False))
 
     batch(work / "warm")
     prof = cProfile.Profile(time.process_time)

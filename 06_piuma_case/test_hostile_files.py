@@ -258,7 +258,7 @@ def test_cli_sizes():
 
     assert [_size(t) for t in ("512", "512B", "2G", "2gib", " 3M ", "1KB")] == [
         512, 512, 2 << 30, 2 << 30, 3 << 20, 1024]
-    for bad in ("", "B", "1.5G", "-1", "5X", "5I", "G5"):
+    for bad in ("", "B", "1.5G", "-1", "5X", "5I", "G5", "\u0663M"):  # (int() reads "٣")
         with pytest.raises(argparse.ArgumentTypeError, match="invalid size"):
             _size(bad)
 
@@ -300,6 +300,7 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
         im.save(tmp_path / "444.jpg", subsampling=0)
     subprocess.run(["jpegtran", "-scans", tmp_path / "scans.txt", "-outfile",
                     src / "multiscan-draft.jpg", tmp_path / "444.jpg"], check=True)
+    (src / "onescan-draft.jpg").write_bytes(first_scan_only(src / "multiscan-draft.jpg"))
     for name in sorted(p.name for p in src.iterdir()):
         draft = "-draft." in name
         (src / (name + ".d")).mkdir()
@@ -307,10 +308,10 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
         settings = _probe.Settings(600, 600, piuma.MAX_PIXELS, 1 << 50, draft, True)
         job = _probe.probe(str(src / name), "", "", settings)
         with open(src / name, "rb") as f, Image.open(f) as im:
-            n = _probe.scans(f, im) if im.format == "JPEG" else 1
+            buffered = im.format == "JPEG" and _probe.buffered(f, im, (src / name).read_bytes())
             estimate = (_probe.memory_needed(job.width, job.height, job.scale, job.out_width,
                                              job.out_height, job.format == "PNG")
-                        + _probe.coefficients(im, n)) / 2**20
+                        + (_probe.coefficients(im) if buffered else 0)) / 2**20
         error, grew = child(f"""
 [r] = piuma.optimize_dir({str(src / (name + ".d"))!r}, {str(tmp_path / "out" / name)!r},
                          engine={engine!r}, optimizer="in-process", width=600, height=600,
@@ -322,20 +323,39 @@ OUT = r.error
         assert grew < estimate, (name, grew, estimate)
 
 
-def test_scans_are_counted_without_a_thumbnails_and_bounded(tmp_path):
-    """An EXIF thumbnail (a JPEG inside APP1) is not a second scan: the
-    estimate of a camera's baseline file stays a baseline one. A progressive
-    file whose scans repeat past MAX_SCANS is refused from its header; a
-    baseline one with as many SOS bytes in a trailer converts."""
+def first_scan_only(path: Path) -> bytes:
+    """A JPEG of one scan a component cut after its first scan (and a table
+    for the next), then EOI: a file of a single scan that holds one component."""
+    data = path.read_bytes()
+    second = data.index(b"\xff\xda", data.index(b"\xff\xda") + 2)
+    cut = data.rfind(b"\xff\xc4", 0, second)
+    return data[:cut if cut > data.index(b"\xff\xda") else second] + b"\xff\xd9"
+
+
+def test_buffered_jpegs_are_told_from_their_first_scan(tmp_path):
+    """libjpeg keeps the whole image's coefficients for a progressive file or
+    one whose first scan lacks a component: a crafted file of a single such
+    scan (a 9000 x 9000 one took 505 MiB against an estimate of 85) is one;
+    an EXIF thumbnail (a JPEG inside APP1, SOS and all) or an MPO's second
+    picture make no difference. A progressive file whose scans repeat past
+    MAX_SCANS is refused from its header; a baseline one with as many SOS
+    bytes in a trailer converts."""
     thumb = encoded(photo((40, 30)), "JPEG")
     exif = b"Exif\0\0II*\0" + struct.pack("<I", 8) + bytes(6) + thumb  # no IFD entry
     src = tmp_path / "src"
     src.mkdir()
     (src / "camera.jpg").write_bytes(encoded(photo((400, 300)), "JPEG", exif=exif))
-    with open(src / "camera.jpg", "rb") as f, Image.open(f) as im:
-        assert (src / "camera.jpg").read_bytes().count(b"\xff\xda") == 2
-        assert _probe.scans(f, im) == 1
-        assert _probe.coefficients(im, 1) == 0
+    photo((64, 48)).save(src / "stereo.jpg", "MPO", save_all=True,
+                         append_images=[photo((64, 48))])
+    (tmp_path / "scans.txt").write_text("0;\n1;\n2;\n")
+    subprocess.run(["jpegtran", "-scans", tmp_path / "scans.txt", "-outfile",
+                    tmp_path / "multiscan.jpg", src / "camera.jpg"], check=True)
+    (src / "onescan.jpg").write_bytes(first_scan_only(tmp_path / "multiscan.jpg"))
+    (src / "progressive.jpg").write_bytes(encoded(photo((64, 48)), "JPEG", progressive=True))
+    for name, want in [("camera.jpg", False), ("stereo.jpg", False), ("onescan.jpg", True),
+                       ("progressive.jpg", True)]:
+        with open(src / name, "rb") as f, Image.open(f) as im:
+            assert _probe.buffered(f, im, (src / name).read_bytes()) is want, name
     prog = encoded(photo((64, 48)), "JPEG", progressive=True)
     last = prog.rindex(b"\xff\xda")
     (src / "scan-bomb.jpg").write_bytes(prog[:last] + prog[last:-2] * 1000 + b"\xff\xd9")
@@ -499,8 +519,10 @@ def test_png_transparent_colours_at_every_bit_depth(engine, tmp_path):
 
 def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     """Two IHDR chunks, a palette PNG without PLTE, an APNG whose frame
-    sequence is broken, ~1 GB of zeros after the image data: each ends the
-    same way in both engines, quickly."""
+    sequence is broken, ~1 GB of zeros after the image data, a tRNS of over
+    256 entries (the Python engine's "internal error"), a tRNS after the image
+    data (Pillow applied it, libspng does not): each ends the same way in both
+    engines, quickly."""
     src = tmp_path / "src"
     src.mkdir()
     rows = (b"\0" + bytes(range(48))) * 16
@@ -519,6 +541,17 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     zeros = z.compress(rows) + z.compress(bytes(1 << 30)) + z.flush()
     (src / "trailing-zeros.png").write_bytes(png(16, 16, 8, 2, b"", idat=zeros))
     (src / "short-stream.png").write_bytes(png(16, 16, 8, 2, rows[:len(rows) // 2]))
+    indexed = (b"\0" + bytes(i % 4 for i in range(16))) * 16
+    plte = png_chunk(b"PLTE", bytes(range(12)))
+    (src / "trns-257.png").write_bytes(png(16, 16, 8, 3, indexed, plte,
+                                           png_chunk(b"tRNS", bytes(257))))
+    late = png(16, 16, 8, 3, indexed, plte)
+    iend = late.index(b"IEND") - 4
+    (src / "trns-late.png").write_bytes(late[:iend] + png_chunk(b"tRNS", bytes(4)) + late[iend:])
+    rgb_late = png(16, 16, 8, 2, rows)
+    iend = rgb_late.index(b"IEND") - 4
+    (src / "trns-late-rgb.png").write_bytes(rgb_late[:iend] + png_chunk(b"tRNS", bytes(6))
+                                            + rgb_late[iend:])
     start = time.monotonic()
     go, py = both(src, tmp_path)
     assert time.monotonic() - start < 60  # an inflate of 1 GB took seconds per engine
@@ -535,6 +568,11 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
         if go[name].ok:
             assert psnr(pixels(go[name].destination), pixels(py[name].destination)) > 50
     assert go["no-plte.png"].error == "damaged: a palette PNG without a palette (PLTE chunk)"
+    assert go["trns-257.png"].error == ("damaged: a palette PNG with over 256 transparent "
+                                        "entries (tRNS)")
+    for name in ("trns-late.png", "trns-late-rgb.png"):
+        with Image.open(py[name].destination) as im:
+            assert im.mode == "RGB", name  # opaque, as libspng reads it
 
 
 def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
@@ -562,6 +600,8 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
         photo((30, 20)).transpose(Image.Transpose.ROTATE_180)] * 2))
     apng[apng.rindex(b"fdAT") - 4] |= 0x80  # the last frame's chunk length: over 2**31
     (src / "apng-later-frame.png").write_bytes(bytes(apng))
+    texts = b"".join(png_chunk(b"tEXt", b"k\0%d" % i) for i in range(1001))
+    (src / "text-1001.png").write_bytes(png(16, 16, 8, 2, rows, texts))
     go, py = both(src, tmp_path)
     assert all(r.ok for r in py.values()), {n: r.error for n, r in py.items()}
     assert {n: r.error for n, r in go.items()} == {
@@ -570,7 +610,8 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
         "plte-31.png": "damaged: invalid chunk length",
         "cut-in-checksum.png": "truncated: the file ends early (end of stream)",
         "ztxt-600k.png": "damaged: reached chunk/cache limits",
-        "apng-later-frame.png": "damaged: chunk exceeds maximum standard length"}
+        "apng-later-frame.png": "damaged: chunk exceeds maximum standard length",
+        "text-1001.png": "damaged: reached chunk/cache limits"}
 
 
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
@@ -626,16 +667,33 @@ def test_a_folder_that_cannot_be_listed_is_one_result(engine, tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_folder_gone_while_src_is_walked_is_no_error(engine, tmp_path, monkeypatch):
-    """The overlap check stats every folder of src (by identity): one that a
-    user removed meanwhile failed the whole batch with FileNotFoundError."""
+def test_a_folder_gone_while_src_is_walked_fails_alone(engine, tmp_path, monkeypatch):
+    """A folder a user removed between the listing of its parent and its own:
+    it is a result that says so; the identity check (which stats every folder
+    of src) once failed the whole batch with FileNotFoundError."""
     src = tmp_path / "src"
-    src.mkdir()
+    (src / "gone").mkdir(parents=True)
     shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
-    real_walk = os.walk
-    monkeypatch.setattr(os, "walk", lambda top, **kw: [
-        *real_walk(top, **kw), (os.path.join(top, "gone"), [], [])])
-    assert [r.ok for r in optimize_dir(src, tmp_path / "out", engine=engine)] == [True]
+    real_scandir = os.scandir
+
+    class Listed(list):  # src's listing, made before "gone" is removed
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    def scandir(path):
+        with real_scandir(path) as it:
+            entries = Listed(it)
+        if path == str(src.resolve()):
+            (src / "gone").rmdir()
+        return entries
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rs = optimize_dir(src, tmp_path / "out", engine=engine)
+    assert [(os.path.basename(r.source), r.error) for r in rs] == [
+        ("a.jpg", None), ("gone", "unreadable: cannot list this folder: no such file or directory")]
 
 
 def test_root_is_never_src_or_dst(tmp_path):
@@ -820,6 +878,48 @@ def test_temp_files_a_killed_run_left_are_swept_once_and_only_this_hosts(engine,
         assert sweeps == [str(dst / "sub")]
     finally:
         live.communicate("")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_src_folder_named_like_a_temp_file_is_never_swept(engine, tmp_path):
+    """A src folder named like a temp file of this host, of a process gone (or
+    of a "pid" past any), becomes an output folder: every later run's sweep
+    raised IsADirectoryError (or OverflowError) for the whole batch."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    names = [f".x.piuma-{_files.HOST}-{pid}-00.tmp" for pid in (2**22 + 1, 10**20)]
+    for name in names:
+        (src / name).mkdir(parents=True)
+        shutil.copy(GOOD / "baseline.jpg", src / name / "a.jpg")
+    for _ in range(2):
+        assert all(r.ok for r in run(engine, src, dst, width=100).values())
+    assert all((dst / name / "a.jpg").is_file() for name in names)
+
+
+def test_a_jpeg_of_sampling_factors_zero_fails_alone(tmp_path, monkeypatch):
+    """A progressive JPEG whose components are all sampled 0x0 (a hostile
+    header Pillow reads): the memory estimate divided by zero, and the
+    ZeroDivisionError stopped the batch, in both engines and on Dask. It is
+    that file's error now; any other exception in the probe would be too."""
+    data = bytearray(encoded(photo((64, 48)), "JPEG", progressive=True))
+    sof = data.index(b"\xff\xc2")
+    for c in range(3):  # SOF: marker, length, precision, height, width, count; 3 bytes a component
+        data[sof + 10 + 3 * c + 1] = 0
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "zero.jpg").write_bytes(data)
+    shutil.copy(GOOD / "baseline.jpg", src / "fine.jpg")
+    go, py = both(src, tmp_path)
+    for res in (go, py):
+        assert res["fine.jpg"].ok
+        assert res["zero.jpg"].category == "damaged", res["zero.jpg"].error
+    with open(src / "zero.jpg", "rb") as f, Image.open(f) as im:
+        assert _probe.coefficients(im) == 0  # (no block of any size: no division by zero)
+    real = _probe.decide
+    monkeypatch.setattr(_probe, "decide", lambda im, source, *a: (
+        1 / 0 if source.endswith("zero.jpg") else real(im, source, *a)))
+    for res in both(src, tmp_path / "again"):
+        assert res["fine.jpg"].ok
+        assert res["zero.jpg"].error == "internal error: ZeroDivisionError: division by zero"
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -382,15 +382,16 @@ def test_symlinks_and_special_files(engine, tmp_path):
     shutil.copy(GOOD / "baseline.jpg", src / "real" / "a.jpg")
     (src / "link.jpg").symlink_to(src / "real" / "a.jpg")  # followed (read only)
     (src / "dirlink").symlink_to(src / "real")  # not entered
+    (src / "dirlink.jpg").symlink_to(src / "real")  # not entered; an image's name: refused
     (src / "broken.jpg").symlink_to(src / "missing.jpg")  # a per-file error
     os.mkfifo(src / "pipe.jpg")  # opening it would block forever: never opened
     (src / "folder.jpg").mkdir()  # a folder with an image name: just a folder
     res = run(engine, src, tmp_path / "out")
-    assert set(res) == {"real/a.jpg", "link.jpg", "broken.jpg", "pipe.jpg"}
+    assert set(res) == {"real/a.jpg", "link.jpg", "broken.jpg", "pipe.jpg", "dirlink.jpg"}
     assert res["link.jpg"].ok
     assert res["real/a.jpg"].ok
     assert res["broken.jpg"].error == "unreadable: no such file or directory"
-    assert res["pipe.jpg"].error == "unreadable: not a regular file"
+    assert res["pipe.jpg"].error == res["dirlink.jpg"].error == "unreadable: not a regular file"
     assert (src / "link.jpg").is_symlink()
 
 
@@ -597,17 +598,23 @@ def test_a_dst_that_src_cannot_reach_is_not_an_overlap(tmp_path):
     assert os.listdir(disk) == ["a.jpg"]
 
 
-def test_a_deep_src_is_checked_without_recursion(tmp_path):
-    """A folder 1,000 deep in src: the overlap check's os.walk raised
-    RecursionError (CPython 3.11) and aborted optimize_files."""
+def test_a_deep_src_is_walked_without_recursion(tmp_path):
+    """A folder 1,000 deep in src: os.walk raised RecursionError (CPython
+    3.11), in the overlap check (optimize_files) and in the walk for names
+    (optimize_dir and the CLI, after that check was fixed)."""
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
     deep = str(src)
     for _ in range(1000):  # (os.makedirs is recursive too)
         os.mkdir(deep := os.path.join(deep, "d"))
+    shutil.copy(GOOD / "gray.jpg", os.path.join(deep, "b.jpg"))
     [r] = optimize_files(src, tmp_path / "out", ["a.jpg"], optimize=False)
     assert r.ok, r.error
+    rs = optimize_dir(src, tmp_path / "out2", optimize=False)
+    real = os.path.realpath(src)
+    assert [(r.source, r.error) for r in rs] == [
+        (f"{real}/a.jpg", None), (f"{real}{deep[len(str(src)):]}/b.jpg", None)]
 
 
 def test_src_a_folder_of_dst_by_identity_never_loses_a_source(tmp_path):
@@ -663,11 +670,32 @@ def test_overlapping_folders_are_refused(engine, good, tmp_path):
     ({"engine": None}, TypeError, "engine must be a str, not NoneType"),
     ({"optimize": 1}, TypeError, "optimize must be a bool, not int"),
     ({"progress": 3}, TypeError, "progress must be callable or None"),
+    # before the folders are made (they were, then the cluster's spec was read)
+    ({"cluster": 5}, TypeError, "cluster must be a str or None, not int"),
+    ({"cluster": "local:0"}, ValueError, "cluster must be local, local:N"),
+    ({"cluster": "local:abc"}, ValueError, "cluster must be local, local:N"),
+    ({"cluster": "local:\u0663"}, ValueError, "cluster must be local, local:N"),
+    ({"cluster": ""}, ValueError, "cluster must be local, local:N"),
 ])
 def test_bad_arguments(kwargs, exc, message, good, tmp_path):
     with pytest.raises(exc, match=message):
         optimize_dir(good, tmp_path / "out", **kwargs)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_name_that_is_not_there_makes_no_folder(engine, tmp_path):
+    """optimize_files(["a.jpg/x.jpg", "a.jpg"]), a.jpg a file: dst/a.jpg/ was
+    made for the first name, and the second failed (in this run and every
+    later one: "a folder with the output's name is in the way"). Names may
+    be any iterable (a generator was read by the type check, and nothing done)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    rs = optimize_files(src, tmp_path / "out", (n for n in ["a.jpg/x.jpg", "a.jpg"]),
+                        engine=engine, width=100)
+    assert [r.error for r in rs] == ["unreadable: not a directory", None]
+    assert (tmp_path / "out" / "a.jpg").is_file()
 
 
 def test_bad_paths(good, tmp_path):
@@ -888,6 +916,31 @@ def test_cli_usage_errors(args, message, tmp_path):
     p = cli(GOOD, tmp_path / "out", *args)
     assert p.returncode == 2
     assert message in p.stderr
+
+
+def test_cli_a_report_it_cannot_write_or_a_batch_that_cannot_start(tmp_path, monkeypatch,
+                                                                     capsys):
+    """stdout on a full disk: exit 1 and why (a traceback before; every file
+    written). A cluster that does not start (a worker killed meanwhile: Dask's
+    RuntimeError, "Nanny failed to start"): exit 2, no traceback."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--width", "100", "--no-optimize"],
+                           stdout=full, stderr=subprocess.PIPE, text=True)
+    assert p.returncode == 1
+    assert p.stderr == ("optimize.py: cannot write the report: [Errno 28] No space left on "
+                        "device\n")
+    assert len([f for f in (tmp_path / "out").rglob("*") if f.is_file()]) == 18  # all written
+
+    def optimize_dir(*args, **kw):
+        raise RuntimeError("Nanny failed to start.")
+
+    from piuma import cli as piuma_cli
+
+    monkeypatch.setattr(piuma_cli, "optimize_dir", optimize_dir)
+    with pytest.raises(SystemExit) as exit_:
+        piuma_cli.main([str(GOOD), str(tmp_path / "out2"), "--cluster", "local:2"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "optimize.py: error: Nanny failed to start.\n"
 
 
 def test_cli_ctrl_c_cancels_cleanly(tmp_path):

@@ -21,15 +21,11 @@ func fail(cat Category, format string, a ...any) error {
 
 var errChanged = fail(Unreadable, "the file changed since it was probed")
 
-// convert is one job: open, decode, resize, orient, encode, optimise, write.
+// convert is one job (checked by the glue, parse_job): open, decode, resize,
+// orient, encode, optimise, write.
 func convert(job *Job, opts *Options) Result {
 	var r Result
 	err := func() error {
-		if job.Width < 1 || job.Height < 1 || job.OutWidth < 1 || job.OutHeight < 1 || job.Scale < 1 ||
-			job.Format != JPEG && job.Format != PNG {
-			return fail(Internal, "bad job: format %d, %dx%d at 1/%d to %dx%d", job.Format, job.Width,
-				job.Height, job.Scale, job.OutWidth, job.OutHeight)
-		}
 		// Without blocking: a FIFO swapped in after the probe must not hang the worker.
 		f, err := os.OpenFile(job.Source, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 		if err != nil {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import sys
 import threading
@@ -85,9 +86,15 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _callable(progress: object) -> None:
+def _callable_and_cluster(progress: object, spec: object) -> None:
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+    if spec is not None:  # (cluster.py connects to it, once the folders are made)
+        _type("cluster", spec, str, "a str or None")
+        n = spec[6:] if spec.startswith("local:") else "1"
+        if not spec or not re.fullmatch(r"0*[1-9][0-9]*", n):
+            raise ValueError(f"cluster must be local, local:N (N >= 1) or an address, not "
+                             f"{spec!r}")
 
 
 def _tool(name: str) -> str:
@@ -98,25 +105,26 @@ def _tool(name: str) -> str:
     return path
 
 
-def _folders(src: str, dst: str) -> tuple[str, str]:
-    """src and dst resolved and checked: src a folder, dst writable, apart."""
+def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
+    """src and dst resolved and checked: src a folder, dst writable, apart;
+    and src walked (_files.walk: names, unlisted folders, identities)."""
     if not os.path.isdir(src):
         os.stat(src)  # FileNotFoundError / PermissionError with errno and path
         raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
     src, dst = os.path.realpath(src), os.path.realpath(dst)
+    listing = _files.walk(src, dst)
     # dst in src (by path, or by identity: a bind mount): a second run would take
     # the outputs as inputs; src in dst: an output could land on a source.
-    if (_files.inside(dst, src) or _files.inside(src, dst)
-            or _files.folder_ids([dst]) & _files.src_folder_ids(src)):
+    if _files.inside(dst, src) or _files.inside(src, dst) or _files.folder_ids([dst]) & listing[2]:
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
-    os.makedirs(dst, exist_ok=True)
+    _files.makedirs(dst)
     # A destination that takes no file fails now, not after every file has
     # been decoded for nothing.
     if os.statvfs(dst).f_flag & os.ST_RDONLY:
         raise OSError(errno.EROFS, "dst is on a read-only file system", dst)
     if not os.access(dst, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, "dst is not writable", dst)
-    return src, dst
+    return src, dst, listing
 
 
 @dataclass(frozen=True)
@@ -176,10 +184,9 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     FileResult per input file (and per folder that could not be listed),
     sorted by source path (the bytes of os.fsencode)."""
     opts = Options(**options)  # bad arguments raise before the walk
-    _callable(progress)
-    src_path, dst_path = _folders(_path("src", src), _path("dst", dst))
-    names, unlisted = _files.walk(src_path, dst_path)
-    results = _start(src_path, dst_path, names, opts, cluster, progress)
+    _callable_and_cluster(progress, cluster)
+    src_path, dst_path, (names, unlisted, sources) = _folders(_path("src", src), _path("dst", dst))
+    results = _start(src_path, dst_path, names, sources, opts, cluster, progress)
     return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
 
 
@@ -209,19 +216,21 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     raises KeyboardInterrupt.
     """
     opts = Options(**options)
-    _callable(progress)
-    if isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names):
+    _callable_and_cluster(progress, cluster)
+    names = None if isinstance(names, (str, bytes)) else list(names)  # (an iterator: read once)
+    if names is None or not all(isinstance(n, str) for n in names):
         raise TypeError("names must be a sequence of str paths relative to src")
     for name in names:  # (no "..": "link/../x" textually in src, is not on disk)
         if os.path.isabs(name) or ".." in name.split(os.sep) or os.path.normpath(name) == ".":
             raise ValueError(f"names must be relative paths inside src, got {name!r}")
     names = [os.path.normpath(name) for name in names]
-    src, dst = _folders(_path("src", src), _path("dst", dst))
-    return _start(src, dst, names, opts, cluster, progress)
+    src, dst, (_, _, sources) = _folders(_path("src", src), _path("dst", dst))
+    return _start(src, dst, names, sources, opts, cluster, progress)
 
 
-def _start(src: str, dst: str, names: list[str], opts: Options, cluster: str | None,
-           progress: Callable[[int, int], object] | None) -> list[FileResult]:
+def _start(src: str, dst: str, names: list[str], sources: set, opts: Options,
+           cluster: str | None, progress: Callable[[int, int], object] | None,
+           ) -> list[FileResult]:
     """What a batch needs that is checked once its folders are: the tools or
     imagequant, xattrs on dst; then the batch, here or on a cluster."""
     if opts.tools:
@@ -235,15 +244,16 @@ def _start(src: str, dst: str, names: list[str], opts: Options, cluster: str | N
     if cluster is not None:
         from . import cluster as _cluster
 
-        return _cluster.run(src, dst, names, opts, cluster, progress)
-    return convert(src, dst, names, opts, progress)
+        return _cluster.run(src, dst, names, sources, opts, cluster, progress)
+    return convert(src, dst, names, opts, progress, sources)
 
 
 def convert(src: str, dst: str, names: list[str], opts: Options,
-            progress: Callable[[int, int], object] | None = None, prepare: bool = True,
+            progress: Callable[[int, int], object] | None = None, sources: set | None = None,
             supervise: bool = True) -> list[FileResult]:
-    """The batch in this process, with checked arguments (a cluster's tasks
-    call it with prepare=False: the caller made and swept the folders).
+    """The batch in this process, with checked arguments. sources: the
+    identities of src's folders (_files.walk), against which the output
+    folders are made; None: the caller made and swept them (a cluster's task).
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
     # A share per file at once, whatever else the batch holds (a file's outcome
@@ -283,7 +293,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     watch = _Watch(len(names), prog)
 
     def batch() -> list[FileResult]:
-        return _batch(src, dst, names, settings, opts, engine, watch, prepare)
+        return _batch(src, dst, names, settings, opts, engine, watch, sources)
 
     return _supervise(batch, watch, progress) if supervise else batch()
 
@@ -295,10 +305,10 @@ def _go_result(job: _probe.Job, row: tuple) -> FileResult:
 
 
 def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts: Options,
-           engine, watch: _Watch, prepare: bool) -> list[FileResult]:
+           engine, watch: _Watch, sources: set | None) -> list[FileResult]:
     """Folders, probes, then one engine call for every file that passed."""
     folders = {os.path.dirname(n) for n in names}
-    bad = _files.prepare_folders(src, dst, folders) if prepare else {}
+    bad = {} if sources is None else _files.prepare_folders(src, dst, folders, sources)
     outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
     results: list[FileResult | None] = [None] * len(names)
     jobs, where, stale = [], [], {}
@@ -323,7 +333,9 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                     continue
             jobs.append(job)
             where.append(i)
-        except FileError as exc:
+        except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
+            if not isinstance(exc, FileError):
+                exc = FileError("internal error", f"{type(exc).__name__}: {exc}")
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
             if opts.incremental:  # an output made from this file's earlier bytes?
@@ -369,6 +381,7 @@ def _supervise(batch: Callable[[], list[FileResult]], watch: _Watch, callback,
     cancels the batch, which finishes the files already started.
     """
     out: list = []
+    callback = callback or (lambda done, total: None)
     # The batch says it has ended with an Event, not by the thread's end: on
     # CPython 3.10-3.12 a join() that KeyboardInterrupt interrupts marks the
     # thread as stopped, and the next join() returns while files are written.
@@ -385,10 +398,8 @@ def _supervise(batch: Callable[[], list[FileResult]], watch: _Watch, callback,
     threading.Thread(target=target, name="piuma-batch", daemon=True).start()
     try:
         while not ended.wait(0.1):
-            if callback is not None:
-                callback(watch.done, watch.total)
-        if callback is not None:
             callback(watch.done, watch.total)
+        callback(watch.done, watch.total)
     except BaseException:
         watch.cancel()
         ended.wait()  # the files already started finish; a second Ctrl-C leaves them

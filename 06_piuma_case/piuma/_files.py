@@ -6,9 +6,8 @@ engine runs; the Go engine gets the paths it must use (core/piuma_api.h) and
 only writes bytes to them (engine/write.go), the way write_atomic does here.
 
 Trust: the files under src are untrusted content; dst belongs to the job (no
-one else writes there while it runs). So the one link rule is checked once,
-before the batch: an output folder that leads out of dst (a symbolic link,
-dst/sub -> src/sub say) takes no output, and outputs never replace a source.
+one else writes there while it runs). So the link and mount rules are checked
+once, before the batch (prepare_folders): outputs never replace a source.
 """
 
 from __future__ import annotations
@@ -106,36 +105,31 @@ def folder_ids(folders) -> set[tuple[int, int]]:
     return ids
 
 
-def src_folder_ids(src: str) -> set[tuple[int, int]]:
-    """Every folder of src, unlisted ones too; iterative (1,000 deep), not through links."""
+def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tuple[int, int]]]:
+    """The image files under src, as paths relative to it, sorted by their
+    bytes; the folders that could not be listed, as results (to dst); and the
+    identities of every folder of src, unlisted ones too (an output may land
+    in any). Iterative: os.walk recursed (3.11), and a tree 1,000 deep failed.
+    Links are followed to files (only ever read), never to folders: no loops
+    (a link to a folder named like an image is a file the probe refuses)."""
+    names: list[str] = []
+    errors: list[FileResult] = []
     folders, todo = [], [src]
     while todo:
         folders.append(folder := todo.pop())
-        with contextlib.suppress(OSError), os.scandir(folder) as entries:
-            todo += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
-    return folder_ids(folders)
-
-
-def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult]]:
-    """The image files under src, as paths relative to it, sorted by their
-    bytes; and the folders that could not be listed, as results (to dst).
-
-    Links to files are followed (only ever read); folders are not entered
-    through links (os.walk's default), so there are no loops.
-    """
-    names: list[str] = []
-    errors: list[FileResult] = []
-
-    def onerror(exc: OSError) -> None:
-        path = exc.filename
-        errors.append(failed(path, os.path.join(dst, os.path.relpath(path, src)), "unreadable",
-                             f"cannot list this folder: {plain_error(exc)}"))
-
-    for dirpath, _dirs, files in os.walk(src, onerror=onerror):
-        rel = os.path.relpath(dirpath, src)
-        names += [os.path.normpath(os.path.join(rel, f)) for f in files if is_image_name(f)]
+        rel = os.path.relpath(folder, src)
+        try:
+            with os.scandir(folder) as listing:
+                entries = [(e.path, e.name, e.is_dir(follow_symlinks=False)) for e in listing]
+        except OSError as exc:
+            errors.append(failed(folder, os.path.join(dst, rel), "unreadable",
+                                 f"cannot list this folder: {plain_error(exc)}"))
+            continue
+        todo += [path for path, _, is_dir in entries if is_dir]
+        names += [os.path.normpath(os.path.join(rel, name)) for _, name, is_dir in entries
+                  if not is_dir and is_image_name(name)]
     names.sort(key=os.fsencode)
-    return names, errors
+    return names, errors, folder_ids(folders)
 
 
 # ---- temp files -------------------------------------------------------------
@@ -165,7 +159,7 @@ def temp_name(destination: str) -> str:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # (a "pid" no process can have)
         return False
     except PermissionError:  # another user's live process
         return True
@@ -184,7 +178,7 @@ def sweep(folder: str) -> int:
     for entry in entries:
         m = _TEMP.match(entry)
         if m and m[1].decode() == HOST and int(m[2]) != os.getpid() and not _alive(int(m[2])):
-            with contextlib.suppress(FileNotFoundError):  # swept by a concurrent run
+            with contextlib.suppress(OSError):  # swept meanwhile; a folder; append-only
                 os.unlink(os.path.join(os.fsencode(folder), entry))
                 removed += 1
     return removed
@@ -192,15 +186,18 @@ def sweep(folder: str) -> int:
 
 # ---- output folders and writes -----------------------------------------------
 
-def prepare_folders(src: str, dst: str, folders: set[str],
+def prepare_folders(src: str, dst: str, folders: set[str], sources: set[tuple[int, int]],
                     sweep_them: bool = True) -> dict[str, str]:
-    """Create each output folder (relative to the resolved dst) and sweep it.
+    """Create each output folder (relative to the resolved dst) whose folder is
+    in src (optimize_files' "a.jpg/x.jpg" makes no dst/a.jpg/), and sweep it.
     Returns the folders that cannot take outputs, and why: one that leads out
     of dst through a link (into src, say), one that is a folder of src under
-    another path (a bind mount), one that cannot be made."""
+    another path (a bind mount: sources, walk's identities), one that cannot
+    be made."""
     bad: dict[str, str] = {}
-    sources = src_folder_ids(src)  # every one: an output may land in any
     for rel in sorted(folders, key=os.fsencode):
+        if not os.path.isdir(os.path.join(src, rel)):
+            continue  # (its files fail on their own: "not a directory")
         path = os.path.normpath(os.path.join(dst, rel))
         real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
         if not inside(real, dst):
@@ -210,7 +207,7 @@ def prepare_folders(src: str, dst: str, folders: set[str],
             bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
             continue
         try:
-            os.makedirs(path, exist_ok=True)
+            makedirs(path)
         except FileExistsError:
             bad[rel] = f"a file is in the way of the output folder {path}"
             continue
@@ -222,6 +219,19 @@ def prepare_folders(src: str, dst: str, folders: set[str],
         elif sweep_them:
             sweep(path)
     return bad
+
+
+def makedirs(path: str) -> None:
+    """os.makedirs(path, exist_ok=True) without its recursion (a tree 1,000 deep)."""
+    missing, folder = [], path
+    while not os.path.lexists(folder) and folder != os.path.dirname(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # (made meanwhile: a concurrent run)
+            os.mkdir(folder)
+    if not os.path.isdir(path):
+        raise FileExistsError(errno.EEXIST, "a file is in the way", path)
 
 
 def write_atomic(temp: str, destination: str, data: bytes) -> None:

@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from . import _files
 from ._files import FileError
@@ -26,7 +26,7 @@ from ._files import FileError
 #: Pillow's Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3).
 MAX_PIXELS = 89_478_485
 MIB = 1 << 20
-MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see scans)
+MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see buffered)
 HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
 
 
@@ -87,13 +87,12 @@ def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
     return need + 32 * MIB  # codec state, tables, Python objects
 
 
-def coefficients(im: Image.Image, scans: int) -> int:
-    """What a JPEG of several scans needs besides: libjpeg keeps the DCT
-    coefficients of the whole image until the last one, at full size whatever
+def coefficients(im: Image.Image) -> int:
+    """What a buffered JPEG (see buffered) needs besides: libjpeg keeps the DCT
+    coefficients of the whole image until the last scan, at full size whatever
     the draft scale (2 bytes each, 64 a block, whole MCUs)."""
-    if im.format not in ("JPEG", "MPO") or not (im.info.get("progressive") or scans > 1):
-        return 0
-    (w, h), hmax, vmax = im.size, max(c[1] for c in im.layer), max(c[2] for c in im.layer)
+    (w, h), hmax = im.size, max(1, *(c[1] for c in im.layer))  # (0: the decoders refuse it)
+    vmax = max(1, *(c[2] for c in im.layer))
     return -(-w // (8 * hmax)) * -(-h // (8 * vmax)) * sum(c[1] * c[2] for c in im.layer) * 128
 
 
@@ -202,6 +201,8 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
         rawmode = im.tile[0][3] if im.tile else ""
         if im.mode == "P" and im.palette is None:
             raise FileError("damaged", "a palette PNG without a palette (PLTE chunk)")
+        if isinstance(t := im.info.get("transparency"), bytes) and len(t) > 256:  # Pillow raised
+            raise FileError("damaged", "a palette PNG with over 256 transparent entries (tRNS)")
         if "16" in str(rawmode) and "transparency" in im.info:
             # Pillow reads 16-bit RGB as 8 bits a sample and cannot match a
             # 16-bit colour key: refused by both rather than drawn opaque.
@@ -229,12 +230,12 @@ def orientation(im: Image.Image) -> int:
 
 
 def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
-           s: Settings, n_scans: int = 1) -> Job:
+           s: Settings, buffered: bool = False) -> Job:
     """The job for an opened image whose header passed check_header. For a
     JPEG it calls im.draft, so an image the caller goes on to load decodes
     at the chosen scale."""
     w, h = im.size
-    buffered = coefficients(im, n_scans)  # (before im.draft changes im.size)
+    extra = coefficients(im) if buffered else 0  # (before im.draft changes im.size)
     o = orientation(im)
     ow, oh = fit(*((h, w) if o >= 5 else (w, h)), s.width, s.height)
     if o >= 5:
@@ -247,7 +248,7 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + buffered
+    need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + extra
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "
                         f"{human_bytes(need)}, one worker's share of max_memory is "
@@ -255,45 +256,25 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
     return Job(source, destination, temp, fmt, w, h, scale, ow, oh, o, size)
 
 
-class _Head(io.RawIOBase):
-    """A file that ends after HEADER_LIMIT bytes: Pillow scans junk between
-    JPEG markers a byte at a time (a real header followed by gigabytes of
-    zeros took an hour), so the probe's reads are bounded."""
-
-    def __init__(self, f) -> None:
-        self._f = f
-
-    def readable(self) -> bool:
+def buffered(f, im: Image.Image, head: bytes) -> bool:
+    """Whether libjpeg decodes this JPEG into a buffer of the whole image's
+    coefficients (jdinput.c, has_multiple_scans): a progressive one (its scans
+    counted: thousands of repeated ones take minutes; djpeg -maxscans), or one
+    whose first scan holds fewer components than the frame. Pillow's header read
+    of head ends right after that scan's header: FF DA, length 6 + 2n, n, n
+    selectors, 3 bytes (read again here: an MPO moves its file)."""
+    if im.info.get("progressive"):
+        f.seek(0)
+        count, tail = 0, b""
+        while chunk := f.read(1 << 20):
+            count += (tail + chunk).count(b"\xff\xda")  # (0xFF is stuffed in entropy data)
+            tail = chunk[-1:]
+        if count > MAX_SCANS:
+            raise FileError("damaged", f"more than {MAX_SCANS} scans (encoders write a dozen)")
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._f.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._f.tell()
-
-    def readinto(self, b) -> int:
-        room = max(0, HEADER_LIMIT - self._f.tell())
-        return self._f.readinto(memoryview(b)[:room]) if room else 0
-
-
-def scans(f, im: Image.Image) -> int:
-    """A JPEG's scans: its SOS markers (0xFF 0xDA cannot occur in entropy-coded
-    data, where 0xFF is always stuffed) but an EXIF thumbnail's; data after the
-    image (an MPO's second picture) counts too: the estimate errs high. Progressive
-    scans repeated thousands of times take minutes (djpeg -maxscans, TJPARAM_SCANLIMIT)."""
-    f.seek(0)
-    count, tail = 0, b""
-    while chunk := f.read(1 << 20):
-        count += (tail + chunk).count(b"\xff\xda")
-        tail = chunk[-1:]
-    count -= sum(segment.count(b"\xff\xda") for _, segment in im.applist)
-    if count > MAX_SCANS and im.info.get("progressive"):  # (a sequential one cannot repeat)
-        raise FileError("damaged", f"more than {MAX_SCANS} scans (encoders write a dozen)")
-    return count
+    with JpegImagePlugin.JpegImageFile(io.BytesIO(head)) as jpeg:
+        end, n = jpeg.fp.tell(), len(im.layer)
+    return head[end - 8 - 2 * n:end][:5] != bytes((0xFF, 0xDA, 0, 6 + 2 * n, n))
 
 
 def probe(source: str, destination: str, temp: str, s: Settings,
@@ -304,17 +285,24 @@ def probe(source: str, destination: str, temp: str, s: Settings,
     f, size = open_source(source)
     try:
         with f:
+            # Pillow reads HEADER_LIMIT bytes at most: it scans junk between JPEG
+            # markers a byte at a time (a header, then gigabytes of zeros: an hour).
             try:
-                im = open_image(io.BufferedReader(_Head(f)), size)
+                head = f.read(HEADER_LIMIT)
+            except OSError as exc:
+                raise FileError("unreadable", _files.plain_error(exc)) from None
+            try:
+                im = open_image(bounded := io.BytesIO(head), size)
             except FileError:
-                if f.tell() < HEADER_LIMIT:
+                if bounded.tell() < HEADER_LIMIT:
                     raise
                 raise FileError("damaged", "no image data in the first "
                                 f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
                 check_header(im, s, size)
-                n = scans(f, im) if im.format in ("JPEG", "MPO") else 1
-                job = decide(im, source, destination, temp, size, s, n)
+                jpeg = im.format in ("JPEG", "MPO")
+                job = decide(im, source, destination, temp, size, s,
+                             jpeg and buffered(f, im, head))
             if key_options is not None:
                 job = dataclasses.replace(job, key=_files.source_key(f, key_options))
             return job

@@ -74,12 +74,14 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
             bits = int(rawmode[2])
             im.info["transparency"] = (im.info["transparency"] & ((1 << bits) - 1)) * (
                 255 // ((1 << bits) - 1))
+        info = dict(im.info)  # (a tRNS after the pixels: libspng ignores it, so do we)
         try:
             im.load()
         except MemoryError:
             raise
         except Exception as exc:  # OSError, SyntaxError, ValueError...: a broken stream
             raise _probe.pillow_error(exc) from None
+        im.info = info
         im = _output_mode(im)
     if im.size != (job.out_width, job.out_height):
         kernel = Image.Resampling.LANCZOS if o.resample == "lanczos" else Image.Resampling.BICUBIC

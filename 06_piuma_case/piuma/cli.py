@@ -3,8 +3,9 @@
     python 06_piuma_case/optimize.py SRC DST --width 800 --height 800 \\
         --quality 85 --engine go --workers 2 [--json]
 
-Exit status: 0 every file succeeded, 1 some failed (the others are written),
-2 usage error, 130 interrupted (Ctrl-C). A file name that is not valid in the
+Exit status: 0 every file succeeded, 1 some failed (the others are written)
+or the report could not be written, 2 no batch (a bad option, src, dst or
+cluster), 130 interrupted (Ctrl-C). A file name that is not valid in the
 file system's encoding is never lost: the summary writes its bytes (what `ls`
 shows), the JSON report "\\udc80".."\\udcff" escapes (os.fsencode gives the
 bytes back).
@@ -76,7 +77,7 @@ class ProgressBar:
 
 def _size(text: str) -> int:
     """A number of bytes, with an optional binary suffix: 512M, 2G, 2GiB."""
-    if not (m := re.fullmatch(r"(\d+)([KMGT]?)(?:I?B)?", text.strip().upper())):
+    if not (m := re.fullmatch(r"([0-9]+)([KMGT]?)(?:I?B)?", text.strip().upper())):
         raise argparse.ArgumentTypeError(f"invalid size: {text!r} (a number of bytes, or "
                                          "with K, M, G, T)")
     return int(m[1]) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m[2]]
@@ -130,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Image size .* could be decompression bomb")
     try:
         return _main(parser, args)
-    except BrokenPipeError:  # `optimize.py ... | head`: the reader left, quietly
+    except OSError as exc:  # the report: its reader left (`| head`), quietly; a full disk
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if not isinstance(exc, BrokenPipeError):
+            print(f"{parser.prog}: cannot write the report: {exc}", file=sys.stderr)
         return 1
 
 
@@ -147,7 +150,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
             resample=args.resample, max_pixels=args.max_pixels, max_memory=args.max_memory,
             incremental=args.incremental, cluster=args.cluster, progress=bar)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:  # (no batch)
         bar.close()
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     except KeyboardInterrupt:
@@ -179,9 +182,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {_printable(r.error)}")
         pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
         up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
-        how = args.engine + " engine"
-        if args.optimize and (args.optimizer or DEFAULT_OPTIMIZER[args.engine]) == "tools":
-            how += " + jpegoptim, pngquant"
+        tools = args.optimize and (args.optimizer or DEFAULT_OPTIMIZER[args.engine]) == "tools"
+        how = args.engine + " engine" + (" + jpegoptim, pngquant" if tools else "")
         if args.cluster:
             how += f", on Dask {args.cluster}"
         print(f"{len(ok)} ok{up_to_date}, {len(failed)} failed ({how}) in {elapsed:.2f}s, CPU "

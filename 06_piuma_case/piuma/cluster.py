@@ -4,20 +4,12 @@
     optimize_dir(src, dst, cluster="tcp://scheduler:8786")  # an existing cluster
     python optimize.py SRC DST --cluster local:2
 
-The caller walks src, makes and checks the output folders, and submits tasks:
-chunks of files of one output folder, about a second of work each. A worker
-process converts a chunk with piuma.convert (the same code as without a
-cluster) and returns its per-file results, gathered here as they complete:
-a worker that dies loses only the chunk it was converting, which Dask runs
-again elsewhere; a file that kills its worker every time ends as that file's
-error, and the batch goes on.
-
-Why it is safe with a Go runtime inside: the Go core is loaded by a
-WorkerPlugin in each worker process, never in the caller (whose process the
-nanny starts the workers from), and workers start with `spawn`: a fork()
-copies a process whose Go runtime's threads do not survive it
-(golang/go#15538). GOMAXPROCS, the files a worker converts at once and its
-memory budget come from that worker's threads and memory limit.
+The caller walks src and makes the output folders; tasks are chunks of files
+of one output folder, each converted by piuma.convert in a worker, whose
+results are gathered as they complete. The Go core is loaded by a
+WorkerPlugin in each worker, never in the caller, and workers start with
+spawn (golang/go#15538). README.md, "the cron job on a Dask cluster", says
+how a worker's death, temp files and Ctrl-C are handled, and why.
 """
 
 from __future__ import annotations
@@ -85,7 +77,7 @@ def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResul
     limit = worker.memory_manager.memory_limit
     opts = dataclasses.replace(opts, workers=worker.state.nthreads,
                                max_memory=opts.max_memory or (limit // 2 if limit else 0))
-    return convert(src, dst, names, opts, prepare=False)
+    return convert(src, dst, names, opts)
 
 
 def _sweep(folders: list[str]) -> int:
@@ -94,9 +86,7 @@ def _sweep(folders: list[str]) -> int:
 
 def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
     if spec == "local" or spec.startswith("local:"):
-        n = spec.partition(":")[2]
-        if n and not (n.isdigit() and int(n) > 0):
-            raise ValueError(f"cluster must be local, local:N (N >= 1) or an address, not {spec!r}")
+        n = spec.partition(":")[2]  # (checked by optimize_files)
         if dask.config.get(METHOD) != "spawn":
             raise ValueError(f"{METHOD} is {dask.config.get(METHOD)!r}: piuma's workers load a "
                              "Go runtime and must start with 'spawn'")
@@ -123,10 +113,11 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
     return Client(spec), None
 
 
-def run(src: str, dst: str, names: list[str], opts: Options, spec: str,
+def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec: str,
         progress: Callable[[int, int], object] | None) -> list[FileResult]:
     """optimize_files on a cluster: results in the order of names."""
-    bad = _files.prepare_folders(src, dst, {os.path.dirname(n) for n in names}, sweep_them=False)
+    bad = _files.prepare_folders(src, dst, {os.path.dirname(n) for n in names}, sources,
+                                 False)
     results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
                          bad[os.path.dirname(n)]) for n in names if os.path.dirname(n) in bad}
     todo = [n for n in names if n not in results]
