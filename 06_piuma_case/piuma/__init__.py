@@ -112,10 +112,10 @@ def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
         os.stat(src)  # FileNotFoundError / PermissionError with errno and path
         raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
     src, dst = os.path.realpath(src), os.path.realpath(dst)
-    listing = _files.walk(src, dst)
     # dst in src (by path, or by identity: a bind mount): a second run would take
     # the outputs as inputs; src in dst: an output could land on a source.
-    if _files.inside(dst, src) or _files.inside(src, dst) or _files.folder_ids([dst]) & listing[2]:
+    if (_files.inside(dst, src) or _files.inside(src, dst)  # (before walking src: "/")
+            or _files.folder_ids([dst]) & (listing := _files.walk(src, dst))[2]):
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
     _files.makedirs(dst)
     # A destination that takes no file fails now, not after every file has
