@@ -333,9 +333,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                     continue
             jobs.append(job)
             where.append(i)
-        except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
-            if not isinstance(exc, FileError):
-                exc = FileError("internal error", f"{type(exc).__name__}: {exc}")
+        except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             watch.early += 1
             if opts.incremental:  # an output made from this file's earlier bytes?

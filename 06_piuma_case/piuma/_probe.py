@@ -306,7 +306,9 @@ def probe(source: str, destination: str, temp: str, s: Settings,
             if key_options is not None:
                 job = dataclasses.replace(job, key=_files.source_key(f, key_options))
             return job
-    except FileError as exc:
+    except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
+        if not isinstance(exc, FileError):
+            exc = FileError("internal error", f"{type(exc).__name__}: {exc}")
         exc.bytes_in = size  # the result reports the file's size even so
-        raise
+        raise exc from None
 

@@ -45,8 +45,6 @@ class GoEngine(WorkerPlugin):
         if dask.config.get(METHOD) == "fork":
             raise RuntimeError(f"{METHOD} is 'fork': a worker forked from a process that "
                                "runs a Go runtime hangs; start the workers with 'spawn'")
-        # Read by the Go runtime when it starts, i.e. at the import below.
-        os.environ["GOMAXPROCS"] = str(worker.state.nthreads)
         from . import _piuma  # noqa: F401  (the Go core: one runtime per process)
 
 
