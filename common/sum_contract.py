@@ -19,9 +19,17 @@ GOOD: list[tuple[tuple, int]] = [
     ((0, 0), 0),
     ((-7, 3), -4),
     ((INT64_MAX, 0), INT64_MAX),
+    ((0, INT64_MAX), INT64_MAX),
     ((INT64_MIN, 0), INT64_MIN),
+    ((0, INT64_MIN), INT64_MIN),
     ((INT64_MAX, INT64_MIN), -1),
+    # results exactly on either bound, both argument orders: a check off by
+    # one (a + b == MIN or MAX taken for an overflow) fails here
     ((INT64_MAX - 1, 1), INT64_MAX),
+    ((1, INT64_MAX - 1), INT64_MAX),
+    ((INT64_MIN + 1, -1), INT64_MIN),
+    ((-1, INT64_MIN + 1), INT64_MIN),
+    ((-(2**62), -(2**62)), INT64_MIN),
     ((True, 2), 3),  # bool is an int
 ]
 

@@ -15,7 +15,13 @@ func TestAdd(t *testing.T) {
 		{5, 4, 9, true},
 		{-7, 3, -4, true},
 		{math.MaxInt64, 0, math.MaxInt64, true},
+		{0, math.MinInt64, math.MinInt64, true},
 		{math.MaxInt64, math.MinInt64, -1, true},
+		{math.MaxInt64 - 1, 1, math.MaxInt64, true}, // exactly on the bounds: fits
+		{1, math.MaxInt64 - 1, math.MaxInt64, true},
+		{math.MinInt64 + 1, -1, math.MinInt64, true},
+		{-1, math.MinInt64 + 1, math.MinInt64, true},
+		{-(1 << 62), -(1 << 62), math.MinInt64, true},
 		{math.MaxInt64, 1, 0, false},
 		{math.MinInt64, -1, 0, false},
 		{math.MinInt64, math.MinInt64, 0, false},
