@@ -3,7 +3,7 @@ raises OverflowError; common/exercise_ci.py builds both and checks them."""
 
 from pathlib import Path
 
-from exercise_ci import prove
+from exercise_ci import prove, rejects
 
 STEP = Path(__file__).resolve().parent
 
@@ -12,5 +12,22 @@ def test_the_exercise_fails_on_its_start_and_passes_on_its_solution():
     prove(STEP, "exercise/sum.go", fails_with=[
         "sum(9223372036854775807, 1) = -9223372036854775808, expected OverflowError",
         "sum_list([4611686018427387904, 4611686018427387904]) -> -9223372036854775808, "
-        "expected OverflowError",
+        "expected OverflowError: sum_list(): the running total does not fit in a signed "
+        "64-bit integer at item 1",
     ])
+
+
+def test_the_exercise_rejects_an_add_that_overflows_one_too_soon(tmp_path):
+    """a + b == MinInt64 fits: an Add that calls it an overflow when b < 0
+    (as `a <= MinInt64 - b` does) passed once."""
+    rejects(STEP, "exercise/sum.go", "return sum, ok",
+            "return sum, ok && !(b < 0 && sum == -1<<63)",
+            tmp_path, fails_with=[
+                "sum(-9223372036854775807, -1) raised OverflowError",
+                "sum(-1, -9223372036854775807) raised OverflowError",
+                # sum_list names the item: one early here, not just any OverflowError
+                "sum_list([-4611686018427387904, -4611686018427387904, -1]) -> OverflowError: "
+                "sum_list(): the running total does not fit in a signed 64-bit integer at item 1, "
+                "expected OverflowError: sum_list(): the running total does not fit in a signed "
+                "64-bit integer at item 2",
+            ])

@@ -1,7 +1,8 @@
 """CI's side of `make exercise` (common/exercise.mk): the shipped start of an
 exercise fails its check, for the reason the exercise is about, and the
 shipped solution (exercise/solution/) passes it. Each step's
-test_exercise.py calls prove().
+test_exercise.py calls prove(), and rejects() for wrong solutions a check
+once let through.
 """
 
 from __future__ import annotations
@@ -45,3 +46,20 @@ def prove(step: Path, start: str, *, fails_with: list[str]) -> None:
     assert "does not build" not in out, out[-4000:]  # it fails its check, not the compiler
     for text in fails_with:
         assert text in out, (text, out[-4000:])
+
+
+def rejects(step: Path, start: str, old: str, new: str, folder: Path, *,
+            fails_with: list[str]) -> None:
+    """`make exercise` fails, saying each of fails_with, on the solution of
+    `start` with `old` replaced by `new` (a wrong solution, written and built
+    in folder): its check must catch the mistake, not only the start's."""
+    text = (step / "exercise" / "solution" / Path(start).name).read_text()
+    assert text.count(old) == 1, f"{old!r} is not once in the solution: update the test"
+    wrong = folder / Path(start).name
+    wrong.write_text(text.replace(old, new))
+    proc = make_exercise(step, f"EXERCISE={wrong}", f"EXERCISE_BUILD={folder / 'build'}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "does not build" not in out, out[-4000:]  # it fails its check, not the compiler
+    for line in fails_with:
+        assert line in out, (line, out[-4000:])
