@@ -3,7 +3,7 @@ solution frees it; common/exercise_ci.py builds both and checks them."""
 
 from pathlib import Path
 
-from exercise_ci import prove
+from exercise_ci import prove, rejects
 
 STEP = Path(__file__).resolve().parent
 
@@ -12,5 +12,18 @@ def test_the_exercise_fails_on_its_start_and_passes_on_its_solution():
     prove(STEP, "exercise/hello.c", fails_with=[
         "FAILED exercise/check_hello.py::test_the_greetings_are_freed",
         "the buffer Go returns is still not freed",
-        "1 failed, 1 passed",  # it still greets: only the leak is wrong
+        "1 failed, 2 passed",  # it still greets, frees nothing wrongly: only the leak is wrong
     ])
+
+
+def test_the_exercise_rejects_freeing_with_the_wrong_allocator(tmp_path):
+    """PyMem_Free on malloc's greeting works by chance, until PYTHONMALLOC=debug
+    (or another allocator) is in use: it passed the check once."""
+    rejects(STEP, "exercise/hello.c", "    free(greeting);", "    PyMem_Free(greeting);",
+            tmp_path, fails_with=[
+                "FAILED exercise/check_hello.py::"
+                "test_the_greetings_go_back_to_the_allocator_that_made_them",
+                "Memory from Go's C.CString (malloc) must be released with free(), "
+                "not PyMem_Free",
+                "1 failed, 2 passed",  # it greets and does not leak
+            ])

@@ -3,13 +3,16 @@
 exercise/hello.c is built against v2_leak's Go core into build/exercise/ and
 run in child processes (its Go core is another copy of the Go runtime: one
 per process): rss_probe.py makes 200,000 calls and samples the resident
-memory, as the step's own test of version 2 does.
+memory, as the step's own test of version 2 does; a few calls run under
+PYTHONMALLOC=debug, which aborts when a buffer is released to an allocator
+that did not make it (PyMem_Free on the greeting works by chance without it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +25,20 @@ CALLS, NAME_CHARS = 200_000, 200
 MiB = 1024 * 1024
 
 
-def child(args: list[str]) -> subprocess.CompletedProcess:
+def child(args: list[str], **extra_env: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "GODEBUG"}  # no cgocheck=0
-    proc = subprocess.run([sys.executable, *args], cwd=BUILD, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, *args], cwd=BUILD, env=env | extra_env,
+                          capture_output=True, text=True, timeout=300)
+    # PYTHONMALLOC=debug's report on a block it is asked to free: API names the
+    # allocator that made it, m, o or r for Python's own (PyMem, PyObject,
+    # PyMem_Raw). Any other byte there is malloc's bookkeeping: not Python's.
+    report = re.search(r"Debug memory block at address p=\S+: API '(.)'", proc.stderr)
+    if proc.returncode != 0 and report and report[1] not in "mor":
+        pytest.fail("the module crashed under PYTHONMALLOC=debug: Python's allocator was "
+                    "asked to free a block it did not make. Memory from Go's C.CString "
+                    "(malloc) must be released with free(), not PyMem_Free (nor PyObject_Free "
+                    f"or PyMem_RawFree). Its stderr begins with:\n{proc.stderr[:600]}",
+                    pytrace=False)
     if proc.returncode != 0:
         how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
                else f"exited with status {proc.returncode}")
@@ -46,6 +59,14 @@ def test_it_still_greets():
     assert lines == ["'Hello Gophers'", "True", "TypeError"], (
         f"say_hello no longer answers right: {lines} (is the buffer freed before the str "
         "is made from it?)")
+
+
+def test_the_greetings_go_back_to_the_allocator_that_made_them():
+    code = ("import hello\n"
+            "for name in ['Gophers', 'Zoë, 世界 🐹' * 1000] * 100:\n"
+            "    assert hello.say_hello(name) == 'Hello ' + name\n"
+            "print('ok')\n")
+    assert child(["-c", code], PYTHONMALLOC="debug").stdout == "ok\n"
 
 
 def test_the_greetings_are_freed():

@@ -21,7 +21,8 @@
  * `make exercise` builds this file against v2_leak's Go core into
  * build/exercise/ (never the step's own module) and runs
  * exercise/check_hello.py: 200,000 calls in a child process, and its
- * resident memory must stay flat.
+ * resident memory must stay flat; then a few calls under PYTHONMALLOC=debug,
+ * which aborts if the buffer goes back to an allocator that did not make it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
