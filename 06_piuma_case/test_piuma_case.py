@@ -606,15 +606,26 @@ def test_a_deep_src_is_walked_without_recursion(tmp_path):
     src.mkdir()
     shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
     deep = str(src)
-    for _ in range(1000):  # (os.makedirs is recursive too)
-        os.mkdir(deep := os.path.join(deep, "d"))
-    shutil.copy(GOOD / "gray.jpg", os.path.join(deep, "b.jpg"))
-    [r] = optimize_files(src, tmp_path / "out", ["a.jpg"], optimize=False)
-    assert r.ok, r.error
-    rs = optimize_dir(src, tmp_path / "out2", optimize=False)
-    real = os.path.realpath(src)
-    assert [(r.source, r.error) for r in rs] == [
-        (f"{real}/a.jpg", None), (f"{real}{deep[len(str(src)):]}/b.jpg", None)]
+    try:
+        for _ in range(1000):  # (os.makedirs is recursive too)
+            os.mkdir(deep := os.path.join(deep, "d"))
+        shutil.copy(GOOD / "gray.jpg", os.path.join(deep, "b.jpg"))
+        [r] = optimize_files(src, tmp_path / "out", ["a.jpg"], optimize=False)
+        assert r.ok, r.error
+        rs = optimize_dir(src, tmp_path / "out2", optimize=False)
+        real = os.path.realpath(src)
+        assert [(r.source, r.error) for r in rs] == [
+            (f"{real}/a.jpg", None), (f"{real}{deep[len(str(src)):]}/b.jpg", None)]
+    finally:  # shutil.rmtree recurses too (3.11): pytest's cleanup of old tmp_path folders
+        for top in (src, tmp_path / "out2"):  # failed on these, in a later session
+            chain = [top]
+            while (chain[-1] / "d").is_dir():
+                chain.append(chain[-1] / "d")
+            for folder in reversed(chain):
+                for f in folder.iterdir():
+                    if not f.is_dir():
+                        f.unlink()
+                folder.rmdir()
 
 
 def test_src_a_folder_of_dst_by_identity_never_loses_a_source(tmp_path):
