@@ -6,15 +6,46 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from exercise_ci import prove
+from exercise_ci import make_exercise, prove
 
 STEP = Path(__file__).resolve().parent
+needs_a_gil = pytest.mark.skipif(
+    bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    reason="a free-threaded CPython has no GIL to release: the exercise's check cannot "
+    "tell the start from the solution there")
 
 
-@pytest.mark.skipif(bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-                    reason="a free-threaded CPython has no GIL to release: the exercise's "
-                    "check cannot tell the start from the solution there")
+@needs_a_gil
 def test_the_exercise_fails_on_its_start_and_passes_on_its_solution():
     prove(STEP, "exercise/count.c", fails_with=[
         "the helper thread counted 0: it waited for the GIL the whole time",
     ])
+
+
+# The solution, wrong in the one way the Go call's own test cannot see: the
+# result is built before the GIL is taken back. On 3.11 that usually works.
+RELEASED = ("    Py_BEGIN_ALLOW_THREADS\n"
+            "    done = go_Countdown(n, 1, NULL, &panic);\n"
+            "    Py_END_ALLOW_THREADS\n")
+RESULT_WITHOUT_GIL = ("    PyObject *result = NULL;\n"
+                      "    Py_BEGIN_ALLOW_THREADS\n"
+                      "    done = go_Countdown(n, 1, NULL, &panic);\n"
+                      "    if (panic.value == NULL)\n"
+                      "        result = PyLong_FromLongLong(done); /* wrong: no GIL */\n"
+                      "    Py_END_ALLOW_THREADS\n")
+
+
+@needs_a_gil
+def test_a_result_built_with_the_gil_released_fails(tmp_path):
+    solution = (STEP / "exercise" / "solution" / "count.c").read_text()
+    assert solution.count(RELEASED) == 1
+    assert solution.count("return PyLong_FromLongLong(done);") == 1
+    wrong = tmp_path / "count.c"
+    wrong.write_text(solution.replace(RELEASED, RESULT_WITHOUT_GIL)
+                     .replace("return PyLong_FromLongLong(done);", "return result;"))
+    proc = make_exercise(STEP, f"EXERCISE={wrong}", "EXERCISE_BUILD=build/exercise-ci-wrong")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "does not build" not in out, out[-4000:]
+    assert ("the interpreter aborted during count.countdown(10**6): Python memory allocator "
+            "called without holding the GIL") in out, out[-4000:]

@@ -8,6 +8,11 @@ count.countdown(2 * 10**9). With the switch interval at 1000 s, no thread is
 forced to hand the GIL over: the helper can only run during the call if the
 call releases the GIL. (The same probe as the step's own
 test_gil_is_released_during_the_go_call.)
+
+Both children run with PYTHONMALLOC=debug: CPython's debug hooks check, at
+every allocation, that the GIL is held, so a glue that builds its result or
+an exception with the GIL released aborts every time. Without them it may
+well work (3.11: pymalloc needs no thread state) or crash only sometimes.
 """
 
 from __future__ import annotations
@@ -54,9 +59,28 @@ print(json.dumps({"module": count.__file__, "result": result, "seconds": seconds
 """
 
 
+GIL_NOT_HELD = "Python memory allocator called without holding the GIL"
+
+
+def run_child(code: str, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """Run `code` in a child with the debug allocator's GIL check; fail,
+    naming the cause, if it caught a CPython call made without the GIL."""
+    proc = subprocess.run([sys.executable, "-c", code, str(BUILD), *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONMALLOC="debug"))
+    if GIL_NOT_HELD in proc.stderr:
+        calls = proc.stdout.strip().splitlines()
+        during = f" during {calls[-1]}" if calls else ""
+        pytest.fail(f"the interpreter aborted{during}: {GIL_NOT_HELD} (CPython's debug "
+                    "allocator, PYTHONMALLOC=debug, checks it). A CPython function "
+                    "(PyLong_FromLongLong for the result, PyArg_ParseTuple, PyErr_*) ran "
+                    "while the GIL was released: release it around the Go call only, and "
+                    "build the result after taking it back", pytrace=False)
+    return proc
+
+
 def probe() -> dict:
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(BUILD), str(N)],
-                          capture_output=True, text=True, timeout=600)
+    proc = run_child(PROBE, str(N), timeout=600)
     if proc.returncode != 0:
         pytest.fail(f"the child failed (exit status {proc.returncode}); its stderr ends "
                     f"with:\n{proc.stderr[-1500:]}", pytrace=False)
@@ -83,25 +107,27 @@ import sys
 sys.path.insert(0, sys.argv[1])
 import count
 for arg, expected in (("x", TypeError), (-1, ValueError), (2**63, OverflowError)):
+    print(f"count.countdown({arg!r})", flush=True)  # the call, if it aborts
     try:
         count.countdown(arg)
     except expected:
         continue
     raise SystemExit(f"count.countdown({arg!r}) did not raise {expected.__name__}")
+# 10**6, not a small int (those are cached): the result is a new allocation.
+print("count.countdown(10**6)", flush=True)
 print(count.countdown(10**6))
 """
 
 
 def test_arguments_are_checked_and_the_result_built_with_the_gil_held():
-    """A glue that releases the GIL around PyArg_ParseTuple or
-    PyLong_FromLongLong runs them with no thread state: raising an exception
-    then dereferences NULL. Every time, not only under load."""
-    proc = subprocess.run([sys.executable, "-c", ERRORS, str(BUILD)], capture_output=True,
-                          text=True, timeout=120)
+    """A glue that releases the GIL around PyArg_ParseTuple, PyErr_* or
+    PyLong_FromLongLong allocates without it: the debug allocator aborts.
+    Every time, not only under load, on every CPython version."""
+    proc = run_child(ERRORS, timeout=120)
     if proc.returncode < 0:
         pytest.fail(f"count.countdown with a bad argument killed the interpreter (signal "
                     f"{-proc.returncode}): a CPython function (PyArg_ParseTuple, PyErr_*, "
                     "PyLong_FromLongLong) ran while the GIL was released. Release it around "
                     "the Go call only", pytrace=False)
-    if proc.returncode != 0 or proc.stdout.strip() != str(10**6):
+    if proc.returncode != 0 or proc.stdout.splitlines()[-1:] != [str(10**6)]:
         pytest.fail(f"exit status {proc.returncode}: {proc.stderr[-1500:]}", pytrace=False)
