@@ -241,7 +241,8 @@ PyDoc_STRVAR(countdown_num_cpu_doc,
 PyDoc_STRVAR(countdown_gomaxprocs_doc,
 "gomaxprocs($module, /)\n--\n\n"
 "Go's runtime.GOMAXPROCS(0): how many threads run Go code at once\n"
-"(set it with the GOMAXPROCS environment variable, before the import).");
+"(set GOMAXPROCS in the environment the process starts with; Go does not\n"
+"see one added to os.environ, even before the import).");
 
 static PyMethodDef countdown_methods[] = {
     {"countdown", (PyCFunction)(void (*)(void))countdown_countdown,

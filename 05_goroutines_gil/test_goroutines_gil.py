@@ -90,6 +90,32 @@ def test_gomaxprocs_env_is_honoured():
     assert out.stdout.split() == ["1", "1000000"]
 
 
+GOMAXPROCS_CHILD = r"""
+import os, sys
+if len(sys.argv) > 1:
+    os.environ["GOMAXPROCS"] = sys.argv[1]  # before the import, yet too late for Go
+import countdown
+print(countdown.gomaxprocs(), countdown.num_cpu())
+"""
+
+
+def test_gomaxprocs_is_read_from_the_environment_the_process_started_with():
+    # Go reads its environment where the kernel put it when the process
+    # started, not through getenv: os.environ (putenv) before the import
+    # adds a variable Go never sees (golang/go#44108).
+    default = countdown.num_cpu()  # go.mod's go 1.21: GOMAXPROCS defaults to NumCPU
+    other = "1" if default > 1 else "2"  # a value that is not the default
+    env = child_env()
+    env.pop("GOMAXPROCS", None)
+    late = subprocess.run([sys.executable, "-c", GOMAXPROCS_CHILD, other], cwd=STEP,
+                          capture_output=True, text=True, timeout=HANG, env=env, check=True)
+    assert late.stdout.split() == [str(default), str(default)]
+    env["GOMAXPROCS"] = other
+    started = subprocess.run([sys.executable, "-c", GOMAXPROCS_CHILD], cwd=STEP,
+                             capture_output=True, text=True, timeout=HANG, env=env, check=True)
+    assert started.stdout.split() == [other, str(default)]
+
+
 def test_go_line_pins_the_pre_1_25_gomaxprocs_default():
     # Go 1.25 caps the default GOMAXPROCS by a container's CPU limit (and
     # updates it), but only for a main module whose go.mod says go >= 1.25:
