@@ -367,22 +367,37 @@ def test_free_threaded_held_call_blocks_stop_the_world(release, order):
 
 # --------------------------------------------------------------------------
 # Ctrl-C: SIGINT sent from outside, as the terminal does, once the child's
-# main thread is inside countdown() (same handshake as above).
+# main thread is inside countdown(). The child says so only when it has seen
+# it: Python runs a pending signal's handler between bytecodes, and none of
+# count()'s runs one between its start and its call instruction. So once the
+# main thread's frame is at that instruction, SIGINT can only reach it inside
+# countdown(). "The helper runs, so main released the GIL" would be no proof
+# on a free-threaded build, where the helper runs whenever it likes.
 # --------------------------------------------------------------------------
 SIGINT_CHILD = r"""
-import signal, sys, threading, time
+import dis, signal, sys, threading, time
 # Ctrl-C raises KeyboardInterrupt even when this test runs where SIGINT is
 # ignored (nohup, a background job): Python installs no handler then.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import countdown
-sys.setswitchinterval(1000)
+
+def count():
+    countdown.countdown(1 << 62, WORKERS, interruptible=INTERRUPTIBLE)
+
+CALL = [i.offset for i in dis.get_instructions(count) if i.opname.startswith("CALL")]
+assert len(CALL) == 1, CALL
 
 def announce():
-    time.sleep(0.01)
-    print("in the Go call", flush=True)  # we hold the GIL: main released it
+    main = threading.main_thread().ident
+    while True:  # until the main thread is at count()'s call instruction
+        frame = sys._current_frames().get(main)
+        if frame is not None and frame.f_code is count.__code__ and frame.f_lasti in CALL:
+            break
+        time.sleep(0.001)
+    print("in the Go call", flush=True)
 
 threading.Thread(target=announce, daemon=True).start()
-countdown.countdown(1 << 62, WORKERS, interruptible=INTERRUPTIBLE)
+count()
 print("returned", flush=True)
 """
 
@@ -397,7 +412,7 @@ def start_sigint_child(workers=2, interruptible=True):
     reader = threading.Thread(target=lambda: line.append(child.stdout.readline()))
     reader.start()
     reader.join(HANG)
-    if line != ["in the Go call\n"]:  # the helper never got the GIL, or the child died
+    if line != ["in the Go call\n"]:  # main never got to the call, or the child died
         child.kill()
         _, err = child.communicate()
         reader.join()
