@@ -890,16 +890,26 @@ def gil_findings(gil: dict, load_words: str) -> list[str]:
     return words
 
 
+# The helper announces the call once the main thread's frame is at count()'s
+# call instruction: past the last point where a pending signal is handled
+# before the call, with or without a GIL (test_goroutines_gil's SIGINT_CHILD).
 CTRL_C_CHILD = """
-import signal, sys, threading, time
+import dis, signal, sys, threading, time
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
 import countdown
-sys.setswitchinterval(1000)  # the helper gets the GIL only when the call releases it
+def count():
+    countdown.countdown({n}, {workers}, interruptible={interruptible})
+CALL = [i.offset for i in dis.get_instructions(count) if i.opname.startswith("CALL")]
 def announce():
-    time.sleep(0.01)
+    main = threading.main_thread().ident
+    while True:
+        frame = sys._current_frames().get(main)
+        if frame is not None and frame.f_code is count.__code__ and frame.f_lasti in CALL:
+            break
+        time.sleep(0.001)
     print("in the Go call", flush=True)
 threading.Thread(target=announce, daemon=True).start()
-countdown.countdown({n}, {workers}, interruptible={interruptible})
+count()
 """
 
 
