@@ -1,6 +1,7 @@
 """`make exercise` (exercise/hello.c): the start leaks every greeting, the
 solution frees it; common/exercise_ci.py builds both and checks them."""
 
+import sysconfig
 from pathlib import Path
 
 from exercise_ci import prove, rejects
@@ -25,5 +26,8 @@ def test_the_exercise_rejects_freeing_with_the_wrong_allocator(tmp_path):
                 "test_the_greetings_go_back_to_the_allocator_that_made_them",
                 "Memory from Go's C.CString (malloc) must be released with free(), "
                 "not PyMem_Free",
-                "1 failed, 2 passed",  # it greets and does not leak
+                # it greets and does not leak; on 3.13t, mimalloc's free of a
+                # block it did not make crashes every call at once
+                "3 failed" if sysconfig.get_config_var("Py_GIL_DISABLED") else
+                "1 failed, 2 passed",
             ])

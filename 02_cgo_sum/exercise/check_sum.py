@@ -75,10 +75,12 @@ def run() -> dict:
 
 def test_sum_meets_step_01s_contract(run):
     if run["problems"]:
-        # The hint for the start (it wraps) would mislead a check that overflows too soon.
-        hint = ("Add must say ok == false when a + b wraps around"
-                if not run["MAX + 1"].startswith("OverflowError") else
-                "Add must say ok == true whenever a + b fits, even exactly MIN or MAX")
+        # A hint per kind of mistake found: an overflow missed, or one seen too soon.
+        hint = "; ".join(h for h, seen in [
+            ("Add must say ok == false when a + b wraps around",
+             any(p.endswith("expected OverflowError") for p in run["problems"])),
+            ("Add must say ok == true whenever a + b fits, even exactly MIN or MAX",
+             any("raised OverflowError" in p for p in run["problems"]))] if seen)
         pytest.fail("newmath.sum does not meet the contract yet:\n  " + "\n  ".join(run["problems"])
                     + f"\n(newmath.sum(2**63 - 1, 1) -> {run['MAX + 1']}: {hint})", pytrace=False)
 

@@ -42,8 +42,9 @@ def child(args: list[str], **extra_env: str) -> subprocess.CompletedProcess:
     if proc.returncode != 0:
         how = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
                else f"exited with status {proc.returncode}")
-        pytest.fail(f"the module crashed: the child {how}. A buffer freed twice, or read after "
-                    f"it was freed, does this. Its stderr ends with:\n{proc.stderr[-1500:]}",
+        pytest.fail(f"the module crashed: the child {how}. A buffer freed twice, read after it "
+                    "was freed, or freed by an allocator that did not make it does this. Its "
+                    f"stderr ends with:\n{proc.stderr[-1500:]}",
                     pytrace=False)
     return proc
 
