@@ -25,9 +25,22 @@ def test_the_exercise_rejects_an_add_that_overflows_one_too_soon(tmp_path):
             tmp_path, fails_with=[
                 "sum(-9223372036854775807, -1) raised OverflowError",
                 "sum(-1, -9223372036854775807) raised OverflowError",
+                "integer: Add must say ok == true whenever a + b fits, even exactly MIN or "
+                "MAX)",  # that hint alone
                 # sum_list names the item: one early here, not just any OverflowError
                 "sum_list([-4611686018427387904, -4611686018427387904, -1]) -> OverflowError: "
                 "sum_list(): the running total does not fit in a signed 64-bit integer at item 1, "
                 "expected OverflowError: sum_list(): the running total does not fit in a signed "
                 "64-bit integer at item 2",
+            ])
+
+
+def test_the_exercise_hints_at_a_missed_overflow(tmp_path):
+    """A sign test that misses MIN + MIN wrapping to 0 was told it overflows
+    too soon: the hint was chosen from sum(MAX, 1) alone."""
+    rejects(STEP, "exercise/sum.go", "ok = (a >= 0) != (b >= 0) || (sum >= 0) == (a >= 0)",
+            "ok = !(a > 0 && b > 0 && sum < 0) && !(a < 0 && b < 0 && sum > 0)",
+            tmp_path, fails_with=[
+                "sum(-9223372036854775808, -9223372036854775808) = 0, expected OverflowError",
+                "Add must say ok == false when a + b wraps around)",
             ])
