@@ -18,7 +18,8 @@ def test_the_exercise_fails_on_its_start_and_passes_on_its_solution():
 
 
 def test_the_exercise_rejects_freeing_with_the_wrong_allocator(tmp_path):
-    """PyMem_Free on malloc's greeting works by chance, until PYTHONMALLOC=debug
+    """PyMem_Free on malloc's greeting works by chance on a GIL build (3.13t's
+    mimalloc crashes at once), until PYTHONMALLOC=debug
     (or another allocator) is in use: it passed the check once."""
     rejects(STEP, "exercise/hello.c", "    free(greeting);", "    PyMem_Free(greeting);",
             tmp_path, fails_with=[

@@ -5,7 +5,8 @@ run in child processes (its Go core is another copy of the Go runtime: one
 per process): rss_probe.py makes 200,000 calls and samples the resident
 memory, as the step's own test of version 2 does; a few calls run under
 PYTHONMALLOC=debug, which aborts when a buffer is released to an allocator
-that did not make it (PyMem_Free on the greeting works by chance without it).
+that did not make it (PyMem_Free on the greeting works by chance without it
+on a GIL build; 3.13t's mimalloc crashes at once).
 """
 
 from __future__ import annotations
