@@ -225,7 +225,7 @@ def test_countdown_does_not_leak():
 # only while no Python code runs.
 # --------------------------------------------------------------------------
 GIL_PROBE = r"""
-import json, os, signal, sys, threading
+import dis, json, os, signal, sys, sysconfig, threading, time
 import countdown
 sys.setswitchinterval(1000)  # nobody is forced to give up the GIL
 WORK = 100_000
@@ -241,9 +241,25 @@ signal.signal(signal.SIGALRM, stop)
 gate = threading.Lock()
 gate.acquire()
 
+def call():
+    countdown.countdown(1 << 62, 1, release_gil=RELEASE)
+
+CALL = [i.offset for i in dis.get_instructions(call) if i.opname.startswith("CALL")]
+ATTACHED = not RELEASE and bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+def in_the_call():  # the main thread's frame is at call()'s call instruction
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    return frame is not None and frame.f_code is call.__code__ and frame.f_lasti in CALL
+
 def helper():
     with gate:  # opened just before the call; from then on we want the GIL
         pass
+    # Without a GIL (3.13t) the helper could do all its work before the call:
+    # it waits until main is in it (or past it: a call that held the GIL).
+    # Not for a call that stays attached on 3.13t: _current_frames() stops
+    # the world, which that call holds off (STOP_THE_WORLD, below).
+    while state["calling"] and not ATTACHED and not in_the_call():
+        time.sleep(0.001)
     for _ in range(WORK):  # a Python thread making progress
         state["progress"] += 1
         state["progress_during_call"] += state["calling"]
@@ -256,7 +272,7 @@ signal.setitimer(signal.ITIMER_REAL, TIMER)
 state["calling"] = True
 gate.release()  # does not release the GIL: the helper now waits for it
 try:
-    countdown.countdown(1 << 62, 1, release_gil=RELEASE)
+    call()
     stopped_at = "returned"
 except Stop as exc:
     stopped_at = exc.args[0]
