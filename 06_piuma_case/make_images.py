@@ -62,10 +62,10 @@ def cutout(im: Image.Image) -> Image.Image:
     return out
 
 
-def encoded(im: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, fmt, **kw)
-    return buf.getvalue()
+def exif(orientation: int) -> bytes:
+    tags = Image.Exif()
+    tags[0x0112] = orientation
+    return tags.tobytes()
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -87,57 +87,54 @@ def bomb_jpeg(data: bytes, width: int, height: int) -> bytes:
     return data[:i + 5] + struct.pack(">HH", height, width) + data[i + 9:]
 
 
-def write(path: Path, data: bytes) -> None:
+def write(path: Path, data: bytes | Image.Image, fmt: str = "JPEG", **kw) -> bytes:
+    """Write data, an image saved as fmt with Pillow's options kw; the bytes."""
+    if isinstance(data, Image.Image):
+        buf = io.BytesIO()
+        data.save(buf, fmt, **kw)
+        data = buf.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+    return data
 
 
 def products(out: Path) -> None:
     for n, name in enumerate(PHOTOS):
         big = product_sized(photo(name), 3200)
-        write(out / "jpeg" / f"{name}.jpg", encoded(big, quality=92))
+        write(out / "jpeg" / f"{name}.jpg", big, quality=92)
         if n % 2 == 0:
-            write(out / "jpeg" / "progressive" / f"{name}-progressive.jpg",
-                  encoded(big, quality=90, progressive=True))
+            write(out / "jpeg" / "progressive" / f"{name}-progressive.jpg", big, quality=90,
+                  progressive=True)
         if n in (1, 2):
-            write(out / "png" / f"{name}-cutout.png",
-                  encoded(cutout(product_sized(photo(name), 1600)), "PNG"))
+            write(out / "png" / f"{name}-cutout.png", cutout(product_sized(photo(name), 1600)),
+                  "PNG")
     gray = product_sized(photo("astronaut"), 2800).convert("L")
-    write(out / "jpeg" / "astronaut-gray.jpg", encoded(gray, quality=90))
+    write(out / "jpeg" / "astronaut-gray.jpg", gray, quality=90)
 
 
 def fixtures(out: Path) -> None:
     good, bad = out / "good", out / "bad"
     cat = photo("chelsea")  # 451 x 300: not square, so rotations show
-    base = encoded(cat, quality=90)
-    write(good / "baseline.jpg", base)
-    write(good / "progressive.jpg", encoded(cat, quality=90, progressive=True))
-    write(good / "gray.jpg", encoded(cat.convert("L"), quality=90))
+    base = write(good / "baseline.jpg", cat, quality=90)
+    write(good / "progressive.jpg", cat, quality=90, progressive=True)
+    write(good / "gray.jpg", cat.convert("L"), quality=90)
     # Pillow writes CMYK JPEGs the Adobe way (inverted, APP14 marker).
-    write(good / "cmyk.jpg", encoded(cat.convert("CMYK"), quality=90))
+    write(good / "cmyk.jpg", cat.convert("CMYK"), quality=90)
     write(good / "UPPER.JPG", base)
-    write(good / "nested" / "deeper" / "coffee.jpeg", encoded(photo("coffee"), quality=85))
+    write(good / "nested" / "deeper" / "coffee.jpeg", photo("coffee"), quality=85)
     for o in range(1, 9):
-        stored = cat.transpose(INVERSE[o]) if o in INVERSE else cat
-        exif = Image.Exif()
-        exif[0x0112] = o
-        write(good / "exif" / f"orient-{o}.jpg", encoded(stored, quality=90, exif=exif.tobytes()))
-    write(good / "transparent.png", encoded(cutout(cat), "PNG"))
-    pal = cat.quantize(64)
-    pal.info["transparency"] = 0  # palette entry 0 is transparent
-    write(good / "palette.png", encoded(pal, "PNG", transparency=0))
-    write(good / "gray.png", encoded(cat.convert("L"), "PNG"))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    write(good / "exif" / "orient-6.png", encoded(cat.transpose(INVERSE[6]), "PNG",
-                                                  exif=exif.tobytes()))
+        write(good / "exif" / f"orient-{o}.jpg", cat.transpose(INVERSE[o]) if o in INVERSE else cat,
+              quality=90, exif=exif(o))
+    write(good / "transparent.png", cutout(cat), "PNG")
+    write(good / "palette.png", cat.quantize(64), "PNG", transparency=0)  # entry 0: transparent
+    png = write(good / "gray.png", cat.convert("L"), "PNG")
+    write(good / "exif" / "orient-6.png", cat.transpose(INVERSE[6]), "PNG", exif=exif(6))
     # Not processed: other extensions.
     write(good / "notes.txt", b"not an image\n")
     write(good / "animation.gif", b"GIF89a")
 
     write(bad / "empty.jpg", b"")
     write(bad / "truncated.jpg", base[: len(base) * 6 // 10])
-    png = (good / "gray.png").read_bytes()
     write(bad / "truncated.png", png[: len(png) * 6 // 10])
     write(bad / "garbage.jpg", b"this is a text file, not a JPEG\n" * 20)
     write(bad / "fake.png", bytes(range(256)) * 4)
