@@ -1,7 +1,6 @@
 """make bench: the talk's pipeline, the engines, and the cron job on Dask.
 
-    python bench.py [--src build/images/products] [--repeat 3] [--json FILE]
-                    [--variants NAME ...]
+    python bench.py [--src build/images/products] [--repeat 3] [--variants NAME ...]
 
 Each variant runs in its own process (one Go runtime per process, no variant
 warms another's caches): a warm-up batch, then --repeat timed batches, in
@@ -25,14 +24,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
+import multiprocessing
 import os
 import shutil
+import signal
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -67,13 +68,11 @@ def peak_rss_mb(pid: int | str = "self") -> float:
 
 # ------------------------------------------------------------ one variant
 
-def serve(src: str, dst: str, spec: dict) -> None:
+def serve(conn, src: str, dst: str, spec: dict) -> None:
     """In the variant's process: warm up, say "ready", time one batch per
-    "run" line, print its figures as a JSON line; on "quit", the peaks."""
-    sys.path.insert(0, str(HERE))
+    "run" received, send its figures; on "quit", the peaks."""
     import piuma
 
-    out, sys.stdout = sys.stdout, sys.stderr  # nothing else may write on the protocol
     workers, extra = [], {}
     n = spec.pop("cluster", 0)
     if n:  # a local cluster, started once: its start is reported apart
@@ -88,10 +87,8 @@ def serve(src: str, dst: str, spec: dict) -> None:
         workers = psutil.Process().children(recursive=True)
         extra["start_s"] = time.perf_counter() - start
     piuma.optimize_dir(src, dst + "-warmup", width=WIDTH, height=HEIGHT, quality=QUALITY, **spec)
-    print("ready", file=out, flush=True)
-    for line in sys.stdin:
-        if line.strip() != "run":
-            break
+    conn.send("ready")
+    while conn.recv() == "run":
         t, own, cpu = time.perf_counter(), cpu_seconds([]), cpu_seconds(workers)
         results = piuma.optimize_dir(src, dst, width=WIDTH, height=HEIGHT, quality=QUALITY,
                                      **spec)
@@ -99,56 +96,18 @@ def serve(src: str, dst: str, spec: dict) -> None:
         if bad := [r for r in results if not r.ok]:
             raise SystemExit(f"{bad[0].source}: {bad[0].error}")
         tasks = len(chunks(src, [os.path.relpath(r.source, src) for r in results])) if n else 0
-        print(json.dumps({"wall": wall, "cpu": cpu, "files": len(results), "own": own,
-                          "tasks": tasks, "bytes_out": sum(r.bytes_out for r in results)}),
-              file=out, flush=True)
+        conn.send({"wall": wall, "cpu": cpu, "files": len(results), "own": own,
+                   "tasks": tasks, "bytes_out": sum(r.bytes_out for r in results)})
     extra["rss"] = max([peak_rss_mb()] + [peak_rss_mb(w.pid) for w in workers])
     if n:
         cluster.close()  # (not closed, its semaphores are reported leaked at exit)
-    print(json.dumps(extra), file=out, flush=True)
-
-
-def interleaved(specs: dict[str, tuple[str, str, dict]], repeat: int) -> dict[str, dict]:
-    """repeat batches of every variant, in rounds, each in its own process."""
-    procs = {}
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import bench; "
-            "bench.serve(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))")
-    try:
-        for name, (src, dst, spec) in specs.items():
-            procs[name] = subprocess.Popen([sys.executable, "-c", code, str(HERE), src, dst,
-                                            json.dumps(spec)], stdin=subprocess.PIPE,
-                                           stdout=subprocess.PIPE, text=True)
-
-        def say(name: str, what: str) -> dict | None:
-            p = procs[name]
-            p.stdin.write(what + "\n")
-            p.stdin.flush()
-            line = p.stdout.readline()
-            if not line:
-                raise SystemExit(f"variant {name!r} failed (status {p.wait()}): see above")
-            return json.loads(line)
-
-        for name, p in procs.items():
-            if p.stdout.readline().strip() != "ready":
-                raise SystemExit(f"variant {name!r} did not start (status {p.wait()})")
-        batches: dict[str, list] = {name: [] for name in procs}
-        names = list(procs)
-        for r in range(repeat):
-            for name in names[r % len(names):] + names[:r % len(names)]:
-                batches[name].append(say(name, "run"))
-        return {name: {"batches": batches[name], **say(name, "quit")} for name in procs}
-    finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+    conn.send(extra)
 
 
 # ------------------------------------------------------------ quality
 
 def references(src: Path) -> dict:
     """Pillow LANCZOS from the full decode, EXIF-oriented, per image."""
-    sys.path.insert(0, str(HERE))
     from PIL import Image, ImageOps
     from piuma._probe import fit
 
@@ -183,13 +142,12 @@ def psnr(out: Path, refs: dict) -> dict[str, float]:
 
 # ------------------------------------------------------------ report
 
-def row_of(name: str, r: dict, q: dict[str, float]) -> dict:
-    b = r["batches"]
+def row_of(name: str, b: list[dict], peaks: dict, q: dict[str, float]) -> dict:
     return {"variant": name, "files": b[0]["files"], "bytes_out": b[-1]["bytes_out"],
             "ips": [x["files"] / x["wall"] for x in b],
             "cpu_ms": [1000 * x["cpu"] / x["files"] for x in b],
             "task_ms": [1000 * x["own"] / x["tasks"] for x in b if x["tasks"]],
-            "start_s": r.get("start_s"), "rss_mb": r["rss"],
+            "start_s": peaks.get("start_s"), "rss_mb": peaks["rss"],
             "psnr_jpeg": q.get("jpeg"), "psnr_png": q.get("png")}
 
 
@@ -207,15 +165,9 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def ratio(a: dict, b: dict) -> tuple[list[float], list[float]]:
-    """Round by round: a's images/s over b's, and b's CPU per image over a's."""
-    return ([x / y for x, y in zip(a["ips"], b["ips"], strict=True)],
-            [y / x for x, y in zip(a["cpu_ms"], b["cpu_ms"], strict=True)])
-
-
 def span(values: list[float]) -> str:
-    return f"{min(values):.2f}x" if len(set(values)) == 1 else \
-        f"{min(values):.2f}-{max(values):.2f}x"
+    lo, hi = min(values), max(values)
+    return f"{lo:.2f}x" if lo == hi else f"{lo:.2f}-{hi:.2f}x"
 
 
 def cpu_words(ratios: list[float]) -> str:
@@ -224,7 +176,7 @@ def cpu_words(ratios: list[float]) -> str:
     if min(ratios) >= 1:
         return f"{span(ratios)} less CPU per image"
     if max(ratios) <= 1:
-        return f"{span([1 / r for r in ratios][::-1])} more CPU per image"
+        return f"{span([1 / r for r in ratios])} more CPU per image"
     return f"{span(ratios)} the CPU per image (less in some rounds, more in others)"
 
 
@@ -237,8 +189,10 @@ def verdict(rows: list[dict]) -> list[str]:
     def versus(a: str, b: str, what: str, target: float | None = None) -> None:
         if a not in by or b not in by:
             return
-        ips, cpu = ratio(by[a], by[b])
-        size = 100 * (by[a]["bytes_out"] / by[b]["bytes_out"] - 1)
+        ra, rb = by[a], by[b]  # round by round: a's images/s over b's, b's CPU over a's
+        ips = [x / y for x, y in zip(ra["ips"], rb["ips"], strict=True)]
+        cpu = [y / x for x, y in zip(ra["cpu_ms"], rb["cpu_ms"], strict=True)]
+        size = 100 * (ra["bytes_out"] / rb["bytes_out"] - 1)
         line = f"{what}: {span(ips)} the images/s, {cpu_words(cpu)}, output {size:+.1f}%"
         if target is not None:
             met = "met in every round" if min(cpu) >= target else "NOT met in every round"
@@ -248,14 +202,12 @@ def verdict(rows: list[dict]) -> list[str]:
     versus(GO, TALK, "Go engine vs the talk's pipeline", target=1.5)
     versus("python in process", TALK, "Python engine in process vs the talk's pipeline")
     versus(GO, "python in process", "Go engine vs the Python engine in process")
-    for n in (1, W):
-        name = f"go on Dask, {n} worker{'s' if n > 1 else ''}"
-        if name in by and GO in by:
-            versus(name, GO, f"Dask, {n} worker{'s' if n > 1 else ''}, vs goroutines in one "
-                   "process")
-            r = by[name]
-            out.append(f"  the scheduler and client: {statistics.median(r['task_ms']):.0f} ms "
-                       f"of CPU per task (median); starting the cluster: {r['start_s']:.1f} s")
+    for name, spec in VARIANTS.items():
+        if "cluster" in spec and name in by and GO in by:
+            versus(name, GO, f"{name.removeprefix('go on ')}, vs goroutines in one process")
+            out.append(f"  the scheduler and client: {statistics.median(by[name]['task_ms']):.0f} "
+                       f"ms of CPU per task (median); starting the cluster: "
+                       f"{by[name]['start_s']:.1f} s")
     return out
 
 
@@ -271,30 +223,31 @@ def plot(rows: list[dict]):
     return fig
 
 
-KILL = """
-import json, os, signal, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-import piuma, psutil
-src, dst = sys.argv[2:4]
-killed = []
-def kill_one():  # once outputs appear, the workers are converting
-    while not any(f for _, _, f in os.walk(dst)):
-        time.sleep(0.01)
-    worker = psutil.Process().children(recursive=True)[0]
-    os.kill(worker.pid, signal.SIGKILL)
-    killed.append(worker.pid)
-threading.Thread(target=kill_one, daemon=True).start()
-rs = piuma.optimize_dir(src, dst, width=800, height=800, cluster="local:2")
-print(json.dumps({"killed": killed, "ok": sum(r.ok for r in rs), "files": len(rs)}))
-"""
+def _kill_one_worker(src: str, dst: str) -> dict:
+    """The batch on a local cluster of 2 workers, one SIGKILLed as soon as
+    outputs appear (the workers are converting then)."""
+    import piuma
+    import psutil
+
+    killed = []
+
+    def kill_one() -> None:
+        while not any(f for _, _, f in os.walk(dst)):
+            time.sleep(0.01)
+        worker = psutil.Process().children(recursive=True)[0]
+        os.kill(worker.pid, signal.SIGKILL)
+        killed.append(worker.pid)
+
+    threading.Thread(target=kill_one, daemon=True).start()
+    rs = piuma.optimize_dir(src, dst, width=800, height=800, cluster="local:2")
+    return {"killed": killed, "ok": sum(r.ok for r in rs), "files": len(rs)}
 
 
 def kill_a_worker(src: Path, dst: Path) -> dict:
-    """The batch on a local cluster of 2 workers, one SIGKILLed mid-batch
-    (in a child process): what came back, and what is on disk after."""
-    p = subprocess.run([sys.executable, "-c", KILL, str(HERE), str(src), str(dst)],
-                       capture_output=True, text=True, timeout=600, check=True)
-    out = json.loads(p.stdout.splitlines()[-1])
+    """_kill_one_worker in a child process (the Go core never loads in this
+    one): what came back, and what is on disk after."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        out = pool.submit(_kill_one_worker, str(src), str(dst)).result(timeout=600)
     files = [f for f in Path(dst).rglob("*") if f.is_file()]
     out["outputs"] = len(files)
     out["temp_files"] = sum(f.name.endswith(".tmp") for f in files)
@@ -302,14 +255,42 @@ def kill_a_worker(src: Path, dst: Path) -> dict:
 
 
 def run(src: Path, names: list[str], repeat: int) -> list[dict]:
-    """Time the variants; the rows of the table (with PSNR)."""
+    """Time the variants, each in its own process (spawned: a fork of a
+    process that runs a Go runtime is not safe), repeat batches of each in
+    rounds; the rows of the table (with PSNR)."""
     refs = references(src)
     work = Path(tempfile.mkdtemp(prefix="piuma-bench-"))
+    ctx = multiprocessing.get_context("spawn")
+    conns, procs = {}, []
     try:
-        specs = {n: (str(src), str(work / f"v{i}"), VARIANTS[n]) for i, n in enumerate(names)}
-        timed = interleaved(specs, repeat)
-        return [row_of(n, timed[n], psnr(Path(specs[n][1]), refs)) for n in names]
+        for i, name in enumerate(names):
+            conns[name], theirs = ctx.Pipe()
+            procs.append(ctx.Process(target=serve, args=(theirs, str(src), str(work / f"v{i}"),
+                                                         VARIANTS[name])))
+            procs[-1].start()
+            theirs.close()  # (so that a variant's death is an EOFError here)
+
+        def say(name: str, what: str | None = None):
+            try:
+                if what:
+                    conns[name].send(what)
+                return conns[name].recv()
+            except (EOFError, BrokenPipeError):
+                raise SystemExit(f"variant {name!r} failed: see above") from None
+
+        for name in names:
+            say(name)  # "ready": every warm-up is over before the first timed batch
+        batches: dict[str, list] = {name: [] for name in names}
+        for r in range(repeat):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                batches[name].append(say(name, "run"))
+        return [row_of(name, batches[name], say(name, "quit"), psnr(work / f"v{i}", refs))
+                for i, name in enumerate(names)]
     finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+            p.join()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -319,7 +300,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed batches per variant (3)")
     ap.add_argument("--variants", nargs="*", choices=list(VARIANTS), metavar="NAME",
                     help=f"only these (default: all): {', '.join(VARIANTS)}")
-    ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args(argv)
     names = args.variants or list(VARIANTS)
     if importlib.util.find_spec("distributed") is None:
@@ -332,8 +312,6 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(src, names, args.repeat)
     print(table(rows) + "\n")
     print("\n".join(verdict(rows)))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
 
 
