@@ -11,7 +11,7 @@ Go core inside Python is out of cProfile's sight (the talk used a separate
 Go main; a benchmark with -cpuprofile is Go's own way). The tools' CPU
 (jpegoptim, pngquant) comes from getrusage: no profile sees another process.
 
-Reports in build/profile/: python-*.txt and go-*.txt (each profiler's top
+Reports in build/profile/: python-*.txt and go.txt (each profiler's top
 functions), the raw profiles, and stages.txt: CPU ms per image in each stage,
 from the cumulative times of the functions that do it (STAGES); jobs.json,
 the Go benchmark's input (its outputs go to go-out/), to run it again by hand.
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,10 +48,9 @@ STAGES = {  # stage: (Python functions, as (file, name); Go functions)
 }
 
 
-def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[str, dict]:
+def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> dict:
     """cProfile around the batch, run in this thread (optimize_files runs
     the engine in a thread of its own, which cProfile would not see)."""
-    sys.path.insert(0, str(HERE))
     import piuma
 
     def batch(dst: Path) -> int:
@@ -84,13 +84,13 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> tuple[
     stages["optimise"] += 1000 * tool / files
     stages["total"] = 1000 * (cpu + tool) / files
     stats.strip_dirs().sort_stats("tottime").print_stats(15)
-    return text.getvalue(), stages
+    (OUT / f"python-{optimizer}.txt").write_text(text.getvalue())
+    return stages
 
 
-def jobs_json(src: Path, dst: Path) -> str:
-    """The jobs the Go engine would get for src -> dst (fit in 800x800), as
-    BenchmarkJobs reads them: piuma_job's fields."""
-    sys.path.insert(0, str(HERE))
+def write_jobs(src: Path, dst: Path) -> Path:
+    """jobs.json: the jobs the Go engine would get for src -> dst (fit in
+    800x800), as BenchmarkJobs reads them: piuma_job's fields."""
     from piuma import _files, _probe
 
     settings = _probe.Settings(800, 800, _probe.MAX_PIXELS, 1 << 62, True, True)
@@ -105,10 +105,11 @@ def jobs_json(src: Path, dst: Path) -> str:
         jobs.append({**j, "format": j["format"].lower()})
     if not jobs:  # (nothing to divide the CPU by)
         raise SystemExit(f"no .jpg, .jpeg or .png under {src}")
-    return json.dumps(jobs, indent=1)
+    (path := OUT / "jobs.json").write_text(json.dumps(jobs, indent=1))
+    return path
 
 
-def profile_go(test_binary: Path, jobs: Path, repeat: int) -> tuple[str, dict]:
+def profile_go(test_binary: Path, jobs: Path, repeat: int) -> dict:
     """BenchmarkJobs under pprof: its CPU per image (getrusage), split by the
     stages' share of the profile's samples (Go also runs it once before the
     timed runs: a share does not depend on how many runs the profile saw)."""
@@ -120,26 +121,22 @@ def profile_go(test_binary: Path, jobs: Path, repeat: int) -> tuple[str, dict]:
     if run.returncode != 0:  # the benchmark's own words: which file, what failed
         raise SystemExit(f"BenchmarkJobs failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
     cpu_ms = float(re.search(r"([\d.]+) cpu-ms/image", run.stdout)[1])
-    top = subprocess.run(["go", "tool", "pprof", "-top", "-cum", "-nodecount=400",
+    top = subprocess.run(["go", "tool", "pprof", "-top", "-cum", "-unit=ms", "-nodecount=400",
                           str(test_binary), str(prof)],
                          capture_output=True, text=True, check=True).stdout
-    def seconds(value: str, unit: str | None) -> float:
-        return float(value) / (1000 if unit == "ms" else 1)
-
-    # ("Total samples = 0", no unit: a run shorter than the profiler's 10 ms)
-    total = seconds(*re.search(r"Total samples = ([\d.]+)(m?s)?", top).groups())
-    cum: dict[str, float] = {}
-    row = re.compile(r"\s*[\d.]+(?:m?s)?\s+[\d.]+%\s+[\d.]+%\s+([\d.]+)(m?s)\s+[\d.]+%\s+(\S+)")
-    for line in top.splitlines():
-        if m := row.match(line):
-            name_ = m[3].removeprefix("example.com/epg/06_piuma_case/")
-            cum[name_] = cum.get(name_, 0.0) + seconds(m[1], m[2])
+    # Every time in ms ("Total samples = 0", no unit: a run shorter than the profiler's 10 ms).
+    total = float(re.search(r"Total samples = ([\d.]+)", top)[1])
+    cum: Counter[str] = Counter()  # the module's functions: flat flat% sum% cum cum% name
+    for ms, name in re.findall(r"^\s*\S+\s+\S+%\s+\S+%\s+([\d.]+)(?:ms)?\s+\S+%\s+"
+                               r"example\.com/epg/06_piuma_case/(\S+)", top, re.M):
+        cum[name] += float(ms)
     # encodePalette (the optimiser's) writes its file with encodePNG: counted once, there
-    cum["engine.encodePNG"] = cum.get("engine.encodePNG", 0.0) - cum.get("engine.encodePalette", 0)
-    stages = {stage: cpu_ms * sum(cum.get(f, 0.0) for f in go) / (total or 1)
+    cum["engine.encodePNG"] -= cum["engine.encodePalette"]
+    stages = {stage: cpu_ms * sum(cum[f] for f in go) / (total or 1)
               for stage, (_py, go) in STAGES.items()}
     stages["total"] = cpu_ms
-    return run.stdout + "\n" + "\n".join(top.splitlines()[:40]) + "\n", stages
+    (OUT / "go.txt").write_text(run.stdout + "\n" + "\n".join(top.splitlines()[:40]) + "\n")
+    return stages
 
 
 def breakdown(columns: dict[str, dict]) -> str:
@@ -163,19 +160,15 @@ def main() -> int:
         ap.error(f"--src {args.src}: not a folder")
     OUT.mkdir(parents=True, exist_ok=True)
     src, columns = args.src.resolve(), {}
+    jobs = write_jobs(src, OUT / "go-out")  # (first: it checks every file of src)
     with tempfile.TemporaryDirectory(prefix="piuma-profile-") as tmp:
-        work = Path(tmp)
-        (jobs := OUT / "jobs.json").write_text(jobs_json(src, OUT / "go-out"))  # (checks src)
         for optimizer in ("tools", "in-process"):
-            text, columns[f"python, {optimizer}"] = profile_python(src, work / optimizer,
-                                                                   args.repeat, optimizer)
-            (OUT / f"python-{optimizer}.txt").write_text(text)
-        text, columns["go, in-process"] = profile_go(HERE / "build" / "engine.test", jobs,
-                                                     args.repeat)
-        (OUT / "go.txt").write_text(text)
+            columns[f"python, {optimizer}"] = profile_python(src, Path(tmp) / optimizer,
+                                                             args.repeat, optimizer)
+    columns["go, in-process"] = profile_go(HERE / "build" / "engine.test", jobs, args.repeat)
     (OUT / "stages.txt").write_text(table := breakdown(columns))
     print(table)
-    print(f"reports: {OUT.relative_to(HERE)}/python-*.txt, go-*.txt, stages.txt")
+    print(f"reports: {OUT.relative_to(HERE)}/python-*.txt, go.txt, stages.txt")
     return 0
 
 
