@@ -12,7 +12,6 @@ JCS_YCCK; cjpeg takes no CMYK input) and are kept as data: this script only
 reads them, for the *.rgb files.
 """
 
-import os
 import random
 
 from PIL import Image
@@ -37,7 +36,6 @@ def source(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
     """Gradients, edges and grain; RGBA: alpha from 0 to 255 and some 0s."""
     rng = random.Random(seed)
     w, h = size
-    bands = len(mode)
     data = bytearray()
     for y in range(h):
         for x in range(w):
@@ -45,7 +43,7 @@ def source(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
                   rng.randrange(256) if (x // 7 + y // 5) % 3 == 0 else 128]
             if mode == "RGBA":
                 px.append(0 if (x + y) % 11 == 0 else (x * 255 // w + y) % 256)
-            data += bytes(px[:bands] if bands != 1 else px[:1])
+            data += bytes(px[:len(mode)])  # L: the first, RGB: 3, RGBA: 4
     return Image.frombytes(mode, size, bytes(data))
 
 
@@ -54,10 +52,9 @@ def main() -> None:
         im = source(mode, size, seed)
         im.save(f"src-{name}.png")
         im.resize(out, kernel, reducing_gap=3.0).save(f"out-{name}.png")
-    for name in ("cmyk", "ycck"):
-        if os.path.exists(f"{name}.jpg"):
-            with Image.open(f"{name}.jpg") as im, open(f"{name}.rgb", "wb") as f:
-                f.write(im.convert("RGB").tobytes())
+    for name in ("cmyk", "ycck"):  # (committed: see above)
+        with Image.open(f"{name}.jpg") as im, open(f"{name}.rgb", "wb") as f:
+            f.write(im.convert("RGB").tobytes())
 
 
 if __name__ == "__main__":
