@@ -1,6 +1,6 @@
 """make bench: the talk's pipeline, the engines, and the cron job on Dask.
 
-    python bench.py [--src build/images/products] [--repeat 3] [--variants NAME ...]
+    python bench.py [--src build/images/products] [--repeat 3]
 
 Each variant runs in its own process (one Go runtime per process, no variant
 warms another's caches): a warm-up batch, then --repeat timed batches, in
@@ -298,10 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", default=str(HERE / "build" / "images" / "products"))
     ap.add_argument("--repeat", type=int, default=3, help="timed batches per variant (3)")
-    ap.add_argument("--variants", nargs="*", choices=list(VARIANTS), metavar="NAME",
-                    help=f"only these (default: all): {', '.join(VARIANTS)}")
     args = ap.parse_args(argv)
-    names = args.variants or list(VARIANTS)
+    names = list(VARIANTS)
     if importlib.util.find_spec("distributed") is None:
         names = [n for n in names if "cluster" not in VARIANTS[n]]
         print("(no dask[distributed]: the Dask variants are left out)")
