@@ -17,7 +17,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COMMON = os.environ.get("EPG_COMMON", os.path.join(HERE, "..", "common"))
+COMMON = os.path.abspath(os.environ.get("EPG_COMMON", os.path.join(HERE, "..", "common")))
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 # Licences of the C libraries a repaired wheel carries (auditwheel copies the
@@ -45,10 +45,9 @@ class build_go_ext(build_ext):
         # The core calls no CPython function: every symbol must resolve at
         # link time (a missing -l fails here, not at import).
         defs = "" if sys.platform == "darwin" else " -Wl,-z,defs"
-        common = os.path.abspath(COMMON)
         env = dict(os.environ, CGO_ENABLED="1",
                    CGO_LDFLAGS=os.environ.get("CGO_LDFLAGS", "-O2 -g") + defs,
-                   CGO_CFLAGS=os.environ.get("CGO_CFLAGS", "-O2 -g") + f" -I{common}")
+                   CGO_CFLAGS=os.environ.get("CGO_CFLAGS", "-O2 -g") + f" -I{COMMON}")
         cmd = ["go", "build", "-buildmode=c-shared", "-o", core, "./core"]
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=HERE, env=env, check=True)
@@ -61,8 +60,7 @@ class build_go_ext(build_ext):
             if os.path.isfile(path):
                 os.makedirs(licenses, exist_ok=True)
                 shutil.copyfile(path, os.path.join(licenses, name))
-        ext.include_dirs += [os.path.abspath(self.build_temp), os.path.join(HERE, "core"),
-                             os.path.abspath(COMMON)]
+        ext.include_dirs += [os.path.abspath(self.build_temp), os.path.join(HERE, "core"), COMMON]
         super().build_extension(ext)
 
 
