@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import json
 import logging
 import os
-import uuid
 from collections.abc import Callable
 
 import dask
@@ -51,20 +49,14 @@ class GoEngine(WorkerPlugin):
 def chunks(src: str, names: list[str]) -> list[list[str]]:
     """names, grouped by output folder, in chunks of about CHUNK_BYTES."""
     out: list[list[str]] = []
-    by_folder: dict[str, list[str]] = {}
-    for name in names:
-        by_folder.setdefault(os.path.dirname(name), []).append(name)
-    for group in by_folder.values():
-        chunk, size = [], 0
-        for name in group:
-            with contextlib.suppress(OSError):  # its task reports it
-                size += os.stat(os.path.join(src, name)).st_size
-            chunk.append(name)
-            if size >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
-                out.append(chunk)
-                chunk, size = [], 0
-        if chunk:
-            out.append(chunk)
+    folder, size = None, 0
+    for name in sorted(names, key=os.path.dirname):  # (stable: a folder's names keep their order)
+        if os.path.dirname(name) != folder or size >= CHUNK_BYTES or len(out[-1]) >= CHUNK_FILES:
+            out.append([])
+            folder, size = os.path.dirname(name), 0
+        out[-1].append(name)
+        with contextlib.suppress(OSError):  # its task reports it
+            size += os.stat(os.path.join(src, name)).st_size
     return out
 
 
@@ -120,24 +112,22 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
                          bad[os.path.dirname(n)]) for n in names if os.path.dirname(n) in bad}
     todo = [n for n in names if n not in results]
     folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
-    pending: dict = {}
-    client = cluster = None
+    client, cluster = _connect(spec)
+    # Closing the client releases its tasks (Ctrl-C: the scheduler forgets
+    # them), and a local cluster goes with it.
     try:
-        client, cluster = _connect(spec)
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_sweep, folders)  # each host removes what its killed runs left
-        batch, tasks = uuid.uuid4().hex[:8], itertools.count()  # for the tasks' keys
 
-        def submit(chunk: list[str]):  # unique keys (an old key is the old task), and no
-            future = client.submit(_task, src, dst, chunk, opts, pure=False,  # file names:
-                                   key=f"piuma-{batch}-{next(tasks)}")  # not UTF-8, maybe
-            pending[future] = chunk
-            return future
-
-        def gather(futures, suspects: list[str]) -> None:
+        def gather(tasks: list[list[str]]) -> list[str]:
+            """Runs the chunks; returns the files of those that kept killing their
+            workers. pure=False: unique keys (an old key is the old task), and
+            no file names in them (not UTF-8, maybe)."""
+            futures = {client.submit(_task, src, dst, c, opts, pure=False): c for c in tasks}
+            suspects: list[str] = []
             for future in as_completed(futures):
-                chunk = pending.pop(future)
+                chunk = futures[future]
                 try:
                     rows = future.result()
                 except KilledWorker as exc:  # its worker died, allowed-failures + 1 times
@@ -150,23 +140,17 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
                 results.update(zip(chunk, rows, strict=True))
                 if progress is not None:
                     progress(len(results), len(names))
+            return suspects
 
-        suspects: list[str] = []
-        gather([submit(c) for c in chunks(src, todo)], suspects)
         # A chunk whose workers kept dying holds a file that kills them: its
         # files, one at a time, alone on the cluster, so that Dask counts each
         # worker's death against that file only (a task merely sent along to
         # the same worker would count as a suspect too).
-        for name in suspects:
-            gather([submit([name])], [])
+        for name in gather(chunks(src, todo)):
+            gather([[name]])
         client.run(_sweep, folders)  # and what the workers killed meanwhile left
-    except BaseException:
-        if client is not None:
-            client.cancel(list(pending))
-        raise
     finally:
-        if client is not None:
-            client.close()
+        client.close()
         if cluster is not None:
             cluster.close()
     return [results[n] for n in names]
