@@ -32,12 +32,10 @@ def _names_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
     """Encoding errors of the summary: an undecodable byte of a file name
     (a surrogate escape) is written as that byte, anything else the stream
     cannot encode as a backslash escape. Never an exception."""
-    if isinstance(exc, UnicodeEncodeError):
-        chunk = exc.object[exc.start:exc.end]
-        if all(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
-            return bytes(ord(c) - 0xDC00 for c in chunk), exc.end
+    try:
+        return codecs.lookup_error("surrogateescape")(exc)
+    except UnicodeError:
         return codecs.backslashreplace_errors(exc)
-    raise exc
 
 
 codecs.register_error("piuma.names", _names_errors)
@@ -55,7 +53,8 @@ def _printable(name: str) -> str:
 
 
 class ProgressBar:
-    """A one-line bar on a terminal; nothing at all when not a terminal."""
+    """A one-line bar on a terminal; nothing at all when not a terminal.
+    The line ends with the with block, before anything else is printed."""
 
     def __init__(self, stream: TextIO, width: int = 30) -> None:
         self.stream, self.width, self.shown = stream, width, False
@@ -63,16 +62,16 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         if total <= 0 or self.stream is None or not self.stream.isatty():  # (2>&-: None)
             return
-        filled = self.width * done // total
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total}")
-        self.stream.flush()
+        bar = ("#" * (self.width * done // total)).ljust(self.width, "-")
+        print(f"\r[{bar}] {done}/{total}", end="", file=self.stream, flush=True)
         self.shown = True
 
-    def close(self) -> None:
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+            print(file=self.stream, flush=True)
 
 
 def _size(text: str) -> int:
@@ -141,23 +140,20 @@ def main(argv: list[str] | None = None) -> int:
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="piuma.names")
-    bar = ProgressBar(sys.stderr)
     start, cpu = time.perf_counter(), os.times()
     try:
-        results = optimize_dir(
-            args.src, args.dst, width=args.width, height=args.height,
-            quality=args.quality, engine=args.engine, workers=args.workers,
-            optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
-            resample=args.resample, max_pixels=args.max_pixels, max_memory=args.max_memory,
-            incremental=args.incremental, cluster=args.cluster, progress=bar)
+        with ProgressBar(sys.stderr) as bar:
+            results = optimize_dir(
+                args.src, args.dst, width=args.width, height=args.height,
+                quality=args.quality, engine=args.engine, workers=args.workers,
+                optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
+                resample=args.resample, max_pixels=args.max_pixels, max_memory=args.max_memory,
+                incremental=args.incremental, cluster=args.cluster, progress=bar)
     except (ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:  # (no batch)
-        bar.close()
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     except KeyboardInterrupt:
-        bar.close()
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    bar.close()
     elapsed = time.perf_counter() - start
     # CPU: every thread of this process, and its finished children (the tools,
     # a local cluster's workers): on a busy machine the figure that compares.
