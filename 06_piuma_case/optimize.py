@@ -4,9 +4,7 @@ A thin wrapper around piuma.cli (also installed by pip as `piuma-optimize`);
 `python optimize.py --help` lists the options.
 """
 
-import sys
-
 from piuma.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

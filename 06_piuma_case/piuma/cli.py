@@ -128,27 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     # bomb) are not the report: each file's result says what matters.
     warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
     warnings.filterwarnings("ignore", message="Image size .* could be decompression bomb")
-    try:
-        return _main(parser, args)
-    except OSError as exc:  # the report: its reader left (`| head`), quietly; a full disk
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if not isinstance(exc, BrokenPipeError):
-            print(f"{parser.prog}: cannot write the report: {exc}", file=sys.stderr)
-        return 1
-
-
-def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="piuma.names")
+    # The options' names are optimize_dir's keywords.
+    options = {k: v for k, v in vars(args).items() if k not in ("src", "dst", "json")}
     start, cpu = time.perf_counter(), os.times()
     try:
         with ProgressBar(sys.stderr) as bar:
-            results = optimize_dir(
-                args.src, args.dst, width=args.width, height=args.height,
-                quality=args.quality, engine=args.engine, workers=args.workers,
-                optimize=args.optimize, optimizer=args.optimizer, draft=args.draft,
-                resample=args.resample, max_pixels=args.max_pixels, max_memory=args.max_memory,
-                incremental=args.incremental, cluster=args.cluster, progress=bar)
+            results = optimize_dir(args.src, args.dst, **options, progress=bar)
     except (ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:  # (no batch)
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     except KeyboardInterrupt:
@@ -168,24 +155,30 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                "skipped": skipped, "failed": len(failed), "bytes_in": bytes_in,
                "bytes_out": bytes_out, "bytes_saved": bytes_in - bytes_out,
                "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
-    if args.json:
-        files = [{**dataclasses.asdict(r), "category": r.category,
-                  "seconds": round(r.seconds, 4)} for r in results]
-        print(json.dumps({"summary": summary, "files": files}, indent=2))
-    else:
-        src = os.path.realpath(args.src)
-        for r in failed:  # names relative to SRC: the line stays readable
-            print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {_printable(r.error)}")
-        pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
-        up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
-        tools = args.optimize and (args.optimizer or DEFAULT_OPTIMIZER[args.engine]) == "tools"
-        how = args.engine + " engine" + (" + jpegoptim, pngquant" if tools else "")
-        if args.cluster:
-            how += f", on Dask {args.cluster}"
-        print(f"{len(ok)} ok{up_to_date}, {len(failed)} failed ({how}) in {elapsed:.2f}s, CPU "
-              f"{cpu:.2f}s ({1000 * cpu / max(len(results), 1):.0f} ms a file); "
-              f"{human_bytes(bytes_in)} -> {human_bytes(bytes_out)}, "
-              f"saved {human_bytes(bytes_in - bytes_out)} ({pct:.0f}%)")
+    try:
+        if args.json:
+            files = [{**dataclasses.asdict(r), "category": r.category,
+                      "seconds": round(r.seconds, 4)} for r in results]
+            print(json.dumps({"summary": summary, "files": files}, indent=2))
+        else:
+            src = os.path.realpath(args.src)
+            for r in failed:  # names relative to SRC: the line stays readable
+                print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {_printable(r.error)}")
+            pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
+            up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
+            tools = args.optimize and (args.optimizer or DEFAULT_OPTIMIZER[args.engine]) == "tools"
+            how = args.engine + " engine" + (" + jpegoptim, pngquant" if tools else "")
+            if args.cluster:
+                how += f", on Dask {args.cluster}"
+            print(f"{len(ok)} ok{up_to_date}, {len(failed)} failed ({how}) in {elapsed:.2f}s, CPU "
+                  f"{cpu:.2f}s ({1000 * cpu / max(len(results), 1):.0f} ms a file); "
+                  f"{human_bytes(bytes_in)} -> {human_bytes(bytes_out)}, "
+                  f"saved {human_bytes(bytes_in - bytes_out)} ({pct:.0f}%)")
+    except OSError as exc:  # the report: its reader left (`| head`), quietly; a full disk
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if not isinstance(exc, BrokenPipeError):
+            print(f"{parser.prog}: cannot write the report: {exc}", file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 
