@@ -7,10 +7,7 @@ package engine
 // int(ratio/3), averaging boxes: few weights for any shape (a 89,000,000 x 1
 // PNG needs no gigabytes). RGBA is resized premultiplied: no colour bleeds.
 
-import (
-	"errors"
-	"math"
-)
+import "math"
 
 func bicubic(x float64) float64 { // Catmull-Rom
 	const a = -0.5
@@ -87,7 +84,8 @@ func reduce(m image, fx, fy int) (image, error) {
 }
 
 // weights: output pixel i is the sum of bounds[2i+1] input pixels from
-// bounds[2i], weighted by kk[i*ksize:]. C memory: cfree(bounds) frees both.
+// bounds[2i], weighted by kk[i*ksize:] (zero past them). Go memory: a few
+// int32s an output pixel.
 type weights struct {
 	bounds, kk []int32
 	ksize      int
@@ -95,7 +93,7 @@ type weights struct {
 
 // coeffs is Pillow's precompute_coeffs and normalize_coeffs_8bpc: [0, in1) of
 // an axis of inSize pixels made outSize.
-func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, error) {
+func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) weights {
 	flt, support := bicubic, 2.0
 	if lanczosFilter {
 		flt, support = lanczos, 3.0
@@ -104,11 +102,7 @@ func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, 
 	filterscale := max(scale, 1)
 	support *= filterscale
 	ksize := int(math.Ceil(support))*2 + 1
-	all, err := calloc[int32](outSize * (2 + ksize))
-	if err != nil {
-		return weights{}, err
-	}
-	wt := weights{all[:2*outSize], all[2*outSize:], ksize}
+	wt := weights{make([]int32, 2*outSize), make([]int32, outSize*ksize), ksize}
 	pre, inv := make([]float64, ksize), 1/filterscale
 	for xx := 0; xx < outSize; xx++ {
 		center := (float64(xx) + 0.5) * scale
@@ -120,7 +114,6 @@ func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, 
 			ww += pre[x]
 		}
 		k := wt.kk[xx*ksize : (xx+1)*ksize]
-		clear(k) // the weights past xmax
 		for x, v := range pre[:xmax] {
 			if ww != 0 {
 				v /= ww
@@ -129,7 +122,7 @@ func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) (weights, 
 		}
 		wt.bounds[2*xx], wt.bounds[2*xx+1] = int32(xmin), int32(xmax)
 	}
-	return wt, nil
+	return wt
 }
 
 func clip8(v int32) byte { return byte(min(max(v>>precisionBits, 0), 255)) } // Pillow's
@@ -139,18 +132,12 @@ func clip8(v int32) byte { return byte(min(max(v>>precisionBits, 0), 255)) } // 
 // width (Pillow 12: always horizontal first, some pixels one level apart). src
 // is freed, unless no pass is needed.
 func resample(src image, w, h int, boxW, boxH float32, lanczosFilter bool) (image, error) {
-	hw, err := coeffs(src.w, boxW, w, lanczosFilter)
-	defer cfree(hw.bounds)
-	vw, err2 := coeffs(src.h, boxH, h, lanczosFilter)
-	defer cfree(vw.bounds)
-	if err = errors.Join(err, err2); err != nil {
-		src.free()
-		return image{}, err
-	}
+	hw := coeffs(src.w, boxW, w, lanczosFilter)
+	vw := coeffs(src.h, boxH, h, lanczosFilter)
 	needH := w != src.w || boxW != float32(w)
 	needV := h != src.h || boxH != float32(h)
 	hFirst := !(src.h-h > 0 && src.h-h > (src.w-w)*2)
-	out := src
+	out, err := src, error(nil)
 	if needH && hFirst { // on the rows the vertical pass reads, and only those
 		first, last := int(vw.bounds[0]), int(vw.bounds[2*h-2]+vw.bounds[2*h-1])
 		for i := 0; i < h; i++ {
