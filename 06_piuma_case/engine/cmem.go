@@ -29,21 +29,17 @@ import (
 	"unsafe"
 )
 
-// calloc returns n elements of C memory (not zeroed), or a NoMemory error.
-func calloc[T any](n int) ([]T, error) {
-	size := unsafe.Sizeof(*new(T))
-	if n < 0 || uint64(n) > math.MaxInt64/uint64(size) {
-		return nil, fail(NoMemory, "cannot allocate %d x %d bytes", n, size)
-	}
-	p := C.piuma_alloc(C.size_t(uintptr(n) * size))
+// calloc returns n bytes of C memory (not zeroed), or a NoMemory error.
+func calloc(n int) ([]byte, error) {
+	p := C.piuma_alloc(C.size_t(n))
 	if p == nil {
-		return nil, fail(NoMemory, "cannot allocate %d bytes", uintptr(n)*size)
+		return nil, fail(NoMemory, "cannot allocate %d bytes", n)
 	}
-	return unsafe.Slice((*T)(p), n), nil
+	return unsafe.Slice((*byte)(p), n), nil
 }
 
 // cfree frees what calloc (or a C library's malloc) returned.
-func cfree[T any](s []T) { C.free(unsafe.Pointer(unsafe.SliceData(s))) }
+func cfree(s []byte) { C.free(unsafe.Pointer(unsafe.SliceData(s))) }
 
 // image is w x h pixels of bpp bytes (gray, RGB, RGBA) in C memory.
 type image struct {
@@ -51,14 +47,12 @@ type image struct {
 	w, h, bpp int
 }
 
+// newImage: w, h in 1..2^31-1 (the glue checks the jobs), so w*h < 2^62 fits.
 func newImage(w, h, bpp int) (image, error) {
-	if w <= 0 || h <= 0 || w > math.MaxInt32 || h > math.MaxInt32 {
-		return image{}, fail(Internal, "bad image size %dx%d", w, h)
-	}
-	if w*h > math.MaxInt64/bpp { // w*h < 2^62 fits
+	if w*h > math.MaxInt64/bpp {
 		return image{}, fail(NoMemory, "cannot allocate %dx%dx%d bytes", w, h, bpp)
 	}
-	pix, err := calloc[byte](w * h * bpp)
+	pix, err := calloc(w * h * bpp)
 	return image{pix: pix, w: w, h: h, bpp: bpp}, err
 }
 

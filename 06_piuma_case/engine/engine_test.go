@@ -188,7 +188,7 @@ func TestSourceErrorsInPlainWords(t *testing.T) {
 // An allocation that fails is the file's "not enough memory", never an
 // aborted process (cgo's C.malloc aborts when malloc returns NULL).
 func TestAllocationFailureIsNoMemory(t *testing.T) {
-	_, err := calloc[byte](1 << 50) // a PiB
+	_, err := calloc(1 << 50) // a PiB
 	if fe, ok := err.(*fileError); !ok || fe.cat != NoMemory || fe.msg != "cannot allocate 1125899906842624 bytes" {
 		t.Errorf("%v", err)
 	}

@@ -62,7 +62,7 @@ func quantize(m image) (idx []byte, pal [][4]byte, quality int, err error) {
 			rgba.pix[j], rgba.pix[j+1], rgba.pix[j+2], rgba.pix[j+3] = m.pix[i], m.pix[i+g], m.pix[i+2*g], 255
 		}
 	}
-	if idx, err = calloc[byte](m.w * m.h); err != nil {
+	if idx, err = calloc(m.w * m.h); err != nil {
 		return nil, nil, 0, err
 	}
 	var palette [256][4]byte
