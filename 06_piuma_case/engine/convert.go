@@ -70,20 +70,13 @@ func convert(job *Job, opts *Options) Result {
 	return r
 }
 
-// pixels decodes the file, checks it is what the probe saw, resizes, orients.
+// pixels decodes the file (the decoders check it has the size the probe
+// saw), resizes, orients.
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
-	w, h := job.Width, job.Height
-	switch {
-	case job.Format == JPEG:
-		s := job.Scale
-		w, h = (w+s-1)/s, (h+s-1)/s // libjpeg's DCT scaling rounds up
-		m, err = decodeJPEG(f, s, w, h)
-	default:
-		m, err = decodePNG(f, w, h)
-	}
-	if err == nil && (m.w != w || m.h != h) {
-		m.free()
-		err = errChanged
+	if s := job.Scale; job.Format == JPEG { // libjpeg's DCT scaling rounds up
+		m, err = decodeJPEG(f, s, (job.Width+s-1)/s, (job.Height+s-1)/s)
+	} else {
+		m, err = decodePNG(f, job.Width, job.Height)
 	}
 	if err == nil {
 		m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)

@@ -27,9 +27,8 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	struct spng_trns trns;
 	size_t size = 0;
 	int fmt = SPNG_FMT_RGBA8, rc = ctx ? spng_set_png_file(ctx, fp) : SPNG_EMEM;
-	// Never more pixels than the probe saw; text, iCCP and friends may inflate
-	// to 1 MiB each, 64 MiB in all (Pillow's MAX_TEXT_CHUNK, MAX_TEXT_MEMORY).
-	if (!rc) rc = spng_set_image_limits(ctx, w, h);
+	// Text, iCCP and friends may inflate to 1 MiB each, 64 MiB in all (Pillow's
+	// MAX_TEXT_CHUNK, MAX_TEXT_MEMORY); never other pixels than the probe saw.
 	if (!rc) rc = spng_set_chunk_limits(ctx, 1 << 20, 64 << 20);
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
 	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h)) rc = SPNG_EUSER_WIDTH;
@@ -138,7 +137,7 @@ func decodePNG(f *os.File, w, h int) (image, error) {
 		return image{}, fail(Unreadable, "%s", msg)
 	case C.SPNG_EMEM:
 		return image{}, fail(NoMemory, "cannot allocate the %dx%d image", w, h)
-	case C.SPNG_ESIGNATURE, C.SPNG_EUSER_WIDTH, C.SPNG_EUSER_HEIGHT:
+	case C.SPNG_ESIGNATURE, C.SPNG_EUSER_WIDTH:
 		return image{}, errChanged
 	}
 	return image{}, fail(Damaged, "%s", msg)
