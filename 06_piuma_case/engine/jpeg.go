@@ -69,7 +69,6 @@ FILE *piuma_fdopen(int fd); // cmem.go
 static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pix,
                              int *bpp, char *msg) {
 	struct jpeg_decompress_struct cinfo;
-	piuma_jerr err;
 	JSAMPROW volatile cmyk = NULL;
 	FILE *fp = piuma_fdopen(fd);
 	if (fp == NULL) {
@@ -78,12 +77,10 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	}
 	*pix = NULL;
 	memset(&cinfo, 0, sizeof cinfo); // jpeg_destroy_decompress is safe on it
+	piuma_jerr err = {.status = J_OK, .msg = msg};
 	cinfo.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = piuma_jerr_exit;
 	err.pub.emit_message = piuma_jerr_emit;
-	err.status = J_OK;
-	err.rows_read = 0;
-	err.msg = msg;
 	if (setjmp(err.jump)) {
 		if (err.status != J_OK) free(*pix);
 	} else {
@@ -129,13 +126,11 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, int quality,
                              _Bool optimize, char **out, size_t *size, char *msg) {
 	struct jpeg_compress_struct cinfo;
-	piuma_jerr err;
 	FILE *fp = open_memstream(out, size);
 	memset(&cinfo, 0, sizeof cinfo);
+	piuma_jerr err = {.status = J_OK, .msg = msg};
 	cinfo.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = piuma_jerr_exit;
-	err.status = J_OK;
-	err.msg = msg;
 	if (fp == NULL) err.status = J_NOMEM;
 	else if (!setjmp(err.jump)) {
 		jpeg_create_compress(&cinfo);

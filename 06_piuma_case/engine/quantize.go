@@ -21,13 +21,10 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 	if (omp_set_num_threads) omp_set_num_threads(1);
 	liq_attr *attr = liq_attr_create();
 	if (attr == NULL) return LIQ_OUT_OF_MEMORY;
-	liq_image *img = NULL;
+	liq_set_speed(attr, 4); // (an error only for a speed out of 1..10)
 	liq_result *res = NULL;
-	liq_error err = liq_set_speed(attr, 4);
-	if (err == LIQ_OK) {
-		img = liq_image_create_rgba(attr, rgba, w, h, 0.45455);
-		err = img ? liq_image_quantize(img, attr, &res) : LIQ_OUT_OF_MEMORY;
-	}
+	liq_image *img = liq_image_create_rgba(attr, rgba, w, h, 0.45455);
+	liq_error err = img ? liq_image_quantize(img, attr, &res) : LIQ_OUT_OF_MEMORY;
 	if (err == LIQ_OK) {
 		liq_set_output_gamma(res, 0.45455);
 		liq_set_dithering_level(res, 1.0f);
