@@ -26,14 +26,6 @@ type cProgress struct{ p *C.piuma_progress }
 func (c cProgress) FileDone()       { C.piuma_file_done(c.p) }
 func (c cProgress) Cancelled() bool { return C.piuma_cancelled(c.p) != 0 }
 
-// categories: the engine's categories as piuma_api.h numbers them.
-var categories = [...]C.int32_t{engine.OK: C.PIUMA_OK, engine.Empty: C.PIUMA_EMPTY,
-	engine.NotImage: C.PIUMA_NOT_IMAGE, engine.TooLarge: C.PIUMA_TOO_LARGE,
-	engine.Truncated: C.PIUMA_TRUNCATED, engine.Damaged: C.PIUMA_DAMAGED,
-	engine.Unsupported: C.PIUMA_UNSUPPORTED, engine.Unreadable: C.PIUMA_UNREADABLE,
-	engine.CannotWrite: C.PIUMA_CANNOT_WRITE, engine.NoMemory: C.PIUMA_NO_MEMORY,
-	engine.Cancelled: C.PIUMA_CANCELLED, engine.Internal: C.PIUMA_INTERNAL}
-
 // [excerpt: export]
 
 // PiumaRun converts jobs[0..n) and writes results[i] for jobs[i]: category,
@@ -62,9 +54,10 @@ func PiumaRun(jobs *C.piuma_job, n C.size_t, o *C.piuma_options, progress *C.piu
 		p = cProgress{progress}
 	}
 	// C memory for C: every string handed over is a C.CString, never a Go pointer.
+	// The engine's categories are piuma_api.h's numbers (core_test.go checks).
 	out := unsafe.Slice(results, int(n))
 	for i, r := range engine.Run(js, opts, p) {
-		out[i] = C.piuma_result{category: categories[r.Category],
+		out[i] = C.piuma_result{category: C.int32_t(r.Category),
 			bytes_in: C.int64_t(r.BytesIn), bytes_out: C.int64_t(r.BytesOut),
 			width: C.int32_t(r.Width), height: C.int32_t(r.Height), seconds: C.double(r.Seconds)}
 		if r.Err != "" {
