@@ -32,21 +32,18 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 	if (!rc) rc = spng_set_chunk_limits(ctx, 1 << 20, 64 << 20);
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
 	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h)) rc = SPNG_EUSER_WIDTH;
-	int notrns = rc ? rc : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
+	int trns_rc = rc ? rc : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
+	if (trns_rc != SPNG_ECHUNKAVAIL) rc = trns_rc; // 0: a tRNS chunk
 	int gray = !rc && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE;
-	if (gray && !notrns && ihdr.bit_depth < 8) {
+	if (gray && trns_rc == 0 && ihdr.bit_depth < 8) {
 		// A key out of range for 1, 2 or 4 bits (Pillow's 1_trns.png: 255):
 		// libpng, hence Pillow, keeps its low bits; libspng never matches it.
 		trns.gray &= (1 << ihdr.bit_depth) - 1;
 		rc = spng_set_trns(ctx, &trns);
 	}
-	if (gray && notrns == SPNG_ECHUNKAVAIL) {
-		*bpp = 1; // gray, no tRNS: 1, 2, 4, 8 bits as G8; 16 bits as they are, then halved
+	*bpp = gray && trns_rc == SPNG_ECHUNKAVAIL ? 1 : 4;
+	if (*bpp == 1) // gray, no tRNS: 1, 2, 4, 8 bits as G8; 16 bits as they are, then halved
 		fmt = ihdr.bit_depth == 16 ? SPNG_FMT_PNG : SPNG_FMT_G8;
-	} else {
-		*bpp = 4;
-		if (!rc && notrns != SPNG_ECHUNKAVAIL) rc = notrns;
-	}
 	if (!rc) rc = spng_decoded_image_size(ctx, fmt, &size);
 	if (!rc && (*pix = malloc(size)) == NULL) rc = SPNG_EMEM;
 	if (!rc) rc = spng_decode_image(ctx, *pix, size, fmt, SPNG_DECODE_TRNS);
