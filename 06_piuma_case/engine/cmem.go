@@ -14,9 +14,9 @@ package engine
 static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
 
 // The codecs' FILE*, on a close-on-exec copy of fd (no subprocess inherits
-// it), from the start (the copy shares the offset; image/jpeg may have read).
+// it; fclose closes the copy, the os.File keeps its own).
 FILE *piuma_fdopen(int fd) {
-	int fd2 = lseek(fd, 0, SEEK_SET) < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
 	if (fp == NULL && fd2 >= 0) close(fd2);
 	return fp;
