@@ -61,11 +61,9 @@ func convert(job *Job, opts *Options) Result {
 		r.BytesOut, r.Width, r.Height = int64(len(data)), m.w, m.h
 		return nil
 	}()
-	var fe *fileError
-	if errors.As(err, &fe) {
+	if err != nil { // a *fileError (another error is a bug: a panic, hence Internal)
+		fe := err.(*fileError)
 		r.Category, r.Err = fe.cat, fe.msg
-	} else if err != nil { // every path above returns a fileError: this is a bug
-		r.Category, r.Err = Internal, err.Error()
 	}
 	return r
 }
