@@ -87,9 +87,8 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 		jpeg_create_decompress(&cinfo);
 		jpeg_stdio_src(&cinfo, fp);
 		jpeg_read_header(&cinfo, TRUE);
-		int n = cinfo.num_components;
-		if (n != 1 && n != 3 && n != 4) PIUMA_JFAIL(J_UNSUPPORTED, "%d colour components", n);
-		cinfo.out_color_space = n == 1 ? JCS_GRAYSCALE : n == 3 ? JCS_RGB : JCS_CMYK; // YCCK too
+		int n = cinfo.num_components; // 2, 5+ (the probe refuses them): libjpeg's "unsupported"
+		cinfo.out_color_space = n == 1 ? JCS_GRAYSCALE : n == 4 ? JCS_CMYK : JCS_RGB; // YCCK too
 		*bpp = n == 1 ? 1 : 3;
 		cinfo.scale_num = 1;
 		cinfo.scale_denom = scale;
