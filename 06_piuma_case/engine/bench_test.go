@@ -114,9 +114,13 @@ type decoder struct {
 }
 
 var decoders = []decoder{
-	{"libjpeg-turbo", "jpeg", func(f *os.File, w, h int) (any, error) { return decodeJPEG(f, 1, w, h) }},
+	{"libjpeg-turbo", "jpeg", func(f *os.File, w, h int) (any, error) {
+		return decode(f, &Job{Format: JPEG, Width: w, Height: h, Scale: 1})
+	}},
 	{"image/jpeg", "jpeg", func(f *os.File, _, _ int) (any, error) { return jpeg.Decode(bufio.NewReader(f)) }},
-	{"libspng", "png", func(f *os.File, w, h int) (any, error) { return decodePNG(f, w, h) }},
+	{"libspng", "png", func(f *os.File, w, h int) (any, error) {
+		return decode(f, &Job{Format: PNG, Width: w, Height: h})
+	}},
 	{"image/png", "png", func(f *os.File, _, _ int) (any, error) { return png.Decode(bufio.NewReader(f)) }},
 }
 

@@ -13,9 +13,9 @@ package engine
 // malloc returns NULL: this one may fail, and the file says so.
 static void *piuma_alloc(size_t n) { return malloc(n ? n : 1); }
 
-// The codecs' FILE*, on a close-on-exec copy of fd (no subprocess inherits
+// The decoders' FILE*, on a close-on-exec copy of fd (no subprocess inherits
 // it; fclose closes the copy, the os.File keeps its own).
-FILE *piuma_fdopen(int fd) {
+static FILE *piuma_fdopen(int fd) {
 	int fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	FILE *fp = fd2 < 0 ? NULL : fdopen(fd2, "rb");
 	if (fp == NULL && fd2 >= 0) close(fd2);
@@ -26,8 +26,25 @@ import "C"
 
 import (
 	"math"
+	"os"
+	"runtime"
 	"unsafe"
 )
+
+// decode reads f, the job's file, with the decoder of its format, which
+// checks it has the size the probe saw (a JPEG's at 1/Scale).
+func decode(f *os.File, job *Job) (image, error) {
+	fp, err := C.piuma_fdopen(C.int(f.Fd()))
+	runtime.KeepAlive(f) // its descriptor was in use until now
+	if fp == nil {
+		return image{}, fail(Unreadable, "%s", plainError(err))
+	}
+	defer C.fclose(fp)
+	if s := job.Scale; job.Format == JPEG { // libjpeg's DCT scaling rounds up
+		return decodeJPEG(fp, s, (job.Width+s-1)/s, (job.Height+s-1)/s)
+	}
+	return decodePNG(fp, job.Width, job.Height)
+}
 
 // calloc returns n bytes of C memory (not zeroed), or a NoMemory error.
 func calloc(n int) ([]byte, error) {

@@ -71,12 +71,7 @@ func convert(job *Job, opts *Options) Result {
 // pixels decodes the file (the decoders check it has the size the probe
 // saw), resizes, orients.
 func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
-	if s := job.Scale; job.Format == JPEG { // libjpeg's DCT scaling rounds up
-		m, err = decodeJPEG(f, s, (job.Width+s-1)/s, (job.Height+s-1)/s)
-	} else {
-		m, err = decodePNG(f, job.Width, job.Height)
-	}
-	if err == nil {
+	if m, err = decode(f, job); err == nil {
 		m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
 	}
 	if err == nil {

@@ -11,7 +11,6 @@ package engine
 
 /*
 #cgo LDFLAGS: -ljpeg
-#include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@ package engine
 #include <jpeglib.h>
 #include <jerror.h>
 
-enum { J_OK, J_DAMAGED, J_UNSUPPORTED, J_TRUNCATED, J_NOMEM, J_CHANGED, J_READ };
+enum { J_OK, J_DAMAGED, J_UNSUPPORTED, J_TRUNCATED, J_NOMEM, J_CHANGED };
 
 typedef struct {
 	struct jpeg_error_mgr pub;
@@ -61,20 +60,13 @@ static void piuma_jerr_emit(j_common_ptr c, int level) {
 #define PIUMA_JFAIL(st, ...) do { \
 	snprintf(err.msg, JMSG_LENGTH_MAX, __VA_ARGS__); err.status = st; longjmp(err.jump, 1); } while (0)
 
-FILE *piuma_fdopen(int fd); // cmem.go
-
 #define MULDIV255(a, b, tmp) (tmp = (a) * (b) + 128, ((((tmp) >> 8) + (tmp)) >> 8))
 
-// Decodes fd at 1/scale, if that makes w x h, into *pix (malloc'ed; *bpp 1 or 3).
-static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pix,
+// Decodes fp at 1/scale, if that makes w x h, into *pix (malloc'ed; *bpp 1 or 3).
+static int piuma_jpeg_decode(FILE *fp, int scale, int w, int h, unsigned char **pix,
                              int *bpp, char *msg) {
 	struct jpeg_decompress_struct cinfo;
 	JSAMPROW volatile cmyk = NULL;
-	FILE *fp = piuma_fdopen(fd);
-	if (fp == NULL) {
-		snprintf(msg, JMSG_LENGTH_MAX, "%s", strerror(errno));
-		return J_READ;
-	}
 	*pix = NULL;
 	memset(&cinfo, 0, sizeof cinfo); // jpeg_destroy_decompress is safe on it
 	piuma_jerr err = {.status = J_OK, .msg = msg};
@@ -115,7 +107,6 @@ static int piuma_jpeg_decode(int fd, int scale, int w, int h, unsigned char **pi
 	}
 	jpeg_destroy_decompress(&cinfo);
 	free(cmyk);
-	fclose(fp);
 	return err.status;
 }
 
@@ -158,22 +149,17 @@ static int piuma_jpeg_encode(const unsigned char *pix, int w, int h, int comps, 
 */
 import "C"
 
-import (
-	"os"
-	"runtime"
-	"unsafe"
-)
+import "unsafe"
 
 var jpegStatus = [...]Category{C.J_OK: OK, C.J_DAMAGED: Damaged, C.J_UNSUPPORTED: Unsupported,
-	C.J_TRUNCATED: Truncated, C.J_NOMEM: NoMemory, C.J_CHANGED: Unreadable, C.J_READ: Unreadable}
+	C.J_TRUNCATED: Truncated, C.J_NOMEM: NoMemory, C.J_CHANGED: Unreadable}
 
-// decodeJPEG decodes f at 1/scale, which must give w x h pixels: gray or RGB.
-func decodeJPEG(f *os.File, scale, w, h int) (image, error) {
+// decodeJPEG decodes fp at 1/scale, which must give w x h pixels: gray or RGB.
+func decodeJPEG(fp *C.FILE, scale, w, h int) (image, error) {
 	var pix *C.uchar
 	var bpp C.int
 	var msg [C.JMSG_LENGTH_MAX]C.char
-	st := C.piuma_jpeg_decode(C.int(f.Fd()), C.int(scale), C.int(w), C.int(h), &pix, &bpp, &msg[0])
-	runtime.KeepAlive(f) // its descriptor was in use until now
+	st := C.piuma_jpeg_decode(fp, C.int(scale), C.int(w), C.int(h), &pix, &bpp, &msg[0])
 	switch st {
 	case C.J_OK:
 		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil

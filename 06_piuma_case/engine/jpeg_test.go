@@ -152,7 +152,7 @@ func libjpegDecode(t *testing.T, path string, w, h int) []byte {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m, err := decodeJPEG(f, 1, w, h)
+	m, err := decode(f, &Job{Format: JPEG, Width: w, Height: h, Scale: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestCMYKAsPillow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := decodeJPEG(f, 1, 24, 16)
+		m, err := decode(f, &Job{Format: JPEG, Width: 24, Height: 16, Scale: 1})
 		f.Close()
 		if err != nil {
 			t.Fatal(name, err)

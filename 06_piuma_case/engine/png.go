@@ -13,15 +13,11 @@ package engine
 #include <string.h>
 #include <spng.h>
 
-FILE *piuma_fdopen(int fd); // cmem.go
+enum { PNG_OVER = -4 }; // over the limit
 
-enum { PNG_OPEN = -3, PNG_OVER = -4 }; // no FILE* on the source; over the limit
-
-// Decodes fd, a w x h PNG, into *pix (malloc'ed; *bpp 1 or 4): 0, or an error.
-static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp) {
+// Decodes fp, a w x h PNG, into *pix (malloc'ed; *bpp 1 or 4): 0, or an error.
+static int piuma_png_decode(FILE *fp, int w, int h, unsigned char **pix, int *bpp) {
 	*pix = NULL;
-	FILE *fp = piuma_fdopen(fd);
-	if (fp == NULL) return PNG_OPEN;
 	spng_ctx *ctx = spng_ctx_new(0);
 	struct spng_ihdr ihdr;
 	struct spng_trns trns;
@@ -57,7 +53,6 @@ static int piuma_png_decode(int fd, int w, int h, unsigned char **pix, int *bpp)
 		for (size_t i = 0; i < (size_t)w * h; i++)
 			(*pix)[i] = ((uint16_t *)*pix)[i] >> 8;
 	spng_ctx_free(ctx);
-	fclose(fp);
 	if (rc) free(*pix);
 	return rc;
 }
@@ -110,24 +105,19 @@ import "C"
 import (
 	"errors"
 	"math"
-	"os"
-	"runtime"
 	"sort"
 	"unsafe"
 )
 
-// decodePNG decodes f, a w x h PNG: gray, or RGBA.
-func decodePNG(f *os.File, w, h int) (image, error) {
+// decodePNG decodes fp, a w x h PNG: gray, or RGBA.
+func decodePNG(fp *C.FILE, w, h int) (image, error) {
 	var pix *C.uchar
 	var bpp C.int
-	rc := C.piuma_png_decode(C.int(f.Fd()), C.int(w), C.int(h), &pix, &bpp)
-	runtime.KeepAlive(f) // its descriptor was in use until now
+	rc := C.piuma_png_decode(fp, C.int(w), C.int(h), &pix, &bpp)
 	msg := C.GoString(C.spng_strerror(rc))
 	switch rc {
 	case 0:
 		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil
-	case C.PNG_OPEN:
-		return image{}, fail(Unreadable, "cannot read the file")
 	case C.SPNG_IO_EOF, C.SPNG_EOF:
 		return image{}, fail(Truncated, "the file ends early (%s)", msg)
 	case C.SPNG_IO_ERROR:
