@@ -40,7 +40,13 @@ func convert(job *Job, opts *Options) Result {
 		} else if r.BytesIn = fi.Size(); r.BytesIn == 0 {
 			return fail(Empty, "empty file")
 		}
-		m, err := pixels(f, job, opts)
+		m, err := decode(f, job) // the decoders check the size the probe saw
+		if err == nil {
+			m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
+		}
+		if err == nil {
+			m, err = orient(m, job.Orientation)
+		}
 		if err != nil {
 			return err
 		}
@@ -66,18 +72,6 @@ func convert(job *Job, opts *Options) Result {
 		r.Category, r.Err = fe.cat, fe.msg
 	}
 	return r
-}
-
-// pixels decodes the file (the decoders check it has the size the probe
-// saw), resizes, orients.
-func pixels(f *os.File, job *Job, opts *Options) (m image, err error) {
-	if m, err = decode(f, job); err == nil {
-		m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
-	}
-	if err == nil {
-		m, err = orient(m, job.Orientation)
-	}
-	return m, err
 }
 
 // encodePNGOutput: gray stays gray, all-opaque RGBA becomes RGB (in place).
