@@ -92,12 +92,7 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	if !optimize {
 		return encodePNG(m, 8, nil, 0)
 	}
-	idx, pal, quality, err := quantize(m)
-	if err != nil {
-		return nil, err
-	}
-	small, err := encodePalette(idx, m.w, m.h, pal)
-	cfree(idx)
+	small, quality, err := quantize(m)
 	if err != nil {
 		return nil, err
 	}

@@ -46,31 +46,32 @@ static int piuma_liq_quantize(const unsigned char *rgba, int w, int h,
 */
 import "C"
 
-// quantize reduces m to at most 256 colours: an index a pixel (C memory, cfree
-// it), the RGBA palette, and libimagequant's 0..100 quality (pngquant's Q=).
-func quantize(m image) (idx []byte, pal [][4]byte, quality int, err error) {
+// quantize is m in at most 256 colours, the palette file as pngquant writes it
+// (C memory, cfree it), and libimagequant's 0..100 quality (pngquant's Q=).
+func quantize(m image) (data []byte, quality int, err error) {
 	rgba := m
 	if m.bpp != 4 { // libimagequant takes RGBA only
 		if rgba, err = newImage(m.w, m.h, 4); err != nil {
-			return nil, nil, 0, err
+			return nil, 0, err
 		}
 		defer rgba.free()
 		for i, j, g := 0, 0, m.bpp/3; j < len(rgba.pix); i, j = i+m.bpp, j+4 { // gray: g = 0
 			rgba.pix[j], rgba.pix[j+1], rgba.pix[j+2], rgba.pix[j+3] = m.pix[i], m.pix[i+g], m.pix[i+2*g], 255
 		}
 	}
-	if idx, err = calloc(m.w * m.h); err != nil {
-		return nil, nil, 0, err
+	idx, err := calloc(m.w * m.h) // an index a pixel
+	if err != nil {
+		return nil, 0, err
 	}
+	defer cfree(idx)
 	var palette [256][4]byte
 	var count, q C.int
 	if rc := C.piuma_liq_quantize((*C.uchar)(&rgba.pix[0]), C.int(m.w), C.int(m.h),
-		(*C.uchar)(&idx[0]), (*C.uchar)(&palette[0][0]), &count, &q); rc != C.LIQ_OK {
-		cfree(idx)
-		if rc == C.LIQ_OUT_OF_MEMORY {
-			return nil, nil, 0, fail(NoMemory, "libimagequant ran out of memory")
-		}
-		return nil, nil, 0, fail(Internal, "libimagequant failed: error %d", int(rc))
+		(*C.uchar)(&idx[0]), (*C.uchar)(&palette[0][0]), &count, &q); rc == C.LIQ_OUT_OF_MEMORY {
+		return nil, 0, fail(NoMemory, "libimagequant ran out of memory")
+	} else if rc != C.LIQ_OK {
+		return nil, 0, fail(Internal, "libimagequant failed: error %d", int(rc))
 	}
-	return idx, palette[:count:count], int(q), nil
+	data, err = encodePalette(idx, m.w, m.h, palette[:count:count])
+	return data, int(q), err
 }
