@@ -41,7 +41,7 @@ typedef struct {
     int32_t orientation;     /* EXIF 1..8: applied after the resize */
 } piuma_job;
 
-/* Batch settings. Strings are borrowed for the whole call. */
+/* Batch settings. */
 typedef struct {
     int32_t quality;    /* JPEG quality, 1..100 */
     int32_t workers;    /* worker goroutines, >= 1 */
