@@ -66,7 +66,6 @@ static void piuma_jerr_emit(j_common_ptr c, int level) {
 static int piuma_jpeg_decode(FILE *fp, int scale, int w, int h, unsigned char **pix,
                              int *bpp, char *msg) {
 	struct jpeg_decompress_struct cinfo;
-	JSAMPROW volatile cmyk = NULL;
 	*pix = NULL;
 	memset(&cinfo, 0, sizeof cinfo); // jpeg_destroy_decompress is safe on it
 	piuma_jerr err = {.status = J_OK, .msg = msg};
@@ -88,9 +87,10 @@ static int piuma_jpeg_decode(FILE *fp, int scale, int w, int h, unsigned char **
 		if ((int)cinfo.output_width != w || (int)cinfo.output_height != h) PIUMA_JFAIL(J_CHANGED, "size");
 		size_t row = (size_t)w * *bpp;
 		*pix = malloc(row * h);
-		if (n == 4) cmyk = malloc((size_t)w * 4);
-		if (*pix == NULL || (n == 4 && cmyk == NULL))
-			PIUMA_JFAIL(J_NOMEM, "cannot allocate %zu bytes", row * h + (size_t)w * 4);
+		if (*pix == NULL) PIUMA_JFAIL(J_NOMEM, "cannot allocate %zu bytes", row * h);
+		// A CMYK row: libjpeg's memory (freed with cinfo), its failure an error exit.
+		JSAMPROW cmyk = n != 4 ? NULL
+			: (*cinfo.mem->alloc_small)((j_common_ptr)&cinfo, JPOOL_IMAGE, (size_t)w * 4);
 		jpeg_start_decompress(&cinfo);
 		while (cinfo.output_scanline < cinfo.output_height) {
 			JSAMPROW out = *pix + row * cinfo.output_scanline, in = cmyk ? cmyk : out;
@@ -106,7 +106,6 @@ static int piuma_jpeg_decode(FILE *fp, int scale, int w, int h, unsigned char **
 		jpeg_finish_decompress(&cinfo);
 	}
 	jpeg_destroy_decompress(&cinfo);
-	free(cmyk);
 	return err.status;
 }
 
