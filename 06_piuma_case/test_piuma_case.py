@@ -122,14 +122,14 @@ def test_never_upscale_and_unbounded_axis(engine, good, tmp_path):
 
 def test_the_step_stays_readable():
     """make size: the lesson's files (the README names them) in about 900
-    lines, the whole step's non-test source about half of the 8,300 lines
+    lines, the whole step's non-test source under half of the 8,300 lines
     the previous engines took (each rule once, well-kept libraries)."""
     out = subprocess.run(["make", "-s", "size", f"PYTHON={sys.executable}"], cwd=HERE,
                          capture_output=True, text=True, check=True).stdout
     lesson = int(re.search(r"lesson: (\d+) lines", out)[1])
     step = int(re.search(r"step: (\d+) lines", out)[1])
     assert lesson <= 900, out
-    assert step <= 4150, out  # half of 8,300
+    assert step <= 4000, out  # 48% of 8,300
     readme = (HERE / "README.md").read_text()
     for name in re.search(r"lesson: \d+ lines in \d+ files: (.*)", out)[1].split():
         assert f"`{name}`" in readme, f"the README's top part names {name}"
