@@ -16,7 +16,8 @@ def git(repo, *args):
 def test_edited_tells_a_changed_start_from_a_clean_one_and_from_no_checkout(tmp_path):
     (tmp_path / "start.c").write_text("int x;\n")
     assert exercise_ci.edited(tmp_path, "start.c") is None  # not a git checkout
-    git(tmp_path, "init", "-q")
+    git(tmp_path, "init", "-q")  # a repository that does not track it (an archive inside one)
+    assert exercise_ci.edited(tmp_path, "start.c") is None
     git(tmp_path, "add", "start.c")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
     assert exercise_ci.edited(tmp_path, "start.c") is False

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -222,9 +221,9 @@ def plot(rows: list[dict]):
     return fig
 
 
-def _kill_one_worker(src: str, dst: str) -> dict:
+def _kill_one_worker(conn, src: str, dst: str) -> None:
     """The batch on a local cluster of 2 workers, one SIGKILLed as soon as
-    outputs appear (the workers are converting then)."""
+    outputs appear (the workers are converting then); sends what came back."""
     import piuma
     import psutil
 
@@ -239,14 +238,28 @@ def _kill_one_worker(src: str, dst: str) -> dict:
 
     threading.Thread(target=kill_one, daemon=True).start()
     rs = piuma.optimize_dir(src, dst, width=800, height=800, cluster="local:2")
-    return {"killed": killed, "ok": sum(r.ok for r in rs), "files": len(rs)}
+    conn.send({"killed": killed, "ok": sum(r.ok for r in rs), "files": len(rs)})
 
 
-def kill_a_worker(src: Path, dst: Path) -> dict:
-    """_kill_one_worker in a child process (the Go core never loads in this
-    one): what came back, and what is on disk after."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        out = pool.submit(_kill_one_worker, str(src), str(dst)).result(timeout=600)
+def kill_a_worker(src: Path, dst: Path, timeout: float = 600) -> dict:
+    """_kill_one_worker in a spawned process (the Go core never loads in this
+    one): what came back, and what is on disk after. A timeout or Ctrl-C here
+    kills that process: its batch does not go on."""
+    ctx = multiprocessing.get_context("spawn")
+    conn, theirs = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_kill_one_worker, args=(theirs, str(src), str(dst)))
+    proc.start()
+    theirs.close()  # (so that its death is an EOFError here)
+    try:
+        if not conn.poll(timeout):
+            raise TimeoutError(f"the batch with a killed worker took over {timeout} s")
+        out = conn.recv()
+    except EOFError:
+        raise SystemExit("the batch with a killed worker failed: see above") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
     files = [f for f in Path(dst).rglob("*") if f.is_file()]
     out["outputs"] = len(files)
     out["temp_files"] = sum(f.name.endswith(".tmp") for f in files)

@@ -21,11 +21,12 @@ def make_exercise(step: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def edited(step: Path, path: str) -> bool | None:
-    """Has the reader changed the exercise file (git says so)? None outside a
-    git checkout (a copied step): nothing to compare it with."""
-    inside = subprocess.run(["git", "-C", str(step), "rev-parse", "--is-inside-work-tree"],
-                            capture_output=True, text=True)
-    if inside.stdout.strip() != "true":  # (there, `git diff` says 1: "Could not access HEAD")
+    """Has the reader changed the exercise file (git says so)? None where no
+    git checkout tracks it (a downloaded archive, even one unpacked inside
+    another repository): nothing to compare it with."""
+    tracked = subprocess.run(["git", "-C", str(step), "ls-files", "--error-unmatch", "--",
+                              path], capture_output=True)
+    if tracked.returncode != 0:  # (there `git diff` says 1, or 0 for a file it does not track)
         return None
     proc = subprocess.run(["git", "-C", str(step), "diff", "--quiet", "HEAD", "--", path],
                           capture_output=True)
