@@ -27,6 +27,11 @@
 EPG_GO_FUNC(PiumaRun);
 static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(PiumaRun), {NULL, NULL}};
 
+/* Per module: the Progress type (made by each exec, no lazy global). */
+typedef struct {
+    PyTypeObject *progress_type;
+} module_state;
+
 /* ---- Progress --------------------------------------------------------- */
 
 typedef struct {
@@ -132,7 +137,7 @@ result_tuple(const piuma_result *r)
 }
 
 static PyObject *
-piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
+piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize", "progress",
                              NULL};
@@ -148,16 +153,14 @@ piuma_run(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
     piuma_result *results = NULL;
     Py_ssize_t n = PyList_Size(jobs_list);
     ProgressObject *po = NULL;
+    module_state *st = PyModule_GetState(module);
 
     if (quality < 1 || quality > 100 || workers < 1) {
         PyErr_Format(PyExc_ValueError, "quality must be in 1..100 and workers >= 1, got %d "
                      "and %d", quality, workers);
         goto done;
     }
-    /* A Progress is known by its getters: each exec makes its type from
-     * progress_spec (not a base type: no subclass), no module state keeps it. */
-    if (progress != Py_None &&
-        PyType_GetSlot(Py_TYPE(progress), Py_tp_getset) != (void *)progress_getset) {
+    if (progress != Py_None && !PyObject_TypeCheck(progress, st->progress_type)) {
         PyErr_SetString(PyExc_TypeError, "progress must be a piuma._piuma.Progress or None");
         goto done;
     }
@@ -244,10 +247,28 @@ piuma_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
         return -1;
-    PyObject *type = PyType_FromSpec(&progress_spec);
-    int rc = type == NULL ? -1 : PyModule_AddObjectRef(module, "Progress", type);
-    Py_XDECREF(type);
-    return rc;
+    module_state *st = PyModule_GetState(module);
+    st->progress_type = (PyTypeObject *)PyType_FromSpec(&progress_spec);
+    if (st->progress_type == NULL)
+        return -1;
+    return PyModule_AddObjectRef(module, "Progress", (PyObject *)st->progress_type);
+}
+
+static int
+piuma_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    module_state *st = PyModule_GetState(module);
+    Py_VISIT(st ? st->progress_type : NULL);
+    return 0;
+}
+
+static int
+piuma_clear(PyObject *module)
+{
+    module_state *st = PyModule_GetState(module);
+    if (st != NULL)
+        Py_CLEAR(st->progress_type);
+    return 0;
 }
 
 static PyModuleDef_Slot piuma_slots[] = {
@@ -266,8 +287,11 @@ static struct PyModuleDef piuma_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "piuma._piuma",
     .m_doc = "Go engine of the image cron job (C glue; the Go core is libpiuma_core.so).",
+    .m_size = sizeof(module_state),
     .m_methods = piuma_methods,
     .m_slots = piuma_slots,
+    .m_traverse = piuma_traverse,
+    .m_clear = piuma_clear,
 };
 
 PyMODINIT_FUNC
