@@ -748,6 +748,17 @@ def test_cli_prints_non_utf8_names(engine, tmp_path):
                        b"bad-\xe9.png"}
 
 
+def test_cli_prints_non_utf8_names_on_a_utf16_stdout(tmp_path):
+    """Such a name's bytes, alone, are not UTF-16: they are escaped there, as
+    Python writes them (the encoder refused the odd byte, and the CLI died
+    with a traceback)."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-16")
+    p = subprocess.run([*CLI, _names_src(tmp_path), tmp_path / "out", "--no-optimize"],
+                       capture_output=True, env=env)
+    assert p.returncode == 1, p.stderr
+    assert "FAILED bad-\\udce9.png: not an image: " in p.stdout.decode("utf-16")
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_read_only_destination_fails_before_any_work(engine, tmp_path, monkeypatch):
     """A dst on a read-only file system fails at once, not after every file

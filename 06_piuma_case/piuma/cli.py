@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import dataclasses
 import json
 import os
@@ -33,9 +34,19 @@ def _names_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
     (a surrogate escape) is written as that byte, anything else the stream
     cannot encode as a backslash escape. Never an exception."""
     try:
-        return codecs.lookup_error("surrogateescape")(exc)
+        if "a".encode(exc.encoding) == b"a":  # (a byte alone breaks UTF-16's code units)
+            return codecs.lookup_error("surrogateescape")(exc)
     except UnicodeError:
-        return codecs.backslashreplace_errors(exc)
+        pass
+    return codecs.backslashreplace_errors(exc)
+
+
+def _say(text: str) -> None:
+    """A line on stderr, if there is one to write to (2>&-: None; a full disk):
+    the exit status says it anyway, and print(file=None) would write stdout."""
+    with contextlib.suppress(OSError):
+        if sys.stderr is not None:
+            print(text, file=sys.stderr, flush=True)
 
 
 codecs.register_error("piuma.names", _names_errors)
@@ -139,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:  # (no batch)
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        _say(f"{parser.prog}: interrupted")
         return 130
     elapsed = time.perf_counter() - start
     # CPU: every thread of this process, and its finished children (the tools,
@@ -177,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the report: its reader left (`| head`), quietly; a full disk
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if not isinstance(exc, BrokenPipeError):
-            print(f"{parser.prog}: cannot write the report: {exc}", file=sys.stderr)
+            _say(f"{parser.prog}: cannot write the report: {exc}")
         return 1
     return 1 if failed else 0
 
