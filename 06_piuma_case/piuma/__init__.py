@@ -284,11 +284,11 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        tools = (_tool("jpegoptim"), _tool("pngquant")) if opts.tools else (None, None)
-        popts = _pyengine.Options(opts.quality, opts.resample, opts.in_process, *tools)
+        if opts.tools:  # (again: a cluster's worker runs this on its own host)
+            _tool("jpegoptim"), _tool("pngquant")
 
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
-            return _pyengine.run(jobs, popts, workers, prog)
+            return _pyengine.run(jobs, opts, workers, prog)
 
     watch = _Watch(len(names), prog)
 

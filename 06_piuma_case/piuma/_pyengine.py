@@ -13,16 +13,14 @@ draft scale, refusals), the same decisions the Go engine follows.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from PIL import Image
 
-from . import _probe, _pyoptimize
+from . import Options, _probe, _pyoptimize
 from ._files import FileError, FileResult, failed, plain_error, write_atomic
 
 # EXIF orientation -> the transpose that undoes it (as ImageOps.exif_transpose).
@@ -30,15 +28,6 @@ TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
              8: Image.Transpose.ROTATE_90}
-
-
-@dataclass(frozen=True)
-class Options:
-    quality: int
-    resample: str  # "bicubic" or "lanczos"
-    in_process: bool  # optimise in process
-    jpegoptim: str | None  # tool paths, when optimising with the tools
-    pngquant: str | None
 
 
 def _output_mode(im: Image.Image) -> Image.Image:
@@ -53,10 +42,10 @@ def _output_mode(im: Image.Image) -> Image.Image:
     return im.convert("RGBA")
 
 
-def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
-    """Encoded output, width, height, for one probed file (opened as f)."""
-    im = _probe.open_image(f, os.fstat(f.fileno()).st_size)
-    with im:
+def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
+    """Encoded output, width, height, for one probed file."""
+    f, size = _probe.open_source(job.source)
+    with f, _probe.open_image(f, size) as im:
         fmt = "JPEG" if im.format == "MPO" else im.format
         if (fmt, im.size) != (job.format, (job.width, job.height)):
             raise FileError("unreadable", "the file changed since it was probed")
@@ -71,9 +60,8 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
         if rawmode in ("L;2", "L;4") and "transparency" in im.info:
             # Pillow scales 2- and 4-bit gray to 8 bits, but not the tRNS
             # value: scale it too, from its low bits (as libpng does).
-            bits = int(rawmode[2])
-            im.info["transparency"] = (im.info["transparency"] & ((1 << bits) - 1)) * (
-                255 // ((1 << bits) - 1))
+            top = (1 << int(rawmode[2])) - 1  # 3 or 15
+            im.info["transparency"] = (im.info["transparency"] & top) * (255 // top)
         info = dict(im.info)  # (a tRNS after the pixels: libspng ignores it, so do we)
         try:
             im.load()
@@ -104,21 +92,21 @@ def convert(job: _probe.Job, f, o: Options) -> tuple[bytes, int, int]:
     return data, im.width, im.height
 
 
-def optimize(data: bytes, is_png: bool, o: Options) -> bytes:
+def optimize(data: bytes, is_png: bool) -> bytes:
     """jpegoptim (lossless) / pngquant (lossy palette) through pipes, the
     talk's way; keeps the smaller result."""
     # [excerpt: tools]
     if is_png:
-        cmd = [o.pngquant, "--strip", "--skip-if-larger", "-"]
+        cmd = ["pngquant", "--strip", "--skip-if-larger", "-"]
     else:
-        cmd = [o.jpegoptim, "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
+        cmd = ["jpegoptim", "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
     proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
     # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
     if proc.returncode != 0:
-        raise FileError("internal error", f"{os.path.basename(cmd[0])} failed with exit status "
-                        f"{proc.returncode}: {proc.stderr.decode(errors='replace').strip()}")
+        raise FileError("internal error", f"{cmd[0]} failed with exit status {proc.returncode}: "
+                        f"{proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout if 0 < len(proc.stdout) < len(data) else data
 
 
@@ -126,11 +114,9 @@ def process(job: _probe.Job, o: Options) -> FileResult:
     """One file: every failure is this file's error, the batch goes on."""
     start = time.perf_counter()
     try:
-        f, _size = _probe.open_source(job.source)
-        with f:
-            data, w, h = convert(job, f, o)
-        if not o.in_process and o.jpegoptim is not None:
-            data = optimize(data, job.format == "PNG", o)
+        data, w, h = convert(job, o)
+        if o.tools:
+            data = optimize(data, job.format == "PNG")
         try:
             write_atomic(job.temp, job.destination, data)
         except OSError as exc:
