@@ -279,7 +279,9 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
                               quality=opts.quality, workers=workers,
                               lanczos=opts.resample == "lanczos", optimize=opts.optimize,
                               progress=prog)
-            return [_go_result(j, row) for j, row in zip(jobs, rows, strict=True)]
+            return [FileResult(j.source, j.destination,
+                               None if cat == 0 else f"{CATEGORIES[cat]}: {details}", *rest)
+                    for j, (cat, details, *rest) in zip(jobs, rows, strict=True)]
     else:
         from . import _pyengine
 
@@ -290,23 +292,23 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             return _pyengine.run(jobs, opts, workers, prog)
 
-    watch = _Watch(len(names), prog)
+    early = [0]  # files the batch decided without the engine (refused, up to date)
 
     def batch() -> list[FileResult]:
-        return _batch(src, dst, names, settings, opts, engine, watch, sources)
+        return _batch(src, dst, names, settings, opts, engine, prog, early, sources)
 
-    return _supervise(batch, watch, progress) if supervise else batch()
+    def report() -> None:
+        if progress is not None:
+            progress(early[0] + prog.done, len(names))
 
-
-def _go_result(job: _probe.Job, row: tuple) -> FileResult:
-    category, details, bytes_in, bytes_out, w, h, seconds = row
-    error = None if category == 0 else f"{CATEGORIES[category]}: {details}"
-    return FileResult(job.source, job.destination, error, bytes_in, bytes_out, w, h, seconds)
+    return _supervise(batch, report, prog.cancel) if supervise else batch()
 
 
 def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts: Options,
-           engine, watch: _Watch, sources: set | None) -> list[FileResult]:
-    """Folders, probes, then one engine call for every file that passed."""
+           engine, prog, early: list[int], sources: set | None) -> list[FileResult]:
+    """Folders, probes, then one engine call for every file that passed.
+    prog: the engine's progress (its cancel flag is one for the probes and
+    the engine); early[0] counts the files decided before the engine."""
     folders = {os.path.dirname(n) for n in names}
     bad = {} if sources is None else _files.prepare_folders(src, dst, folders, sources)
     outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
@@ -316,7 +318,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     for i, name in enumerate(names):
         source, destination = os.path.join(src, name), os.path.join(dst, name)
         try:
-            if watch.cancelled:
+            if prog.cancelled:
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
@@ -329,13 +331,13 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             if job.key is not None:  # incremental: is the output already this?
                 results[i], stale[i] = _files.up_to_date(source, destination, job.key)
                 if results[i] is not None:
-                    watch.early += 1
+                    early[0] += 1
                     continue
             jobs.append(job)
             where.append(i)
         except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
-            watch.early += 1
+            early[0] += 1
             if opts.incremental:  # an output made from this file's earlier bytes?
                 stale[i] = _files.recorded(destination)
     try:
@@ -352,34 +354,15 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     return results  # type: ignore[return-value]
 
 
-class _Watch:
-    """What the calling thread sees of a batch: files done, and cancel()."""
-
-    def __init__(self, total: int, engine_progress) -> None:
-        self.total, self.early, self._engine = total, 0, engine_progress
-
-    @property
-    def done(self) -> int:
-        return self.early + self._engine.done
-
-    @property
-    def cancelled(self) -> bool:  # (the engine's flag: one for the probes and the engine)
-        return self._engine.cancelled
-
-    def cancel(self) -> None:
-        self._engine.cancel()
-
-
-def _supervise(batch: Callable[[], list[FileResult]], watch: _Watch, callback,
-               ) -> list[FileResult]:
-    """Run batch() in a thread; report progress and handle Ctrl-C here.
+def _supervise(batch: Callable[[], list[FileResult]], report: Callable[[], None],
+               cancel: Callable[[], None]) -> list[FileResult]:
+    """Run batch() in a thread; report() progress and handle Ctrl-C here.
 
     The calling thread stays in Python, so KeyboardInterrupt arrives at once
     (a thread blocked in a long C call would only see it at the end); it
     cancels the batch, which finishes the files already started.
     """
     out: list = []
-    callback = callback or (lambda done, total: None)
     # The batch says it has ended with an Event, not by the thread's end: on
     # CPython 3.10-3.12 a join() that KeyboardInterrupt interrupts marks the
     # thread as stopped, and the next join() returns while files are written.
@@ -396,10 +379,10 @@ def _supervise(batch: Callable[[], list[FileResult]], watch: _Watch, callback,
     threading.Thread(target=target, name="piuma-batch", daemon=True).start()
     try:
         while not ended.wait(0.1):
-            callback(watch.done, watch.total)
-        callback(watch.done, watch.total)
+            report()
+        report()
     except BaseException:
-        watch.cancel()
+        cancel()
         ended.wait()  # the files already started finish; a second Ctrl-C leaves them
         raise
     if isinstance(out[0], BaseException):
