@@ -97,12 +97,12 @@ def _callable_and_cluster(progress: object, spec: object) -> None:
                              f"{spec!r}")
 
 
-def _tool(name: str) -> str:
-    if (path := shutil.which(name)) is None:
-        raise FileNotFoundError(
-            f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
-            "macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
-    return path
+def _check_tools(opts: Options) -> None:
+    for name in ("jpegoptim", "pngquant") if opts.tools else ():
+        if shutil.which(name) is None:
+            raise FileNotFoundError(
+                f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
+                "macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
 
 
 def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
@@ -233,9 +233,8 @@ def _start(src: str, dst: str, names: list[str], sources: set, opts: Options,
            ) -> list[FileResult]:
     """What a batch needs that is checked once its folders are: the tools or
     imagequant, xattrs on dst; then the batch, here or on a cluster."""
-    if opts.tools:
-        _tool("jpegoptim"), _tool("pngquant")
-    elif opts.in_process and opts.engine == "python":
+    _check_tools(opts)
+    if opts.in_process and opts.engine == "python":
         from . import _pyoptimize
 
         _pyoptimize.check_available()  # ImportError without the imagequant package
@@ -286,8 +285,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        if opts.tools:  # (again: a cluster's worker runs this on its own host)
-            _tool("jpegoptim"), _tool("pngquant")
+        _check_tools(opts)  # (again: a cluster's worker runs this on its own host)
 
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             return _pyengine.run(jobs, opts, workers, prog)

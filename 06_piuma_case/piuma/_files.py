@@ -84,8 +84,7 @@ def plain_error(exc: OSError) -> str:
 def is_image_name(name: str) -> bool:
     """Whether a file name has a processed extension, in any case. The
     extension starts at the last dot (os.path.splitext gives ".png" none)."""
-    dot = name.rfind(".")
-    return dot >= 0 and name[dot:].lower() in IMAGE_EXTENSIONS
+    return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
 def inside(path: str, folder: str) -> bool:

@@ -98,11 +98,11 @@ def coefficients(im: Image.Image) -> int:
 
 def human_bytes(n: float) -> str:
     """A size in binary units, named as such: 512 B, 1.5 MiB."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    raise AssertionError("unreachable")
+    return f"{n:.1f} TiB"
 
 
 def default_max_memory() -> int:
@@ -198,12 +198,11 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
         raise FileError("unsupported", "a JPEG without quantisation tables (lossless "
                         "JPEG, which libjpeg-turbo 2.1 cannot decode, or a damaged file)")
     if im.format == "PNG":
-        rawmode = im.tile[0][3] if im.tile else ""
         if im.mode == "P" and im.palette is None:
             raise FileError("damaged", "a palette PNG without a palette (PLTE chunk)")
         if isinstance(t := im.info.get("transparency"), bytes) and len(t) > 256:  # Pillow raised
             raise FileError("damaged", "a palette PNG with over 256 transparent entries (tRNS)")
-        if "16" in str(rawmode) and "transparency" in im.info:
+        if im.tile and "16" in str(im.tile[0][3]) and "transparency" in im.info:
             # Pillow reads 16-bit RGB as 8 bits a sample and cannot match a
             # 16-bit colour key: refused by both rather than drawn opaque.
             raise FileError("unsupported", "a 16-bit PNG with a transparent colour (tRNS)")
@@ -237,9 +236,8 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
     w, h = im.size
     extra = coefficients(im) if buffered else 0  # (before im.draft changes im.size)
     o = orientation(im)
-    ow, oh = fit(*((h, w) if o >= 5 else (w, h)), s.width, s.height)
-    if o >= 5:
-        ow, oh = oh, ow  # back to the stored orientation
+    # EXIF 5..8 swap the axes: the stored image fits the box transposed.
+    ow, oh = fit(w, h, *((s.height, s.width) if o >= 5 else (s.width, s.height)))
     scale = 1
     fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a camera's JPEG, plus more
     if fmt == "JPEG" and s.draft and (ow, oh) != (w, h):
