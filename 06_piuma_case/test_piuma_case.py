@@ -172,6 +172,19 @@ def test_bad_files_are_per_file_errors_and_the_batch_goes_on(engine, bad, tmp_pa
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_an_incremental_rerun_removes_the_output_of_a_file_the_engine_fails(engine, tmp_path):
+    """The output made from a file's earlier bytes goes when the file is bad
+    now, whether the probe refuses it or (here) the engine fails its pixels."""
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    assert run(engine, src, dst, incremental=True)["a.jpg"].ok
+    shutil.copy(BAD / "truncated.jpg", src / "a.jpg")  # its header passes the probe
+    assert run(engine, src, dst, incremental=True)["a.jpg"].category == "truncated"
+    assert not (dst / "a.jpg").exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_max_pixels_is_checked_from_the_header(engine, good, tmp_path):
     res = run(engine, good, tmp_path / "out", max_pixels=451 * 300 - 1)
     assert res["baseline.jpg"].error == ("too large: 451x300 = 135300 pixels, limit is 135299 "

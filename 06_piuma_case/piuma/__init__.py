@@ -311,7 +311,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     bad = {} if sources is None else _files.prepare_folders(src, dst, folders, sources)
     outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
     results: list[FileResult | None] = [None] * len(names)
-    jobs, where, stale = [], [], {}
+    jobs, where = [], []
     # [excerpt: batch]
     for i, name in enumerate(names):
         source, destination = os.path.join(src, name), os.path.join(dst, name)
@@ -327,7 +327,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             job = _probe.probe(source, destination, _files.temp_name(destination), settings,
                                opts.output_key() if opts.incremental else None)
             if job.key is not None:  # incremental: is the output already this?
-                results[i], stale[i] = _files.up_to_date(source, destination, job.key)
+                results[i] = _files.up_to_date(source, destination, job.key)
                 if results[i] is not None:
                     early[0] += 1
                     continue
@@ -336,8 +336,6 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
         except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             early[0] += 1
-            if opts.incremental:  # an output made from this file's earlier bytes?
-                stale[i] = _files.recorded(destination)
     try:
         for i, job, r in zip(where, jobs, engine(jobs), strict=True):  # Go: one call
             results[i] = r
@@ -346,9 +344,10 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
-    for i in (i for i, was in stale.items() if was and results[i].category in _FILE_FAULTS):
-        with contextlib.suppress(OSError):  # never keep an output made from other bytes or
-            os.unlink(results[i].destination)  # options when the file itself is bad now
+    for r in results if opts.incremental else ():  # (a failed file left its output as it was)
+        if r.category in _FILE_FAULTS and _files.recorded(r.destination):
+            with contextlib.suppress(OSError):  # never keep an output made from other bytes
+                os.unlink(r.destination)  # or options when the file itself is bad now
     return results  # type: ignore[return-value]
 
 

@@ -296,20 +296,19 @@ def source_key(f, options: str) -> str:
     return h.hexdigest()
 
 
-def up_to_date(source: str, destination: str, key: str) -> tuple[FileResult | None, bool]:
-    """(a skipped result, False) when destination was made from the same
-    bytes and options and is unchanged since; else (None, whether an output
-    made from something else is there: it must not outlive this run)."""
+def up_to_date(source: str, destination: str, key: str) -> FileResult | None:
+    """A skipped result when destination was made from the same bytes and
+    options and is unchanged since; else None."""
     try:
         record = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
         st = os.stat(destination, follow_symlinks=False)
         made, (w, h) = record["key"], record["size"]
         size = os.stat(source).st_size
     except Exception:  # no record, or one that is not ours: as if there were none
-        return None, False
+        return None
     if made != key or [st.st_size, st.st_mtime_ns] != record.get("stat"):
-        return None, True
-    return FileResult(source, destination, None, size, st.st_size, w, h, 0.0, skipped=True), False
+        return None
+    return FileResult(source, destination, None, size, st.st_size, w, h, 0.0, skipped=True)
 
 
 def recorded(destination: str) -> bool:
