@@ -259,9 +259,8 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     # never depends on other files); 64 MiB at least: fewer at once, not none.
     budget = opts.max_memory or _probe.default_max_memory()
     workers = max(1, min(opts.workers or os.cpu_count() or 1, budget // (64 * _probe.MIB)))
-    share = budget // workers
-    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, share, opts.draft,
-                               opts.in_process)
+    settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, budget // workers,
+                               opts.draft, opts.in_process)
     if opts.engine == "go":
         if _go_forked:
             raise RuntimeError("this process was forked from one that ran the Go engine, and "

@@ -298,9 +298,8 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                                 f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
                 check_header(im, s, size)
-                jpeg = im.format in ("JPEG", "MPO")
                 job = decide(im, source, destination, temp, size, s,
-                             jpeg and buffered(f, im, head))
+                             im.format in ("JPEG", "MPO") and buffered(f, im, head))
             if key_options is not None:
                 job = dataclasses.replace(job, key=_files.source_key(f, key_options))
             return job
