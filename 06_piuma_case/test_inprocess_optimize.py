@@ -123,7 +123,9 @@ def test_in_process_needs_no_tool(products, tmp_path):
             assert out[rel].bytes_out < plain[rel].bytes_out, (engine, rel)
     # The Go engine's default is in process; the Python engine's the tools.
     run(products, tmp_path / "default", engine="go")
-    with pytest.raises(FileNotFoundError, match="jpegoptim not found on PATH"):
+    with pytest.raises(FileNotFoundError, match=r"jpegoptim not found on PATH: install it "
+                       r"\(Debian/Ubuntu: apt-get install jpegoptim; macOS: brew install "
+                       r"jpegoptim\)"):
         optimize_dir(products, tmp_path / "x", engine="python")
     with pytest.raises(ValueError, match="the Go engine optimises in process only"):
         optimize_dir(products, tmp_path / "y", engine="go", optimizer="tools")

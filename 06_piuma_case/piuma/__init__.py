@@ -102,7 +102,7 @@ def _check_tools(opts: Options) -> None:
         if shutil.which(name) is None:
             raise FileNotFoundError(
                 f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
-                "macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
+                f"macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
 
 
 def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
