@@ -185,6 +185,25 @@ def test_an_incremental_rerun_removes_the_output_of_a_file_the_engine_fails(engi
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_bad_file_never_removes_the_output_a_good_one_wrote(engine, tmp_path):
+    """Two names can reach one output (here dst/alias -> real, a link that
+    stays in dst; or a case-insensitive disk): the bad file's check removed
+    the output the good one had just made, reported ok."""
+    src, dst = tmp_path / "src", tmp_path / "out"
+    (src / "real").mkdir(parents=True)
+    (src / "alias").mkdir()
+    (dst / "real").mkdir(parents=True)
+    (dst / "alias").symlink_to("real")
+    shutil.copy(GOOD / "baseline.jpg", src / "alias" / "a.jpg")
+    (src / "real" / "a.jpg").write_bytes(b"not an image")
+    for _ in range(2):  # the first run, and an incremental rerun
+        res = run(engine, src, dst, incremental=True)
+        assert res["alias/a.jpg"].ok
+        assert res["real/a.jpg"].category == "not an image"
+        assert (dst / "real" / "a.jpg").is_file()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_max_pixels_is_checked_from_the_header(engine, good, tmp_path):
     res = run(engine, good, tmp_path / "out", max_pixels=451 * 300 - 1)
     assert res["baseline.jpg"].error == ("too large: 451x300 = 135300 pixels, limit is 135299 "
@@ -1146,3 +1165,18 @@ def test_the_default_memory_budget_reads_the_process_cgroup(monkeypatch, cgroup,
     machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert machine > 8 * GIB  # (these limits must be the tighter ones)
     assert _probe.default_max_memory() == (expected or machine // 2)
+
+
+def test_the_batch_runs_the_tools_it_checked(tmp_path, monkeypatch):
+    """jpegoptim and pngquant are found once, at the start: a PATH changed
+    meanwhile (by a program that embeds piuma, from any thread) failed every
+    later file with "internal error: ... No such file or directory: 'jpegoptim'"."""
+    monkeypatch.setenv("PATH", os.environ["PATH"])  # (restored after the test)
+
+    def progress(done, total):  # in the calling thread, while the batch runs
+        os.environ["PATH"] = "/nonexistent"
+
+    rs = optimize_dir(IMAGES / "products", tmp_path / "out", width=200, engine="python",
+                      optimizer="tools", workers=1, progress=progress)
+    assert os.environ["PATH"] == "/nonexistent"
+    assert [r.error for r in rs] == [None] * 9

@@ -97,12 +97,15 @@ def _callable_and_cluster(progress: object, spec: object) -> None:
                              f"{spec!r}")
 
 
-def _check_tools(opts: Options) -> None:
-    for name in ("jpegoptim", "pngquant") if opts.tools else ():
-        if shutil.which(name) is None:
+def _tools(opts: Options) -> dict[str, str]:
+    """The optimiser tools' paths, found once: the batch runs what was checked."""
+    paths = {name: shutil.which(name) for name in ("jpegoptim", "pngquant") if opts.tools}
+    for name, path in paths.items():
+        if path is None:
             raise FileNotFoundError(
                 f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
                 f"macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
+    return paths  # type: ignore[return-value]
 
 
 def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
@@ -233,7 +236,7 @@ def _start(src: str, dst: str, names: list[str], sources: set, opts: Options,
            ) -> list[FileResult]:
     """What a batch needs that is checked once its folders are: the tools or
     imagequant, xattrs on dst; then the batch, here or on a cluster."""
-    _check_tools(opts)
+    _tools(opts)
     if opts.in_process and opts.engine == "python":
         from . import _pyoptimize
 
@@ -284,10 +287,10 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        _check_tools(opts)  # (again: a cluster's worker runs this on its own host)
+        tools = _tools(opts)  # (again: a cluster's worker runs this on its own host)
 
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
-            return _pyengine.run(jobs, opts, workers, prog)
+            return _pyengine.run(jobs, opts, tools, workers, prog)
 
     early = [0]  # files the batch decided without the engine (refused, up to date)
 
@@ -343,8 +346,12 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
+    # Two names can reach one output (a link in dst, a case-insensitive disk): one
+    # a good file of this run wrote or kept is never another, bad file's to remove.
+    good = _files.folder_ids(r.destination for r in results if opts.incremental and r.ok)
     for r in results if opts.incremental else ():  # (a failed file left its output as it was)
-        if r.category in _FILE_FAULTS and _files.recorded(r.destination):
+        if (r.category in _FILE_FAULTS and _files.recorded(r.destination)
+                and not _files.folder_ids([r.destination]) & good):
             with contextlib.suppress(OSError):  # never keep an output made from other bytes
                 os.unlink(r.destination)  # or options when the file itself is bad now
     return results  # type: ignore[return-value]

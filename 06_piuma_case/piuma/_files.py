@@ -93,8 +93,9 @@ def inside(path: str, folder: str) -> bool:
 
 
 def folder_ids(folders) -> set[tuple[int, int]]:
-    """Identities (device, inode) of folders: a bind mount shows one at two paths;
-    for one not made yet, of the nearest folder above it (makedirs would start)."""
+    """Identities (device, inode) of folders (or files): a bind mount shows one at
+    two paths; for one not made yet, of the nearest folder above it (makedirs
+    would start)."""
     ids = set()
     for folder in folders:
         while not os.path.lexists(folder) and folder != os.path.dirname(folder):

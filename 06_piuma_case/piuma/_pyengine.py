@@ -13,6 +13,7 @@ draft scale, refusals), the same decisions the Go engine follows.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import threading
 import time
@@ -92,31 +93,31 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
     return data, im.width, im.height
 
 
-def optimize(data: bytes, is_png: bool) -> bytes:
+def optimize(data: bytes, is_png: bool, tools: dict[str, str]) -> bytes:
     """jpegoptim (lossless) / pngquant (lossy palette) through pipes, the
     talk's way; keeps the smaller result."""
     # [excerpt: tools]
     if is_png:
-        cmd = ["pngquant", "--strip", "--skip-if-larger", "-"]
+        cmd = [tools["pngquant"], "--strip", "--skip-if-larger", "-"]
     else:
-        cmd = ["jpegoptim", "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
+        cmd = [tools["jpegoptim"], "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
     proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
     # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
     if proc.returncode != 0:
-        raise FileError("internal error", f"{cmd[0]} failed with exit status {proc.returncode}: "
-                        f"{proc.stderr.decode(errors='replace').strip()}")
+        raise FileError("internal error", f"{os.path.basename(cmd[0])} failed with exit status "
+                        f"{proc.returncode}: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout if 0 < len(proc.stdout) < len(data) else data
 
 
-def process(job: _probe.Job, o: Options) -> FileResult:
+def process(job: _probe.Job, o: Options, tools: dict[str, str]) -> FileResult:
     """One file: every failure is this file's error, the batch goes on."""
     start = time.perf_counter()
     try:
         data, w, h = convert(job, o)
         if o.tools:
-            data = optimize(data, job.format == "PNG")
+            data = optimize(data, job.format == "PNG", tools)
         try:
             write_atomic(job.temp, job.destination, data)
         except OSError as exc:
@@ -149,11 +150,12 @@ class Progress:
             self.done += 1
 
 
-def run(jobs: list[_probe.Job], o: Options, workers: int, progress: Progress) -> list[FileResult]:
-    """Results for jobs, in their order."""
+def run(jobs: list[_probe.Job], o: Options, tools: dict[str, str], workers: int,
+        progress: Progress) -> list[FileResult]:
+    """Results for jobs, in their order (tools: the optimisers' paths)."""
     def one(job: _probe.Job) -> FileResult:
         r = (failed(job.source, job.destination, "cancelled", "the batch was cancelled")
-             if progress.cancelled else process(job, o))
+             if progress.cancelled else process(job, o, tools))
         progress.file_done()
         return r
 
