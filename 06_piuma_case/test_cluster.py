@@ -208,10 +208,14 @@ OUT = errors
 
 def test_an_existing_cluster_of_dask_processes(tmp_path):
     """`dask scheduler` and `dask worker --nworkers 2 --nthreads 1` started
-    as the README says, then the CLI with --cluster SCHEDULER_FILE."""
+    as the README says, then the CLI with --cluster SCHEDULER_FILE. The
+    workers' host is not the caller's: the optimiser is checked on the
+    workers (the caller lacks the tools, the workers the imagequant package)."""
     sched_file = tmp_path / "scheduler.json"
     dask = [str(Path(sys.executable).with_name("dask"))]  # the venv's dask command
-    env = dict(os.environ, PYTHONPATH=str(HERE))
+    (fake := tmp_path / "fake").mkdir()
+    (fake / "imagequant.py").write_text("raise ImportError('not on this host')\n")
+    env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{fake}")
     logs = {"scheduler": tmp_path / "scheduler.log", "workers": tmp_path / "workers.log"}
     with open(logs["scheduler"], "w") as log:
         procs = [subprocess.Popen([*dask, "scheduler", "--scheduler-file", sched_file, "--host",
@@ -233,6 +237,20 @@ def test_an_existing_cluster_of_dask_processes(tmp_path):
                        for (name, path), proc in zip(logs.items(), procs, strict=True))
         assert p.returncode == 0, p.stderr[-3000:] + said
         assert json.loads(p.stdout)["summary"]["ok"] == 9
+        (empty := tmp_path / "empty-path").mkdir()
+        for optimizer in ("tools", "in-process"):
+            p = subprocess.run([*CLI, PRODUCTS, tmp_path / optimizer, "--width", "400",
+                                "--engine", "python", "--optimizer", optimizer, "--cluster",
+                                sched_file, "--json"], env=dict(os.environ, PATH=str(empty)),
+                               capture_output=True, text=True, timeout=300)
+            if optimizer == "tools":  # on the workers' PATH, not on the caller's
+                assert p.returncode == 0, p.stderr[-3000:]
+                assert json.loads(p.stdout)["summary"]["ok"] == 9
+            else:  # once, before a file is written; not 9 times "internal error"
+                assert p.returncode == 2, p.stdout[-3000:] + p.stderr[-3000:]
+                assert re.search(r"error: on the worker at tcp://\S+: the Python engine's "
+                                 r"in-process optimiser needs the imagequant package", p.stderr)
+                assert not list((tmp_path / optimizer).rglob("*"))  # (dst itself is made)
     finally:
         for proc in reversed(procs):
             proc.send_signal(signal.SIGINT)

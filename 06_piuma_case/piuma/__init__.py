@@ -98,13 +98,21 @@ def _callable_and_cluster(progress: object, spec: object) -> None:
 
 
 def _tools(opts: Options) -> dict[str, str]:
-    """The optimiser tools' paths, found once: the batch runs what was checked."""
+    """What the optimiser needs on the host that converts (on a cluster, each
+    worker's), checked: the tools' paths, found once (the batch runs what was
+    checked), or the imagequant package."""
     paths = {name: shutil.which(name) for name in ("jpegoptim", "pngquant") if opts.tools}
     for name, path in paths.items():
         if path is None:
             raise FileNotFoundError(
                 f"{name} not found on PATH: install it (Debian/Ubuntu: apt-get install {name}; "
                 f"macOS: brew install {name}), or do not optimise (optimize=False; --no-optimize)")
+    if opts.in_process and opts.engine == "python":
+        try:
+            import imagequant  # noqa: F401  (ImportError now, not one per file later)
+        except ImportError as exc:
+            raise ImportError("the Python engine's in-process optimiser needs the imagequant "
+                              "package (pip install imagequant), or use optimizer='tools'") from exc
     return paths  # type: ignore[return-value]
 
 
@@ -234,13 +242,8 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
 def _start(src: str, dst: str, names: list[str], sources: set, opts: Options,
            cluster: str | None, progress: Callable[[int, int], object] | None,
            ) -> list[FileResult]:
-    """What a batch needs that is checked once its folders are: the tools or
-    imagequant, xattrs on dst; then the batch, here or on a cluster."""
-    _tools(opts)
-    if opts.in_process and opts.engine == "python":
-        from . import _pyoptimize
-
-        _pyoptimize.check_available()  # ImportError without the imagequant package
+    """What a batch needs that is checked once its folders are: xattrs on dst;
+    then the batch, here or on a cluster (the optimiser: where it runs)."""
     if opts.incremental:
         _files.check_xattrs(dst)
     if cluster is not None:
@@ -287,7 +290,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         from . import _pyengine
 
         prog = _pyengine.Progress()
-        tools = _tools(opts)  # (again: a cluster's worker runs this on its own host)
+        tools = _tools(opts)
 
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             return _pyengine.run(jobs, opts, tools, workers, prog)

@@ -166,22 +166,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep(folder: str) -> int:
+def sweep(folder: str) -> None:
     """Remove the temp files a killed run of this host left in folder (their
     process is gone); another host's, or a live run's, are left alone.
-    Returns how many were removed. Called once per folder per batch."""
-    removed = 0
+    Called once per folder per batch."""
     try:
         entries = os.listdir(os.fsencode(folder))
     except OSError:
-        return 0
+        return
     for entry in entries:
         m = _TEMP.match(entry)
         if m and m[1].decode() == HOST and int(m[2]) != os.getpid() and not _alive(int(m[2])):
             with contextlib.suppress(OSError):  # swept meanwhile; a folder; append-only
                 os.unlink(os.path.join(os.fsencode(folder), entry))
-                removed += 1
-    return removed
 
 
 # ---- output folders and writes -----------------------------------------------

@@ -17,15 +17,6 @@ import io
 from PIL import Image
 
 
-def check_available() -> None:
-    """ImportError now rather than one per file later."""
-    try:
-        import imagequant  # noqa: F401
-    except ImportError as exc:
-        raise ImportError("the Python engine's in-process optimiser needs the imagequant "
-                          "package (pip install imagequant), or use optimizer='tools'") from exc
-
-
 def optimize_png(im: Image.Image, true_color: bytes) -> bytes:
     """The palette PNG of im when it is smaller than true_color, else true_color."""
     import imagequant

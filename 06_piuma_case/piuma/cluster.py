@@ -25,7 +25,7 @@ import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 from distributed.scheduler import KilledWorker
 
-from . import Options, _files, convert
+from . import Options, _files, _tools, convert
 from ._files import FileResult, failed
 
 CHUNK_BYTES = 16 << 20  # ~6 product photos: about a second of work on one core
@@ -70,8 +70,17 @@ def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResul
     return convert(src, dst, names, opts)
 
 
-def _sweep(folders: list[str]) -> int:
-    return sum(_files.sweep(folder) for folder in folders)
+def _sweep(folders: list[str]) -> None:
+    for folder in folders:
+        _files.sweep(folder)
+
+
+def _check(opts: Options, dask_worker=None) -> None:
+    """On each worker, before a task: its host's optimiser (see _tools)."""
+    try:
+        _tools(opts)
+    except (OSError, ImportError) as exc:
+        raise type(exc)(f"on the worker at {dask_worker.address}: {exc}") from None
 
 
 def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
@@ -106,18 +115,20 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
 def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec: str,
         progress: Callable[[int, int], object] | None) -> list[FileResult]:
     """optimize_files on a cluster: results in the order of names."""
-    bad = _files.prepare_folders(src, dst, {os.path.dirname(n) for n in names}, sources,
-                                 False)
-    results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
-                         bad[os.path.dirname(n)]) for n in names if os.path.dirname(n) in bad}
-    todo = [n for n in names if n not in results]
-    folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
     client, cluster = _connect(spec)
     # Closing the client releases its tasks (Ctrl-C: the scheduler forgets
     # them), and a local cluster goes with it.
     try:
         if opts.engine == "go":
             client.register_plugin(GoEngine())
+        client.run(_check, opts)  # (a worker that joins later: convert checks it)
+        bad = _files.prepare_folders(src, dst, {os.path.dirname(n) for n in names}, sources,
+                                     False)
+        results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
+                             bad[os.path.dirname(n)])
+                   for n in names if os.path.dirname(n) in bad}
+        todo = [n for n in names if n not in results]
+        folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
         client.run(_sweep, folders)  # each host removes what its killed runs left
 
         def gather(tasks: list[list[str]]) -> list[str]:
