@@ -780,6 +780,12 @@ def test_low_level_run_checks_its_arguments(tmp_path):
         _piuma.run((job,))
     with pytest.raises(TypeError, match="a job is"):
         _piuma.run([job[:5]])
+    with pytest.raises(TypeError, match="a job is a tuple"):  # (was SystemError)
+        _piuma.run([list(job)])
+    w, h, scale = job[4:7]  # an upscale: Go would size its buffers by the output
+    for out in ((-(-w // scale) + 1, 1), (1, -(-h // scale) + 1), (2**31 - 1, 1)):
+        with pytest.raises(ValueError, match=r"within the decoded size \(no upscale\)"):
+            _piuma.run([(*job[:7], *out, 1)])
     with pytest.raises(OverflowError):
         _piuma.run([(*job[:4], 2 ** 40, *job[5:])])
     with pytest.raises(ValueError, match=r"format must be 1 \(JPEG\) or 2 \(PNG\), got 3"):
@@ -917,6 +923,69 @@ print(base, rss_mb())
                          check=True).stdout.split()
     base, end = map(float, out)
     assert end - base < 15, f"RSS grew from {base:.1f} MB to {end:.1f} MB"
+
+
+def test_a_forked_child_is_refused_not_hung(tmp_path):
+    """fork() copies the Go runtime without its threads: the child's first Go
+    call would wait forever. The glue's run() raises instead, whether the
+    parent ran a batch or only imported the module; so does optimize_dir."""
+    code = f"""
+import os, pathlib, signal, sys
+sys.path[:0] = [{str(HERE)!r}]
+import piuma
+from piuma import _piuma
+from test_piuma_case import go_jobs
+jobs = go_jobs(pathlib.Path({str(GOOD)!r}), pathlib.Path({str(tmp_path / "jobs")!r}),
+               names=["baseline.jpg"])
+for ran in (False, True):
+    if ran:
+        assert _piuma.run(jobs)[0][:2] == (0, None)
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(20)  # (a hang ends the child, and the test fails)
+        for call in (lambda: _piuma.run(jobs),
+                     lambda: piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / "out")!r})):
+            try:
+                call()
+                print("no error", flush=True)
+            except RuntimeError as exc:
+                print(exc, flush=True)
+        os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == 4 * [
+        "this process was forked from one that ran the Go engine, and a Go runtime does not "
+        "survive fork(): start it with spawn (multiprocessing.get_context('spawn')), or use "
+        "engine='python'"]
+    assert not list((tmp_path / "out").rglob("*.*"))
+
+
+def test_the_go_engine_runs_at_most_4_files_a_cpu(tmp_path):
+    """Each Go worker takes an OS thread, which Go keeps for the process's
+    life: workers=1000 left 1000 threads (and a thread limit aborts Python)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cpus = len(os.sched_getaffinity(0))
+    for i in range(4 * cpus + 24):
+        shutil.copy(GOOD / "baseline.jpg", src / f"{i}.jpg")
+    code = f"""
+import os, sys, pathlib
+sys.path[:0] = [{str(HERE)!r}]
+from piuma import _piuma
+from test_piuma_case import go_jobs
+jobs = go_jobs(pathlib.Path({str(src)!r}), pathlib.Path({str(tmp_path / "out")!r}), width=100)
+_piuma.run(jobs[:1])  # the Go runtime's own threads
+before = len(os.listdir("/proc/self/task"))
+assert all(r[0] == 0 for r in _piuma.run(jobs, workers=len(jobs)))
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) <= 4 * cpus + 4, (p.stdout, cpus)  # (+4: Go's own, if it adds)
 
 
 # ---------------------------------------------------------------- the CLI

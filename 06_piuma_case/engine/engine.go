@@ -81,7 +81,9 @@ var testHook func(*Job)
 // Run converts every job and returns one result per job, index for index.
 func Run(jobs []Job, opts Options, progress Progress) []Result {
 	p := &pool{jobs: jobs, opts: opts, progress: progress, results: make([]Result, len(jobs))}
-	for w := 0; w < min(max(opts.Workers, 1), len(jobs)); w++ {
+	// At most 4 workers a CPU: more convert no faster, and each takes an OS
+	// thread, which Go keeps for the life of the process (workers=1000: 1000).
+	for w := 0; w < min(max(opts.Workers, 1), len(jobs), 4*runtime.GOMAXPROCS(0)); w++ {
 		p.start()
 	}
 	p.wg.Wait()

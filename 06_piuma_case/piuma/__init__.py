@@ -18,7 +18,6 @@ import errno
 import os
 import re
 import shutil
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,20 +71,6 @@ def _path(name: str, value: object) -> str:
     return path
 
 
-# A fork()ed child of a process that runs the Go engine holds a copy of its
-# Go runtime without the runtime's threads: its first Go call would wait for
-# them forever (golang/go#15538). Such a child refuses the Go engine instead.
-_go_forked = False
-
-
-def _after_fork_in_child() -> None:
-    global _go_forked
-    _go_forked = _go_forked or "piuma._piuma" in sys.modules
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 def _callable_and_cluster(progress: object, spec: object) -> None:
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
@@ -98,9 +83,8 @@ def _callable_and_cluster(progress: object, spec: object) -> None:
 
 
 def _tools(opts: Options) -> dict[str, str]:
-    """What the optimiser needs on the host that converts (on a cluster, each
-    worker's), checked: the tools' paths, found once (the batch runs what was
-    checked), or the imagequant package."""
+    """What the optimiser needs on the host that converts, checked: the tools'
+    paths, found once (the batch runs those), or the imagequant package."""
     paths = {name: shutil.which(name) for name in ("jpegoptim", "pngquant") if opts.tools}
     for name, path in paths.items():
         if path is None:
@@ -211,7 +195,7 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
 
     width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
     "go" or "python". workers: files at once (0: one per CPU; at most one per
-    64 MiB of max_memory). optimize,
+    64 MiB of max_memory, and in Go 4 per CPU). optimize,
     optimizer: "in-process" (optimised Huffman tables, libimagequant) or
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
     JPEG DCT scaling (Pillow's draft). resample: "bicubic" or "lanczos".
@@ -268,10 +252,6 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, budget // workers,
                                opts.draft, opts.in_process)
     if opts.engine == "go":
-        if _go_forked:
-            raise RuntimeError("this process was forked from one that ran the Go engine, and "
-                               "a Go runtime does not survive fork(): start it with spawn "
-                               "(multiprocessing.get_context('spawn')), or use engine='python'")
         from . import _piuma  # loads the Go core: one Go runtime per process
 
         prog = _piuma.Progress()

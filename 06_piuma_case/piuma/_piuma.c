@@ -21,8 +21,14 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <unistd.h>
+
 #include "libpiuma_core.h" /* cgo's header: PiumaRun, piuma_api.h */
 #include "go_core.h"
+
+/* The process that started the core's Go runtime: a fork()ed child's copy has
+ * no threads, and its first Go call would wait forever (golang/go#15538). */
+static pid_t core_pid;
 
 EPG_GO_FUNC(PiumaRun);
 static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(PiumaRun), {NULL, NULL}};
@@ -95,6 +101,10 @@ static PyType_Spec progress_spec = {
 static int
 parse_job(PyObject *item, piuma_job *job, PyObject **keep)
 {
+    if (!PyTuple_Check(item)) { /* (PyArg_ParseTuple would raise SystemError) */
+        PyErr_SetString(PyExc_TypeError, "a job is a tuple");
+        return -1;
+    }
     if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii;a job is (source, destination, temp, format, "
                           "width, height, scale, out_width, out_height, orientation)",
                           PyUnicode_FSConverter, &keep[0], PyUnicode_FSConverter, &keep[1],
@@ -110,11 +120,16 @@ parse_job(PyObject *item, piuma_job *job, PyObject **keep)
                      (int)job->format);
         return -1;
     }
+    /* No upscale: the decoded image (Go checks it is the file's) bounds what Go
+     * allocates for the output, as in the probe's memory budget. */
     if (job->width < 1 || job->height < 1 || job->out_width < 1 || job->out_height < 1 ||
         (job->scale != 1 && job->scale != 2 && job->scale != 4 && job->scale != 8) ||
+        job->out_width > (job->width - 1) / job->scale + 1 ||
+        job->out_height > (job->height - 1) / job->scale + 1 ||
         job->orientation < 1 || job->orientation > 8) {
-        PyErr_SetString(PyExc_ValueError, "a job's sizes must be >= 1, its scale 1, 2, 4 or "
-                        "8 and its orientation 1..8");
+        PyErr_SetString(PyExc_ValueError, "a job's sizes must be >= 1, its output within the "
+                        "decoded size (no upscale), its scale 1, 2, 4 or 8 and its "
+                        "orientation 1..8");
         return -1;
     }
     return 0;
@@ -155,6 +170,12 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
     ProgressObject *po = NULL;
     module_state *st = PyModule_GetState(module);
 
+    if (getpid() != core_pid) {
+        PyErr_SetString(PyExc_RuntimeError, "this process was forked from one that ran the Go "
+                        "engine, and a Go runtime does not survive fork(): start it with spawn "
+                        "(multiprocessing.get_context('spawn')), or use engine='python'");
+        goto done;
+    }
     if (quality < 1 || quality > 100 || workers < 1) {
         PyErr_Format(PyExc_ValueError, "quality must be in 1..100 and workers >= 1, got %d "
                      "and %d", quality, workers);
@@ -247,6 +268,7 @@ piuma_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
         return -1;
+    core_pid = getpid();
     module_state *st = PyModule_GetState(module);
     st->progress_type = (PyTypeObject *)PyType_FromSpec(&progress_spec);
     if (st->progress_type == NULL)
