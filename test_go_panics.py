@@ -74,6 +74,9 @@ MODES = {
     "panic": ("", {}, "EPG_GO_PANIC={function}"),
     "nil": (":nil", {"GODEBUG": "panicnil=1"},
             "panic called with nil argument (GODEBUG=panicnil=1)"),
+    # a SIGSEGV in Go code, which Go's signal handler turns into a panic
+    "nilptr": (":nilptr", {}, "runtime error: invalid memory address or nil pointer "
+               "dereference"),
 }
 
 

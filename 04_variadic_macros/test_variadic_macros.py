@@ -513,6 +513,38 @@ def test_a_go_fatal_error_is_not_a_panic(panic_build, mode, message):
     assert message in proc.stderr.splitlines(), proc.stderr[:2000]
 
 
+@pytest.mark.parametrize("faulthandler", ["never", "before the import", "after the import"])
+def test_a_nil_dereference_is_a_panic_while_gos_signal_handler_is_in_place(panic_build,
+                                                                          faulthandler):
+    """A nil pointer dereference faults (SIGSEGV); Go's signal handler turns
+    the fault into a panic, and list_sum raises RuntimeError. A handler
+    installed after the Go runtime replaces Go's: faulthandler.enable() once
+    macro is imported, and the same call kills the process."""
+    proc = _panic_child(panic_build, f"""
+        import faulthandler, os
+        if {faulthandler!r} == "before the import":  # (python -X faulthandler: the same)
+            faulthandler.enable()
+        import macro
+        if {faulthandler!r} == "after the import":
+            faulthandler.enable()
+        os.environ["EPG_GO_PANIC"] = "ListSum:nilptr"
+        try:
+            macro.list_sum([1, 2])
+        except RuntimeError as exc:
+            print(exc)
+    """, timeout=120)
+    if faulthandler == "after the import":
+        # faulthandler reports, puts Go's handler back and raise()s the signal:
+        # Go sees one sent to it (sigcode SI_TKILL), not a fault, and crashes
+        assert proc.returncode in (-signal.SIGSEGV, -signal.SIGABRT), proc.stderr[-2000:]
+        assert proc.stdout == ""
+        assert "Fatal Python error: Segmentation fault" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout == ("Go panic in list_sum(): runtime error: invalid memory address "
+                               "or nil pointer dereference\n")
+
+
 # ---------------------------------------------------------------- free-threaded
 @pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build of CPython")
 def test_every_build_of_macro_leaves_the_gil_off(panic_build):

@@ -20,6 +20,7 @@ import (
 //	EPG_GO_PANIC=Name:fatal    a fatal error instead (concurrent map writes): recover cannot stop it
 //	EPG_GO_PANIC=Name:stack    a fatal stack overflow (also unrecoverable)
 //	EPG_GO_PANIC=Name:nil      panic(nil): with GODEBUG=panicnil=1, recover() returns nil
+//	EPG_GO_PANIC=Name:nilptr   a nil pointer dereference: a SIGSEGV that Go's handler makes a panic
 //	EPG_GO_PANIC=Name:goexit   runtime.Goexit(): aborts the process on a thread Go did not create
 //
 // The variable is read at each call with C's getenv, not os.Getenv: Go
@@ -41,6 +42,8 @@ func Hook(name string) {
 		recurse(0)
 	case "nil":
 		panic(nil)
+	case "nilptr":
+		_ = *nilInt
 	case "goexit":
 		runtime.Goexit()
 	default:
@@ -67,3 +70,5 @@ func concurrentMapWrites() {
 
 //go:noinline
 func recurse(n int) int { return recurse(n+1) + 1 }
+
+var nilInt *int // (a variable: the compiler cannot prove the dereference faults)
