@@ -13,7 +13,8 @@ def test_the_exercise_fails_on_its_start_and_passes_on_its_solution():
     prove(STEP, "exercise/hello.c", fails_with=[
         "FAILED exercise/check_hello.py::test_the_greetings_are_freed",
         "the buffer Go returns is still not freed",
-        "1 failed, 2 passed",  # it still greets, frees nothing wrongly: only the leak is wrong
+        "FAILED exercise/check_hello.py::test_the_greeting_is_freed_when_the_str_cannot_be_made",
+        "2 failed, 2 passed",  # it still greets, frees nothing wrongly: only the leaks are wrong
     ])
 
 
@@ -29,6 +30,25 @@ def test_the_exercise_rejects_freeing_with_the_wrong_allocator(tmp_path):
                 "not PyMem_Free",
                 # it greets and does not leak; on 3.13t, mimalloc's free of a
                 # block it did not make crashes every call at once
-                "3 failed" if sysconfig.get_config_var("Py_GIL_DISABLED") else
-                "1 failed, 2 passed",
+                "4 failed" if sysconfig.get_config_var("Py_GIL_DISABLED") else
+                "1 failed, 3 passed",
+            ])
+
+
+def test_the_exercise_rejects_a_leak_where_the_str_cannot_be_made(tmp_path):
+    """The buffer is still the glue's when PyUnicode_FromString fails: the check
+    could not see that path (a real greeting is always valid UTF-8) until
+    exercise/fault.h made it fail for one name."""
+    rejects(STEP, "exercise/hello.c",
+            "    PyObject *result = PyUnicode_FromString(greeting); /* a copy, or NULL */\n"
+            "    free(greeting);",
+            "    PyObject *result = PyUnicode_FromString(greeting);\n"
+            "    if (result == NULL)\n"
+            "        return NULL; /* the mistake: greeting leaks */\n"
+            "    free(greeting);",
+            tmp_path, fails_with=[
+                "FAILED exercise/check_hello.py::"
+                "test_the_greeting_is_freed_when_the_str_cannot_be_made",
+                "when the copy fails, the buffer is still yours to free",
+                "1 failed, 3 passed",
             ])

@@ -14,13 +14,18 @@ EXERCISE_BUILD ?= build/exercise
 EXERCISE_HINT ?= read the comment at the top of $(EXERCISE)
 
 .PHONY: exercise exercise-build
+# "not yet" only when the check ran and failed (pytest's status 1): a check
+# that cannot run says so, rather than calling a right answer wrong.
 exercise:
+	@$(PYTHON) -c 'import pytest' 2>/dev/null || { echo "cannot check: $(PYTHON) has no" \
+		"pytest (the workshop's venv has it: run make at the root)"; exit 2; }
 	@$(MAKE) --no-print-directory exercise-build || { \
 		echo; echo "not yet: $(EXERCISE) does not build (the compiler said why, above)"; exit 1; }
 	@echo "== checking $(EXERCISE) ($(EXERCISE_CHECK))"
 	@EPG_EXERCISE_BUILD=$(abspath $(EXERCISE_BUILD)) EPG_EXERCISE=$(abspath $(EXERCISE)) \
-		$(PYTEST) -q --tb=short --no-header $(EXERCISE_CHECK) || { \
-		echo; echo "not yet: $(EXERCISE_HINT); then run make exercise again"; exit 1; }
+		$(PYTEST) -q --tb=short --no-header $(EXERCISE_CHECK) || { rc=$$?; echo; \
+		if [ $$rc = 1 ]; then echo "not yet: $(EXERCISE_HINT); then run make exercise again"; \
+		else echo "the check could not run (pytest's exit status $$rc, above)"; fi; exit $$rc; }
 	@echo; echo "done: $(EXERCISE) passes (one solution: $(wildcard exercise/solution/*.c exercise/solution/*.go))."
 
 # A copy of this step whose one file is replaced by $(EXERCISE), built with

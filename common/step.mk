@@ -79,7 +79,9 @@ GOPANIC_SRC := $(wildcard $(COMMON)/gopanic/*.go) $(COMMON)/gopanic/go.mod $(COM
 GO_C_SHARED = $(CGO_ENV) $(GO) build $(GO_TAGS_FLAG) -buildmode=c-shared
 GO_C_SHARED_PY = $(CGO_ENV_PY) $(GO) build $(GO_TAGS_FLAG) -buildmode=c-shared
 GO_TAGS ?=
-GO_TAGS_FLAG = $(if $(GO_TAGS),-tags $(GO_TAGS))
+GO_TAGS_FLAG = $(if $(GO_TAGS),-tags $(call go_tags,$(GO_TAGS)))
+go_tags = $(subst $(eval) ,$(comma),$(strip $(1)))# go build -tags a,b
+comma := ,
 
 # The panic tests need cores whose gopanic.Hook is live (-tags epgpanic): a
 # copy of the step built that way in build/epgpanic/<step>/, the production

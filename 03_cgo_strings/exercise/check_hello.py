@@ -6,7 +6,9 @@ per process): rss_probe.py makes 200,000 calls and samples the resident
 memory, as the step's own test of version 2 does; a few calls run under
 PYTHONMALLOC=debug, which aborts when a buffer is released to an allocator
 that did not make it (PyMem_Free on the greeting works by chance without it
-on a GIL build; 3.13t's mimalloc crashes at once).
+on a GIL build; 3.13t's mimalloc crashes at once). The exercise's build makes
+PyUnicode_FromString fail for one name (exercise/fault.h): the path where the
+copy fails is checked too.
 """
 
 from __future__ import annotations
@@ -69,6 +71,38 @@ def test_the_greetings_go_back_to_the_allocator_that_made_them():
             "    assert hello.say_hello(name) == 'Hello ' + name\n"
             "print('ok')\n")
     assert child(["-c", code], PYTHONMALLOC="debug").stdout == "ok\n"
+
+
+FAILING_COPY = r"""
+import os, hello
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+name = "\x01fail" + "x" * 400  # exercise/fault.h: PyUnicode_FromString fails for it
+def calls(n):
+    for _ in range(n):
+        try:
+            hello.say_hello(name)
+        except MemoryError:
+            continue
+        raise SystemExit("say_hello did not raise the MemoryError PyUnicode_FromString set")
+calls(20_000)
+before = rss()
+calls(100_000)
+print(rss() - before)
+"""
+
+
+def test_the_greeting_is_freed_when_the_str_cannot_be_made():
+    """The exercise's build makes PyUnicode_FromString fail for one name
+    (exercise/fault.h): the glue must raise its MemoryError, and the buffer,
+    still the glue's, must be freed on that path too."""
+    growth = int(child(["-c", FAILING_COPY]).stdout)
+    if growth >= 4 * MiB:
+        pytest.fail(f"over 100,000 calls whose PyUnicode_FromString failed, the child's "
+                    f"resident memory grew by {growth / MiB:.1f} MiB, {growth / 100_000:.0f} "
+                    "bytes a call (a greeting is 412): when the copy fails, the buffer is "
+                    "still yours to free", pytrace=False)
 
 
 def test_the_greetings_are_freed():

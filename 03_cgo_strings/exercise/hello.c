@@ -22,7 +22,9 @@
  * build/exercise/ (never the step's own module) and runs
  * exercise/check_hello.py: 200,000 calls in a child process, and its
  * resident memory must stay flat; then a few calls under PYTHONMALLOC=debug,
- * which aborts if the buffer goes back to an allocator that did not make it.
+ * which aborts if the buffer goes back to an allocator that did not make it;
+ * and calls whose PyUnicode_FromString fails (exercise/fault.h makes it fail
+ * for one name, in the exercise's build only).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

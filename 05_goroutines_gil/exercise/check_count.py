@@ -119,6 +119,43 @@ print(count.countdown(10**6))
 """
 
 
+PANIC = r"""
+import os, sys, threading
+sys.path.insert(0, sys.argv[1])
+import count
+os.environ["EPG_GO_PANIC"] = "Countdown"  # the core's test hook: the Go call panics
+print("count.countdown(10), Go panicking", flush=True)
+try:
+    count.countdown(10)
+except RuntimeError as exc:
+    print(exc, flush=True)
+del os.environ["EPG_GO_PANIC"]
+print("count.countdown(10**6)", flush=True)
+t = threading.Thread(target=print, args=("a thread ran",))
+t.start()
+t.join()
+print(count.countdown(10**6))
+"""
+
+
+def test_a_go_panic_is_raised_with_the_gil_held():
+    """The panic path: Go's report becomes RuntimeError once the GIL is
+    taken back. Raised, or returned from, between the release and the take
+    back, it aborts (the debug allocator) or hangs the next thread."""
+    try:
+        proc = run_child(PANIC, timeout=60)
+    except subprocess.TimeoutExpired:
+        proc = None
+    if proc is None or proc.returncode != 0:
+        pytest.fail("when Go panics, count.countdown ends the interpreter "
+                    f"({'it hung' if proc is None else f'exit status {proc.returncode}'}): "
+                    "take the GIL back (Py_END_ALLOW_THREADS) before any return, then raise "
+                    "Go's report (epg_raise_go_panic)", pytrace=False)
+    assert proc.stdout.splitlines() == [
+        "count.countdown(10), Go panicking", "Go panic in countdown(): EPG_GO_PANIC=Countdown",
+        "count.countdown(10**6)", "a thread ran", str(10**6)], proc.stdout + proc.stderr
+
+
 def test_arguments_are_checked_and_the_result_built_with_the_gil_held():
     """A glue that releases the GIL around PyArg_ParseTuple, PyErr_* or
     PyLong_FromLongLong allocates without it: the debug allocator aborts.
