@@ -3,7 +3,7 @@ raises OverflowError; common/exercise_ci.py builds both and checks them."""
 
 from pathlib import Path
 
-from exercise_ci import prove, rejects
+from exercise_ci import make_exercise, prove, rejects
 
 STEP = Path(__file__).resolve().parent
 
@@ -44,3 +44,22 @@ def test_the_exercise_hints_at_a_missed_overflow(tmp_path):
                 "sum(-9223372036854775808, -9223372036854775808) = 0, expected OverflowError",
                 "Add must say ok == false when a + b wraps around)",
             ])
+
+
+
+def test_the_exercise_rejects_what_its_rules_forbid(tmp_path):
+    """math/big gives the right results: the rules said no, and only the
+    results were checked."""
+    solution = (STEP / "exercise" / "solution" / "sum.go").read_text()
+    body = solution[solution.index("\tsum = a + b\n"):solution.index("\treturn sum, ok\n")]
+    wrong = tmp_path / "sum.go"
+    wrong.write_text(solution.replace("package sum\n", 'package sum\n\nimport "math/big"\n', 1)
+                     .replace(body + "\treturn sum, ok\n",
+                              "\tr := new(big.Int).Add(big.NewInt(a), big.NewInt(b))\n"
+                              "\treturn r.Int64(), r.IsInt64()\n"))
+    proc = make_exercise(STEP, f"EXERCISE={wrong}", f"EXERCISE_BUILD={tmp_path / 'build'}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "does not build" not in out, out[-4000:]
+    assert "the results are right, but the rules say no math/big" in out, out[-4000:]
+    assert "1 failed, 2 passed" in out, out[-4000:]

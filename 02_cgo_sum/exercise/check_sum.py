@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,14 @@ def test_sum_list_reports_the_addition_that_overflows(run):
         pytest.fail("newmath.sum_list (AddAll uses Add) got wrong results:\n  " + "\n  ".join(
             f"sum_list({values}) -> {got}, expected {expected}"
             for values, got, expected in wrong), pytrace=False)
+
+
+def test_the_rules_the_results_cannot_show():
+    """The exercise's rules, read in the Go file (outside its comments, which
+    quote them): a math/big Add or a recovered panic gives the right results."""
+    source = Path(os.environ.get("EPG_EXERCISE", STEP / "exercise" / "sum.go")).read_text()
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", source, flags=re.S)
+    for rule, pattern in (("no math/big", r'"math/big"'), ("no recover", r"\brecover\s*\(")):
+        if re.search(pattern, code):
+            pytest.fail(f"the results are right, but the rules say {rule}: find when a + b "
+                        "can overflow from the signs of a and b", pytrace=False)
