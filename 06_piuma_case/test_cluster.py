@@ -334,9 +334,13 @@ def test_cli_reports_what_it_skipped(tmp_path):
     assert json.loads(p.stdout)["summary"]["skipped"] == 18
 
 
+MOST = 4 * (os.cpu_count() or 1)
+
+
 @pytest.mark.parametrize(("spec", "message"), [
-    ("local:0", "cluster must be local, local:N (N >= 1) or an address, not 'local:0'"),
-    ("local:x", "cluster must be local, local:N (N >= 1) or an address, not 'local:x'"),
+    (f"local:{n}", f"cluster must be local, local:N (1 <= N <= {MOST}: 4 per CPU) or an "
+                   f"address, not 'local:{n}'")
+    for n in ("0", "x", MOST + 1, 10**6)  # (a typo must not start a million processes)
 ])
 def test_bad_cluster_specs(spec, message, tmp_path):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -393,6 +397,25 @@ def test_an_interrupted_or_failing_rerun_keeps_what_was_published(tmp_path):
     assert sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file()) == before
 
 
+def test_a_refusal_by_an_option_keeps_an_output_that_is_still_right(tmp_path):
+    """A lower max_pixels refuses every file: their outputs were made from
+    the same bytes with the same options (max_pixels shapes no output), and
+    stay; a source changed into a bad file loses its output."""
+    src, dst = src_of(tmp_path), tmp_path / "dst"
+    first = optimize_dir(src, dst, width=100, incremental=True)
+    outputs = sorted(p for p in dst.rglob("*") if p.is_file())
+    assert len(outputs) == len(first) == 9
+    again = optimize_dir(src, dst, width=100, incremental=True, max_pixels=100)
+    assert {r.error.split(":")[0] for r in again} == {"too large"}
+    assert sorted(p for p in dst.rglob("*") if p.is_file()) == outputs
+    bad = Path(first[0].source)
+    bad.write_bytes(bad.read_bytes()[:300])  # truncated now
+    [r] = [r for r in optimize_dir(src, dst, width=100, incremental=True)
+           if r.source == str(bad)]
+    assert r.error.startswith("truncated")
+    assert not Path(r.destination).exists()
+
+
 @pytest.mark.parametrize("record", [b"null", b"[]", b'"x"', b'{"key": 1}', b"\xff"])
 def test_a_record_that_is_not_ours_is_no_record(record, tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"
@@ -420,7 +443,7 @@ OUT = [(os.fsencode(r.source).hex(), r.error) for r in rs]
     assert out == [[os.path.join(src, b"caf\xe9.jpg").hex(), None]]
 
 
-@pytest.mark.parametrize("content", ["{garbage", '{"no": "address"}'])
+@pytest.mark.parametrize("content", ["{garbage", '{"no": "address"}', '{"address": null}'])
 def test_a_bad_scheduler_file_is_a_usage_error(content, tmp_path):
     (tmp_path / "scheduler.json").write_text(content)
     for spec in (tmp_path / "scheduler.json", tmp_path / "missing" / "scheduler.json"):
@@ -428,3 +451,56 @@ def test_a_bad_scheduler_file_is_a_usage_error(content, tmp_path):
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 2, p.stderr
         assert "is not a scheduler file Dask wrote" in p.stderr
+
+
+def test_a_worker_runs_a_file_a_thread_within_its_budget(monkeypatch):
+    """A worker runs a task per thread: each task one file at a time, with a
+    thread's share of half the worker's memory limit. (Each task ran
+    nthreads files with the whole half: nthreads**2 files at once.)"""
+    from piuma import Options, cluster
+
+    class Worker:
+        address = "tcp://w:1"
+        state = type("State", (), {"nthreads": 4})
+        memory_manager = type("Memory", (), {"memory_limit": 8 << 30})
+
+    seen = []
+    monkeypatch.setattr(cluster, "get_worker", Worker)
+    monkeypatch.setattr(cluster, "convert", lambda *args: seen.append(args[3]) or [])
+    cluster._task("/s", "/d", ["a.jpg"], Options(workers=8))
+    cluster._task("/s", "/d", ["a.jpg"], Options(max_memory=4 << 30))
+    assert [(o.workers, o.max_memory) for o in seen] == [(1, 1 << 30), (1, 1 << 30)]
+
+    def fails(*args):
+        raise FileNotFoundError("jpegoptim not found on PATH")
+
+    monkeypatch.setattr(cluster, "convert", fails)  # a worker that joined without the tools
+    [r] = cluster._task("/s", "/d", ["a.jpg"], Options())
+    assert (r.source, r.error) == ("/s/a.jpg", "internal error: on the worker at tcp://w:1: "
+                                   "jpegoptim not found on PATH")
+
+
+def test_a_cluster_without_workers_is_an_error_not_a_wait(tmp_path):
+    sched_file = tmp_path / "scheduler.json"
+    dask = [str(Path(sys.executable).with_name("dask"))]
+    proc = subprocess.Popen([*dask, "scheduler", "--scheduler-file", sched_file, "--host",
+                             "127.0.0.1", "--port", "0", "--dashboard-address", ":0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        out = child(f"""
+import piuma.cluster
+piuma.cluster.WORKERS_TIMEOUT = 2
+try:
+    piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / "out")!r}, cluster={str(sched_file)!r})
+    OUT = "no error"
+except TimeoutError as exc:
+    OUT = str(exc)
+""", timeout=120)
+        assert out == f"no worker joined the cluster {str(sched_file)!r} in 2 s"
+        assert not list((tmp_path / "out").rglob("*"))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)

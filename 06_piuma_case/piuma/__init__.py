@@ -76,10 +76,10 @@ def _callable_and_cluster(progress: object, spec: object) -> None:
         raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
     if spec is not None:  # (cluster.py connects to it, once the folders are made)
         _type("cluster", spec, str, "a str or None")
-        n = spec[6:] if spec.startswith("local:") else "1"
-        if not spec or not re.fullmatch(r"0*[1-9][0-9]*", n):
-            raise ValueError(f"cluster must be local, local:N (N >= 1) or an address, not "
-                             f"{spec!r}")
+        n, most = spec[6:] if spec.startswith("local:") else "1", 4 * (os.cpu_count() or 1)
+        if not spec or not re.fullmatch(r"0*[1-9][0-9]*", n) or int(n) > most:
+            raise ValueError(f"cluster must be local, local:N (1 <= N <= {most}: 4 per CPU) or "
+                             f"an address, not {spec!r}")
 
 
 def _tools(opts: Options) -> dict[str, str]:
@@ -333,8 +333,8 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     # a good file of this run wrote or kept is never another, bad file's to remove.
     good = _files.folder_ids(r.destination for r in results if opts.incremental and r.ok)
     for r in results if opts.incremental else ():  # (a failed file left its output as it was)
-        if (r.category in _FILE_FAULTS and _files.recorded(r.destination)
-                and not _files.folder_ids([r.destination]) & good):
+        if (r.category in _FILE_FAULTS and not _files.folder_ids([r.destination]) & good
+                and _files.stale(r.destination, r.source, opts.output_key())):
             with contextlib.suppress(OSError):  # never keep an output made from other bytes
                 os.unlink(r.destination)  # or options when the file itself is bad now
     return results  # type: ignore[return-value]

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import socket
+import stat
 from dataclasses import dataclass
 
 #: Why a file failed, one word or two; the index is the category's number in
@@ -309,12 +310,19 @@ def up_to_date(source: str, destination: str, key: str) -> FileResult | None:
     return FileResult(source, destination, None, size, st.st_size, w, h, 0.0, skipped=True)
 
 
-def recorded(destination: str) -> bool:
-    """Whether destination carries a record of what made it (any)."""
+def stale(destination: str, source: str, options: str) -> bool:
+    """Whether destination carries a record of what made it, and that is not
+    source's bytes now with these options (a failed file's output to remove;
+    one a refusal by another option, max_pixels, did not make wrong stays)."""
     try:
-        return "key" in json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
+        made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))["key"]
     except Exception:
         return False
+    try:  # (O_NONBLOCK: a FIFO swapped in cannot block the open)
+        with open(os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as f:
+            return not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or made != source_key(f, options)
+    except (OSError, FileError):
+        return True
 
 
 def record(r: FileResult, key: str) -> None:

@@ -24,12 +24,14 @@ from collections.abc import Callable
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 from distributed.scheduler import KilledWorker
+from distributed.utils import CancelledError
 
-from . import Options, _files, _tools, convert
+from . import Options, _files, _probe, _tools, convert
 from ._files import FileResult, failed
 
 CHUNK_BYTES = 16 << 20  # ~6 product photos: about a second of work on one core
 CHUNK_FILES = 16
+WORKERS_TIMEOUT = 60  # s an existing cluster may take to have a worker
 METHOD = "distributed.worker.multiprocessing-method"
 
 
@@ -61,13 +63,18 @@ def chunks(src: str, names: list[str]) -> list[list[str]]:
 
 
 def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResult]:
-    """A chunk, in a worker: as many files at once as the worker has threads,
-    within its memory limit (half of it: the worker's own Python needs room)."""
+    """A chunk, in a worker, which runs a task per thread: one file at a time,
+    with a thread's share of the worker's budget (half of its memory limit:
+    its own Python needs room). A failure is the chunk's files' error."""
     worker = get_worker()
     limit = worker.memory_manager.memory_limit
-    opts = dataclasses.replace(opts, workers=worker.state.nthreads,
-                               max_memory=opts.max_memory or (limit // 2 if limit else 0))
-    return convert(src, dst, names, opts)
+    budget = opts.max_memory or (limit // 2 if limit else _probe.default_max_memory())
+    opts = dataclasses.replace(opts, workers=1, max_memory=budget // worker.state.nthreads)
+    try:
+        return convert(src, dst, names, opts)
+    except Exception as exc:  # a worker that joined without its optimiser, say
+        return [failed(os.path.join(src, n), os.path.join(dst, n), "internal error",
+                       f"on the worker at {worker.address}: {exc}") for n in names]
 
 
 def _sweep(folders: list[str]) -> None:
@@ -101,15 +108,24 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
         except BaseException:
             cluster.close()
             raise
+    address = spec
     if (os.sep in spec and "://" not in spec) or spec.endswith(".json"):  # a scheduler file
         try:
             with open(spec) as f:
                 address = json.load(f)["address"]
+            if not isinstance(address, str) or not address:  # (None: Dask's default cluster)
+                raise ValueError(f"its address is {address!r}")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"cluster {spec!r} is not a scheduler file Dask wrote "
                              f"(dask scheduler --scheduler-file): {exc}") from None
-        return Client(address), None
-    return Client(spec), None
+    client = Client(address)
+    try:  # (without a worker, the tasks would wait forever)
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+    except TimeoutError:
+        client.close()
+        raise TimeoutError(f"no worker joined the cluster {spec!r} in {WORKERS_TIMEOUT} "
+                           "s") from None
+    return client, None
 
 
 def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec: str,
@@ -148,6 +164,9 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
                     rows = [failed(os.path.join(src, chunk[0]), os.path.join(dst, chunk[0]),
                                    "internal error", "the worker converting this file died "
                                    f"each time Dask tried it (a crash, or killed): {exc}")]
+                except (Exception, CancelledError) as exc:  # the scheduler went away, say
+                    rows = [failed(os.path.join(src, n), os.path.join(dst, n), "cancelled",
+                                   f"the cluster lost this file's task: {exc}") for n in chunk]
                 results.update(zip(chunk, rows, strict=True))
                 if progress is not None:
                     progress(len(results), len(names))
@@ -159,7 +178,8 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         # the same worker would count as a suspect too).
         for name in gather(chunks(src, todo)):
             gather([[name]])
-        client.run(_sweep, folders)  # and what the workers killed meanwhile left
+        with contextlib.suppress(Exception):  # (a lost scheduler: the next run sweeps)
+            client.run(_sweep, folders)  # and what the workers killed meanwhile left
     finally:
         client.close()
         if cluster is not None:
