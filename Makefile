@@ -8,7 +8,7 @@ VPY := $(abspath $(VENV))/bin/python
 # Every NN_name/ folder with a Makefile is a step, in order.
 STEPS := $(patsubst %/Makefile,%,$(sort $(wildcard [0-9][0-9]_*/Makefile)))
 
-.PHONY: all system venv deps build demo test test-cgocheck2 bench lint clean distclean
+.PHONY: all system venv deps build demo test test-cgocheck2 test-min-go bench lint clean distclean
 all: build demo
 
 # The venv belongs to one interpreter: `make PYTHON=python3.12` makes a new one.
@@ -59,6 +59,18 @@ test: build lint
 test-cgocheck2: deps
 	GOEXPERIMENT=cgocheck2 $(MAKE) --no-print-directory build
 	GOEXPERIMENT=cgocheck2 $(VPY) -m pytest -p no:nbmake --ignore=test_readmes.py
+	$(MAKE) --no-print-directory build   # back to the default build
+
+# The oldest Go the README promises (every go.mod says `go 1.21`), which the go
+# command fetches from the Go module proxy (GOTOOLCHAIN): every step built with
+# it, its Go checks, and the panic tests (gopanic reads the runtime's frames).
+# A Go before 1.26 once failed to build step 04, and nothing here noticed.
+MIN_GO := go1.21.13
+test-min-go: deps
+	GOTOOLCHAIN=$(MIN_GO) $(MAKE) --no-print-directory build
+	@set -e; for step in $(STEPS); do \
+		GOTOOLCHAIN=$(MIN_GO) $(MAKE) --no-print-directory -C $$step gocheck PYTHON=$(VPY); done
+	GOTOOLCHAIN=$(MIN_GO) $(VPY) -m pytest -p no:nbmake test_go_panics.py
 	$(MAKE) --no-print-directory build   # back to the default build
 
 bench: build
