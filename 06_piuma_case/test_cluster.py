@@ -504,3 +504,38 @@ except TimeoutError as exc:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+
+
+def test_a_lost_scheduler_is_its_files_error_and_the_report_is_written(tmp_path):
+    """The scheduler goes away mid-run: the files whose tasks it took with it
+    are "cancelled", the report is written, exit 1 (it was a traceback)."""
+    sched_file, src, out = tmp_path / "scheduler.json", src_of(tmp_path, copies=4), tmp_path / "out"
+    dask = [str(Path(sys.executable).with_name("dask"))]
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    procs = [subprocess.Popen([*dask, "scheduler", "--scheduler-file", sched_file, "--host",
+                               "127.0.0.1", "--port", "0", "--dashboard-address", ":0"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        procs.append(subprocess.Popen([*dask, "worker", "--scheduler-file", sched_file,
+                                       "--nthreads", "1"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        cli = subprocess.Popen([*CLI, src, out, "--width", "800", "--engine", "python",
+                                "--cluster", sched_file, "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not any(out.rglob("*.jpg")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        procs[0].kill()  # the scheduler, after the first output
+        stdout, stderr = cli.communicate(timeout=120)
+        assert cli.returncode == 1, stderr[-3000:]
+        report = json.loads(stdout)
+        errors = {f["error"].split(":")[0] for f in report["files"] if f["error"]}
+        assert errors == {"cancelled"}, errors  # (a chunk's results never came back)
+        assert report["summary"]["ok"] < 36
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(30)
