@@ -741,6 +741,14 @@ def test_a_name_that_is_not_there_makes_no_folder(engine, tmp_path):
     assert (tmp_path / "out" / "a.jpg").is_file()
 
 
+
+@pytest.mark.parametrize("name", ["/etc/a.jpg", "../a.jpg", "a/../../b.jpg", ".", "a\0b.jpg"])
+def test_optimize_files_takes_only_names_inside_src(name, tmp_path):
+    """(A NUL raised a bare 'embedded null byte' that named neither.)"""
+    with pytest.raises(ValueError, match=r"names must be relative paths inside src, got "):
+        optimize_files(GOOD, tmp_path / "out", [name])
+    assert not (tmp_path / "out").exists()
+
 def test_bad_paths(good, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing"):
         optimize_dir(tmp_path / "missing", tmp_path / "out")

@@ -216,7 +216,8 @@ def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if names is None or not all(isinstance(n, str) for n in names):
         raise TypeError("names must be a sequence of str paths relative to src")
     for name in names:  # (no "..": "link/../x" textually in src, is not on disk)
-        if os.path.isabs(name) or ".." in name.split(os.sep) or os.path.normpath(name) == ".":
+        if (os.path.isabs(name) or ".." in name.split(os.sep) or "\0" in name
+                or os.path.normpath(name) == "."):
             raise ValueError(f"names must be relative paths inside src, got {name!r}")
     names = [os.path.normpath(name) for name in names]
     src, dst, (_, _, sources) = _folders(_path("src", src), _path("dst", dst))

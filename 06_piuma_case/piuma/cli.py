@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger images, from their header ({MAX_PIXELS})")
     p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
-                   help="memory all workers together may use; K, M, G suffixes "
-                        "(default: half of the machine's memory)")
+                   help="memory the files at once may use (on a cluster: each worker); "
+                        "K, M, G suffixes (default: half of the memory, or of a worker's)")
     p.add_argument("--incremental", action="store_true",
                    help="skip the files whose output was made from the same bytes with the "
                         "same options (a cron job's re-run)")
