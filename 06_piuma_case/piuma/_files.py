@@ -282,6 +282,21 @@ def check_xattrs(dst: str) -> None:
         os.unlink(path)
 
 
+def open_source(path: str) -> tuple[object, int]:
+    """A source opened for reading, binary, and its size. O_NONBLOCK: a FIFO
+    named like an image (or swapped in) cannot block the open; fstat then
+    refuses anything but a regular file before a byte is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise FileError("unreadable", plain_error(exc)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise FileError("unreadable", "not a regular file")
+    return os.fdopen(fd, "rb"), st.st_size
+
+
 def source_key(f, options: str) -> str:
     """A digest of a source's bytes (f: opened by the probe, a regular file
     whose size its header allows) and of the options that shape its output."""
@@ -318,10 +333,11 @@ def stale(destination: str, source: str, options: str) -> bool:
         made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))["key"]
     except Exception:
         return False
-    try:  # (O_NONBLOCK: a FIFO swapped in cannot block the open)
-        with open(os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as f:
-            return not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or made != source_key(f, options)
-    except (OSError, FileError):
+    try:
+        f, _ = open_source(source)
+        with f:
+            return made != source_key(f, options)
+    except (OSError, FileError):  # (not a regular file now: not what made it)
         return True
 
 

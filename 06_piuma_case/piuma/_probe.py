@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import io
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -125,21 +124,6 @@ def default_max_memory() -> int:
             if text.isdigit() and int(text) < 2**62:  # (v1 writes "no limit" as 2**63 - 4096)
                 limits.append(int(text))
     return min(limits) // 2 if limits else 2 << 30
-
-
-def open_source(path: str) -> tuple[object, int]:
-    """A source opened for reading, binary, and its size. O_NONBLOCK: a FIFO
-    named like an image (or swapped in) cannot block the open; fstat then
-    refuses anything but a regular file before a byte is read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise FileError("unreadable", _files.plain_error(exc)) from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise FileError("unreadable", "not a regular file")
-    return os.fdopen(fd, "rb"), st.st_size
 
 
 def pillow_error(exc: Exception) -> FileError:
@@ -280,7 +264,7 @@ def probe(source: str, destination: str, temp: str, s: Settings,
     """Open, check and decide one file (for the Go engine: the file is closed
     again; Go opens it itself). With key_options (incremental runs), the job
     carries the digest of its bytes and those options. Raises FileError."""
-    f, size = open_source(source)
+    f, size = _files.open_source(source)
     try:
         with f:
             # Pillow reads HEADER_LIMIT bytes at most: it scans junk between JPEG

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 from . import Options, _probe, _pyoptimize
-from ._files import FileError, FileResult, failed, plain_error, write_atomic
+from ._files import FileError, FileResult, failed, open_source, plain_error, write_atomic
 
 # EXIF orientation -> the transpose that undoes it (as ImageOps.exif_transpose).
 TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -45,7 +45,7 @@ def _output_mode(im: Image.Image) -> Image.Image:
 
 def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
     """Encoded output, width, height, for one probed file."""
-    f, size = _probe.open_source(job.source)
+    f, size = open_source(job.source)
     with f, _probe.open_image(f, size) as im:
         fmt = "JPEG" if im.format == "MPO" else im.format
         if (fmt, im.size) != (job.format, (job.width, job.height)):
