@@ -22,7 +22,7 @@ from pathlib import Path
 import piuma
 import pytest
 from PIL import Image, ImageChops, ImageStat
-from piuma import optimize_dir, optimize_files
+from piuma import optimize_dir
 from piuma._probe import fit
 
 HERE = Path(__file__).resolve().parent
@@ -569,22 +569,19 @@ def test_a_bind_mount_of_a_src_folder_as_dst_is_an_overlap(tmp_path):
 
 
 def test_an_output_folder_that_is_another_src_folder_is_refused(tmp_path):
-    """dst/sub1 a bind mount of src/sub2, optimize_files(["sub1/a.jpg"]): the
-    output replaced src/sub2/a.jpg (only the batch's own source folders, not
-    every folder of src, were compared)."""
+    """dst/sub1 a bind mount of src/sub2, a folder without images: the output
+    of src/sub1/a.jpg would land in src (every folder of src is compared,
+    not only those of the batch's files)."""
     src, dst = tmp_path / "src", tmp_path / "dst"
     for sub in ("sub1", "sub2"):
         (src / sub).mkdir(parents=True)
         (dst / sub).mkdir(parents=True)
     shutil.copy(GOOD / "baseline.jpg", src / "sub1" / "a.jpg")
-    shutil.copy(GOOD / "gray.jpg", src / "sub2" / "a.jpg")
+    (src / "sub2" / "notes.txt").write_text("no image here")
     before = tree_state(src)
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import piuma; "
-            f"[r] = piuma.optimize_files({str(src)!r}, {str(dst)!r}, ['sub1/a.jpg']); "
-            "print(r.error)")
-    p = cli_with_bind_mounts({dst / "sub1": src / "sub2"}, "-c", code)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("cannot write: the output folder "), p.stdout
+    p = cli_with_bind_mounts({dst / "sub1": src / "sub2"}, str(src), str(dst), "--no-optimize")
+    assert p.returncode == 1, p.stderr
+    assert p.stdout.startswith("FAILED sub1/a.jpg: cannot write: the output folder "), p.stdout
     assert tree_state(src) == before
 
 
@@ -632,8 +629,7 @@ def test_a_dst_that_src_cannot_reach_is_not_an_overlap(tmp_path):
 
 def test_a_deep_src_is_walked_without_recursion(tmp_path):
     """A folder 1,000 deep in src: os.walk raised RecursionError (CPython
-    3.11), in the overlap check (optimize_files) and in the walk for names
-    (optimize_dir and the CLI, after that check was fixed)."""
+    3.11), in the overlap check and in the walk for names."""
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
@@ -642,8 +638,6 @@ def test_a_deep_src_is_walked_without_recursion(tmp_path):
         for _ in range(1000):  # (os.makedirs is recursive too)
             os.mkdir(deep := os.path.join(deep, "d"))
         shutil.copy(GOOD / "gray.jpg", os.path.join(deep, "b.jpg"))
-        [r] = optimize_files(src, tmp_path / "out", ["a.jpg"], optimize=False)
-        assert r.ok, r.error
         rs = optimize_dir(src, tmp_path / "out2", optimize=False)
         real = os.path.realpath(src)
         assert [(r.source, r.error) for r in rs] == [
@@ -726,29 +720,6 @@ def test_bad_arguments(kwargs, exc, message, good, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_name_that_is_not_there_makes_no_folder(engine, tmp_path):
-    """optimize_files(["a.jpg/x.jpg", "a.jpg"]), a.jpg a file: dst/a.jpg/ was
-    made for the first name, and the second failed (in this run and every
-    later one: "a folder with the output's name is in the way"). Names may
-    be any iterable (a generator was read by the type check, and nothing done)."""
-    src = tmp_path / "src"
-    src.mkdir()
-    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
-    rs = optimize_files(src, tmp_path / "out", (n for n in ["a.jpg/x.jpg", "a.jpg"]),
-                        engine=engine, width=100)
-    assert [r.error for r in rs] == ["unreadable: not a directory", None]
-    assert (tmp_path / "out" / "a.jpg").is_file()
-
-
-
-@pytest.mark.parametrize("name", ["/etc/a.jpg", "../a.jpg", "a/../../b.jpg", ".", "a\0b.jpg"])
-def test_optimize_files_takes_only_names_inside_src(name, tmp_path):
-    """(A NUL raised a bare 'embedded null byte' that named neither.)"""
-    with pytest.raises(ValueError, match=r"names must be relative paths inside src, got "):
-        optimize_files(GOOD, tmp_path / "out", [name])
-    assert not (tmp_path / "out").exists()
-
 def test_bad_paths(good, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing"):
         optimize_dir(tmp_path / "missing", tmp_path / "out")
@@ -761,7 +732,7 @@ def test_bad_paths(good, tmp_path):
 
 
 def go_jobs(src: Path, dst: Path, width: int = 300, names=None) -> list[tuple]:
-    """The job tuples optimize_files would hand the Go core for src -> dst."""
+    """The job tuples optimize_dir would hand the Go core for src -> dst."""
     from piuma import _files, _probe
 
     names = names or _files.walk(str(src))[0]

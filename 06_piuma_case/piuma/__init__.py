@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import _files, _probe
@@ -27,8 +27,7 @@ from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed,
 from ._probe import MAX_PIXELS
 
 __all__ = ["CATEGORIES", "DEFAULT_OPTIMIZER", "ENGINES", "IMAGE_EXTENSIONS", "MAX_PIXELS",
-           "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult", "is_image_name", "optimize_dir",
-           "optimize_files"]
+           "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult", "is_image_name", "optimize_dir"]
 
 ENGINES = ("go", "python")
 #: How optimize=True optimises: in the process (optimised Huffman tables,
@@ -124,7 +123,7 @@ def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
 
 @dataclass(frozen=True)
 class Options:
-    """The checked settings of a batch (what optimize_files's keywords become)."""
+    """The checked settings of a batch (what optimize_dir's keywords become)."""
 
     width: int = 0
     height: int = 0
@@ -175,53 +174,32 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
                  cluster: str | None = None, progress: Callable[[int, int], object] | None = None,
                  **options) -> list[FileResult]:
     """Resize and optimise every .jpg/.jpeg/.png under src into dst, at the
-    same relative path. The keywords are optimize_files's. Returns one
-    FileResult per input file (and per folder that could not be listed),
-    sorted by source path (the bytes of os.fsencode)."""
-    opts = Options(**options)  # bad arguments raise before the walk
-    _callable_and_cluster(progress, cluster)
-    src_path, dst_path, (names, unlisted, sources) = _folders(_path("src", src), _path("dst", dst))
-    results = _start(src_path, dst_path, names, sources, opts, cluster, progress)
-    return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
-
-
-def optimize_files(src: str | os.PathLike[str], dst: str | os.PathLike[str],
-                   names: Sequence[str], *, cluster: str | None = None,
-                   progress: Callable[[int, int], object] | None = None,
-                   **options) -> list[FileResult]:
-    """Resize and optimise the files src/NAME into dst/NAME, for each NAME of
-    names (paths relative to src, as optimize_dir finds them): one result per
-    name, in their order.
+    same relative path. Returns one FileResult per input file (and per
+    folder that could not be listed), sorted by source path (the bytes of
+    os.fsencode).
 
     width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
     "go" or "python". workers: files at once (0: one per CPU; at most one per
     64 MiB of max_memory, and in Go 4 per CPU). optimize,
     optimizer: "in-process" (optimised Huffman tables, libimagequant) or
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
-    JPEG DCT scaling (Pillow's draft). resample: "bicubic" or "lanczos".
-    max_pixels: larger images fail from their header. max_memory: bytes all
-    workers may use (0: half of the memory or of the cgroup's limit; on a
-    cluster, each worker process's). incremental: skip what is up to date.
-    cluster: "local", "local:N", a Dask scheduler's address or file.
-    progress(done, total): called from this thread while the batch runs.
+    JPEG DCT scaling (Pillow's draft). max_pixels: larger images fail from
+    their header. max_memory: bytes all workers may use (0: half of the
+    memory or of the cgroup's limit; on a cluster, each worker process's).
+    incremental: skip what is up to date. cluster: "local", "local:N", a
+    Dask scheduler's address or file. progress(done, total): called from
+    this thread while the batch runs.
 
     TypeError / ValueError for bad arguments, FileNotFoundError /
     NotADirectoryError for a bad src, OSError when dst cannot be written.
     Ctrl-C cancels the files not started, waits for the running ones, and
     raises KeyboardInterrupt.
     """
-    opts = Options(**options)
+    opts = Options(**options)  # bad arguments raise before the walk
     _callable_and_cluster(progress, cluster)
-    names = None if isinstance(names, (str, bytes)) else list(names)  # (an iterator: read once)
-    if names is None or not all(isinstance(n, str) for n in names):
-        raise TypeError("names must be a sequence of str paths relative to src")
-    for name in names:  # (no "..": "link/../x" textually in src, is not on disk)
-        if (os.path.isabs(name) or ".." in name.split(os.sep) or "\0" in name
-                or os.path.normpath(name) == "."):
-            raise ValueError(f"names must be relative paths inside src, got {name!r}")
-    names = [os.path.normpath(name) for name in names]
-    src, dst, (_, _, sources) = _folders(_path("src", src), _path("dst", dst))
-    return _start(src, dst, names, sources, opts, cluster, progress)
+    src_path, dst_path, (names, unlisted, sources) = _folders(_path("src", src), _path("dst", dst))
+    results = _start(src_path, dst_path, names, sources, opts, cluster, progress)
+    return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
 
 
 def _start(src: str, dst: str, names: list[str], sources: set, opts: Options,
@@ -294,7 +272,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     prog: the engine's progress (its cancel flag is one for the probes and
     the engine); early[0] counts the files decided before the engine."""
     folders = {os.path.dirname(n) for n in names}
-    bad = {} if sources is None else _files.prepare_folders(src, dst, folders, sources)
+    bad = {} if sources is None else _files.prepare_folders(dst, folders, sources)
     outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
     results: list[FileResult | None] = [None] * len(names)
     jobs, where = [], []

@@ -184,18 +184,15 @@ def sweep(folder: str) -> None:
 
 # ---- output folders and writes -----------------------------------------------
 
-def prepare_folders(src: str, dst: str, folders: set[str], sources: set[tuple[int, int]],
+def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
                     sweep_them: bool = True) -> dict[str, str]:
-    """Create each output folder (relative to the resolved dst) whose folder is
-    in src (optimize_files' "a.jpg/x.jpg" makes no dst/a.jpg/), and sweep it.
+    """Create each output folder (relative to the resolved dst), and sweep it.
     Returns the folders that cannot take outputs, and why: one that leads out
     of dst through a link (into src, say), one that is a folder of src under
     another path (a bind mount: sources, walk's identities), one that cannot
     be made."""
     bad: dict[str, str] = {}
     for rel in sorted(folders, key=os.fsencode):
-        if not os.path.isdir(os.path.join(src, rel)):
-            continue  # (its files fail on their own: "not a directory")
         path = os.path.normpath(os.path.join(dst, rel))
         real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
         if not inside(real, dst):

@@ -92,7 +92,7 @@ def _check(opts: Options, dask_worker=None) -> None:
 
 def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
     if spec == "local" or spec.startswith("local:"):
-        n = spec.partition(":")[2]  # (checked by optimize_files)
+        n = spec.partition(":")[2]  # (checked by optimize_dir)
         if dask.config.get(METHOD) != "spawn":
             raise ValueError(f"{METHOD} is {dask.config.get(METHOD)!r}: piuma's workers load a "
                              "Go runtime and must start with 'spawn'")
@@ -130,7 +130,7 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
 
 def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec: str,
         progress: Callable[[int, int], object] | None) -> list[FileResult]:
-    """optimize_files on a cluster: results in the order of names."""
+    """The batch on a cluster: results in the order of names."""
     client, cluster = _connect(spec)
     # Closing the client releases its tasks (Ctrl-C: the scheduler forgets
     # them), and a local cluster goes with it.
@@ -138,8 +138,7 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_check, opts)  # (a worker that joins later: convert checks it)
-        bad = _files.prepare_folders(src, dst, {os.path.dirname(n) for n in names}, sources,
-                                     False)
+        bad = _files.prepare_folders(dst, {os.path.dirname(n) for n in names}, sources, False)
         results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
                              bad[os.path.dirname(n)])
                    for n in names if os.path.dirname(n) in bad}
