@@ -700,8 +700,6 @@ def test_overlapping_folders_are_refused(engine, good, tmp_path):
     ({"workers": 10**12}, ValueError, r"workers must be in 0\.\.2147483647"),
     ({"max_pixels": 2**63}, ValueError, r"max_pixels must be in 1\.\.9223372036854775807"),
     ({"engine": "rust"}, ValueError, "engine must be one of 'go', 'python', not 'rust'"),
-    ({"resample": "nearest"}, ValueError,
-     "resample must be one of 'bicubic', 'lanczos', not 'nearest'"),
     ({"width": 1.5}, TypeError, "width must be an int, not float"),
     ({"quality": True}, TypeError, "quality must be an int, not bool"),
     ({"engine": None}, TypeError, "engine must be a str, not NoneType"),
@@ -1105,8 +1103,8 @@ def test_ctrl_c_returns_only_after_the_running_files(engine, tmp_path):
     src = tmp_path / "src"
     for i in range(5):  # 45 files: the batch is still running at the signal
         shutil.copytree(IMAGES / "products", src / f"copy{i}")
-    # slower files for Go: full-size decodes, the wider kernel
-    extra = {"draft": False, "resample": "lanczos"} if engine == "go" else {}
+    # slower files for Go: full-size decodes
+    extra = {"draft": False} if engine == "go" else {}
     code = (f"HERE, SRC, DST = {str(HERE)!r}, {str(src)!r}, {str(tmp_path / 'out')!r}\n"
             f"ENGINE, EXTRA = {engine!r}, {extra!r}\n" + CTRL_C_CHILD)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -48,7 +48,7 @@ func PiumaRun(jobs *C.piuma_job, n C.size_t, o *C.piuma_options, progress *C.piu
 			OutWidth: int(j.out_width), OutHeight: int(j.out_height), Orientation: int(j.orientation)}
 	}
 	opts := engine.Options{Quality: int(o.quality), Workers: int(o.workers),
-		Lanczos: o.lanczos != 0, Optimize: o.optimize != 0}
+		Optimize: o.optimize != 0}
 	var p engine.Progress
 	if progress != nil {
 		p = cProgress{progress}

@@ -45,7 +45,6 @@ typedef struct {
 typedef struct {
     int32_t quality;    /* JPEG quality, 1..100 */
     int32_t workers;    /* worker goroutines, >= 1 */
-    int32_t lanczos;    /* 1: Lanczos resize kernel, 0: bicubic */
     int32_t optimize;   /* optimise in process: optimised Huffman tables, libimagequant */
 } piuma_options;
 

@@ -42,7 +42,7 @@ func convert(job *Job, opts *Options) Result {
 		}
 		m, err := decode(f, job) // the decoders check the size the probe saw
 		if err == nil {
-			m, err = resize(m, job.OutWidth, job.OutHeight, opts.Lanczos)
+			m, err = resize(m, job.OutWidth, job.OutHeight)
 		}
 		if err == nil {
 			m, err = orient(m, job.Orientation)

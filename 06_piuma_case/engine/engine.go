@@ -38,7 +38,6 @@ type Job struct {
 type Options struct {
 	Quality  int  // JPEG quality, 1..100
 	Workers  int  // worker goroutines (<= 0: 1)
-	Lanczos  bool // Pillow's LANCZOS instead of BICUBIC
 	Optimize bool // optimise in process: optimised Huffman tables, libimagequant
 }
 

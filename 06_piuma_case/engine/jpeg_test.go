@@ -136,7 +136,7 @@ func realPhoto(t *testing.T, w, h int) []byte {
 	pix := libjpegDecode(t, "../images/astronaut.jpg", 512, 512)
 	m, _ := newImage(512, 512, 3)
 	copy(m.pix, pix)
-	out, err := resize(m, w, h, true) // frees m
+	out, err := resize(m, w, h) // frees m
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 package engine
 
-// Pillow's Image.resize(size, BICUBIC or LANCZOS, reducing_gap=3.0), with its
+// Pillow's Image.resize(size, BICUBIC, reducing_gap=3.0), with its
 // arithmetic (libImaging/Resample.c, Reduce.c): the same pixels (tests compare).
 // Hand-written, the Go-side pixel work being the lesson (x/image/draw's
 // CatmullRom costs 3x the CPU). An axis shrunk 6x or more is first reduced by
@@ -20,21 +20,11 @@ func bicubic(x float64) float64 { // Catmull-Rom
 	return 0
 }
 
-func lanczos(x float64) float64 { // sinc(x) * sinc(x/3)
-	if x == 0 {
-		return 1
-	} else if -3 <= x && x < 3 {
-		a, b := x*math.Pi, x/3*math.Pi
-		return math.Sin(a) / a * (math.Sin(b) / b)
-	}
-	return 0
-}
-
 const precisionBits = 32 - 8 - 2 // Pillow's: 8 bits a pixel, 2 of headroom for negative lobes
 
 // resize returns m resized to w x h: m itself if it has that size, else a new
 // image, and m is freed (an RGBA m was premultiplied in place).
-func resize(m image, w, h int, lanczosFilter bool) (image, error) {
+func resize(m image, w, h int) (image, error) {
 	if m.w == w && m.h == h {
 		return m, nil
 	}
@@ -50,7 +40,7 @@ func resize(m image, w, h int, lanczosFilter bool) (image, error) {
 			return m, err
 		}
 	}
-	if m, err = resample(m, w, h, boxW, boxH, lanczosFilter); err == nil && m.bpp == 4 {
+	if m, err = resample(m, w, h, boxW, boxH); err == nil && m.bpp == 4 {
 		premultiply(m.pix, true)
 	}
 	return m, err
@@ -93,11 +83,8 @@ type weights struct {
 
 // coeffs is Pillow's precompute_coeffs and normalize_coeffs_8bpc: [0, in1) of
 // an axis of inSize pixels made outSize.
-func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) weights {
-	flt, support := bicubic, 2.0
-	if lanczosFilter {
-		flt, support = lanczos, 3.0
-	}
+func coeffs(inSize int, in1 float32, outSize int) weights {
+	support := 2.0 // bicubic's
 	scale := float64(in1) / float64(outSize)
 	filterscale := max(scale, 1)
 	support *= filterscale
@@ -110,7 +97,7 @@ func coeffs(inSize int, in1 float32, outSize int, lanczosFilter bool) weights {
 		xmax := min(int(center+support+0.5), inSize) - xmin
 		ww := 0.0
 		for x := range pre[:xmax] {
-			pre[x] = flt((float64(x+xmin) - center + 0.5) * inv)
+			pre[x] = bicubic((float64(x+xmin) - center + 0.5) * inv)
 			ww += pre[x]
 		}
 		k := wt.kk[xx*ksize : (xx+1)*ksize]
@@ -131,9 +118,9 @@ func clip8(v int32) byte { return byte(min(max(v>>precisionBits, 0), 255)) } // 
 // vertical one; vertical first if the height shrinks over twice as much as the
 // width (Pillow 12: always horizontal first, some pixels one level apart). src
 // is freed, unless no pass is needed.
-func resample(src image, w, h int, boxW, boxH float32, lanczosFilter bool) (image, error) {
-	hw := coeffs(src.w, boxW, w, lanczosFilter)
-	vw := coeffs(src.h, boxH, h, lanczosFilter)
+func resample(src image, w, h int, boxW, boxH float32) (image, error) {
+	hw := coeffs(src.w, boxW, w)
+	vw := coeffs(src.h, boxH, h)
 	needH := w != src.w || boxW != float32(w)
 	needV := h != src.h || boxH != float32(h)
 	hFirst := !(src.h-h > 0 && src.h-h > (src.w-w)*2)

@@ -27,7 +27,7 @@ from ._files import CATEGORIES, IMAGE_EXTENSIONS, FileError, FileResult, failed,
 from ._probe import MAX_PIXELS
 
 __all__ = ["CATEGORIES", "DEFAULT_OPTIMIZER", "ENGINES", "IMAGE_EXTENSIONS", "MAX_PIXELS",
-           "OPTIMIZERS", "RESAMPLE_FILTERS", "FileResult", "is_image_name", "optimize_dir"]
+           "OPTIMIZERS", "FileResult", "is_image_name", "optimize_dir"]
 
 ENGINES = ("go", "python")
 #: How optimize=True optimises: in the process (optimised Huffman tables,
@@ -35,11 +35,10 @@ ENGINES = ("go", "python")
 #: pipeline: the Python engine only). optimizer=None: each engine's default.
 OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
-RESAMPLE_FILTERS = ("bicubic", "lanczos")
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
 # What a file can be blamed for (not cancelled, cannot write, not enough memory...).
 _FILE_FAULTS = {"empty", "not an image", "too large", "truncated", "damaged", "unsupported"}
-__version__ = "0.8.0"
+__version__ = "0.9.0"
 
 
 def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> None:
@@ -133,7 +132,6 @@ class Options:
     optimize: bool = True
     optimizer: str | None = None
     draft: bool = True
-    resample: str = "bicubic"
     max_pixels: int = MAX_PIXELS
     max_memory: int = 0
     incremental: bool = False
@@ -152,7 +150,6 @@ class Options:
                 raise ValueError("the Go engine optimises in process only; optimizer='tools' "
                                  "(jpegoptim and pngquant, the talk's pipeline) is the Python "
                                  "engine's")
-        _choice("resample", self.resample, RESAMPLE_FILTERS)
         for name in ("optimize", "draft", "incremental"):
             _type(name, getattr(self, name), bool, "a bool")
 
@@ -167,7 +164,7 @@ class Options:
     def output_key(self) -> str:
         """What decides an output's bytes besides its source (incremental)."""
         return repr((self.width, self.height, self.quality, self.engine, self.optimize,
-                     self.tools, self.draft, self.resample, __version__))
+                     self.tools, self.draft, __version__))
 
 
 def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
@@ -240,8 +237,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
                                 j.width, j.height, j.scale, j.out_width, j.out_height,
                                 j.orientation) for j in jobs],
                               quality=opts.quality, workers=workers,
-                              lanczos=opts.resample == "lanczos", optimize=opts.optimize,
-                              progress=prog)
+                              optimize=opts.optimize, progress=prog)
             return [FileResult(j.source, j.destination,
                                None if cat == 0 else f"{CATEGORIES[cat]}: {details}", *rest)
                     for j, (cat, details, *rest) in zip(jobs, rows, strict=True)]

@@ -4,8 +4,8 @@
  * beside this module) through common/go_core.h, which enforces one Go
  * runtime per process. Every CPython object lives here: Go sees C types only.
  *
- *   run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,
- *       progress=None) -> list of tuples
+ *   run(jobs, *, quality=85, workers=1, optimize=False, progress=None)
+ *       -> list of tuples
  *     jobs: a list of (source, destination, temp, format, width, height,
  *       scale, out_width, out_height, orientation) tuples, as piuma._probe
  *       decided them (format: 1 JPEG, 2 PNG); the results come back in the
@@ -154,13 +154,11 @@ result_tuple(const piuma_result *r)
 static PyObject *
 piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"jobs", "quality", "workers", "lanczos", "optimize", "progress",
-                             NULL};
+    static char *kwlist[] = {"jobs", "quality", "workers", "optimize", "progress", NULL};
     PyObject *jobs_list, *progress = Py_None;
-    int quality = 85, workers = 1, lanczos = 0, optimize = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iippO:run", kwlist, &PyList_Type,
-                                     &jobs_list, &quality, &workers, &lanczos, &optimize,
-                                     &progress))
+    int quality = 85, workers = 1, optimize = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!|$iipO:run", kwlist, &PyList_Type,
+                                     &jobs_list, &quality, &workers, &optimize, &progress))
         return NULL;
 
     PyObject *list = NULL, **keep = NULL;
@@ -204,7 +202,7 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
         results[i].category = PIUMA_INTERNAL; /* until Go says otherwise */
     }
     piuma_options opts = {
-        .quality = quality, .workers = workers, .lanczos = lanczos, .optimize = optimize,
+        .quality = quality, .workers = workers, .optimize = optimize,
     };
     /* Go writes into the Progress while the GIL is released: hold our own
      * reference (the argument is borrowed), and take it for this batch only. */
@@ -256,8 +254,8 @@ done:
 
 static PyMethodDef piuma_methods[] = {
     {"run", (PyCFunction)(void (*)(void))piuma_run, METH_VARARGS | METH_KEYWORDS,
-     "run(jobs, *, quality=85, workers=1, lanczos=False, optimize=False,\n"
-     "    progress=None) -> list of result tuples\n\n"
+     "run(jobs, *, quality=85, workers=1, optimize=False, progress=None)\n"
+     "    -> list of result tuples\n\n"
      "One batch in Go with the GIL released; use piuma.optimize_dir()."},
     EPG_GO_RUNTIMES_METHOD /* is a second Go runtime mapped now? (go_core.h) */
     {NULL, NULL, 0, NULL},

@@ -73,10 +73,10 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
         im.info = info
         im = _output_mode(im)
     if im.size != (job.out_width, job.out_height):
-        kernel = Image.Resampling.LANCZOS if o.resample == "lanczos" else Image.Resampling.BICUBIC
         # reducing_gap: an axis shrunk 6x or more is first box-averaged, so
         # the table of weights stays small whatever the shape.
-        im = im.resize((job.out_width, job.out_height), kernel, reducing_gap=3.0)
+        im = im.resize((job.out_width, job.out_height), Image.Resampling.BICUBIC,
+                        reducing_gap=3.0)
     if job.orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[job.orientation])
     im.info = {}  # no metadata in outputs: Pillow's save would copy a comment, an ICC profile

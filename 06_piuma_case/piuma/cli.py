@@ -25,7 +25,7 @@ import time
 import warnings
 from typing import TextIO
 
-from . import DEFAULT_OPTIMIZER, ENGINES, MAX_PIXELS, OPTIMIZERS, RESAMPLE_FILTERS, optimize_dir
+from . import DEFAULT_OPTIMIZER, ENGINES, MAX_PIXELS, OPTIMIZERS, optimize_dir
 from ._probe import human_bytes
 
 
@@ -114,8 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
                         f"with the jpegoptim and pngquant commands ({defaults})")
     p.add_argument("--no-draft", dest="draft", action="store_false",
                    help="no JPEG DCT-domain downscaling")
-    p.add_argument("--resample", choices=RESAMPLE_FILTERS, default="bicubic",
-                   help="resize kernel (bicubic)")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger images, from their header ({MAX_PIXELS})")
     p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
