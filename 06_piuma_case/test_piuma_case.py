@@ -729,6 +729,29 @@ def test_bad_paths(good, tmp_path):
         optimize_dir(good, os.fsencode(tmp_path / "out"), engine="python")
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_temp_name_taken_is_file_exists(engine, tmp_path):
+    """A temp name that exists (only the low-level calls can be given one: a
+    temp name has a random part) fails the file as "file exists", not as a
+    folder in the way of the output; what is there is left as it was."""
+    from piuma import _probe, _pyengine
+
+    [job] = go_jobs(GOOD, tmp_path, names=["baseline.jpg"])
+    Path(job[2]).write_bytes(b"someone's")
+    if engine == "go":
+        from piuma import _piuma
+
+        [(cat, details, *_)] = _piuma.run([job])
+        error = f"{piuma.CATEGORIES[cat]}: {details}"
+    else:
+        settings = _probe.Settings(300, 300, piuma.MAX_PIXELS, 1 << 40, True, False)
+        j = _probe.probe(job[0], job[1], job[2], settings)
+        error = _pyengine.process(j, piuma.Options(engine="python", optimize=False), {}).error
+    assert error == "cannot write: file exists"
+    assert Path(job[2]).read_bytes() == b"someone's"
+    assert not Path(job[1]).exists()
+
+
 def go_jobs(src: Path, dst: Path, width: int = 300, names=None) -> list[tuple]:
     """The job tuples optimize_dir would hand the Go core for src -> dst."""
     from piuma import _files, _probe

@@ -109,8 +109,10 @@ func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 func plainError(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		switch errno {
-		case syscall.EISDIR, syscall.ENOTEMPTY, syscall.EEXIST:
+		// A rename over a folder (os.Rename says EEXIST); an EEXIST of the
+		// temp file's exclusive open is "file exists".
+		var rename *os.LinkError
+		if (errno == syscall.EISDIR || errno == syscall.EEXIST) && errors.As(err, &rename) {
 			return "a folder with the output's name is in the way"
 		}
 		return errno.Error()

@@ -139,8 +139,8 @@ func TestWrite(t *testing.T) {
 	}
 	// A temp name that exists (a link, even) is never written through.
 	os.Symlink(filepath.Join(dir, "elsewhere"), tmp)
-	if err := write(tmp, filepath.Join(dir, "b.jpg"), []byte("x")); err == nil {
-		t.Error("wrote through an existing temp name")
+	if err := write(tmp, filepath.Join(dir, "b.jpg"), []byte("x")); err == nil || err.Error() != "file exists" {
+		t.Errorf("an existing temp name: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "elsewhere")); err == nil {
 		t.Error("followed the link")

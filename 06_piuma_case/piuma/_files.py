@@ -74,7 +74,7 @@ def failed(source: str, destination: str, category: str, details: str,
 def plain_error(exc: OSError) -> str:
     """What an OS error means, without the path (the result names the file):
     strerror's words, first letter in lower case, as Go prints them."""
-    if exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST):
+    if exc.errno == errno.EISDIR:  # (a rename of a file over a folder)
         return "a folder with the output's name is in the way"
     if exc.errno:
         text = os.strerror(exc.errno)
