@@ -77,12 +77,15 @@ type Progress interface {
 // testHook, when a test sets it, is called at the start of every file's work.
 var testHook func(*Job)
 
+// slots: at most 4 workers a CPU convert at once in the process, whatever
+// workers says and however many batches run (Python threads): more convert no
+// faster, and each takes an OS thread, which Go keeps for the process's life.
+var slots = make(chan struct{}, 4*runtime.GOMAXPROCS(0))
+
 // Run converts every job and returns one result per job, index for index.
 func Run(jobs []Job, opts Options, progress Progress) []Result {
 	p := &pool{jobs: jobs, opts: opts, progress: progress, results: make([]Result, len(jobs))}
-	// At most 4 workers a CPU: more convert no faster, and each takes an OS
-	// thread, which Go keeps for the life of the process (workers=1000: 1000).
-	for w := 0; w < min(max(opts.Workers, 1), len(jobs), 4*runtime.GOMAXPROCS(0)); w++ {
+	for w := 0; w < min(max(opts.Workers, 1), len(jobs), cap(slots)); w++ {
 		p.start()
 	}
 	p.wg.Wait()
@@ -108,8 +111,10 @@ type pool struct {
 func (p *pool) start() {
 	p.wg.Add(1)
 	go func() {
+		slots <- struct{}{}
 		exited := true
 		defer func() {
+			<-slots
 			// A Goexit in a file (its guard recorded it): a new worker takes over.
 			if exited {
 				p.start()

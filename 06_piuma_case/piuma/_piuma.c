@@ -27,7 +27,8 @@
 #include "go_core.h"
 
 /* The process that started the core's Go runtime: a fork()ed child's copy has
- * no threads, and its first Go call would wait forever (golang/go#15538). */
+ * no threads, and its first Go call would wait forever (golang/go#15538).
+ * Set once per process (a child that imports the module again inherits it). */
 static pid_t core_pid;
 
 EPG_GO_FUNC(PiumaRun);
@@ -266,7 +267,8 @@ piuma_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
         return -1;
-    core_pid = getpid();
+    if (core_pid == 0)
+        core_pid = getpid();
     module_state *st = PyModule_GetState(module);
     st->progress_type = (PyTypeObject *)PyType_FromSpec(&progress_spec);
     if (st->progress_type == NULL)
