@@ -528,6 +528,8 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     rows = (b"\0" + bytes(range(48))) * 16
     ihdr = struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
     (src / "two-ihdr.png").write_bytes(png(16, 16, 8, 2, rows, png_chunk(b"IHDR", ihdr)))
+    small = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)  # the size Pillow's probe reads
+    (src / "two-sizes.png").write_bytes(png(16, 16, 8, 2, rows, png_chunk(b"IHDR", small)))
     (src / "no-plte.png").write_bytes(png(16, 16, 8, 3, (b"\0" + bytes(16)) * 16))
     apng = encoded(photo((32, 24)), "PNG", save_all=True,
                    append_images=[photo((32, 24)).transpose(Image.Transpose.ROTATE_180)])
@@ -561,8 +563,11 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     # (ZipDecode.c does not check, on purpose), libspng refuses it.
     assert (go.pop("two-ihdr.png").error, py.pop("two-ihdr.png").error) == (
         "damaged: invalid chunk position", None)
+    # Of another size: both "damaged" (Go said "unreadable: the file changed
+    # since it was probed", and an incremental run kept the old output).
+    assert go["two-sizes.png"].error == "damaged: invalid chunk position"
     assert (go.pop("short-stream.png").category, py.pop("short-stream.png").category) == (
-        "damaged", None)
+        "truncated", None)
     for name in go:
         assert go[name].category == py[name].category, (name, go[name].error, py[name].error)
         if go[name].ok:
@@ -612,6 +617,22 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
         "ztxt-600k.png": "damaged: reached chunk/cache limits",
         "apng-later-frame.png": "damaged: chunk exceeds maximum standard length",
         "text-1001.png": "damaged: reached chunk/cache limits"}
+
+
+def test_a_jpeg_without_a_scan_is_truncated_in_both_engines(tmp_path):
+    """Its headers, then the end (or EOI): Pillow's header read finds no scan
+    and its load said "damaged: cannot load this image"; libjpeg said
+    "truncated". The probe refuses it, for both."""
+    src = tmp_path / "src"
+    src.mkdir()
+    data = encoded(photo(), "JPEG")
+    head = data[:data.index(b"\xff\xda")]
+    (src / "headers.jpg").write_bytes(head)
+    (src / "headers-eoi.jpg").write_bytes(head + b"\xff\xd9")
+    go, py = both(src, tmp_path)
+    for name in ("headers.jpg", "headers-eoi.jpg"):
+        assert go[name].error == py[name].error == (
+            "truncated: the file ends before its image data"), name
 
 
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):

@@ -27,9 +27,10 @@ static int piuma_png_decode(FILE *fp, int w, int h, unsigned char **pix, int *bp
 	// MAX_TEXT_CHUNK, MAX_TEXT_MEMORY); never other pixels than the probe saw.
 	if (!rc) rc = spng_set_chunk_limits(ctx, 1 << 20, 64 << 20);
 	if (!rc) rc = spng_get_ihdr(ctx, &ihdr);
-	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h)) rc = SPNG_EUSER_WIDTH;
 	int trns_rc = rc ? rc : spng_get_trns(ctx, &trns); // reads the chunks up to the image data
 	if (trns_rc != SPNG_ECHUNKAVAIL) rc = trns_rc; // 0: a tRNS chunk
+	// Then the size: a second IHDR (Pillow's) is libspng's error, not a change.
+	if (!rc && (ihdr.width != (uint32_t)w || ihdr.height != (uint32_t)h)) rc = SPNG_EUSER_WIDTH;
 	int gray = !rc && ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE;
 	if (gray && trns_rc == 0 && ihdr.bit_depth < 8) {
 		// A key out of range for 1, 2 or 4 bits (Pillow's 1_trns.png: 255):
@@ -120,6 +121,8 @@ func decodePNG(fp *C.FILE, w, h int) (image, error) {
 		return image{unsafe.Slice((*byte)(pix), w*h*int(bpp)), w, h, int(bpp)}, nil
 	case C.SPNG_IO_EOF, C.SPNG_EOF:
 		return image{}, fail(Truncated, "the file ends early (%s)", msg)
+	case C.SPNG_EIDAT_TOO_SHORT: // the image data ends before the last row, as Pillow says
+		return image{}, fail(Truncated, "%s", msg)
 	case C.SPNG_IO_ERROR:
 		return image{}, fail(Unreadable, "%s", msg)
 	case C.SPNG_EMEM:

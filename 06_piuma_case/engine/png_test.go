@@ -252,7 +252,7 @@ func TestPNGOddFiles(t *testing.T) {
 		// APNG: libspng knows no animation chunks (ancillary): the default image.
 		{"APNG, broken frame sequence", pngFile(gray, chunk("acTL", make([]byte, 8)), fctl(0), idat, fctl(7),
 			chunk("fdAT", append(binary.BigEndian.AppendUint32(nil, 3), zlibRows(rows)...))), OK, ""},
-		{"zlib stream ending a row early", pngFile(gray, chunk("IDAT", short)), Damaged, "IDAT stream too short"},
+		{"zlib stream ending a row early", pngFile(gray, chunk("IDAT", short)), Truncated, "IDAT stream too short"},
 		{"truncated", pngFile(gray, idat)[:40], Truncated, "the file ends early (end of stream)"},
 		{"bad IDAT checksum", bytes.Replace(pngFile(gray, idat), idat[len(idat)-4:], []byte{1, 2, 3, 4}, 1),
 			Damaged, "invalid chunk checksum"},

@@ -281,6 +281,8 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                 raise FileError("damaged", "no image data in the first "
                                 f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
+                if not im.tile and bounded.tell() < HEADER_LIMIT:  # (a JPEG: no scan)
+                    raise FileError("truncated", "the file ends before its image data")
                 check_header(im, s, size)
                 job = decide(im, source, destination, temp, size, s,
                              im.format in ("JPEG", "MPO") and buffered(f, im, head))
