@@ -2,22 +2,14 @@
 
     python bench.py [--src build/images/products] [--repeat 3]
 
-Each variant runs in its own process (one Go runtime per process, no variant
-warms another's caches): a warm-up batch, then --repeat timed batches, in
-rounds (one batch of each variant per round, so that a change of load on
-shared cores hits all alike), every batch kept. Every variant does the whole
-job, optimisers on. Per variant:
-
-- images/s: files / batch wall time;
-- CPU ms per image: user + system time of the variant's process, of the
-  tools it ran (jpegoptim, pngquant) and of its Dask workers, per file: on
-  shared cores the robust figure;
-- output size; PSNR (dB) against Pillow's LANCZOS resize of the full decode
-  (PNGs compared premultiplied: the colour of an invisible pixel does not
-  count); peak RSS of the variant's process (and of its largest worker);
-- on Dask: the CPU the scheduler and client spend per task (the variant's
-  own process, which runs them), and the time a local cluster takes to start
-  (once, before the warm-up: a cron job pays it every run).
+Each variant does the whole job, optimisers on, in its own process (one Go
+runtime each, no variant warms another's caches): a warm-up, then --repeat
+timed batches in rounds (one batch of each variant per round: a change of load
+on shared cores hits all alike), every batch kept. The figures (the README's
+"Deep dive: measured" says what each is): images/s, CPU per image (the
+process's, its tools' and its Dask workers': on shared cores the robust one),
+output size, PSNR, peak RSS, and on Dask the scheduler's CPU per task and the
+cluster's start (a cron job pays it every run).
 """
 
 from __future__ import annotations
@@ -26,7 +18,6 @@ import argparse
 import importlib.util
 import multiprocessing
 import os
-import shutil
 import signal
 import statistics
 import sys
@@ -36,26 +27,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WIDTH = HEIGHT = 800
-QUALITY = 85
+JOB = dict(width=800, height=800, quality=85)
 W = 2  # workers: threads, goroutines or Dask worker processes
-
+TALK, GO = "python + tools (the talk)", "go"
 VARIANTS: dict[str, dict] = {
-    # The talk's pipeline: Pillow, then jpegoptim and pngquant processes.
-    "python + tools (the talk)": dict(engine="python", workers=W, optimizer="tools"),
+    TALK: dict(engine="python", workers=W, optimizer="tools"),  # Pillow, jpegoptim, pngquant
     "python in process": dict(engine="python", workers=W, optimizer="in-process"),
-    "go": dict(engine="go", workers=W),
+    GO: dict(engine="go", workers=W),
     "go on Dask, 1 worker": dict(engine="go", cluster=1),
     f"go on Dask, {W} workers": dict(engine="go", cluster=W),
 }
-TALK, GO = "python + tools (the talk)", "go"
 
 
-def cpu_seconds(workers: list) -> float:
-    """CPU time of this process, of its finished children (the tools) and
-    of the live worker processes given (psutil.Process)."""
-    own = sum(os.times()[:4])  # user, system, children's user, children's system
-    return own + sum(sum(w.cpu_times()[:2]) for w in workers)
+def clocks(workers: list) -> tuple[float, float, float]:
+    """Wall time; CPU time (user + system) of this process and of its finished
+    children (the tools); the same plus the live workers' (psutil.Process)."""
+    own = sum(os.times()[:4])
+    return time.perf_counter(), own, own + sum(sum(w.cpu_times()[:2]) for w in workers)
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:
@@ -64,16 +52,13 @@ def peak_rss_mb(pid: int | str = "self") -> float:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
 
 
-# ------------------------------------------------------------ one variant
-
 def serve(conn, src: str, dst: str, spec: dict) -> None:
-    """In the variant's process: warm up, say "ready", time one batch per
-    "run" received, send its figures; on "quit", the peaks."""
+    """In the variant's process: warm up, say "ready", time one batch per "run"
+    received; on "quit", send its row (every batch's figures, the peaks)."""
     import piuma
 
-    workers, extra = [], {}
-    n = spec.pop("cluster", 0)
-    if n:  # a local cluster, started once: its start is reported apart
+    spec, workers, start_s = {**JOB, **spec}, [], None
+    if n := spec.get("cluster"):  # a local cluster, started once: its start is reported apart
         import psutil
         from distributed import LocalCluster
         from piuma.cluster import chunks
@@ -83,26 +68,28 @@ def serve(conn, src: str, dst: str, spec: dict) -> None:
                                dashboard_address=":0")
         spec["cluster"] = cluster.scheduler_address
         workers = psutil.Process().children(recursive=True)
-        extra["start_s"] = time.perf_counter() - start
-    piuma.optimize_dir(src, dst + "-warmup", width=WIDTH, height=HEIGHT, quality=QUALITY, **spec)
+        start_s = time.perf_counter() - start
+    results = piuma.optimize_dir(src, dst + "-warmup", **spec)
+    row = {"ips": [], "cpu_ms": [], "task_ms": [], "start_s": start_s}
     conn.send("ready")
     while conn.recv() == "run":
-        t, own, cpu = time.perf_counter(), cpu_seconds([]), cpu_seconds(workers)
-        results = piuma.optimize_dir(src, dst, width=WIDTH, height=HEIGHT, quality=QUALITY,
-                                     **spec)
-        wall, own, cpu = time.perf_counter() - t, cpu_seconds([]) - own, cpu_seconds(workers) - cpu
+        before = clocks(workers)
+        results = piuma.optimize_dir(src, dst, **spec)
+        wall, own, cpu = (b - a for a, b in zip(before, clocks(workers), strict=True))
         if bad := [r for r in results if not r.ok]:
             raise SystemExit(f"{bad[0].source}: {bad[0].error}")
-        tasks = len(chunks(src, [os.path.relpath(r.source, src) for r in results])) if n else 0
-        conn.send({"wall": wall, "cpu": cpu, "files": len(results), "own": own,
-                   "tasks": tasks, "bytes_out": sum(r.bytes_out for r in results)})
-    extra["rss"] = max([peak_rss_mb()] + [peak_rss_mb(w.pid) for w in workers])
+        row["ips"].append(len(results) / wall)
+        row["cpu_ms"].append(1000 * cpu / len(results))
+        if n:  # the scheduler and client run in this process: its own CPU, per task
+            tasks = chunks(src, [os.path.relpath(r.source, src) for r in results])
+            row["task_ms"].append(1000 * own / len(tasks))
+        conn.send("done")
+    row.update(files=len(results), bytes_out=sum(r.bytes_out for r in results),
+               rss_mb=max([peak_rss_mb()] + [peak_rss_mb(w.pid) for w in workers]))
     if n:
         cluster.close()  # (not closed, its semaphores are reported leaked at exit)
-    conn.send(extra)
+    conn.send(row)
 
-
-# ------------------------------------------------------------ quality
 
 def references(src: Path) -> dict:
     """Pillow LANCZOS from the full decode, EXIF-oriented, per image."""
@@ -114,39 +101,28 @@ def references(src: Path) -> dict:
         if p.suffix.lower() in (".jpg", ".jpeg", ".png"):
             with Image.open(p) as im:
                 im = ImageOps.exif_transpose(im).convert("RGBA" if p.suffix == ".png" else "RGB")
-                refs[p.relative_to(src)] = im.resize(fit(*im.size, WIDTH, HEIGHT),
+                refs[p.relative_to(src)] = im.resize(fit(*im.size, JOB["width"], JOB["height"]),
                                                      Image.Resampling.LANCZOS)
     return refs
 
 
 def psnr(out: Path, refs: dict) -> dict[str, float]:
-    """Mean PSNR of the outputs against their references, per format."""
+    """Mean PSNR of the outputs against their references: psnr_jpeg, psnr_png."""
     import numpy as np
     from PIL import Image
 
-    def arr(im):
+    def arr(im):  # premultiplied: the colour of an invisible pixel does not count
         a = np.asarray(im.convert("RGBA"), dtype=np.float64)
         a[..., :3] *= a[..., 3:] / 255
         return a
 
-    values: dict[str, list[float]] = {"jpeg": [], "png": []}
+    values: dict[str, list[float]] = {"psnr_jpeg": [], "psnr_png": []}
     for rel, ref in refs.items():
         with Image.open(out / rel) as im:
             mse = float(np.mean((arr(im) - arr(ref)) ** 2))
-        values["png" if ref.mode == "RGBA" else "jpeg"].append(
+        values["psnr_png" if ref.mode == "RGBA" else "psnr_jpeg"].append(
             99.0 if mse == 0 else 10 * np.log10(255**2 / mse))
     return {k: float(np.mean(v)) for k, v in values.items() if v}
-
-
-# ------------------------------------------------------------ report
-
-def row_of(name: str, b: list[dict], peaks: dict, q: dict[str, float]) -> dict:
-    return {"variant": name, "files": b[0]["files"], "bytes_out": b[-1]["bytes_out"],
-            "ips": [x["files"] / x["wall"] for x in b],
-            "cpu_ms": [1000 * x["cpu"] / x["files"] for x in b],
-            "task_ms": [1000 * x["own"] / x["tasks"] for x in b if x["tasks"]],
-            "start_s": peaks.get("start_s"), "rss_mb": peaks["rss"],
-            "psnr_jpeg": q.get("jpeg"), "psnr_png": q.get("png")}
 
 
 def table(rows: list[dict]) -> str:
@@ -158,8 +134,8 @@ def table(rows: list[dict]) -> str:
         ips, cpu = r["ips"], r["cpu_ms"]
         lines.append(f"{r['variant']:28} {med(ips):5.1f} [{min(ips):4.1f}-{max(ips):4.1f}] "
                      f"{med(cpu):5.0f} [{min(cpu):4.0f}-{max(cpu):4.0f}] "
-                     f"{r['bytes_out'] / 1024:7.0f} {r['psnr_jpeg'] or 0:6.2f}/"
-                     f"{r['psnr_png'] or 0:5.2f} {r['rss_mb']:7.0f}")
+                     f"{r['bytes_out'] / 1024:7.0f} {r.get('psnr_jpeg') or 0:6.2f}/"
+                     f"{r.get('psnr_png') or 0:5.2f} {r['rss_mb']:7.0f}")
     return "\n".join(lines)
 
 
@@ -200,12 +176,12 @@ def verdict(rows: list[dict]) -> list[str]:
     versus(GO, TALK, "Go engine vs the talk's pipeline", target=1.5)
     versus("python in process", TALK, "Python engine in process vs the talk's pipeline")
     versus(GO, "python in process", "Go engine vs the Python engine in process")
-    for name, spec in VARIANTS.items():
-        if "cluster" in spec and name in by and GO in by:
-            versus(name, GO, f"{name.removeprefix('go on ')}, vs goroutines in one process")
-            out.append(f"  the scheduler and client: {statistics.median(by[name]['task_ms']):.0f} "
-                       f"ms of CPU per task (median); starting the cluster: "
-                       f"{by[name]['start_s']:.1f} s")
+    for r in rows:
+        if r["start_s"] is not None and GO in by:  # on Dask
+            versus(r["variant"], GO, f"{r['variant'].removeprefix('go on ')}, vs goroutines "
+                   "in one process")
+            out.append(f"  the scheduler and client: {statistics.median(r['task_ms']):.0f} "
+                       f"ms of CPU per task (median); starting the cluster: {r['start_s']:.1f} s")
     return out
 
 
@@ -219,6 +195,37 @@ def plot(rows: list[dict]):
     ax.set_xlabel("CPU ms per image (every batch a dot, its median a bar; lower is better)")
     fig.tight_layout()
     return fig
+
+
+def spawn(target, *args):
+    """target(conn, *args) in a spawned process (a fork of a process that runs
+    a Go runtime is not safe; the Go core never loads in this one)."""
+    ctx = multiprocessing.get_context("spawn")
+    conn, theirs = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(theirs, *args))
+    proc.start()
+    theirs.close()  # (so that its death is an EOFError here)
+    return conn, proc
+
+
+def ask(conn, who: str, what: str | None = None, timeout: float | None = None):
+    """Send what (if any), then the answer; a child that died ends the run."""
+    try:
+        if what:
+            conn.send(what)
+        if not conn.poll(timeout):
+            raise TimeoutError(f"{who} took over {timeout} s")
+        return conn.recv()
+    except (EOFError, BrokenPipeError):
+        raise SystemExit(f"{who} failed: see above") from None
+
+
+def stop(procs: list) -> None:
+    """Kill the processes still alive (after a failure, a timeout or Ctrl-C)."""
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+        p.join()
 
 
 def _kill_one_worker(conn, src: str, dst: str) -> None:
@@ -237,73 +244,40 @@ def _kill_one_worker(conn, src: str, dst: str) -> None:
         killed.append(worker.pid)
 
     threading.Thread(target=kill_one, daemon=True).start()
-    rs = piuma.optimize_dir(src, dst, width=800, height=800, cluster="local:2")
+    rs = piuma.optimize_dir(src, dst, **JOB, cluster="local:2")
     conn.send({"killed": killed, "ok": sum(r.ok for r in rs), "files": len(rs)})
 
 
 def kill_a_worker(src: Path, dst: Path, timeout: float = 600) -> dict:
-    """_kill_one_worker in a spawned process (the Go core never loads in this
-    one): what came back, and what is on disk after. A timeout or Ctrl-C here
-    kills that process: its batch does not go on."""
-    ctx = multiprocessing.get_context("spawn")
-    conn, theirs = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_kill_one_worker, args=(theirs, str(src), str(dst)))
-    proc.start()
-    theirs.close()  # (so that its death is an EOFError here)
+    """_kill_one_worker in a spawned process: what came back, and what is on
+    disk after. A timeout or Ctrl-C here kills it: its batch does not go on."""
+    conn, proc = spawn(_kill_one_worker, str(src), str(dst))
     try:
-        if not conn.poll(timeout):
-            raise TimeoutError(f"the batch with a killed worker took over {timeout} s")
-        out = conn.recv()
-    except EOFError:
-        raise SystemExit("the batch with a killed worker failed: see above") from None
+        out = ask(conn, "the batch with a killed worker", timeout=timeout)
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
+        stop([proc])
     files = [f for f in Path(dst).rglob("*") if f.is_file()]
-    out["outputs"] = len(files)
-    out["temp_files"] = sum(f.name.endswith(".tmp") for f in files)
-    return out
+    return {**out, "outputs": len(files), "temp_files": sum(f.name.endswith(".tmp") for f in files)}
 
 
 def run(src: Path, names: list[str], repeat: int) -> list[dict]:
-    """Time the variants, each in its own process (spawned: a fork of a
-    process that runs a Go runtime is not safe), repeat batches of each in
+    """Time the variants, each in its own process, repeat batches of each in
     rounds; the rows of the table (with PSNR)."""
-    refs = references(src)
-    work = Path(tempfile.mkdtemp(prefix="piuma-bench-"))
-    ctx = multiprocessing.get_context("spawn")
-    conns, procs = {}, []
-    try:
-        for i, name in enumerate(names):
-            conns[name], theirs = ctx.Pipe()
-            procs.append(ctx.Process(target=serve, args=(theirs, str(src), str(work / f"v{i}"),
-                                                         VARIANTS[name])))
-            procs[-1].start()
-            theirs.close()  # (so that a variant's death is an EOFError here)
-
-        def say(name: str, what: str | None = None):
-            try:
-                if what:
-                    conns[name].send(what)
-                return conns[name].recv()
-            except (EOFError, BrokenPipeError):
-                raise SystemExit(f"variant {name!r} failed: see above") from None
-
-        for name in names:
-            say(name)  # "ready": every warm-up is over before the first timed batch
-        batches: dict[str, list] = {name: [] for name in names}
-        for r in range(repeat):
-            for name in names[r % len(names):] + names[:r % len(names)]:
-                batches[name].append(say(name, "run"))
-        return [row_of(name, batches[name], say(name, "quit"), psnr(work / f"v{i}", refs))
-                for i, name in enumerate(names)]
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-            p.join()
-        shutil.rmtree(work, ignore_errors=True)
+    refs, conns, procs = references(src), {}, []
+    with tempfile.TemporaryDirectory(prefix="piuma-bench-") as work:
+        try:
+            for name in names:
+                conns[name], proc = spawn(serve, str(src), f"{work}/{len(procs)}", VARIANTS[name])
+                procs.append(proc)
+            for name in names:  # "ready": every warm-up is over before the first timed batch
+                ask(conns[name], f"variant {name!r}")
+            for r in range(repeat):  # each round starts with the next variant
+                for name in names[r % len(names):] + names[:r % len(names)]:
+                    ask(conns[name], f"variant {name!r}", "run")
+            return [{"variant": name, **ask(conns[name], f"variant {name!r}", "quit"),
+                     **psnr(Path(work) / str(i), refs)} for i, name in enumerate(names)]
+        finally:
+            stop(procs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,9 +290,9 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if "cluster" not in VARIANTS[n]]
         print("(no dask[distributed]: the Dask variants are left out)")
     src = Path(args.src).resolve()
-    print(f"{src.name}: fit in {WIDTH}x{HEIGHT}, quality {QUALITY}, optimisers on; "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {args.repeat} timed batches "
-          "after a warm-up, each variant in its own process\n")
+    print(f"{src.name}: fit in {JOB['width']}x{JOB['height']}, quality {JOB['quality']}, "
+          f"optimisers on; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {args.repeat} "
+          "timed batches after a warm-up, each variant in its own process\n")
     rows = run(src, names, args.repeat)
     print(table(rows) + "\n")
     print("\n".join(verdict(rows)))
