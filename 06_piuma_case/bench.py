@@ -15,6 +15,7 @@ cluster's start (a cron job pays it every run).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import multiprocessing
 import os
@@ -197,15 +198,26 @@ def plot(rows: list[dict]):
     return fig
 
 
-def spawn(target, *args):
-    """target(conn, *args) in a spawned process (a fork of a process that runs
-    a Go runtime is not safe; the Go core never loads in this one)."""
-    ctx = multiprocessing.get_context("spawn")
-    conn, theirs = ctx.Pipe()
-    proc = ctx.Process(target=target, args=(theirs, *args))
-    proc.start()
-    theirs.close()  # (so that its death is an EOFError here)
-    return conn, proc
+@contextlib.contextmanager
+def spawned(target, *arglists: tuple):
+    """target(conn, *args) for each args, each in a spawned process (a fork of a
+    process that runs a Go runtime is not safe; the Go core never loads in this
+    one): their conns. On the way out (done, failed, a timeout, Ctrl-C), any
+    still alive is killed: its batch does not go on."""
+    ctx, conns, procs = multiprocessing.get_context("spawn"), [], []
+    try:
+        for args in arglists:
+            conn, theirs = ctx.Pipe()
+            procs.append(ctx.Process(target=target, args=(theirs, *args)))
+            procs[-1].start()
+            theirs.close()  # (so that its death is an EOFError here)
+            conns.append(conn)
+        yield conns
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+            p.join()
 
 
 def ask(conn, who: str, what: str | None = None, timeout: float | None = None):
@@ -218,14 +230,6 @@ def ask(conn, who: str, what: str | None = None, timeout: float | None = None):
         return conn.recv()
     except (EOFError, BrokenPipeError):
         raise SystemExit(f"{who} failed: see above") from None
-
-
-def stop(procs: list) -> None:
-    """Kill the processes still alive (after a failure, a timeout or Ctrl-C)."""
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-        p.join()
 
 
 def _kill_one_worker(conn, src: str, dst: str) -> None:
@@ -250,12 +254,9 @@ def _kill_one_worker(conn, src: str, dst: str) -> None:
 
 def kill_a_worker(src: Path, dst: Path, timeout: float = 600) -> dict:
     """_kill_one_worker in a spawned process: what came back, and what is on
-    disk after. A timeout or Ctrl-C here kills it: its batch does not go on."""
-    conn, proc = spawn(_kill_one_worker, str(src), str(dst))
-    try:
+    disk after."""
+    with spawned(_kill_one_worker, (str(src), str(dst))) as [conn]:
         out = ask(conn, "the batch with a killed worker", timeout=timeout)
-    finally:
-        stop([proc])
     files = [f for f in Path(dst).rglob("*") if f.is_file()]
     return {**out, "outputs": len(files), "temp_files": sum(f.name.endswith(".tmp") for f in files)}
 
@@ -263,21 +264,18 @@ def kill_a_worker(src: Path, dst: Path, timeout: float = 600) -> dict:
 def run(src: Path, names: list[str], repeat: int) -> list[dict]:
     """Time the variants, each in its own process, repeat batches of each in
     rounds; the rows of the table (with PSNR)."""
-    refs, conns, procs = references(src), {}, []
+    refs = references(src)
     with tempfile.TemporaryDirectory(prefix="piuma-bench-") as work:
-        try:
-            for name in names:
-                conns[name], proc = spawn(serve, str(src), f"{work}/{len(procs)}", VARIANTS[name])
-                procs.append(proc)
+        dst = {name: f"{work}/{i}" for i, name in enumerate(names)}
+        with spawned(serve, *[(str(src), dst[n], VARIANTS[n]) for n in names]) as conns:
+            conn = dict(zip(names, conns, strict=True))
             for name in names:  # "ready": every warm-up is over before the first timed batch
-                ask(conns[name], f"variant {name!r}")
+                ask(conn[name], f"variant {name!r}")
             for r in range(repeat):  # each round starts with the next variant
                 for name in names[r % len(names):] + names[:r % len(names)]:
-                    ask(conns[name], f"variant {name!r}", "run")
-            return [{"variant": name, **ask(conns[name], f"variant {name!r}", "quit"),
-                     **psnr(Path(work) / str(i), refs)} for i, name in enumerate(names)]
-        finally:
-            stop(procs)
+                    ask(conn[name], f"variant {name!r}", "run")
+            return [{"variant": n, **ask(conn[n], f"variant {n!r}", "quit"),
+                     **psnr(Path(dst[n]), refs)} for n in names]
 
 
 def main(argv: list[str] | None = None) -> int:
