@@ -2,19 +2,16 @@
 
     python profile_engines.py [--src DIR] [--repeat N]
 
-One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on:
-the Python engine with the tools (the talk's pipeline) and in process, under
-cProfile; the Go engine (in process), under pprof, outside Python: the
-engine package's BenchmarkJobs (engine/bench_test.go, in its test binary
-build/engine.test, `go test -c`) runs the jobs Python decided, because a
-Go core inside Python is out of cProfile's sight (the talk used a separate
-Go main; a benchmark with -cpuprofile is Go's own way). The tools' CPU
-(jpegoptim, pngquant) comes from getrusage: no profile sees another process.
+One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on.
+The Python engine, with the tools (the talk's pipeline) and in process, under
+cProfile; the tools' CPU (jpegoptim, pngquant) from getrusage, since no profile
+sees another process. The Go engine under pprof, outside Python (a Go core
+inside Python is out of cProfile's sight): engine/bench_test.go's BenchmarkJobs,
+in its test binary (build/engine.test), runs the jobs Python's probe decided.
 
-Reports in build/profile/: python-*.txt and go.txt (each profiler's top
-functions), the raw profiles, and stages.txt: CPU ms per image in each stage,
-from the cumulative times of the functions that do it (STAGES); jobs.json,
-the Go benchmark's input (its outputs go to go-out/), to run it again by hand.
+Reports in build/profile/: each profiler's top functions (python-*.txt, go.txt)
+and raw profile; stages.txt, CPU ms per image in each stage (STAGES: from the
+cumulative times of the functions that do it); jobs.json, to run Go's again.
 """
 
 from __future__ import annotations
@@ -53,23 +50,21 @@ def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> dict:
     the engine in a thread of its own, which cProfile would not see)."""
     import piuma
 
+    opts = piuma.Options(width=800, height=800, engine="python", workers=1, optimizer=optimizer)
+    names, _, folders = piuma._files.walk(str(src))
+
     def batch(dst: Path) -> int:
-        opts = piuma.Options(width=800, height=800, engine="python", workers=1,
-                             optimizer=optimizer)
-        os.makedirs(dst, exist_ok=True)
-        names, _, sources = piuma._files.walk(str(src))
-        return len(piuma.convert(str(src), str(dst), names, opts, None, sources, supervise=False))
+        dst.mkdir(parents=True)
+        return len(piuma.convert(str(src), str(dst), names, opts, None, folders, supervise=False))
 
     batch(work / "warm")
-    prof = cProfile.Profile(time.process_time)
-    files, cpu0, tools0 = 0, time.process_time(), sum(os.times()[2:4])  # (children: the tools)
-    prof.enable()
-    for r in range(repeat):
-        files += batch(work / f"r{r}")
-    prof.disable()
+    cpu0, tools0 = time.process_time(), sum(os.times()[2:4])  # (children: the tools)
+    with cProfile.Profile(time.process_time) as prof:
+        files = sum(batch(work / f"r{r}") for r in range(repeat))
     cpu, tool = time.process_time() - cpu0, sum(os.times()[2:4]) - tools0
     prof.dump_stats(OUT / f"python-{optimizer}.prof")
     stats = pstats.Stats(prof, stream=(text := io.StringIO()))
+
     def seconds(key: tuple) -> float:  # cumulative time of (file, function[, caller])
         total = 0.0
         for (f, _l, fn), (_c, _n, _t, ct, callers) in stats.stats.items():
