@@ -40,8 +40,9 @@ STAGES = {  # stage: (Python functions, as (file, name); Go functions)
     # Image.save as _pyengine.convert calls it (_pyoptimize's is optimising)
     "encode": ([("Image.py", "save", "_pyengine.py", "convert")],
                ["engine.encodeJPEG", "engine.encodePNG"]),
+    # quantize writes the palette file itself (encodePalette): counted in it, once
     "optimise": ([("_pyoptimize.py", "optimize_png"), ("_pyengine.py", "optimize")],
-                 ["engine.quantize", "engine.encodePalette"]),
+                 ["engine.quantize"]),
 }
 
 
