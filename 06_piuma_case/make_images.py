@@ -2,20 +2,16 @@
 
     python make_images.py OUT_DIR
 
-OUT_DIR/products: product-sized photos (what a shop receives every day):
-    jpeg/*.jpg    3200 px on the long side (a 12-megapixel camera has 4000), baseline,
-                  quality 92, with some grain
-    jpeg/progressive/*.jpg    progressive JPEGs
-    jpeg/*-gray.jpg           a grayscale JPEG
-    png/*.png                 cut-outs with a transparent background
-OUT_DIR/fixtures/good: small files, one per case the engines must handle:
-    EXIF orientations 1..8, CMYK (Adobe), grayscale, progressive,
-    transparent PNG, palette PNG, gray PNG, EXIF in PNG, upper-case
-    extension, nested folders, plus files that are not processed.
+OUT_DIR/products: what a shop receives every day: JPEGs of 3200 px on the long
+    side (a 12-megapixel camera has 4000), baseline quality 92 with some grain,
+    two progressive, one grayscale; PNG cut-outs with a transparent background.
+OUT_DIR/fixtures/good: small files, one per case the engines must handle: EXIF
+    orientations 1..8, CMYK (Adobe), grayscale, progressive, transparent,
+    palette and gray PNGs, EXIF in a PNG, an upper-case extension, nested
+    folders, and files that are not processed.
 OUT_DIR/fixtures/bad: empty, truncated, garbage, decompression bombs.
 
-Deterministic (no randomness besides Pillow's fixed-seed noise) and only
-Pillow is needed; nothing is downloaded.
+Deterministic (Pillow's noise has a fixed seed); only Pillow, nothing downloaded.
 """
 
 from __future__ import annotations
@@ -143,16 +139,10 @@ def fixtures(out: Path) -> None:
     write(bad / "huge.png", bomb_png(2**31 - 1, 2**31 - 1))  # the largest size PNG allows
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python make_images.py OUT_DIR", file=sys.stderr)
-        return 2
-    out = Path(argv[1])
-    products(out / "products")
-    fixtures(out / "fixtures")
-    print(f"images written under {out}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    if len(sys.argv) != 2:
+        print("usage: python make_images.py OUT_DIR", file=sys.stderr)
+        sys.exit(2)
+    products(Path(sys.argv[1], "products"))
+    fixtures(Path(sys.argv[1], "fixtures"))
+    print(f"images written under {sys.argv[1]}")
