@@ -5,11 +5,8 @@
 Each variant does the whole job, optimisers on, in its own process (one Go
 runtime each, no variant warms another's caches): a warm-up, then --repeat
 timed batches in rounds (one batch of each variant per round: a change of load
-on shared cores hits all alike), every batch kept. The figures (the README's
-"Deep dive: measured" says what each is): images/s, CPU per image (the
-process's, its tools' and its Dask workers': on shared cores the robust one),
-output size, PSNR, peak RSS, and on Dask the scheduler's CPU per task and the
-cluster's start (a cron job pays it every run).
+on shared cores hits all alike), every batch kept. What each figure is: the
+README's "Deep dive: measured".
 """
 
 from __future__ import annotations
@@ -200,10 +197,9 @@ def plot(rows: list[dict]):
 
 @contextlib.contextmanager
 def spawned(target, *arglists: tuple):
-    """target(conn, *args) for each args, each in a spawned process (a fork of a
-    process that runs a Go runtime is not safe; the Go core never loads in this
-    one): their conns. On the way out (done, failed, a timeout, Ctrl-C), any
-    still alive is killed: its batch does not go on."""
+    """target(conn, *args) for each args in a spawned process (a fork of one that
+    runs a Go runtime is not safe; the Go core never loads in this one): their
+    conns. On the way out (a failure, a timeout, Ctrl-C too), any alive is killed."""
     ctx, conns, procs = multiprocessing.get_context("spawn"), [], []
     try:
         for args in arglists:

@@ -2,16 +2,13 @@
 
     python profile_engines.py [--src DIR] [--repeat N]
 
-One worker, the bench's job (fit in 800x800, quality 85, draft), optimisers on.
-The Python engine, with the tools (the talk's pipeline) and in process, under
-cProfile; the tools' CPU (jpegoptim, pngquant) from getrusage, since no profile
-sees another process. The Go engine under pprof, outside Python (a Go core
-inside Python is out of cProfile's sight): engine/bench_test.go's BenchmarkJobs,
-in its test binary (build/engine.test), runs the jobs Python's probe decided.
-
-Reports in build/profile/: each profiler's top functions (python-*.txt, go.txt)
-and raw profile; stages.txt, CPU ms per image in each stage (STAGES: from the
-cumulative times of the functions that do it); jobs.json, to run Go's again.
+The bench's job on one worker, optimisers on: the Python engine (with the tools,
+and in process) under cProfile, plus the tools' CPU from getrusage (no profile
+sees another process); the Go engine under pprof, outside Python, where cProfile
+cannot see it: BenchmarkJobs (engine/bench_test.go) on the jobs Python's probe
+decided. Reports in build/profile/: each profiler's top functions and raw
+profile, jobs.json (to run Go's again), and stages.txt: CPU ms per image in each
+stage (STAGES), from the cumulative times of the functions that do it.
 """
 
 from __future__ import annotations
