@@ -44,7 +44,7 @@ STAGES = {  # stage: (Python functions, as (file, name); Go functions)
 
 
 def profile_python(src: Path, work: Path, repeat: int, optimizer: str) -> dict:
-    """cProfile around the batch, run in this thread (optimize_files runs
+    """cProfile around the batch, run in this thread (optimize_dir runs
     the engine in a thread of its own, which cProfile would not see)."""
     import piuma
 
