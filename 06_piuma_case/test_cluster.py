@@ -445,8 +445,11 @@ OUT = [(os.fsencode(r.source).hex(), r.error) for r in rs]
 
 @pytest.mark.parametrize("content", ["{garbage", '{"no": "address"}', '{"address": null}'])
 def test_a_bad_scheduler_file_is_a_usage_error(content, tmp_path):
+    """(A FIFO given as the scheduler file blocked the run for good.)"""
     (tmp_path / "scheduler.json").write_text(content)
-    for spec in (tmp_path / "scheduler.json", tmp_path / "missing" / "scheduler.json"):
+    os.mkfifo(tmp_path / "fifo.json")
+    for spec in (tmp_path / "scheduler.json", tmp_path / "missing" / "scheduler.json",
+                 tmp_path / "fifo.json"):
         p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--cluster", spec],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 2, p.stderr

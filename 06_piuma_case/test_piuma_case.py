@@ -172,6 +172,41 @@ def test_bad_files_are_per_file_errors_and_the_batch_goes_on(engine, bad, tmp_pa
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_source_that_is_no_longer_a_file_loses_its_output(engine, tmp_path):
+    """A source that is now a FIFO, or a link to a folder: "unreadable: not a
+    regular file", and its output (made from bytes it no longer has) stayed."""
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for name in ("fifo.jpg", "dir.jpg"):
+        shutil.copy(GOOD / "baseline.jpg", src / name)
+    assert all(r.ok for r in run(engine, src, dst, incremental=True).values())
+    (src / "fifo.jpg").unlink()
+    os.mkfifo(src / "fifo.jpg")
+    (src / "dir.jpg").unlink()
+    (src / "folder").mkdir()
+    (src / "dir.jpg").symlink_to("folder")
+    res = run(engine, src, dst, incremental=True)
+    assert {res[n].error for n in ("fifo.jpg", "dir.jpg")} == {"unreadable: not a regular file"}
+    assert os.listdir(dst) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_chain_of_links_is_that_files_error(engine, tmp_path):
+    """src/evil.jpg -> l0 -> l1 ... -> l2000 -> a.jpg: CPython 3.11's realpath
+    recursed once a link, and the RecursionError ended the whole batch."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    for i in range(2000):  # (names without an image's extension: the walk skips them)
+        (src / f"l{i}").symlink_to(f"l{i + 1}")
+    (src / "l2000").symlink_to("a.jpg")
+    (src / "evil.jpg").symlink_to("l0")
+    res = run(engine, src, tmp_path / "out")
+    assert res["a.jpg"].ok
+    assert res["evil.jpg"].error == "unreadable: too many levels of symbolic links"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_an_incremental_rerun_removes_the_output_of_a_file_the_engine_fails(engine, tmp_path):
     """The output made from a file's earlier bytes goes when the file is bad
     now, whether the probe refuses it or (here) the engine fails its pixels."""
@@ -185,22 +220,31 @@ def test_an_incremental_rerun_removes_the_output_of_a_file_the_engine_fails(engi
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_bad_file_never_removes_the_output_a_good_one_wrote(engine, tmp_path):
-    """Two names can reach one output (here dst/alias -> real, a link that
-    stays in dst; or a case-insensitive disk): the bad file's check removed
-    the output the good one had just made, reported ok."""
+def test_two_names_with_one_output_convert_the_first(engine, tmp_path):
+    """dst/alias -> real, a link that stays in dst: src/alias/a.jpg and
+    src/real/a.jpg reach one output. Both were converted, one silently over
+    the other; an incremental rerun recorded one's key on the other's bytes
+    (a file "up to date" that was not); a bad one removed the good one's
+    output. Now the first name is converted, the second is "cannot write"."""
     src, dst = tmp_path / "src", tmp_path / "out"
     (src / "real").mkdir(parents=True)
     (src / "alias").mkdir()
     (dst / "real").mkdir(parents=True)
     (dst / "alias").symlink_to("real")
-    shutil.copy(GOOD / "baseline.jpg", src / "alias" / "a.jpg")
-    (src / "real" / "a.jpg").write_bytes(b"not an image")
-    for _ in range(2):  # the first run, and an incremental rerun
-        res = run(engine, src, dst, incremental=True)
-        assert res["alias/a.jpg"].ok
-        assert res["real/a.jpg"].category == "not an image"
-        assert (dst / "real" / "a.jpg").is_file()
+    Image.new("RGB", (400, 300), "red").save(src / "alias" / "a.jpg")
+    Image.new("RGB", (800, 300), "blue").save(src / "real" / "a.jpg")
+    (src / "real" / "b.jpg").write_bytes(b"not an image")
+    shutil.copy(GOOD / "baseline.jpg", src / "alias" / "b.jpg")
+    for rerun in (False, True):  # the first run, and an incremental rerun
+        res = run(engine, src, dst, width=200, incremental=True)
+        assert (res["alias/a.jpg"].ok, res["alias/a.jpg"].skipped) == (True, rerun)
+        assert res["alias/b.jpg"].ok
+        for name, first in (("real/a.jpg", "alias/a.jpg"), ("real/b.jpg", "alias/b.jpg")):
+            assert res[name].error == (f"cannot write: its output is also {first}'s (a link "
+                                       "in dst): that one is converted")
+        with Image.open(dst / "real" / "a.jpg") as im:
+            assert im.size == (200, 150)
+        assert (dst / "real" / "b.jpg").is_file()
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -566,6 +610,23 @@ def test_a_bind_mount_of_a_src_folder_as_dst_is_an_overlap(tmp_path):
     assert p.returncode == 2, p.stderr
     assert "error: src and dst must not overlap: src=" in p.stderr
     assert tree_state(src) == before
+
+
+def test_src_in_dst_through_a_bind_mount_fails_each_file(tmp_path):
+    """src a bind mount of dst/in: by path an overlap (ValueError), through
+    the mount not seen as one (that would take a walk of dst); each file is
+    refused instead, and no output lands in src."""
+    dst, view = tmp_path / "dst", tmp_path / "view"
+    (dst / "in" / "in").mkdir(parents=True)
+    view.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", dst / "in" / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", dst / "in" / "in" / "b.jpg")  # its output: dst/in/b.jpg
+    before = tree_state(dst)
+    p = cli_with_bind_mounts({view: dst / "in"}, str(view), str(dst))
+    assert p.returncode == 1, p.stderr
+    assert f"FAILED a.jpg: cannot write: the source, {view}/a.jpg, is in dst" in p.stdout
+    assert "FAILED in/b.jpg: cannot write: the output folder " in p.stdout
+    assert tree_state(dst) == before
 
 
 def test_an_output_folder_that_is_another_src_folder_is_refused(tmp_path):
@@ -1055,6 +1116,11 @@ def test_cli_a_report_it_cannot_write_or_a_batch_that_cannot_start(tmp_path, mon
     assert p.stderr == ("optimize.py: cannot write the report: [Errno 28] No space left on "
                         "device\n")
     assert len([f for f in (tmp_path / "out").rglob("*") if f.is_file()]) == 18  # all written
+    # stdout closed (>&-): exit 0 and no report before
+    p = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *CLI, GOOD, tmp_path / "out2",
+                        "--no-optimize", "--json"], stderr=subprocess.PIPE, text=True)
+    assert (p.returncode, p.stderr) == (1, "optimize.py: cannot write the report: [Errno 9] "
+                                           "no standard output\n")
 
     def optimize_dir(*args, **kw):
         raise RuntimeError("Nanny failed to start.")

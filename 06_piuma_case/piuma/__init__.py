@@ -194,23 +194,22 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     """
     opts = Options(**options)  # bad arguments raise before the walk
     _callable_and_cluster(progress, cluster)
-    src_path, dst_path, (names, unlisted, sources) = _folders(_path("src", src), _path("dst", dst))
-    results = _start(src_path, dst_path, names, sources, opts, cluster, progress)
-    return sorted(results + unlisted, key=lambda r: os.fsencode(r.source))
-
-
-def _start(src: str, dst: str, names: list[str], sources: set, opts: Options,
-           cluster: str | None, progress: Callable[[int, int], object] | None,
-           ) -> list[FileResult]:
-    """What a batch needs that is checked once its folders are: xattrs on dst;
-    then the batch, here or on a cluster (the optimiser: where it runs)."""
+    src, dst, (names, results, sources) = _folders(_path("src", src), _path("dst", dst))
     if opts.incremental:
         _files.check_xattrs(dst)
-    if cluster is not None:
+    # Two names that reach one output (a link in dst): the first one is converted.
+    shared = _files.shared_outputs(dst, names)
+    results += [failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", "its output "
+                       f"is also {shared[n]}'s (a link in dst): that one is converted")
+                for n in shared]
+    names = [n for n in names if n not in shared]
+    if cluster is not None:  # (the optimiser is checked where it runs)
         from . import cluster as _cluster
 
-        return _cluster.run(src, dst, names, sources, opts, cluster, progress)
-    return convert(src, dst, names, opts, progress, sources)
+        results += _cluster.run(src, dst, names, sources, opts, cluster, progress)
+    else:
+        results += convert(src, dst, names, opts, progress, sources)
+    return sorted(results, key=lambda r: os.fsencode(r.source))
 
 
 def convert(src: str, dst: str, names: list[str], opts: Options,
@@ -280,7 +279,10 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
-            real = os.path.realpath(source)  # src/a.jpg -> dst/a.jpg, by path or by identity
+            try:  # src/a.jpg -> dst/a.jpg, by path or by identity
+                real = os.path.realpath(source)
+            except RecursionError:  # (3.11's realpath recursed once a link: a chain of 2,000)
+                raise FileError("unreadable", "too many levels of symbolic links") from None
             if _files.inside(real, dst) or _files.folder_ids([os.path.dirname(real)]) & outs:
                 raise FileError("cannot write", f"the source, {real}, is in dst (through a link "
                                 "or a mount): an output could replace it")
@@ -304,11 +306,12 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
-    # Two names can reach one output (a link in dst, a case-insensitive disk): one
-    # a good file of this run wrote or kept is never another, bad file's to remove.
+    # Two names can reach one output (a case-insensitive disk; links in dst are
+    # refused before): one a good file wrote or kept is never a bad one's to remove.
     good = _files.folder_ids(r.destination for r in results if opts.incremental and r.ok)
     for r in results if opts.incremental else ():  # (a failed file left its output as it was)
-        if (r.category in _FILE_FAULTS and not _files.folder_ids([r.destination]) & good
+        bad_now = r.category in _FILE_FAULTS or r.error == "unreadable: not a regular file"
+        if (bad_now and not _files.folder_ids([r.destination]) & good
                 and _files.stale(r.destination, r.source, opts.output_key())):
             with contextlib.suppress(OSError):  # never keep an output made from other bytes
                 os.unlink(r.destination)  # or options when the file itself is bad now

@@ -106,6 +106,23 @@ def folder_ids(folders) -> set[tuple[int, int]]:
     return ids
 
 
+def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
+    """The names whose output an earlier name reaches too, each with that name:
+    two paths to one folder of dst (dst/alias -> real). (A case-insensitive dst
+    makes one output of two names that differ by case alone: not seen here.)"""
+    first: dict[str, str] = {}
+    shared: dict[str, str] = {}
+    for name in names:
+        folder, base = os.path.split(os.path.join(dst, name))
+        try:  # (folders not made yet resolve to themselves: they will not be links)
+            key = os.path.join(os.path.realpath(folder), base)
+        except RecursionError:  # (a chain of links in dst: its files fail later)
+            continue
+        if first.setdefault(key, name) != name:
+            shared[name] = first[key]
+    return shared
+
+
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tuple[int, int]]]:
     """The image files under src, as paths relative to it, sorted by their
     bytes; the folders that could not be listed, as results (to dst); and the

@@ -17,6 +17,7 @@ import argparse
 import codecs
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -52,8 +53,8 @@ def _say(text: str) -> None:
 codecs.register_error("piuma.names", _names_errors)
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D: "\\r",
-                                                               0x09: "\\t"}
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]} | {
+    0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}  # (0x80..0x9F: C1 controls, CSI 0x9B)
 
 
 def _printable(name: str) -> str:
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                "bytes_out": bytes_out, "bytes_saved": bytes_in - bytes_out,
                "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
     try:
+        if sys.stdout is None:  # (>&-: print would write nothing, and say nothing)
+            raise OSError(errno.EBADF, "no standard output")
         if args.json:
             files = [{**dataclasses.asdict(r), "category": r.category,
                       "seconds": round(r.seconds, 4)} for r in results]
@@ -184,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{human_bytes(bytes_in)} -> {human_bytes(bytes_out)}, "
                   f"saved {human_bytes(bytes_in - bytes_out)} ({pct:.0f}%)")
     except OSError as exc:  # the report: its reader left (`| head`), quietly; a full disk
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if sys.stdout is not None:  # (no more writes at exit)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if not isinstance(exc, BrokenPipeError):
             _say(f"{parser.prog}: cannot write the report: {exc}")
         return 1

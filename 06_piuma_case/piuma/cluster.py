@@ -69,7 +69,7 @@ def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResul
     worker = get_worker()
     limit = worker.memory_manager.memory_limit
     budget = opts.max_memory or (limit // 2 if limit else _probe.default_max_memory())
-    opts = dataclasses.replace(opts, workers=1, max_memory=budget // worker.state.nthreads)
+    opts = dataclasses.replace(opts, workers=1, max_memory=max(1, budget // worker.state.nthreads))
     try:
         return convert(src, dst, names, opts)
     except Exception as exc:  # a worker that joined without its optimiser, say
@@ -110,12 +110,13 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
             raise
     address = spec
     if (os.sep in spec and "://" not in spec) or spec.endswith(".json"):  # a scheduler file
-        try:
-            with open(spec) as f:
-                address = json.load(f)["address"]
+        try:  # (open_source: a FIFO must not block; 1 MiB at most)
+            f, _ = _files.open_source(spec)
+            with f:
+                address = json.loads(f.read(1 << 20))["address"]
             if not isinstance(address, str) or not address:  # (None: Dask's default cluster)
                 raise ValueError(f"its address is {address!r}")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, _files.FileError) as exc:
             raise ValueError(f"cluster {spec!r} is not a scheduler file Dask wrote "
                              f"(dask scheduler --scheduler-file): {exc}") from None
     client = Client(address)
