@@ -635,6 +635,20 @@ def test_a_jpeg_without_a_scan_is_truncated_in_both_engines(tmp_path):
             "truncated: the file ends before its image data"), name
 
 
+def test_a_png_without_image_data_is_damaged_and_one_cut_in_its_header_truncated(tmp_path):
+    """IHDR then IEND: "damaged" (the no-scan rule of JPEGs took it for a cut
+    file too); cut right after IHDR: "truncated" (it was Pillow's struct.error,
+    "damaged: unpack_from requires a buffer of at least 4 bytes ...")."""
+    src = tmp_path / "src"
+    src.mkdir()
+    header = png(8, 8, 8, 2, b"")[:8 + 25]  # the signature and IHDR
+    (src / "no-idat.png").write_bytes(header + png_chunk(b"IEND", b""))
+    (src / "cut.png").write_bytes(header)
+    go, py = both(src, tmp_path)
+    assert go["no-idat.png"].category == py["no-idat.png"].category == "damaged"
+    assert go["cut.png"].error == py["cut.png"].error == "truncated: the file ends early"
+
+
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):
     """libjpeg reads on to EOI in both (the Go engine stopped at the last
     row and converted what Pillow calls broken): a second scan in a baseline
@@ -813,12 +827,17 @@ def test_cli_summary_escapes_control_characters_in_names(tmp_path):
     src.mkdir()
     (src / "z.jpg: bad\nFAILED innocent.jpg").write_bytes(b"garbage")
     (src / "evil\r.png").write_bytes(b"garbage")
+    (src / "csi\x9b.png").write_bytes(b"garbage")  # a C1 control: CSI on some terminals
+    with open(os.fsencode(src) + b"/raw\x9b.png", "wb"):  # the same, a byte (not UTF-8)
+        pass
     shutil.copy(GOOD / "baseline.jpg", src / "fine.jpg")
     p = subprocess.run([*CLI, src, tmp_path / "out", "--no-optimize", "--width", "800"],
                        capture_output=True, text=True)
     assert p.returncode == 1, p.stderr
     assert [line for line in p.stdout.splitlines() if line.startswith("FAILED")] == [
+        "FAILED csi\\x9b.png: not an image: not a JPEG or PNG image",
         "FAILED evil\\r.png: not an image: not a JPEG or PNG image",
+        "FAILED raw\\x9b.png: empty: empty file",
         "FAILED z.jpg: bad\\nFAILED innocent.jpg: not an image: not a JPEG or PNG image"]
     assert "\r" not in p.stdout
 
@@ -848,9 +867,9 @@ def test_cli_summary_escapes_control_characters_in_errors(tmp_path):
     assert p.returncode == 1, p.stderr
     lines = p.stdout.splitlines()
     assert len(lines) == 2, lines
-    assert lines[0] == ("FAILED x\\n9 ok, 0 failed (go engine)/a.jpg: cannot write: a file is in "
-                        f"the way of the output folder {os.path.realpath(dst)}/x\\n9 ok, 0 "
-                        "failed (go engine)")
+    assert lines[0] == ("FAILED x\\n9 ok, 0 failed (go engine)/a.jpg: cannot write: a file (or a "
+                        "link to nothing) is in the way of the output folder "
+                        f"{os.path.realpath(dst)}/x\\n9 ok, 0 failed (go engine)")
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -111,17 +111,21 @@ type pool struct {
 func (p *pool) start() {
 	p.wg.Add(1)
 	go func() {
-		slots <- struct{}{}
+		held := p.acquire()
 		exited := true
 		defer func() {
-			<-slots
+			if held {
+				<-slots
+			}
 			// A Goexit in a file (its guard recorded it): a new worker takes over.
 			if exited {
 				p.start()
 			}
 			p.wg.Done()
 		}()
-		runtime.LockOSThread()
+		if held { // (a worker without a slot converts nothing: no thread of its own)
+			runtime.LockOSThread()
+		}
 		for i := int(p.next.Add(1) - 1); i < len(p.jobs); i = int(p.next.Add(1) - 1) {
 			p.guard(i)
 		}
@@ -131,6 +135,22 @@ func (p *pool) start() {
 }
 
 // [/excerpt: pool]
+
+// acquire waits for a slot, or for the batch's cancel (polled: other batches
+// may hold every slot for seconds): without a slot, the worker only marks its
+// files cancelled.
+func (p *pool) acquire() bool {
+	for {
+		select {
+		case slots <- struct{}{}:
+			return true
+		case <-time.After(10 * time.Millisecond):
+			if p.progress != nil && p.progress.Cancelled() {
+				return false
+			}
+		}
+	}
+}
 
 // [excerpt: recover]
 

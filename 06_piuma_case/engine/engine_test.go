@@ -110,6 +110,35 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// A batch cancelled while other batches hold every slot ends at once: its
+// workers waited for a slot before they looked at the cancel (seconds, with
+// another thread's large files converting).
+func TestCancelWithoutASlot(t *testing.T) {
+	for i := 0; i < cap(slots); i++ {
+		slots <- struct{}{}
+	}
+	defer func() {
+		for i := 0; i < cap(slots); i++ {
+			<-slots
+		}
+	}()
+	var p counter
+	done := make(chan []Result)
+	go func() { done <- Run(jobs(t, 3), Options{Quality: 80, Workers: 2}, &p) }()
+	time.Sleep(50 * time.Millisecond)
+	p.cancel.Store(true)
+	select {
+	case rs := <-done:
+		for i, r := range rs {
+			if r.Category != Cancelled {
+				t.Errorf("file %d: category %d, %q", i, r.Category, r.Err)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cancelled batch waited for a slot")
+	}
+}
+
 // The output replaces what was there, with mode 0644 whatever the umask, and
 // no temp file is left; a failed rename removes the temp file.
 func TestWrite(t *testing.T) {

@@ -197,10 +197,10 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     src, dst, (names, results, sources) = _folders(_path("src", src), _path("dst", dst))
     if opts.incremental:
         _files.check_xattrs(dst)
-    # Two names that reach one output (a link in dst): the first one is converted.
+    # Two names that reach one output (a link in dst): one of them is converted.
     shared = _files.shared_outputs(dst, names)
     results += [failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", "its output "
-                       f"is also {shared[n]}'s (a link in dst): that one is converted")
+                       f"is {shared[n]}'s (two paths to one folder of dst: a link, a mount)")
                 for n in shared]
     names = [n for n in names if n not in shared]
     if cluster is not None:  # (the optimiser is checked where it runs)
@@ -279,13 +279,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 raise FileError("cancelled", "the batch was cancelled")
             if os.path.dirname(name) in bad:
                 raise FileError("cannot write", bad[os.path.dirname(name)])
-            try:  # src/a.jpg -> dst/a.jpg, by path or by identity
-                real = os.path.realpath(source)
-            except RecursionError:  # (3.11's realpath recursed once a link: a chain of 2,000)
-                raise FileError("unreadable", "too many levels of symbolic links") from None
-            if _files.inside(real, dst) or _files.folder_ids([os.path.dirname(real)]) & outs:
-                raise FileError("cannot write", f"the source, {real}, is in dst (through a link "
-                                "or a mount): an output could replace it")
+            _files.check_source(source, dst, outs)  # (not in dst, through a link or a mount)
             job = _probe.probe(source, destination, _files.temp_name(destination), settings,
                                opts.output_key() if opts.incremental else None)
             if job.key is not None:  # incremental: is the output already this?

@@ -106,21 +106,39 @@ def folder_ids(folders) -> set[tuple[int, int]]:
     return ids
 
 
+def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
+    """FileError if source is in dst (src/a.jpg -> dst/a.jpg), by path or by
+    the identity of its folder (outs: the output folders'): an output could
+    replace it."""
+    try:
+        real = os.path.realpath(source)
+    except RecursionError:  # (3.11's realpath recursed once a link: a chain of 2,000)
+        raise FileError("unreadable", "too many levels of symbolic links") from None
+    if inside(real, dst) or folder_ids([os.path.dirname(real)]) & outs:
+        raise FileError("cannot write", f"the source, {real}, is in dst (through a link or a "
+                        "mount): an output could replace it")
+
+
 def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
-    """The names whose output an earlier name reaches too, each with that name:
-    two paths to one folder of dst (dst/alias -> real). (A case-insensitive dst
-    makes one output of two names that differ by case alone: not seen here.)"""
-    first: dict[str, str] = {}
-    shared: dict[str, str] = {}
+    """The names whose output another name reaches too, each with that name:
+    two paths to one folder of dst (a link, a bind mount). The output is the
+    name's whose path has no link, else the first name's. (A case-insensitive
+    dst makes one output of two names that differ by case alone: not seen.)"""
+    keyed = []
     for name in names:
         folder, base = os.path.split(os.path.join(dst, name))
-        try:  # (folders not made yet resolve to themselves: they will not be links)
-            key = os.path.join(os.path.realpath(folder), base)
-        except RecursionError:  # (a chain of links in dst: its files fail later)
+        try:  # a folder by identity; one not made yet by path (it will not be a link)
+            real = os.path.realpath(folder)
+            st = os.stat(folder) if os.path.isdir(folder) else None
+        except (OSError, RecursionError):  # (a chain of links: its folder fails later)
             continue
-        if first.setdefault(key, name) != name:
-            shared[name] = first[key]
-    return shared
+        key = real if st is None else (st.st_dev, st.st_ino)
+        keyed.append((real != folder, key, base, name))
+    owner: dict[tuple, str] = {}
+    for _, *key, name in sorted(keyed, key=lambda k: k[0]):  # (stable: names' order)
+        owner.setdefault(tuple(key), name)
+    return {name: owner[key, base] for _, key, base, name in keyed
+            if owner[key, base] != name}
 
 
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tuple[int, int]]]:
@@ -211,7 +229,11 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
     bad: dict[str, str] = {}
     for rel in sorted(folders, key=os.fsencode):
         path = os.path.normpath(os.path.join(dst, rel))
-        real = os.path.realpath(path)  # before makedirs, which would mkdir through a link
+        try:  # before makedirs, which would mkdir through a link
+            real = os.path.realpath(path)
+        except RecursionError:  # (3.11's realpath recursed once a link)
+            bad[rel] = "too many levels of symbolic links"
+            continue
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
             continue
@@ -221,7 +243,7 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
         try:
             makedirs(path)
         except FileExistsError:
-            bad[rel] = f"a file is in the way of the output folder {path}"
+            bad[rel] = f"a file (or a link to nothing) is in the way of the output folder {path}"
             continue
         except OSError as exc:
             bad[rel] = plain_error(exc)

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -129,6 +130,8 @@ def default_max_memory() -> int:
 def pillow_error(exc: Exception) -> FileError:
     """A Pillow exception as a per-file error, in Pillow's own words."""
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, struct.error) or "requires a buffer of at least" in text:
+        return FileError("truncated", "the file ends early")  # (struct's, or Pillow's copy)
     if isinstance(exc, EOFError) or "runcated" in text:
         return FileError("truncated", text)
     if "cannot handle" in text or "unknown" in text or "unsupported" in text.lower():
@@ -281,7 +284,7 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                 raise FileError("damaged", "no image data in the first "
                                 f"{human_bytes(HEADER_LIMIT)}") from None
             with im:
-                if not im.tile and bounded.tell() < HEADER_LIMIT:  # (a JPEG: no scan)
+                if im.format in ("JPEG", "MPO") and not im.tile and bounded.tell() < HEADER_LIMIT:
                     raise FileError("truncated", "the file ends before its image data")
                 check_header(im, s, size)
                 job = decide(im, source, destination, temp, size, s,

@@ -55,6 +55,7 @@ codecs.register_error("piuma.names", _names_errors)
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]} | {
     0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}  # (0x80..0x9F: C1 controls, CSI 0x9B)
+_CONTROL |= {0xDC00 + c: f"\\x{c:02x}" for c in range(0x80, 0xA0)}  # as undecodable bytes
 
 
 def _printable(name: str) -> str:
