@@ -644,7 +644,11 @@ def test_a_png_without_image_data_is_damaged_and_one_cut_in_its_header_truncated
     header = png(8, 8, 8, 2, b"")[:8 + 25]  # the signature and IHDR
     (src / "no-idat.png").write_bytes(header + png_chunk(b"IEND", b""))
     (src / "cut.png").write_bytes(header)
+    jpeg = encoded(photo(), "JPEG")
+    sof = jpeg.index(b"\xff\xc0")  # a SOF segment shorter than its fields: not the end
+    (src / "short-sof.jpg").write_bytes(jpeg[:sof] + b"\xff\xc0\x00\x04\x08\x00" + jpeg[sof:])
     go, py = both(src, tmp_path)
+    assert go["short-sof.jpg"].category == py["short-sof.jpg"].category == "damaged"
     assert go["no-idat.png"].category == py["no-idat.png"].category == "damaged"
     assert go["cut.png"].error == py["cut.png"].error == "truncated: the file ends early"
 

@@ -266,15 +266,45 @@ def test_two_names_with_one_output_convert_one(engine, tmp_path):
 
 def test_two_names_with_one_output_through_a_bind_mount(tmp_path):
     """dst/b a bind mount of dst/a: a/x.jpg and b/x.jpg were both "ok", one
-    output holding one of them."""
+    output holding one of them; so were a/new/y.jpg and b/new/y.jpg, in a
+    folder not made yet (told apart by path, they were not the same)."""
     src, dst = tmp_path / "src", tmp_path / "dst"
     for sub in ("a", "b"):
+        (src / sub / "new").mkdir(parents=True)
+        (dst / sub).mkdir(parents=True)
+        shutil.copy(GOOD / "baseline.jpg", src / sub / "x.jpg")
+        shutil.copy(GOOD / "gray.jpg", src / sub / "new" / "y.jpg")
+    for _ in range(2):  # (the second run: the folder made, the same owner)
+        p = cli_with_bind_mounts({dst / "b": dst / "a"}, str(src), str(dst), "--no-optimize",
+                                 "--incremental")
+        assert p.returncode == 1, p.stderr
+        assert [line for line in p.stdout.splitlines() if line.startswith("FAILED")] == [
+            "FAILED b/new/y.jpg: cannot write: its output is a/new/y.jpg's (two paths to one "
+            "folder of dst: a link, a mount)",
+            "FAILED b/x.jpg: cannot write: its output is a/x.jpg's (two paths to one folder "
+            "of dst: a link, a mount)"], p.stdout
+
+
+def test_an_owner_whose_folder_is_refused_leaves_the_output_to_the_other(tmp_path):
+    """dst/ro a read-only bind mount of dst/rw: ro/x.jpg came first and owned
+    the output, its folder was refused ("not writable"), and rw/x.jpg, a good
+    file with a good folder, was refused for it."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    for sub in ("ro", "rw"):
         (src / sub).mkdir(parents=True)
         (dst / sub).mkdir(parents=True)
         shutil.copy(GOOD / "baseline.jpg", src / sub / "x.jpg")
-    p = cli_with_bind_mounts({dst / "b": dst / "a"}, str(src), str(dst), "--no-optimize")
+    script = (f'mount --bind "{dst / "rw"}" "{dst / "ro"}" && '
+              f'mount -o remount,bind,ro "{dst / "ro"}" && exec "$@"')
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable,
+                        str(HERE / "optimize.py"), str(src), str(dst), "--no-optimize"],
+                       capture_output=True, text=True)
+    if p.stderr.startswith(("mount:", "unshare:")):
+        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
     assert p.returncode == 1, p.stderr
-    assert p.stdout.startswith("FAILED b/x.jpg: cannot write: its output is a/x.jpg's"), p.stdout
+    assert p.stdout.startswith(f"FAILED ro/x.jpg: cannot write: the output folder {dst}/ro is "
+                               "not writable\n1 ok, 1 failed"), p.stdout
+    assert (dst / "rw" / "x.jpg").is_file()
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -197,12 +197,6 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     src, dst, (names, results, sources) = _folders(_path("src", src), _path("dst", dst))
     if opts.incremental:
         _files.check_xattrs(dst)
-    # Two names that reach one output (a link in dst): one of them is converted.
-    shared = _files.shared_outputs(dst, names)
-    results += [failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", "its output "
-                       f"is {shared[n]}'s (two paths to one folder of dst: a link, a mount)")
-                for n in shared]
-    names = [n for n in names if n not in shared]
     if cluster is not None:  # (the optimiser is checked where it runs)
         from . import cluster as _cluster
 
@@ -267,7 +261,7 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     prog: the engine's progress (its cancel flag is one for the probes and
     the engine); early[0] counts the files decided before the engine."""
     folders = {os.path.dirname(n) for n in names}
-    bad = {} if sources is None else _files.prepare_folders(dst, folders, sources)
+    refused = {} if sources is None else _files.refused_names(dst, names, sources)
     outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
     results: list[FileResult | None] = [None] * len(names)
     jobs, where = [], []
@@ -277,8 +271,8 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
         try:
             if prog.cancelled:
                 raise FileError("cancelled", "the batch was cancelled")
-            if os.path.dirname(name) in bad:
-                raise FileError("cannot write", bad[os.path.dirname(name)])
+            if name in refused:
+                raise FileError("cannot write", refused[name])
             _files.check_source(source, dst, outs)  # (not in dst, through a link or a mount)
             job = _probe.probe(source, destination, _files.temp_name(destination), settings,
                                opts.output_key() if opts.incremental else None)

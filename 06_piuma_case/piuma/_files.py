@@ -121,24 +121,32 @@ def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
 
 def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
     """The names whose output another name reaches too, each with that name:
-    two paths to one folder of dst (a link, a bind mount). The output is the
-    name's whose path has no link, else the first name's. (A case-insensitive
-    dst makes one output of two names that differ by case alone: not seen.)"""
+    two paths to one folder of dst (a link, a bind mount; the folders exist).
+    The output is the name's whose path has no link, else the first name's.
+    (A case-insensitive dst makes one output of two names that differ by
+    case alone: not seen.)"""
     keyed = []
     for name in names:
         folder, base = os.path.split(os.path.join(dst, name))
-        try:  # a folder by identity; one not made yet by path (it will not be a link)
-            real = os.path.realpath(folder)
-            st = os.stat(folder) if os.path.isdir(folder) else None
-        except (OSError, RecursionError):  # (a chain of links: its folder fails later)
-            continue
-        key = real if st is None else (st.st_dev, st.st_ino)
-        keyed.append((real != folder, key, base, name))
+        with contextlib.suppress(OSError, RecursionError):  # (gone meanwhile: it fails)
+            st = os.stat(folder)
+            keyed.append((os.path.realpath(folder) != folder, (st.st_dev, st.st_ino, base), name))
     owner: dict[tuple, str] = {}
-    for _, *key, name in sorted(keyed, key=lambda k: k[0]):  # (stable: names' order)
-        owner.setdefault(tuple(key), name)
-    return {name: owner[key, base] for _, key, base, name in keyed
-            if owner[key, base] != name}
+    for _, key, name in sorted(keyed, key=lambda k: k[0]):  # (stable: names' order)
+        owner.setdefault(key, name)
+    return {name: owner[key] for _, key, name in keyed if owner[key] != name}
+
+
+def refused_names(dst: str, names: list[str], sources: set[tuple[int, int]],
+                  sweep_them: bool = True) -> dict[str, str]:
+    """The output folders made and checked (prepare_folders); then the names
+    that cannot be written, and why: their folder's reason, or an output that
+    is another name's (shared_outputs, among the names left)."""
+    bad = prepare_folders(dst, {os.path.dirname(n) for n in names}, sources, sweep_them)
+    refused = {n: bad[os.path.dirname(n)] for n in names if os.path.dirname(n) in bad}
+    shared = shared_outputs(dst, [n for n in names if n not in refused])
+    return refused | {n: f"its output is {other}'s (two paths to one folder of dst: a link, "
+                         "a mount)" for n, other in shared.items()}
 
 
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tuple[int, int]]]:

@@ -127,10 +127,11 @@ def default_max_memory() -> int:
     return min(limits) // 2 if limits else 2 << 30
 
 
-def pillow_error(exc: Exception) -> FileError:
-    """A Pillow exception as a per-file error, in Pillow's own words."""
+def pillow_error(exc: Exception, at_end: bool = False) -> FileError:
+    """A Pillow exception as a per-file error, in Pillow's own words. at_end:
+    Pillow read the whole file (a field cut short there is the file's end)."""
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, struct.error) or "requires a buffer of at least" in text:
+    if at_end and (isinstance(exc, struct.error) or "requires a buffer of at least" in text):
         return FileError("truncated", "the file ends early")  # (struct's, or Pillow's copy)
     if isinstance(exc, EOFError) or "runcated" in text:
         return FileError("truncated", text)
@@ -150,7 +151,7 @@ def open_image(f, size: int) -> Image.Image:
     except Image.UnidentifiedImageError:
         pass
     except Exception as exc:  # OSError("Truncated File Read"), ValueError...
-        raise pillow_error(exc) from None
+        raise pillow_error(exc, f.tell() >= size) from None
     # Image.open drops the plugin's reason; ask the plugin that claims the
     # first bytes for it ("cannot handle 12-bit layers", ...).
     f.seek(0)
@@ -162,7 +163,7 @@ def open_image(f, size: int) -> Image.Image:
             try:
                 factory(f, None).close()
             except Exception as exc:  # SyntaxError, OSError, struct.error...
-                raise pillow_error(exc) from None
+                raise pillow_error(exc, f.tell() >= size) from None
             raise FileError("damaged", "Pillow cannot read the header")
     raise FileError("not an image", "not a JPEG or PNG image")
 

@@ -139,10 +139,9 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_check, opts)  # (a worker that joins later: convert checks it)
-        bad = _files.prepare_folders(dst, {os.path.dirname(n) for n in names}, sources, False)
-        results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write",
-                             bad[os.path.dirname(n)])
-                   for n in names if os.path.dirname(n) in bad}
+        refused = _files.refused_names(dst, names, sources, False)  # (swept on each host)
+        results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", why)
+                   for n, why in refused.items()}
         todo = [n for n in names if n not in results]
         folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
         client.run(_sweep, folders)  # each host removes what its killed runs left
