@@ -429,6 +429,29 @@ def test_a_record_that_is_not_ours_is_no_record(record, tmp_path):
     assert r.skipped
 
 
+def test_a_source_in_another_chunks_output_folder_is_refused(tmp_path):
+    """src/x a bind mount of dst/sub, the output folder of src/sub's chunk:
+    a task compared its sources' folders with its own chunk's output folders
+    only, and converted x/z.jpg (refused without a cluster) while the other
+    chunk wrote over it."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    for folder in (src / "sub", src / "x", dst / "sub"):
+        folder.mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "sub" / "y.jpg")
+    shutil.copy(GOOD / "gray.jpg", dst / "sub" / "z.jpg")
+    code = (f"import json, sys; sys.path[:0] = [{str(HERE)!r}]\nimport piuma\n"
+            f"rs = piuma.optimize_dir({str(src)!r}, {str(dst)!r}, width=50, cluster='local:1')\n"
+            f"print(json.dumps({{os.path.relpath(r.source, {str(src)!r}): r.error for r in rs}}))")
+    p = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind "{dst / "sub"}" '
+                        f'"{src / "x"}" && exec "$@"', "sh", sys.executable, "-c",
+                        "import os\n" + code], capture_output=True, text=True, timeout=300)
+    if p.stderr.startswith(("mount:", "unshare:")):
+        pytest.skip(f"no bind mount here (needs root): {p.stderr.strip()}")
+    errors = json.loads(p.stdout.splitlines()[-1])  # (as without a cluster)
+    assert errors["sub/y.jpg"].startswith("cannot write: the output folder "), errors
+    assert errors["x/z.jpg"].startswith("cannot write: the source, "), errors
+
+
 def test_a_name_that_is_not_utf8_on_a_cluster(tmp_path):
     """Dask keys were built from file names: one not UTF-8 killed the run."""
     src = os.fsencode(tmp_path / "src")
@@ -469,16 +492,16 @@ def test_a_worker_runs_a_file_a_thread_within_its_budget(monkeypatch):
 
     seen = []
     monkeypatch.setattr(cluster, "get_worker", Worker)
-    monkeypatch.setattr(cluster, "convert", lambda *args: seen.append(args[3]) or [])
-    cluster._task("/s", "/d", ["a.jpg"], Options(workers=8))
-    cluster._task("/s", "/d", ["a.jpg"], Options(max_memory=4 << 30))
+    monkeypatch.setattr(cluster, "convert", lambda *args, **kw: seen.append(args[3]) or [])
+    cluster._task("/s", "/d", ["a.jpg"], Options(workers=8), set())
+    cluster._task("/s", "/d", ["a.jpg"], Options(max_memory=4 << 30), set())
     assert [(o.workers, o.max_memory) for o in seen] == [(1, 1 << 30), (1, 1 << 30)]
 
-    def fails(*args):
+    def fails(*args, **kw):
         raise FileNotFoundError("jpegoptim not found on PATH")
 
     monkeypatch.setattr(cluster, "convert", fails)  # a worker that joined without the tools
-    [r] = cluster._task("/s", "/d", ["a.jpg"], Options())
+    [r] = cluster._task("/s", "/d", ["a.jpg"], Options(), set())
     assert (r.source, r.error) == ("/s/a.jpg", "internal error: on the worker at tcp://w:1: "
                                    "jpegoptim not found on PATH")
 

@@ -647,10 +647,19 @@ def test_a_png_without_image_data_is_damaged_and_one_cut_in_its_header_truncated
     jpeg = encoded(photo(), "JPEG")
     sof = jpeg.index(b"\xff\xc0")  # a SOF segment shorter than its fields: not the end
     (src / "short-sof.jpg").write_bytes(jpeg[:sof] + b"\xff\xc0\x00\x04\x08\x00" + jpeg[sof:])
+    whole = png(8, 8, 8, 2, (b"\0" + bytes(24)) * 8)  # IHDR one byte short, CRC made good
+    (src / "short-ihdr.png").write_bytes(whole[:8] + struct.pack(">I", 12) + whole[12:28]
+                                         + struct.pack(">I", zlib.crc32(whole[12:28]))
+                                         + whole[33:])
+    for at in range(8, 48):  # a PNG and a JPEG cut anywhere in their headers
+        (src / f"cut-{at}.png").write_bytes(whole[:at])
+        (src / f"cut-{at}.jpg").write_bytes(jpeg[:at - 5])  # (from its 3rd byte)
     go, py = both(src, tmp_path)
-    assert go["short-sof.jpg"].category == py["short-sof.jpg"].category == "damaged"
-    assert go["no-idat.png"].category == py["no-idat.png"].category == "damaged"
+    for name in ("short-sof.jpg", "short-ihdr.png", "no-idat.png"):  # whole files
+        assert go[name].category == py[name].category == "damaged", name
     assert go["cut.png"].error == py["cut.png"].error == "truncated: the file ends early"
+    for name in (n for n in go if n.startswith("cut-")):  # (some said "damaged: broken PNG")
+        assert go[name].category == py[name].category == "truncated", (name, py[name].error)
 
 
 def test_what_follows_a_jpeg_image_has_one_outcome_in_both_engines(tmp_path):

@@ -285,6 +285,26 @@ def test_two_names_with_one_output_through_a_bind_mount(tmp_path):
             "of dst: a link, a mount)"], p.stdout
 
 
+def test_a_link_in_dst_to_a_folder_the_run_makes(tmp_path):
+    """dst/m -> newdir, made by this run for src/newdir: m/a.jpg was refused
+    ("a link to nothing") in the first run and converted in the next; with
+    two such links, the output changed hands between the runs."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    for sub in ("m", "n", "newdir"):
+        (src / sub).mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "m" / "a.jpg")
+    shutil.copy(GOOD / "gray.jpg", src / "n" / "a.jpg")
+    shutil.copy(GOOD / "baseline.jpg", src / "newdir" / "b.jpg")
+    dst.mkdir()
+    (dst / "m").symlink_to("newdir")
+    (dst / "n").symlink_to("newdir")
+    for rerun in (False, True):
+        res = run("go", src, dst, incremental=True)
+        assert (res["m/a.jpg"].ok, res["m/a.jpg"].skipped) == (True, rerun)
+        assert res["n/a.jpg"].error.startswith("cannot write: its output is m/a.jpg's")
+        assert res["newdir/b.jpg"].ok
+
+
 def test_an_owner_whose_folder_is_refused_leaves_the_output_to_the_other(tmp_path):
     """dst/ro a read-only bind mount of dst/rw: ro/x.jpg came first and owned
     the output, its folder was refused ("not writable"), and rw/x.jpg, a good

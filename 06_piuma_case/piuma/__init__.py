@@ -208,10 +208,11 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
 
 def convert(src: str, dst: str, names: list[str], opts: Options,
             progress: Callable[[int, int], object] | None = None, sources: set | None = None,
-            supervise: bool = True) -> list[FileResult]:
+            supervise: bool = True, outs: set | None = None) -> list[FileResult]:
     """The batch in this process, with checked arguments. sources: the
     identities of src's folders (_files.walk), against which the output
-    folders are made; None: the caller made and swept them (a cluster's task).
+    folders are made; None: the caller made and swept them (a cluster's task,
+    which gets outs: the identities of every output folder of the batch).
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
     # A share per file at once, whatever else the batch holds (a file's outcome
@@ -246,7 +247,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     early = [0]  # files the batch decided without the engine (refused, up to date)
 
     def batch() -> list[FileResult]:
-        return _batch(src, dst, names, settings, opts, engine, prog, early, sources)
+        return _batch(src, dst, names, settings, opts, engine, prog, early, sources, outs)
 
     def report() -> None:
         if progress is not None:
@@ -256,13 +257,15 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
 
 
 def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts: Options,
-           engine, prog, early: list[int], sources: set | None) -> list[FileResult]:
+           engine, prog, early: list[int], sources: set | None, outs: set | None,
+           ) -> list[FileResult]:
     """Folders, probes, then one engine call for every file that passed.
     prog: the engine's progress (its cancel flag is one for the probes and
     the engine); early[0] counts the files decided before the engine."""
     folders = {os.path.dirname(n) for n in names}
     refused = {} if sources is None else _files.refused_names(dst, names, sources)
-    outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
+    if outs is None:  # (a source in one of them could be replaced by an output)
+        outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
     results: list[FileResult | None] = [None] * len(names)
     jobs, where = [], []
     # [excerpt: batch]

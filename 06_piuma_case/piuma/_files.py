@@ -119,6 +119,14 @@ def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
                         "mount): an output could replace it")
 
 
+def linked(path: str) -> bool:
+    """Whether a link leads somewhere on the way to path (resolved, or not)."""
+    try:
+        return os.path.realpath(path) != os.path.normpath(path)
+    except RecursionError:  # (3.11's realpath recursed once a link)
+        return True
+
+
 def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
     """The names whose output another name reaches too, each with that name:
     two paths to one folder of dst (a link, a bind mount; the folders exist).
@@ -128,9 +136,9 @@ def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
     keyed = []
     for name in names:
         folder, base = os.path.split(os.path.join(dst, name))
-        with contextlib.suppress(OSError, RecursionError):  # (gone meanwhile: it fails)
+        with contextlib.suppress(OSError):  # (gone meanwhile: it fails)
             st = os.stat(folder)
-            keyed.append((os.path.realpath(folder) != folder, (st.st_dev, st.st_ino, base), name))
+            keyed.append((linked(folder), (st.st_dev, st.st_ino, base), name))
     owner: dict[tuple, str] = {}
     for _, key, name in sorted(keyed, key=lambda k: k[0]):  # (stable: names' order)
         owner.setdefault(key, name)
@@ -235,7 +243,9 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
     another path (a bind mount: sources, walk's identities), one that cannot
     be made."""
     bad: dict[str, str] = {}
-    for rel in sorted(folders, key=os.fsencode):
+    # Folders without a link in their path first: a link in dst to a folder
+    # this run makes then leads to it, in the first run as in the next.
+    for rel in sorted(folders, key=lambda r: (linked(os.path.join(dst, r)), os.fsencode(r))):
         path = os.path.normpath(os.path.join(dst, rel))
         try:  # before makedirs, which would mkdir through a link
             real = os.path.realpath(path)

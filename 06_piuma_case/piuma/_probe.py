@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import io
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -127,13 +126,14 @@ def default_max_memory() -> int:
     return min(limits) // 2 if limits else 2 << 30
 
 
-def pillow_error(exc: Exception, at_end: bool = False) -> FileError:
-    """A Pillow exception as a per-file error, in Pillow's own words. at_end:
-    Pillow read the whole file (a field cut short there is the file's end)."""
+def pillow_error(exc: Exception, at_end: bool | None = None) -> FileError:
+    """A Pillow exception as a per-file error, in Pillow's own words. at_end,
+    for a header read: whether Pillow had read the whole file (its failure is
+    then the file's end; if not, a field cut short is damage, not a cut)."""
     text = str(exc) or type(exc).__name__
-    if at_end and (isinstance(exc, struct.error) or "requires a buffer of at least" in text):
-        return FileError("truncated", "the file ends early")  # (struct's, or Pillow's copy)
-    if isinstance(exc, EOFError) or "runcated" in text:
+    if at_end:  # (a struct.error's words, or Pillow's "broken PNG file (chunk b'')")
+        return FileError("truncated", text if "runcated" in text else "the file ends early")
+    if at_end is None and (isinstance(exc, EOFError) or "runcated" in text):
         return FileError("truncated", text)
     if "cannot handle" in text or "unknown" in text or "unsupported" in text.lower():
         return FileError("unsupported", text)

@@ -62,7 +62,7 @@ def chunks(src: str, names: list[str]) -> list[list[str]]:
     return out
 
 
-def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResult]:
+def _task(src: str, dst: str, names: list[str], opts: Options, outs: set) -> list[FileResult]:
     """A chunk, in a worker, which runs a task per thread: one file at a time,
     with a thread's share of the worker's budget (half of its memory limit:
     its own Python needs room). A failure is the chunk's files' error."""
@@ -71,7 +71,7 @@ def _task(src: str, dst: str, names: list[str], opts: Options) -> list[FileResul
     budget = opts.max_memory or (limit // 2 if limit else _probe.default_max_memory())
     opts = dataclasses.replace(opts, workers=1, max_memory=max(1, budget // worker.state.nthreads))
     try:
-        return convert(src, dst, names, opts)
+        return convert(src, dst, names, opts, outs=outs)  # (outs: the whole batch's)
     except Exception as exc:  # a worker that joined without its optimiser, say
         return [failed(os.path.join(src, n), os.path.join(dst, n), "internal error",
                        f"on the worker at {worker.address}: {exc}") for n in names]
@@ -144,13 +144,14 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
                    for n, why in refused.items()}
         todo = [n for n in names if n not in results]
         folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
+        outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in names)
         client.run(_sweep, folders)  # each host removes what its killed runs left
 
         def gather(tasks: list[list[str]]) -> list[str]:
             """Runs the chunks; returns the files of those that kept killing their
             workers. pure=False: unique keys (an old key is the old task), and
             no file names in them (not UTF-8, maybe)."""
-            futures = {client.submit(_task, src, dst, c, opts, pure=False): c for c in tasks}
+            futures = {client.submit(_task, src, dst, c, opts, outs, pure=False): c for c in tasks}
             suspects: list[str] = []
             for future in as_completed(futures):
                 chunk = futures[future]
