@@ -630,9 +630,9 @@ def test_a_jpeg_without_a_scan_is_truncated_in_both_engines(tmp_path):
     (src / "headers.jpg").write_bytes(head)
     (src / "headers-eoi.jpg").write_bytes(head + b"\xff\xd9")
     go, py = both(src, tmp_path)
-    for name in ("headers.jpg", "headers-eoi.jpg"):
-        assert go[name].error == py[name].error == (
-            "truncated: the file ends before its image data"), name
+    for name in ("headers.jpg", "headers-eoi.jpg"):  # (an older Pillow's header read raised
+        assert go[name].error == py[name].error, name  # IndexError at the end: "the file
+        assert go[name].category == "truncated", go[name].error  # ends early")
 
 
 def test_a_png_without_image_data_is_damaged_and_one_cut_in_its_header_truncated(tmp_path):
