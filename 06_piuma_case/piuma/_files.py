@@ -106,14 +106,20 @@ def folder_ids(folders) -> set[tuple[int, int]]:
     return ids
 
 
+def resolved(path: str) -> str:
+    """os.path.realpath(path); FileError for a chain of links it cannot follow
+    (CPython 3.11's recursed once a link: 2,000 links ended the batch)."""
+    try:
+        return os.path.realpath(path)
+    except RecursionError:
+        raise FileError("unreadable", "too many levels of symbolic links") from None
+
+
 def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
     """FileError if source is in dst (src/a.jpg -> dst/a.jpg), by path or by
     the identity of its folder (outs: the output folders'): an output could
     replace it."""
-    try:
-        real = os.path.realpath(source)
-    except RecursionError:  # (3.11's realpath recursed once a link: a chain of 2,000)
-        raise FileError("unreadable", "too many levels of symbolic links") from None
+    real = resolved(source)
     if inside(real, dst) or folder_ids([os.path.dirname(real)]) & outs:
         raise FileError("cannot write", f"the source, {real}, is in dst (through a link or a "
                         "mount): an output could replace it")
@@ -122,8 +128,8 @@ def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
 def linked(path: str) -> bool:
     """Whether a link leads somewhere on the way to path (resolved, or not)."""
     try:
-        return os.path.realpath(path) != os.path.normpath(path)
-    except RecursionError:  # (3.11's realpath recursed once a link)
+        return resolved(path) != os.path.normpath(path)
+    except FileError:
         return True
 
 
@@ -248,9 +254,9 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
     for rel in sorted(folders, key=lambda r: (linked(os.path.join(dst, r)), os.fsencode(r))):
         path = os.path.normpath(os.path.join(dst, rel))
         try:  # before makedirs, which would mkdir through a link
-            real = os.path.realpath(path)
-        except RecursionError:  # (3.11's realpath recursed once a link)
-            bad[rel] = "too many levels of symbolic links"
+            real = resolved(path)
+        except FileError as exc:
+            bad[rel] = exc.details
             continue
         if not inside(real, dst):
             bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
