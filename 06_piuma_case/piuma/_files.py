@@ -139,12 +139,17 @@ def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
     The output is the name's whose path has no link, else the first name's.
     (A case-insensitive dst makes one output of two names that differ by
     case alone: not seen.)"""
+    folders: dict[str, tuple] = {}  # folder: (linked, device, inode), once a folder
     keyed = []
     for name in names:
         folder, base = os.path.split(os.path.join(dst, name))
-        with contextlib.suppress(OSError):  # (gone meanwhile: it fails)
-            st = os.stat(folder)
-            keyed.append((linked(folder), (st.st_dev, st.st_ino, base), name))
+        if folder not in folders:
+            with contextlib.suppress(OSError):  # (gone meanwhile: its files fail)
+                st = os.stat(folder)
+                folders[folder] = (linked(folder), st.st_dev, st.st_ino)
+        if folder in folders:
+            link, dev, ino = folders[folder]
+            keyed.append((link, (dev, ino, base), name))
     owner: dict[tuple, str] = {}
     for _, key, name in sorted(keyed, key=lambda k: k[0]):  # (stable: names' order)
         owner.setdefault(key, name)
