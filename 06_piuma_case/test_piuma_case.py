@@ -233,6 +233,20 @@ def test_an_incremental_rerun_removes_the_output_of_a_file_the_engine_fails(engi
     shutil.copy(BAD / "truncated.jpg", src / "a.jpg")  # its header passes the probe
     assert run(engine, src, dst, incremental=True)["a.jpg"].category == "truncated"
     assert not (dst / "a.jpg").exists()
+    # A failure that is not the file's fault: the output made from its old bytes
+    # went all the same (it was kept, and served, for "not enough memory").
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    kw = dict(incremental=True, draft=False)  # (a 3000x3000 JPEG decoded whole: 69 MiB)
+    assert run(engine, src, dst, **kw)["a.jpg"].ok
+    Image.new("RGB", (3000, 3000), "teal").save(src / "a.jpg")  # same options, new bytes
+    res = run(engine, src, dst, **kw, max_memory=40 << 20)
+    assert res["a.jpg"].category == "not enough memory"
+    assert not (dst / "a.jpg").exists()
+    # The same bytes refused by a lower max_memory: its output is still theirs, and stays.
+    assert run(engine, src, dst, **kw)["a.jpg"].ok
+    assert run(engine, src, dst, **kw, max_memory=40 << 20)["a.jpg"].category == (
+        "not enough memory")
+    assert (dst / "a.jpg").is_file()
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -36,8 +36,6 @@ ENGINES = ("go", "python")
 OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
-# What a file can be blamed for (not cancelled, cannot write, not enough memory...).
-_FILE_FAULTS = {"empty", "not an image", "too large", "truncated", "damaged", "unsupported"}
 __version__ = "0.9.0"
 
 
@@ -297,15 +295,17 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
-    # Two names can reach one output (a case-insensitive disk; links in dst are
-    # refused before): one a good file wrote or kept is never a bad one's to remove.
+    # A file that fails now, for any reason but a cancel or a refusal of its name
+    # (its output another name's, its folder refused), leaves its output as it
+    # was: one made from other bytes or options goes (stale). Two names can reach
+    # one output (a case-insensitive disk): one a good file wrote or kept stays.
     good = _files.folder_ids(r.destination for r in results if opts.incremental and r.ok)
-    for r in results if opts.incremental else ():  # (a failed file left its output as it was)
-        bad_now = r.category in _FILE_FAULTS or r.error == "unreadable: not a regular file"
-        if (bad_now and not _files.folder_ids([r.destination]) & good
+    for name, r in zip(names, results, strict=True) if opts.incremental else ():
+        if (not r.ok and r.category != "cancelled" and name not in refused
+                and not _files.folder_ids([r.destination]) & good
                 and _files.stale(r.destination, r.source, opts.output_key())):
             with contextlib.suppress(OSError):  # never keep an output made from other bytes
-                os.unlink(r.destination)  # or options when the file itself is bad now
+                os.unlink(r.destination)
     return results  # type: ignore[return-value]
 
 
