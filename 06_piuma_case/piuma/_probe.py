@@ -194,13 +194,6 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
             # Pillow reads 16-bit RGB as 8 bits a sample and cannot match a
             # 16-bit colour key: refused by both rather than drawn opaque.
             raise FileError("unsupported", "a 16-bit PNG with a transparent colour (tRNS)")
-        if im.get_format_mimetype() == "image/apng":
-            # An APNG: both engines write its first image, which Pillow
-            # decodes only if its frames are in order; libspng does not look.
-            try:
-                im.load()
-            except Exception as exc:
-                raise pillow_error(exc) from None
 
 
 def orientation(im: Image.Image) -> int:
@@ -290,6 +283,14 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                 check_header(im, s, size)
                 job = decide(im, source, destination, temp, size, s,
                              im.format in ("JPEG", "MPO") and buffered(f, im, head))
+                if im.format == "PNG" and im.get_format_mimetype() == "image/apng":
+                    # An APNG: both engines write its first image, which Pillow
+                    # decodes only if its frames are in order; libspng does not
+                    # look. Decoded once decide() has found the memory for it.
+                    try:
+                        im.load()
+                    except Exception as exc:
+                        raise pillow_error(exc) from None
             if key_options is not None:
                 job = dataclasses.replace(job, key=_files.source_key(f, key_options))
             return job
