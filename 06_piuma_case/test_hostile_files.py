@@ -323,6 +323,24 @@ OUT = r.error
         assert grew < estimate, (name, grew, estimate)
 
 
+def test_an_apng_over_max_memory_is_refused_before_it_is_decoded(tmp_path):
+    """The probe decoded an APNG's first image (to see its frames in order)
+    before the memory check: a 6000x6000 one over max_memory took 140 MiB
+    first. Now it is refused from its header, as a plain PNG is."""
+    src = tmp_path / "src"
+    src.mkdir()
+    big = Image.new("RGBA", (6000, 6000), (0, 128, 128, 255))
+    (src / "big.png").write_bytes(encoded(big, "PNG", save_all=True,
+                                          append_images=[Image.new("RGBA", big.size)]))
+    error, grew = child(f"""
+[r] = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, engine="python",
+                         optimize=False, width=800, max_memory=100 << 20)
+OUT = r.error
+""")
+    assert error.startswith("not enough memory: this 6000x6000 image needs about"), error
+    assert grew < 64, grew  # the image decoded is 137 MiB
+
+
 def first_scan_only(path: Path) -> bytes:
     """A JPEG of one scan a component cut after its first scan (and a table
     for the next), then EOI: a file of a single scan that holds one component."""
@@ -617,6 +635,40 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
         "ztxt-600k.png": "damaged: reached chunk/cache limits",
         "apng-later-frame.png": "damaged: chunk exceeds maximum standard length",
         "text-1001.png": "damaged: reached chunk/cache limits"}
+
+
+def test_malformed_pngs_both_engines_convert_differently(tmp_path):
+    """Differences that remain (README), where both engines write a picture:
+    a gray or RGB tRNS of the wrong length (Pillow takes its first bytes as
+    the colour key, libspng drops the chunk, as libpng does), an APNG whose
+    second frame's data (fdAT) comes before IDAT (Pillow shows that frame,
+    libspng the IDAT)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    half = bytes(32) + bytes([255] * 32)  # left half black: the colour key 0
+    (src / "gray-trns6.png").write_bytes(png(64, 2, 8, 0, (b"\0" + half) * 2,
+                                             png_chunk(b"tRNS", bytes(6))))
+    rgb = b"".join(bytes([v] * 3) for v in half)
+    (src / "rgb-trns8.png").write_bytes(png(64, 2, 8, 2, (b"\0" + rgb) * 2,
+                                            png_chunk(b"tRNS", bytes(8))))
+    apng = encoded(Image.new("RGB", (8, 4), "red"), "PNG", save_all=True,
+                   append_images=[Image.new("RGB", (8, 4), "blue")])
+    idat = apng.index(b"IDAT") - 4
+    idat_end = idat + 12 + struct.unpack(">I", apng[idat:idat + 4])[0]
+    iend = apng.index(b"IEND") - 4
+    (src / "fdat-first.png").write_bytes(apng[:idat] + apng[idat_end:iend]
+                                         + apng[idat:idat_end] + apng[iend:])
+    go, py = both(src, tmp_path)
+    assert all(r.ok for r in (*go.values(), *py.values())), (go, py)
+
+    def first_pixel(res: dict, name: str) -> tuple:
+        with Image.open(res[name].destination) as im:
+            return im.convert("RGBA").getpixel((0, 0))
+
+    for name in ("gray-trns6.png", "rgb-trns8.png"):
+        assert (first_pixel(go, name)[3], first_pixel(py, name)[3]) == (255, 0), name
+    assert (first_pixel(go, "fdat-first.png"), first_pixel(py, "fdat-first.png")) == (
+        (255, 0, 0, 255), (0, 0, 255, 255))
 
 
 def test_a_jpeg_without_a_scan_is_truncated_in_both_engines(tmp_path):
