@@ -263,3 +263,95 @@ def test_nothing_in_python_switches_the_rule_off(built):
     match = REFUSAL.match(refusal)
     assert match, refusal
     assert match["owner"] == GO_MODULES[first][0]
+
+
+# ---- fork(): a Go runtime does not survive it --------------------------------
+
+# a call into Go for each module (the piuma glue's run([]) calls Go too)
+A_GO_CALL = {"newmath": "m.sum(1, 2)", "newmath_ctypes": "m.sum(1, 2)",
+             "newmath_cffi_abi": "m.sum(1, 2)", "newmath_cffi_api": "m.sum(1, 2)",
+             "hello": "m.say_hello('x')", "macro": "m.list_sum([1, 2])",
+             "countdown": "m.countdown(10**6, 2)", "piuma._piuma": "m.run([])"}
+FORKED = ("RuntimeError: this process was fork()ed from one that runs a Go runtime, which does "
+          "not survive fork() (golang/go#15538): start child processes with 'spawn' "
+          "(multiprocessing.get_context('spawn'), subprocess)")
+
+
+def glue_only(folder: str, module: str) -> str:
+    """Code that imports module from folder (piuma's glue without Pillow)."""
+    path, package = str(ROOT / folder), module.rpartition(".")[0]
+    return textwrap.dedent(f"""
+        import importlib, sys, types
+        sys.path.insert(0, {path!r})
+        if {package!r}:
+            pkg = types.ModuleType({package!r})
+            pkg.__path__ = [{path!r} + "/" + {package!r}]
+            sys.modules[{package!r}] = pkg
+        m = importlib.import_module({module!r})
+    """)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.parametrize(("folder", "module"), ALL_MODULES)
+def test_a_forked_child_gets_runtime_error_not_a_hang(built, folder, module):
+    """A child fork()ed after the Go runtime started has lost its threads;
+    05's countdown hung there, and 02-04 called into it by luck. Every call
+    now raises in the child (go_core.h's atfork mark, not the pid: PID 1 of
+    a new namespace has its parent's), and the parent's calls go on."""
+    call = A_GO_CALL[module]
+    proc = run_child(glue_only(folder, module) + textwrap.dedent(f"""
+        import os, signal, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        {call}
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)  # (a hang: killed, and the test fails)
+            try:
+                {call}
+                os.write(1, b"no error\\n")
+            except RuntimeError as exc:
+                os.write(1, f"RuntimeError: {{exc}}\\n".encode())
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        {call}
+        print("parent ok, child", os.waitstatus_to_exitcode(status))
+    """))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [FORKED, "parent ok, child 0"], proc.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
+def test_a_fork_during_another_threads_import_leaves_the_guard_unlocked(built):
+    """A thread inside the guard (an import, a reload) holds its process-wide
+    lock; a fork at that moment gave the child the lock held by a thread it
+    does not have, and its next import of any Go module waited forever. The
+    guard's atfork handler gives the child an unlocked one."""
+    proc = run_child(textwrap.dedent(f"""
+        import importlib.util, os, signal, threading, time, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        path = {str(next((ROOT / "02_cgo_sum").glob("newmath.*.so")))!r}
+        def load():
+            s = importlib.util.spec_from_file_location("newmath", path)
+            s.loader.exec_module(importlib.util.module_from_spec(s))
+        load()
+        stop = False
+        def reload_forever():
+            while not stop:
+                load()
+        threading.Thread(target=reload_forever, daemon=True).start()
+        hung = 0
+        for _ in range(20):
+            time.sleep(0.01)
+            pid = os.fork()
+            if pid == 0:
+                signal.alarm(5)
+                load()  # reaches the guard's lock: a module exec takes it
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            hung += os.WIFSIGNALED(status)
+        stop = True
+        print(hung)
+    """))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0"]

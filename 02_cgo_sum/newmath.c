@@ -29,6 +29,8 @@ newmath_sum(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
 {
     long long a, b;
 
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "sum() takes exactly 2 arguments (%zd given)", nargs);
         return NULL;
@@ -86,6 +88,8 @@ explain_bad_item(Py_ssize_t i)
 static PyObject *
 newmath_sum_list(PyObject *Py_UNUSED(module), PyObject *values)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     if (!PyList_Check(values) && !PyTuple_Check(values)) {
         PyErr_Format(PyExc_TypeError,
                      "sum_list() argument must be a list or tuple of int, not %.100s",

@@ -15,6 +15,8 @@ static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(Sum), {NULL, NULL}};
 static PyObject *
 newmath_sum(PyObject *self, PyObject *args)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     epg_go_panic panic = {NULL, NULL};
     PyObject *result = go_Sum(self, args, &panic);
     if (panic.value != NULL) {

@@ -42,6 +42,8 @@ from_go(const char *name, PyObject *result, epg_go_panic *panic)
 static PyObject *
 macro_is_a_list(PyObject *self, PyObject *args)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     epg_go_panic panic = {NULL, NULL};
     return from_go("is_a_list()", go_IsAList(self, args, &panic), &panic);
 }
@@ -49,6 +51,8 @@ macro_is_a_list(PyObject *self, PyObject *args)
 static PyObject *
 macro_is_a_long(PyObject *self, PyObject *args)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     epg_go_panic panic = {NULL, NULL};
     return from_go("is_a_long()", go_IsALong(self, args, &panic), &panic);
 }
@@ -57,6 +61,8 @@ macro_is_a_long(PyObject *self, PyObject *args)
 static PyObject *
 macro_list_sum(PyObject *self, PyObject *args)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     epg_go_panic panic = {NULL, NULL};
     return from_go("list_sum()", go_ListSum(self, args, &panic), &panic);
 }

@@ -31,6 +31,8 @@ static const epg_go_symbol core_symbols[] = {
 static int
 go_int(int (*fn)(epg_go_panic *), const char *name, long *out)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return -1;
     epg_go_panic panic = {NULL, NULL};
     *out = fn(&panic);
     if (panic.value != NULL) {
@@ -156,6 +158,8 @@ countdown_countdown(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwarg
     int release_gil = 1, interruptible = 1;
     long long n, workers = 2, done;
 
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O$pp:countdown", kwlist,
                                      &n_obj, &workers_obj, &release_gil,
                                      &interruptible))

@@ -643,6 +643,9 @@ def test_forkserver_runs_go_only_if_something_imports_it_there(fork_demo):
     assert results["preload-countdown"]["go_runtimes"] == core  # on every version
     assert results["default"]["go_runtimes"] == (core if FORKSERVER_IMPORTS_MAIN else [])
     assert results["preload-nothing"]["go_runtimes"] == []
+    # A child of a server that runs Go: the glue refuses its call, at once.
+    assert results["preload-countdown"]["child"] == ("refused: countdown() raised "
+                                                     "RuntimeError (a forked child)"), results
     # A child of a clean server imports countdown itself, after the fork: it works.
     assert results["preload-nothing"]["child"].startswith("finished in"), results
     if not FORKSERVER_IMPORTS_MAIN:

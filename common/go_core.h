@@ -11,6 +11,8 @@
  *  3. Turning a Go panic report (go_panic.h) into a Python RuntimeError.
  *  4. go_runtimes(), the check a user can call: is a second Go runtime
  *     mapped now (one loaded after the module, which nothing can refuse)?
+ *  5. fork(): epg_go_check_fork(), before every call into Go, raises in a
+ *     fork()ed child of a process whose core had started.
  *
  * Why the extension does not simply link the Go code in: a Go runtime starts
  * as soon as the library that carries it is loaded (its ELF constructor runs
@@ -54,6 +56,45 @@
 #define EPG_SLOT_MAIN_INTERPRETER_ONLY /* 3.10, 3.11, abi3: checked in exec */
 #endif
 
+/* ---- fork(): a Go runtime does not survive it ----------------------------- */
+
+/*
+ * A fork()ed child has one thread, the one that called fork(): none of the Go
+ * runtime's, which the copied runtime still counts on, so its next call into
+ * Go may wait forever (golang/go#15538). An atfork handler marks every child
+ * of a process in which this module's core had started (a pid alone can
+ * repeat: PID 1 of a new PID namespace), and epg_go_check_fork() makes its
+ * calls raise. Per module copy: a module first imported in the child, whose
+ * parent started the same core through another module, is not marked.
+ */
+static int epg_go_started; /* this copy's core had started (or was starting) */
+static int epg_go_forked;  /* this process is a fork()ed child of such a one */
+
+static void
+epg_go_mark_child(void) /* in the child, before any other code: only an int */
+{
+    epg_go_forked |= __atomic_load_n(&epg_go_started, __ATOMIC_RELAXED);
+}
+
+static void
+epg_go_watch_fork(void)
+{
+    pthread_atfork(NULL, NULL, epg_go_mark_child);
+}
+
+/* Before every call into Go: 0, or -1 with RuntimeError in a forked child. */
+__attribute__((unused)) static int
+epg_go_check_fork(void)
+{
+    if (!epg_go_forked)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError,
+                    "this process was fork()ed from one that runs a Go runtime, which does "
+                    "not survive fork() (golang/go#15538): start child processes with "
+                    "'spawn' (multiprocessing.get_context('spawn'), subprocess)");
+    return -1;
+}
+
 /*
  * For the module's Py_mod_exec slot: refuse a subinterpreter, then load
  * core_name from the directory of this extension module under the
@@ -96,12 +137,18 @@ epg_go_core_load(PyObject *module, const char *core_name, const epg_go_symbol *s
     char err[PATH_MAX + 1024];
     int refused;
     void *handle;
+    /* Marked as started before dlopen: a fork meanwhile marks its child. */
+    static pthread_once_t watching = PTHREAD_ONCE_INIT;
+    pthread_once(&watching, epg_go_watch_fork);
+    int was_started = __atomic_exchange_n(&epg_go_started, 1, __ATOMIC_SEQ_CST);
     /* dlopen starts the Go runtime (threads, signal handlers): no Python
      * object is touched meanwhile, so let other threads run. */
     Py_BEGIN_ALLOW_THREADS
     handle = epg_go_guard_open(name, path, symbols, &refused, err, sizeof err);
     Py_END_ALLOW_THREADS
     if (handle == NULL) {
+        if (!was_started) /* no core of ours runs here: a child may start one */
+            __atomic_store_n(&epg_go_started, 0, __ATOMIC_SEQ_CST);
         if (refused)
             PyErr_SetString(PyExc_ImportError, err);
         else

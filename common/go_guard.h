@@ -441,6 +441,26 @@ epg_find_other(const epg_go_runtime *load, void *ctx)
 }
 
 /*
+ * fork(): a child has only the thread that forked. If another thread held
+ * the owner lock at that moment (an import in progress), the child's copy
+ * stays locked for good and its next import waits forever. A child handler
+ * gives it a fresh, unlocked mutex. Each copy of this header registers its
+ * own handler (once); re-initialising the shared record twice is harmless,
+ * unlike prepare/parent handlers, which would lock one mutex twice.
+ */
+static void
+epg_owner_after_fork_child(void)
+{
+    pthread_mutex_init(&epg_go_owner_state_v2.lock, NULL);
+}
+
+static void
+epg_owner_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, epg_owner_after_fork_child);
+}
+
+/*
  * dlopen the Go library at `path` for `module`, unless another Go runtime
  * is loaded in this process; then bind `symbols` (NULL-terminated, may be
  * NULL). The same library again (a reload, another loader of the same file)
@@ -464,6 +484,8 @@ epg_go_guard_open(const char *module, const char *path,
                  "the Go core)", path, strerror(errno));
         return NULL;
     }
+    static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+    pthread_once(&atfork_once, epg_owner_register_atfork);
     pthread_mutex_lock(&owner->lock);
     /* Which copy would dlopen return? The loader's own answer (it matches
      * names and device/inode as dlopen will), not ours. */

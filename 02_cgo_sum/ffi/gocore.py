@@ -13,6 +13,9 @@
 3. A Go panic, reported by the core in an epg_go_panic (common/go_panic.h),
    becomes the RuntimeError the C glue would raise.
 4. go_runtimes(), as every C glue has it: is a second Go runtime mapped now?
+5. fork(): in a fork()ed child of a process whose Go core started, a call
+   raises RuntimeError (check_fork), as every C glue's does, rather than
+   calling into a runtime that lost its threads (common/go_core.h).
 """
 
 from __future__ import annotations
@@ -65,6 +68,30 @@ def guard_error(module: str, refused: bool, message: bytes) -> ImportError:
     return ImportError(text if refused else f"cannot import {module}: {text}")
 
 
+_started = _forked = False
+
+
+def _mark_forked() -> None:  # os.register_at_fork: in the child, after the fork
+    global _forked
+    _forked = _started
+
+
+def go_started() -> None:
+    """Once the Go core runs: every fork()ed child of this process is marked."""
+    global _started
+    if not _started:
+        os.register_at_fork(after_in_child=_mark_forked)
+        _started = True
+
+
+def check_fork() -> None:
+    """Before every call into Go: RuntimeError in a fork()ed child."""
+    if _forked:
+        raise RuntimeError("this process was fork()ed from one that runs a Go runtime, which "
+                           "does not survive fork() (golang/go#15538): start child processes "
+                           "with 'spawn' (multiprocessing.get_context('spawn'), subprocess)")
+
+
 def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
     """Load `library` for `module` through the guard, then `load(path)` it.
 
@@ -77,6 +104,7 @@ def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
     if not _guard.epg_go_load(module.encode(), os.fsencode(path), ctypes.byref(refused),
                               err, ERROR_SIZE):
         raise guard_error(module, bool(refused.value), err.value)
+    go_started()
     return load(path)  # already loaded: dlopen returns the running copy
 
 
@@ -117,6 +145,7 @@ def cffi_raw_sum(ffi, go_sum, free) -> Callable[[int, int], tuple[int, int]]:
     def raw_sum(a: int, b: int) -> tuple[int, int]:
         # A result buffer per call: cffi releases the GIL during the call, so
         # a buffer shared by all calls would be overwritten by other threads.
+        check_fork()
         result = ffi.new("long long *")
         report = ffi.new("epg_go_panic *")
         fits = go_sum(a, b, result, report)

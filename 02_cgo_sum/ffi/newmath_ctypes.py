@@ -2,7 +2,7 @@
 
 import ctypes
 
-from gocore import STEP, checked_sum, go_panic_error, load_go_core
+from gocore import STEP, check_fork, checked_sum, go_panic_error, load_go_core
 from gocore import go_runtimes as go_runtimes  # m.go_runtimes(), as the C glue has
 
 CORE = STEP / "libnewmath_core.so"
@@ -29,6 +29,7 @@ libc.free.restype = None
 
 
 def raw_sum(a: int, b: int) -> tuple[int, int]:
+    check_fork()
     result = ctypes.c_longlong()
     report = GoPanic()
     fits = lib.Sum(a, b, ctypes.byref(result), ctypes.byref(report))

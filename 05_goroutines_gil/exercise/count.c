@@ -34,6 +34,8 @@ static PyObject *
 count_countdown(PyObject *Py_UNUSED(module), PyObject *args)
 {
     long long n, done;
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     if (!PyArg_ParseTuple(args, "L:countdown", &n))
         return NULL;
     if (n < 0)

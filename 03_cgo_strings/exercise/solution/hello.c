@@ -14,6 +14,8 @@ static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(SayHello), {NULL, NUL
 static PyObject *
 hello_say_hello(PyObject *Py_UNUSED(module), PyObject *name)
 {
+    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+        return NULL;
     if (!PyUnicode_Check(name)) {
         PyErr_Format(PyExc_TypeError,
                      "say_hello() argument must be str, not %.100s",
