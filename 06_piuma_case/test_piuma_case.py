@@ -923,6 +923,29 @@ def go_jobs(src: Path, dst: Path, width: int = 300, names=None) -> list[tuple]:
     return jobs
 
 
+def test_low_level_run_reads_a_snapshot_of_its_jobs(tmp_path):
+    """A path's __fspath__ that changes the job list while run() reads it:
+    a shrunk list was a bare IndexError, a grown one lost its new jobs
+    silently. run() reads a snapshot: the jobs as they were at the call."""
+    from piuma import _piuma
+
+    [job] = go_jobs(GOOD, tmp_path, names=["baseline.jpg"])
+    jobs: list = []
+
+    class Meddling:
+        def __init__(self, path: str, change) -> None:
+            self.path, self.change = path, change
+
+        def __fspath__(self) -> str:
+            self.change(jobs)
+            return self.path
+
+    for change in (list.clear, lambda js: js.extend([job] * 5)):
+        jobs[:] = [(Meddling(job[0], change), *job[1:]), job, job]
+        results = _piuma.run(jobs)
+        assert [r[:2] for r in results] == 3 * [(0, None)], results
+
+
 def test_low_level_run_checks_its_arguments(tmp_path):
     from piuma import _piuma
 
@@ -1084,7 +1107,8 @@ def test_a_forked_child_is_refused_not_hung(tmp_path):
     """fork() copies the Go runtime without its threads: the child's first Go
     call would wait forever. The glue's run() raises instead, whether the
     parent ran a batch or only imported the module; so does optimize_dir, and
-    the module imported again in the child (its exec took the child's pid)."""
+    the module imported again in the child (the child is marked at the fork,
+    common/go_core.h, not told by its pid)."""
     code = f"""
 import importlib, os, pathlib, signal, sys
 sys.path[:0] = [{str(HERE)!r}]
@@ -1115,9 +1139,9 @@ for ran in (False, True):
                        timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == 6 * [
-        "this process was forked from one that ran the Go engine, and a Go runtime does not "
-        "survive fork(): start it with spawn (multiprocessing.get_context('spawn')), or use "
-        "engine='python'"]
+        "this process was fork()ed from one that runs a Go runtime, which does not survive "
+        "fork() (golang/go#15538): start child processes with 'spawn' "
+        "(multiprocessing.get_context('spawn'), subprocess)"]
     assert not list((tmp_path / "out").rglob("*.*"))
 
 

@@ -21,15 +21,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <unistd.h>
-
 #include "libpiuma_core.h" /* cgo's header: PiumaRun, piuma_api.h */
 #include "go_core.h"
-
-/* The process that started the core's Go runtime: a fork()ed child's copy has
- * no threads, and its first Go call would wait forever (golang/go#15538).
- * Set once per process (a child that imports the module again inherits it). */
-static pid_t core_pid;
 
 EPG_GO_FUNC(PiumaRun);
 static const epg_go_symbol core_symbols[] = {EPG_GO_SYMBOL(PiumaRun), {NULL, NULL}};
@@ -162,19 +155,17 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
                                      &jobs_list, &quality, &workers, &optimize, &progress))
         return NULL;
 
-    PyObject *list = NULL, **keep = NULL;
+    /* A snapshot: an item's __fspath__ (or, free-threaded, another thread)
+     * may change the list while it is read. */
+    PyObject *snapshot = PyList_AsTuple(jobs_list), *list = NULL, **keep = NULL;
     piuma_job *jobs = NULL;
     piuma_result *results = NULL;
-    Py_ssize_t n = PyList_Size(jobs_list);
+    Py_ssize_t n = snapshot != NULL ? PyTuple_Size(snapshot) : 0;
     ProgressObject *po = NULL;
     module_state *st = PyModule_GetState(module);
 
-    if (getpid() != core_pid) {
-        PyErr_SetString(PyExc_RuntimeError, "this process was forked from one that ran the Go "
-                        "engine, and a Go runtime does not survive fork(): start it with spawn "
-                        "(multiprocessing.get_context('spawn')), or use engine='python'");
+    if (snapshot == NULL || epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
         goto done;
-    }
     if (quality < 1 || quality > 100 || workers < 1) {
         PyErr_Format(PyExc_ValueError, "quality must be in 1..100 and workers >= 1, got %d "
                      "and %d", quality, workers);
@@ -184,9 +175,8 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "progress must be a piuma._piuma.Progress or None");
         goto done;
     }
-    /* The job list is copied into C memory (and its paths into bytes objects
-     * this call owns) before the GIL is released: another thread changing the
-     * list meanwhile changes nothing Go reads. */
+    /* The jobs are copied into C memory (and their paths into bytes objects
+     * this call owns) before the GIL is released: nothing Go reads can change. */
     jobs = PyMem_Calloc(n ? n : 1, sizeof *jobs);
     keep = PyMem_Calloc(3 * (n ? n : 1), sizeof *keep);
     results = PyMem_Calloc(n ? n : 1, sizeof *results);
@@ -195,11 +185,8 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PySequence_GetItem(jobs_list, i); /* a new reference */
-        int bad = item == NULL || parse_job(item, &jobs[i], &keep[3 * i]) < 0;
-        Py_XDECREF(item);
-        if (bad)
-            goto done;
+        if (parse_job(PyTuple_GetItem(snapshot, i), &jobs[i], &keep[3 * i]) < 0)
+            goto done; /* (the snapshot holds the item) */
         results[i].category = PIUMA_INTERNAL; /* until Go says otherwise */
     }
     piuma_options opts = {
@@ -250,6 +237,7 @@ done:
     PyMem_Free(keep);
     PyMem_Free(jobs);
     Py_XDECREF(po);
+    Py_XDECREF(snapshot);
     return list;
 }
 
@@ -267,8 +255,6 @@ piuma_exec(PyObject *module)
 {
     if (epg_go_core_load(module, "libpiuma_core.so", core_symbols) < 0)
         return -1;
-    if (core_pid == 0)
-        core_pid = getpid();
     module_state *st = PyModule_GetState(module);
     st->progress_type = (PyTypeObject *)PyType_FromSpec(&progress_spec);
     if (st->progress_type == NULL)
