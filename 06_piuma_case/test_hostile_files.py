@@ -341,6 +341,21 @@ OUT = r.error
     assert grew < 64, grew  # the image decoded is 137 MiB
 
 
+def test_an_apng_longer_than_the_header_limit_converts(tmp_path):
+    """The probe decoded an APNG's first image from the header it had read,
+    16 MiB at most: a valid APNG whose first frame alone is larger was
+    "truncated" in both engines. It is decoded from the file now."""
+    src = tmp_path / "src"
+    src.mkdir()
+    noise = Image.frombytes("RGB", (2600, 2600), os.urandom(3 * 2600 * 2600))  # 20 MiB
+    (src / "anim.png").write_bytes(encoded(noise, "PNG", save_all=True, compress_level=1,
+                                           append_images=[noise.transpose(
+                                               Image.Transpose.ROTATE_180)]))
+    assert (src / "anim.png").stat().st_size > 16 << 20
+    go, py = both(src, tmp_path, width=100)
+    assert (go["anim.png"].error, py["anim.png"].error) == (None, None)
+
+
 def first_scan_only(path: Path) -> bytes:
     """A JPEG of one scan a component cut after its first scan (and a table
     for the next), then EOI: a file of a single scan that holds one component."""

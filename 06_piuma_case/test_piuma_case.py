@@ -250,6 +250,73 @@ def test_an_incremental_rerun_removes_the_output_of_a_file_the_engine_fails(engi
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_an_incremental_rerun_keeps_an_output_it_cannot_tell_stale(engine, tmp_path,
+                                                                   monkeypatch):
+    """A failure is not proof that the output is stale: a source that is now a
+    link to its own output ("the source is in dst") had that output removed
+    through the link, and a source unreadable for a moment (permission, I/O)
+    had its up-to-date output removed."""
+    from piuma import _files
+
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(GOOD / "baseline.jpg", src / name)
+    assert all(r.ok for r in run(engine, src, dst, incremental=True).values())
+    before = {n: (dst / n).read_bytes() for n in ("a.jpg", "b.jpg")}
+    (src / "a.jpg").unlink()
+    (src / "a.jpg").symlink_to(dst / "a.jpg")
+    real_open = _files.open_source
+
+    def denied(path: str):
+        if path.endswith("b.jpg"):
+            raise _files.FileError("unreadable", "permission denied")
+        return real_open(path)
+
+    monkeypatch.setattr(_files, "open_source", denied)
+    res = run(engine, src, dst, incremental=True)
+    assert res["a.jpg"].error.startswith("cannot write: the source, "), res["a.jpg"].error
+    assert res["b.jpg"].error == "unreadable: permission denied"
+    assert {n: (dst / n).read_bytes() for n in ("a.jpg", "b.jpg")} == before
+
+
+def test_a_stale_check_does_not_hash_a_source_of_another_size(tmp_path, monkeypatch):
+    """A converted file replaced by a sparse 4 GiB one (refused from its size):
+    the output's record says another size, so it is stale without reading
+    the gigabytes (an incremental run hashed them: a minute for 16 GiB)."""
+    from piuma import _files
+
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    assert run("go", src, dst, incremental=True)["a.jpg"].ok
+    header = (GOOD / "baseline.jpg").read_bytes()[:4096]
+    with open(src / "a.jpg", "r+b") as f:
+        f.write(header)
+        f.truncate(4 << 30)
+    hashed = []
+    real_key = _files.source_key
+    monkeypatch.setattr(_files, "source_key",
+                        lambda f, o: hashed.append(os.fstat(f.fileno()).st_size) or real_key(f, o))
+    assert run("go", src, dst, incremental=True)["a.jpg"].category == "too large"
+    assert not (dst / "a.jpg").exists()
+    assert hashed == []
+
+
+def test_a_tool_killed_by_ctrl_c_is_cancelled_not_failed(tmp_path):
+    """Ctrl-C at a terminal reaches jpegoptim and pngquant too: a tool killed
+    by SIGINT was "internal error", and an incremental run then removed the
+    file's output, which a cancel never does."""
+    from piuma import _files, _pyengine
+
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\nkill -INT $$\n")
+    tool.chmod(0o755)
+    with pytest.raises(_files.FileError, match=r"^cancelled: tool was interrupted$"):
+        _pyengine.optimize(b"not used", True, {"pngquant": str(tool)})
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_two_names_with_one_output_convert_one(engine, tmp_path):
     """dst/alias -> real, a link that stays in dst: src/alias/a.jpg and
     src/real/a.jpg reach one output. Both were converted, one silently over

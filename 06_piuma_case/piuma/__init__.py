@@ -13,7 +13,6 @@ common/go_core.h). README.md has the contract.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -295,17 +294,10 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
                 _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
-    # A file that fails now, for any reason but a cancel or a refusal of its name
-    # (its output another name's, its folder refused), leaves its output as it
-    # was: one made from other bytes or options goes (stale). Two names can reach
-    # one output (a case-insensitive disk): one a good file wrote or kept stays.
-    good = _files.folder_ids(r.destination for r in results if opts.incremental and r.ok)
-    for name, r in zip(names, results, strict=True) if opts.incremental else ():
-        if (not r.ok and r.category != "cancelled" and name not in refused
-                and not _files.folder_ids([r.destination]) & good
-                and _files.stale(r.destination, r.source, opts.output_key())):
-            with contextlib.suppress(OSError):  # never keep an output made from other bytes
-                os.unlink(r.destination)
+    if opts.incremental:  # a name refused before its bytes were read (its folder, its
+        sent = set(where)  # output or its source: "cannot write") keeps its output
+        _files.remove_stale([r for i, r in enumerate(results)  # type: ignore[union-attr]
+                             if i in sent or r.category != "cannot write"], opts.output_key())
     return results  # type: ignore[return-value]
 
 

@@ -391,19 +391,37 @@ def up_to_date(source: str, destination: str, key: str) -> FileResult | None:
 
 
 def stale(destination: str, source: str, options: str) -> bool:
-    """Whether destination carries a record of what made it, and that is not
-    source's bytes now with these options (a failed file's output to remove;
-    one a refusal by another option, max_pixels, did not make wrong stays)."""
+    """Whether destination carries a record of what made it, and source, read
+    now, is not that: other bytes or options, or no regular file any more. A
+    source that cannot be read now (permission, I/O) is not known to differ."""
     try:
-        made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))["key"]
+        made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
     except Exception:
         return False
     try:
-        f, _ = open_source(source)
-        with f:
-            return made != source_key(f, options)
-    except (OSError, FileError):  # (not a regular file now: not what made it)
-        return True
+        f, size = open_source(source)
+    except FileError as exc:
+        return exc.details == "not a regular file"
+    with f:
+        if size != made.get("bytes_in", size):  # (a sparse terabyte is not hashed to say so)
+            return True
+        try:
+            return made.get("key") != source_key(f, options)
+        except FileError:
+            return False
+
+
+def remove_stale(results: list[FileResult], options: str) -> None:
+    """After an incremental batch, for its failed files (the caller leaves out
+    those whose name it refused before reading them): an output made from
+    other bytes or options goes, but for a cancel; one that a good file of the
+    batch wrote or kept stays (two names, one output: a case-insensitive disk)."""
+    good = folder_ids(r.destination for r in results if r.ok)
+    for r in results:
+        if (not r.ok and r.category != "cancelled" and not folder_ids([r.destination]) & good
+                and stale(r.destination, r.source, options)):
+            with contextlib.suppress(OSError):  # never keep an output made from other bytes
+                os.unlink(r.destination)
 
 
 def record(r: FileResult, key: str) -> None:
@@ -411,5 +429,6 @@ def record(r: FileResult, key: str) -> None:
     record is made again next time)."""
     with contextlib.suppress(OSError):
         st = os.stat(r.destination, follow_symlinks=False)
-        value = {"key": key, "stat": [st.st_size, st.st_mtime_ns], "size": [r.width, r.height]}
+        value = {"key": key, "stat": [st.st_size, st.st_mtime_ns], "size": [r.width, r.height],
+                 "bytes_in": r.bytes_in}
         os.setxattr(r.destination, XATTR, json.dumps(value).encode(), follow_symlinks=False)

@@ -286,9 +286,12 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                 if im.format == "PNG" and im.get_format_mimetype() == "image/apng":
                     # An APNG: both engines write its first image, which Pillow
                     # decodes only if its frames are in order; libspng does not
-                    # look. Decoded once decide() has found the memory for it.
+                    # look. Decoded once decide() has found the memory for it,
+                    # from the file (its frames may go on past the header's 16 MiB).
                     try:
-                        im.load()
+                        f.seek(0)
+                        with Image.open(f, formats=("PNG",)) as whole:
+                            whole.load()
                     except Exception as exc:
                         raise pillow_error(exc) from None
             if key_options is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -105,6 +106,8 @@ def optimize(data: bytes, is_png: bool, tools: dict[str, str]) -> bytes:
     # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
+    if proc.returncode in (-signal.SIGINT, -signal.SIGTERM):  # Ctrl-C reaches the tools too
+        raise FileError("cancelled", f"{os.path.basename(cmd[0])} was interrupted")
     if proc.returncode != 0:
         raise FileError("internal error", f"{os.path.basename(cmd[0])} failed with exit status "
                         f"{proc.returncode}: {proc.stderr.decode(errors='replace').strip()}")
