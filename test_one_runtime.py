@@ -355,3 +355,37 @@ def test_a_fork_during_another_threads_import_leaves_the_guard_unlocked(built):
     """))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
+@pytest.mark.parametrize("loader", ["newmath_ctypes", "newmath_cffi_abi", "newmath_cffi_api"])
+def test_the_fork_mark_is_the_processs_whatever_loads_the_core(built, loader):
+    """Step 02's loaders share one core. The mark was each loader's own: a
+    child that first used another loader than its parent got no error, and
+    often hung; and the Python loaders only saw os.fork(), not a fork made
+    in C. One process-wide mark (go_guard.h), set by the guard's atfork
+    handler, is read by every loader."""
+    if NO_CFFI and "cffi" in loader:
+        pytest.skip("no cffi on this build")
+    proc = run_child(textwrap.dedent(f"""
+        import ctypes, os, signal, sys, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sys.path[:0] = [{str(ROOT / "02_cgo_sum")!r}, {str(ROOT / "02_cgo_sum/ffi")!r}]
+        import newmath
+        newmath.sum(1, 2)
+        pid = ctypes.CDLL(None).fork()  # a fork made in C: no os.register_at_fork hook
+        if pid == 0:
+            signal.alarm(20)
+            try:
+                import {loader} as m
+                m.sum(1, 2)
+                os.write(1, b"no error\\n")
+            except RuntimeError as exc:
+                os.write(1, f"RuntimeError: {{exc}}\\n".encode())
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status))
+    """))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [FORKED, "child 0"], proc.stdout

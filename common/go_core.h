@@ -61,32 +61,17 @@
 /*
  * A fork()ed child has one thread, the one that called fork(): none of the Go
  * runtime's, which the copied runtime still counts on, so its next call into
- * Go may wait forever (golang/go#15538). An atfork handler marks every child
- * of a process in which this module's core had started (a pid alone can
- * repeat: PID 1 of a new PID namespace), and epg_go_check_fork() makes its
- * calls raise. Per module copy: a module first imported in the child, whose
- * parent started the same core through another module, is not marked.
+ * Go may wait forever (golang/go#15538). The guard's atfork handler marks
+ * every child of a process in which a Go core had started through any guard
+ * (go_guard.h: one process-wide mark, whichever module or loader started it;
+ * a pid alone can repeat: PID 1 of a new PID namespace), and
+ * epg_go_check_fork() makes its calls raise.
  */
-static int epg_go_started; /* this copy's core had started (or was starting) */
-static int epg_go_forked;  /* this process is a fork()ed child of such a one */
-
-static void
-epg_go_mark_child(void) /* in the child, before any other code: only an int */
-{
-    epg_go_forked |= __atomic_load_n(&epg_go_started, __ATOMIC_RELAXED);
-}
-
-static void
-epg_go_watch_fork(void)
-{
-    pthread_atfork(NULL, NULL, epg_go_mark_child);
-}
-
 /* Before every call into Go: 0, or -1 with RuntimeError in a forked child. */
 __attribute__((unused)) static int
 epg_go_check_fork(void)
 {
-    if (!epg_go_forked)
+    if (!epg_go_guard_forked())
         return 0;
     PyErr_SetString(PyExc_RuntimeError,
                     "this process was fork()ed from one that runs a Go runtime, which does "
@@ -137,18 +122,12 @@ epg_go_core_load(PyObject *module, const char *core_name, const epg_go_symbol *s
     char err[PATH_MAX + 1024];
     int refused;
     void *handle;
-    /* Marked as started before dlopen: a fork meanwhile marks its child. */
-    static pthread_once_t watching = PTHREAD_ONCE_INIT;
-    pthread_once(&watching, epg_go_watch_fork);
-    int was_started = __atomic_exchange_n(&epg_go_started, 1, __ATOMIC_SEQ_CST);
     /* dlopen starts the Go runtime (threads, signal handlers): no Python
      * object is touched meanwhile, so let other threads run. */
     Py_BEGIN_ALLOW_THREADS
     handle = epg_go_guard_open(name, path, symbols, &refused, err, sizeof err);
     Py_END_ALLOW_THREADS
     if (handle == NULL) {
-        if (!was_started) /* no core of ours runs here: a child may start one */
-            __atomic_store_n(&epg_go_started, 0, __ATOMIC_SEQ_CST);
         if (refused)
             PyErr_SetString(PyExc_ImportError, err);
         else

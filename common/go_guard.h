@@ -107,9 +107,37 @@ __asm__(".pushsection .bss.epg_go_owner_state_v2,\"awG\",%nobits,epg_go_owner_st
         "epg_go_owner_state_v2:\n\t"
         ".zero 8192\n\t"
         ".popsection");
+/*
+ * The fork mark, process-wide like the owner record (one per process, every
+ * loader of every core reads the same one): `started` once a guard is about
+ * to dlopen a Go runtime, `forked` in a fork()ed child of such a process
+ * (set by the guard's atfork child handler, cleared when a child that runs
+ * no Go runtime starts one of its own).
+ */
+typedef struct {
+    int started, forked;
+} epg_go_fork_v1;
+extern epg_go_fork_v1 epg_go_fork_state_v1 __attribute__((visibility("default")));
+__asm__(".pushsection .bss.epg_go_fork_state_v1,\"awG\",%nobits,epg_go_fork_state_v1,comdat\n\t"
+        ".globl epg_go_fork_state_v1\n\t"
+        ".type epg_go_fork_state_v1, %gnu_unique_object\n\t"
+        ".size epg_go_fork_state_v1, 64\n\t"
+        ".balign 64\n"
+        "epg_go_fork_state_v1:\n\t"
+        ".zero 64\n\t"
+        ".popsection");
 #else
 static epg_go_owner_v2 epg_go_owner_state_v2 = {PTHREAD_MUTEX_INITIALIZER, "", "", 0};
+static struct { int started, forked; } epg_go_fork_state_v1;
 #endif
+
+/* 1 in a fork()ed child of a process in which a Go runtime had started
+ * through any guard (any module, any loader): its calls into Go must raise. */
+__attribute__((unused)) static int
+epg_go_guard_forked(void)
+{
+    return __atomic_load_n(&epg_go_fork_state_v1.forked, __ATOMIC_RELAXED);
+}
 
 /* A function whose address the Go core exports: which object is it in? */
 typedef struct {
@@ -444,14 +472,19 @@ epg_find_other(const epg_go_runtime *load, void *ctx)
  * fork(): a child has only the thread that forked. If another thread held
  * the owner lock at that moment (an import in progress), the child's copy
  * stays locked for good and its next import waits forever. A child handler
- * gives it a fresh, unlocked mutex. Each copy of this header registers its
- * own handler (once); re-initialising the shared record twice is harmless,
- * unlike prepare/parent handlers, which would lock one mutex twice.
+ * gives it a fresh, unlocked mutex, and marks the child if a Go runtime had
+ * started (its calls into Go must raise: go_core.h's epg_go_check_fork).
+ * Each copy of this header registers its own handler (once); doing this
+ * twice to the shared records is harmless, unlike prepare/parent handlers,
+ * which would lock one mutex twice. Only stores: async-signal-safe enough
+ * for a child of a multithreaded process (glibc's mutex init only resets it).
  */
 static void
 epg_owner_after_fork_child(void)
 {
     pthread_mutex_init(&epg_go_owner_state_v2.lock, NULL);
+    if (__atomic_load_n(&epg_go_fork_state_v1.started, __ATOMIC_RELAXED))
+        __atomic_store_n(&epg_go_fork_state_v1.forked, 1, __ATOMIC_RELAXED);
 }
 
 static void
@@ -515,6 +548,10 @@ epg_go_guard_open(const char *module, const char *path,
                  ours ? owner->module : "", ours ? "'" : "", module);
         goto unlock;
     }
+    if (running == NULL) /* no Go runtime mapped: this one starts fresh, here */
+        __atomic_store_n(&epg_go_fork_state_v1.forked, 0, __ATOMIC_SEQ_CST);
+    /* Before dlopen: a fork meanwhile (another thread) marks its child. */
+    __atomic_store_n(&epg_go_fork_state_v1.started, 1, __ATOMIC_SEQ_CST);
     handle = dlopen(path, RTLD_NOW | RTLD_LOCAL); /* the Go runtime starts here */
     if (handle == NULL) {
         const char *why = dlerror();

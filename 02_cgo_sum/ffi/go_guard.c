@@ -22,3 +22,11 @@ epg_go_runtimes(size_t *count)
 {
     return epg_go_runtime_list(count);
 }
+
+/* 1 in a fork()ed child of a process whose Go runtime had started through
+ * any guard (gocore.check_fork). */
+__attribute__((visibility("default"))) int
+epg_go_forked(void)
+{
+    return epg_go_guard_forked();
+}

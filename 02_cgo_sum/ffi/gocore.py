@@ -13,9 +13,10 @@
 3. A Go panic, reported by the core in an epg_go_panic (common/go_panic.h),
    becomes the RuntimeError the C glue would raise.
 4. go_runtimes(), as every C glue has it: is a second Go runtime mapped now?
-5. fork(): in a fork()ed child of a process whose Go core started, a call
-   raises RuntimeError (check_fork), as every C glue's does, rather than
-   calling into a runtime that lost its threads (common/go_core.h).
+5. fork(): in a fork()ed child of a process whose Go runtime started (by
+   any module or loader: the guard's process-wide mark, common/go_guard.h),
+   a call raises RuntimeError (check_fork), as every C glue's does, rather
+   than calling into a runtime that lost its threads.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ _guard.epg_go_load.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(
 _guard.epg_go_load.restype = ctypes.c_void_p
 _guard.epg_go_runtimes.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
 _guard.epg_go_runtimes.restype = ctypes.c_void_p  # not c_char_p: it must be freed
+_guard.epg_go_forked.argtypes = []
+_guard.epg_go_forked.restype = ctypes.c_int  # 1: a fork()ed child of a process that runs Go
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.free.argtypes = [ctypes.c_void_p]
 _libc.free.restype = None
@@ -68,25 +71,9 @@ def guard_error(module: str, refused: bool, message: bytes) -> ImportError:
     return ImportError(text if refused else f"cannot import {module}: {text}")
 
 
-_started = _forked = False
-
-
-def _mark_forked() -> None:  # os.register_at_fork: in the child, after the fork
-    global _forked
-    _forked = _started
-
-
-def go_started() -> None:
-    """Once the Go core runs: every fork()ed child of this process is marked."""
-    global _started
-    if not _started:
-        os.register_at_fork(after_in_child=_mark_forked)
-        _started = True
-
-
 def check_fork() -> None:
     """Before every call into Go: RuntimeError in a fork()ed child."""
-    if _forked:
+    if _guard.epg_go_forked():  # go_guard.h's process-wide mark
         raise RuntimeError("this process was fork()ed from one that runs a Go runtime, which "
                            "does not survive fork() (golang/go#15538): start child processes "
                            "with 'spawn' (multiprocessing.get_context('spawn'), subprocess)")
@@ -104,7 +91,6 @@ def load_go_core(module: str, library: Path, load: Callable[[str], T]) -> T:
     if not _guard.epg_go_load(module.encode(), os.fsencode(path), ctypes.byref(refused),
                               err, ERROR_SIZE):
         raise guard_error(module, bool(refused.value), err.value)
-    go_started()
     return load(path)  # already loaded: dlopen returns the running copy
 
 

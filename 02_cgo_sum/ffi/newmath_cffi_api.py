@@ -9,7 +9,6 @@ from gocore import (
     STEP,
     cffi_raw_sum,
     checked_sum,
-    go_started,
     guard_error,
     refuse_subinterpreter,
 )
@@ -20,7 +19,6 @@ ffi, lib = _newmath_cffi.ffi, _newmath_cffi.lib
 _refused, _err = ffi.new("int *"), ffi.new("char[]", ERROR_SIZE)
 if lib.load_core(os.fsencode(STEP / "libnewmath_core.so"), _refused, _err, ERROR_SIZE) != 0:
     raise guard_error("newmath_cffi_api", bool(_refused[0]), ffi.string(_err))
-go_started()
 
 
 raw_sum = cffi_raw_sum(ffi, lib.sum, lib.free)
