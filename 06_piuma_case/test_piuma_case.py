@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -280,6 +281,63 @@ def test_an_incremental_rerun_keeps_an_output_it_cannot_tell_stale(engine, tmp_p
     assert {n: (dst / n).read_bytes() for n in ("a.jpg", "b.jpg")} == before
 
 
+def test_a_stale_check_reads_only_a_record_of_its_own(tmp_path, monkeypatch):
+    """stale() raised AttributeError on a user.piuma that is JSON but not an
+    object (the whole batch with it), and called a record without a key
+    stale. A record not ours is no record; a key without the size it read is
+    an older piuma's (other options: stale, without hashing)."""
+    from piuma import _files
+
+    source, output = tmp_path / "a.jpg", tmp_path / "out.jpg"
+    shutil.copy(GOOD / "baseline.jpg", source)
+    output.write_bytes(b"an output")
+    hashed = []
+    real_key = _files.source_key
+    monkeypatch.setattr(_files, "source_key", lambda f, o: hashed.append(o) or real_key(f, o))
+
+    def stale(record: bytes) -> bool:
+        os.setxattr(output, _files.XATTR, record)
+        return _files.stale(str(output), str(source), "options")
+
+    for record in (b"[]", b"1", b'"x"', b"null", b"{}", b'{"key": 5}', b"not json"):
+        assert stale(record) is False, record
+    assert stale(b'{"key": "0123abcd"}') is True  # (0.9.0's keys had no size)
+    assert stale(json.dumps({"key": f"0123abcd-{source.stat().st_size + 1}"}).encode()) is True
+    assert hashed == []
+    with open(source, "rb") as f:
+        key = real_key(f, "options")
+    assert stale(json.dumps({"key": key}).encode()) is False
+    assert stale(json.dumps({"key": key.replace("-", "0-", 1)}).encode()) is True
+    assert hashed == ["options", "options"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_source_that_grew_while_it_was_probed_keeps_its_output(engine, tmp_path,
+                                                                 monkeypatch):
+    """The record's size was the probe's (before an upload ended), its digest
+    of the bytes read after: the same bytes, later refused by max_memory,
+    looked stale and lost their output. The key now holds the size it read."""
+    from piuma import _files
+
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    data = (GOOD / "baseline.jpg").read_bytes()
+    (src / "a.jpg").write_bytes(data[:-1000])
+    real_key = _files.source_key
+
+    def growing(f, options):  # the rest of the upload arrives now
+        (src / "a.jpg").write_bytes(data)
+        return real_key(f, options)
+
+    monkeypatch.setattr(_files, "source_key", growing)
+    assert run(engine, src, dst, incremental=True)["a.jpg"].ok
+    monkeypatch.undo()
+    assert run(engine, src, dst, incremental=True)["a.jpg"].skipped
+    assert run(engine, src, dst, incremental=True, max_memory=1)["a.jpg"].category == (
+        "not enough memory")
+    assert (dst / "a.jpg").is_file()
+
+
 def test_a_stale_check_does_not_hash_a_source_of_another_size(tmp_path, monkeypatch):
     """A converted file replaced by a sparse 4 GiB one (refused from its size):
     the output's record says another size, so it is stale without reading
@@ -303,17 +361,29 @@ def test_a_stale_check_does_not_hash_a_source_of_another_size(tmp_path, monkeypa
     assert hashed == []
 
 
-def test_a_tool_killed_by_ctrl_c_is_cancelled_not_failed(tmp_path):
-    """Ctrl-C at a terminal reaches jpegoptim and pngquant too: a tool killed
-    by SIGINT was "internal error", and an incremental run then removed the
-    file's output, which a cancel never does."""
-    from piuma import _files, _pyengine
-
-    tool = tmp_path / "tool"
-    tool.write_text("#!/bin/sh\nkill -INT $$\n")
-    tool.chmod(0o755)
-    with pytest.raises(_files.FileError, match=r"^cancelled: tool was interrupted$"):
-        _pyengine.optimize(b"not used", True, {"pngquant": str(tool)})
+def test_ctrl_c_at_a_terminal_lets_the_tools_finish_their_file(tmp_path):
+    """A terminal's Ctrl-C signals the whole process group: jpegoptim, which
+    exits 1 on SIGINT, made the file in flight "internal error" (and an
+    incremental run removed its output). The tools run in their own session:
+    the file in flight is finished, the ones not started are cancelled."""
+    bin_dir, src = tmp_path / "bin", tmp_path / "src"
+    bin_dir.mkdir()
+    src.mkdir()
+    for tool in ("jpegoptim", "pngquant"):  # jpegoptim's way with SIGINT, and a slow one
+        (bin_dir / tool).write_text(f"#!/bin/sh\ntrap 'exit 1' INT TERM\n: > {tmp_path}/started\n"
+                                    "sleep 2 & wait $!\nexec cat\n")
+        (bin_dir / tool).chmod(0o755)
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(GOOD / "baseline.jpg", src / name)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    p = subprocess.Popen([*CLI, src, tmp_path / "out", "--engine", "python", "--workers", "1"],
+                         env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    while not (tmp_path / "started").exists():
+        assert p.poll() is None
+        time.sleep(0.01)
+    os.killpg(p.pid, signal.SIGINT)  # as a terminal does: to the whole group
+    assert p.wait(60) == 130
+    assert [f.name for f in (tmp_path / "out").iterdir()] == ["a.jpg"]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -35,7 +35,7 @@ ENGINES = ("go", "python")
 OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
-__version__ = "0.9.0"
+__version__ = "0.9.1"
 
 
 def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> None:

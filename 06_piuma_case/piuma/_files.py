@@ -364,15 +364,17 @@ def open_source(path: str) -> tuple[object, int]:
 
 def source_key(f, options: str) -> str:
     """A digest of a source's bytes (f: opened by the probe, a regular file
-    whose size its header allows) and of the options that shape its output."""
-    h = hashlib.sha256(options.encode())
+    whose size its header allows) and of the options that shape its output,
+    then how many bytes it read: "<sha256 hex>-<size>"."""
+    h, size = hashlib.sha256(options.encode()), 0
     try:
         f.seek(0)
         while chunk := f.read(1 << 20):
             h.update(chunk)
+            size += len(chunk)
     except OSError as exc:
         raise FileError("unreadable", plain_error(exc)) from None
-    return h.hexdigest()
+    return f"{h.hexdigest()}-{size}"
 
 
 def up_to_date(source: str, destination: str, key: str) -> FileResult | None:
@@ -395,18 +397,19 @@ def stale(destination: str, source: str, options: str) -> bool:
     now, is not that: other bytes or options, or no regular file any more. A
     source that cannot be read now (permission, I/O) is not known to differ."""
     try:
-        made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
-    except Exception:
+        made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))["key"]
+        _, _, made_size = made.rpartition("-")
+    except Exception:  # no record, or one that is not ours: as if there were none
         return False
     try:
         f, size = open_source(source)
     except FileError as exc:
         return exc.details == "not a regular file"
-    with f:
-        if size != made.get("bytes_in", size):  # (a sparse terabyte is not hashed to say so)
-            return True
+    with f:  # (a key without its size: an older piuma's, whose options were others)
+        if not made_size.isdigit() or int(made_size) != size:
+            return True  # (not hashing a sparse terabyte to say so)
         try:
-            return made.get("key") != source_key(f, options)
+            return made != source_key(f, options)
         except FileError:
             return False
 
@@ -429,6 +432,5 @@ def record(r: FileResult, key: str) -> None:
     record is made again next time)."""
     with contextlib.suppress(OSError):
         st = os.stat(r.destination, follow_symlinks=False)
-        value = {"key": key, "stat": [st.st_size, st.st_mtime_ns], "size": [r.width, r.height],
-                 "bytes_in": r.bytes_in}
+        value = {"key": key, "stat": [st.st_size, st.st_mtime_ns], "size": [r.width, r.height]}
         os.setxattr(r.destination, XATTR, json.dumps(value).encode(), follow_symlinks=False)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -96,18 +95,18 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
 
 def optimize(data: bytes, is_png: bool, tools: dict[str, str]) -> bytes:
     """jpegoptim (lossless) / pngquant (lossy palette) through pipes, the
-    talk's way; keeps the smaller result."""
+    talk's way; keeps the smaller result. Each in its own session: a terminal's
+    Ctrl-C reaches this process only, which lets the file finish (jpegoptim
+    exits 1 on SIGINT, not told from a failure)."""
     # [excerpt: tools]
     if is_png:
         cmd = [tools["pngquant"], "--strip", "--skip-if-larger", "-"]
     else:
         cmd = [tools["jpegoptim"], "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
-    proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    proc = subprocess.run(cmd, input=data, capture_output=True, start_new_session=True)
     # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
-    if proc.returncode in (-signal.SIGINT, -signal.SIGTERM):  # Ctrl-C reaches the tools too
-        raise FileError("cancelled", f"{os.path.basename(cmd[0])} was interrupted")
     if proc.returncode != 0:
         raise FileError("internal error", f"{os.path.basename(cmd[0])} failed with exit status "
                         f"{proc.returncode}: {proc.stderr.decode(errors='replace').strip()}")
