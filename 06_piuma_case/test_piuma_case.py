@@ -283,9 +283,9 @@ def test_an_incremental_rerun_keeps_an_output_it_cannot_tell_stale(engine, tmp_p
 
 def test_a_stale_check_reads_only_a_record_of_its_own(tmp_path, monkeypatch):
     """stale() raised AttributeError on a user.piuma that is JSON but not an
-    object (the whole batch with it), and called a record without a key
-    stale. A record not ours is no record; a key without the size it read is
-    an older piuma's (other options: stale, without hashing)."""
+    object (the whole batch with it), then ValueError on a size int() refuses,
+    and called a record without a key stale. A record not ours (0.9.0's keys
+    had no size) is no record; one of another size is stale unhashed."""
     from piuma import _files
 
     source, output = tmp_path / "a.jpg", tmp_path / "out.jpg"
@@ -299,9 +299,9 @@ def test_a_stale_check_reads_only_a_record_of_its_own(tmp_path, monkeypatch):
         os.setxattr(output, _files.XATTR, record)
         return _files.stale(str(output), str(source), "options")
 
-    for record in (b"[]", b"1", b'"x"', b"null", b"{}", b'{"key": 5}', b"not json"):
+    for record in (b"[]", b"1", b'"x"', b"null", b"{}", b'{"key": 5}', b"not json",
+                   b'{"key": "0123abcd"}', '{"key": "x-\u00b2"}'.encode()):  # (isdigit: True)
         assert stale(record) is False, record
-    assert stale(b'{"key": "0123abcd"}') is True  # (0.9.0's keys had no size)
     assert stale(json.dumps({"key": f"0123abcd-{source.stat().st_size + 1}"}).encode()) is True
     assert hashed == []
     with open(source, "rb") as f:
@@ -361,29 +361,41 @@ def test_a_stale_check_does_not_hash_a_source_of_another_size(tmp_path, monkeypa
     assert hashed == []
 
 
-def test_ctrl_c_at_a_terminal_lets_the_tools_finish_their_file(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_group_finishes_or_stops_the_tools(tmp_path, signum):
     """A terminal's Ctrl-C signals the whole process group: jpegoptim, which
     exits 1 on SIGINT, made the file in flight "internal error" (and an
-    incremental run removed its output). The tools run in their own session:
-    the file in flight is finished, the ones not started are cancelled."""
+    incremental run removed its output). The tools ignore SIGINT: the file in
+    flight is finished, the others cancelled. A SIGTERM to the group (timeout)
+    still ends them with the run: in a session of their own, they ran on."""
     bin_dir, src = tmp_path / "bin", tmp_path / "src"
     bin_dir.mkdir()
     src.mkdir()
-    for tool in ("jpegoptim", "pngquant"):  # jpegoptim's way with SIGINT, and a slow one
-        (bin_dir / tool).write_text(f"#!/bin/sh\ntrap 'exit 1' INT TERM\n: > {tmp_path}/started\n"
-                                    "sleep 2 & wait $!\nexec cat\n")
+    slow = 2 if signum == signal.SIGINT else 600
+    for tool in ("jpegoptim", "pngquant"):  # jpegoptim's way with SIGINT, and slow
+        (bin_dir / tool).write_text(f"#!/bin/sh\ntrap 'exit 1' INT\necho $$ > {tmp_path}/pid\n"
+                                    f"sleep {slow} & wait $!\nexec cat\n")
         (bin_dir / tool).chmod(0o755)
     for name in ("a.jpg", "b.jpg"):
         shutil.copy(GOOD / "baseline.jpg", src / name)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     p = subprocess.Popen([*CLI, src, tmp_path / "out", "--engine", "python", "--workers", "1"],
                          env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-    while not (tmp_path / "started").exists():
+    while not (tmp_path / "pid").exists() or not (tmp_path / "pid").read_text().strip():
         assert p.poll() is None
         time.sleep(0.01)
-    os.killpg(p.pid, signal.SIGINT)  # as a terminal does: to the whole group
-    assert p.wait(60) == 130
-    assert [f.name for f in (tmp_path / "out").iterdir()] == ["a.jpg"]
+    os.killpg(p.pid, signum)  # as a terminal, or timeout, does: to the whole group
+    if signum == signal.SIGINT:
+        assert p.wait(60) == 130
+        assert [f.name for f in (tmp_path / "out").iterdir()] == ["a.jpg"]
+    else:
+        assert p.wait(60) == -signal.SIGTERM
+        tool = int((tmp_path / "pid").read_text())
+        for _ in range(1000):  # (gone at once: reaped by init when it has died)
+            if not Path(f"/proc/{tool}").exists():
+                break
+            time.sleep(0.01)
+        assert not Path(f"/proc/{tool}").exists()  # (not 600 s of a tool nobody waits for)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

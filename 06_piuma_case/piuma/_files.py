@@ -398,15 +398,15 @@ def stale(destination: str, source: str, options: str) -> bool:
     source that cannot be read now (permission, I/O) is not known to differ."""
     try:
         made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))["key"]
-        _, _, made_size = made.rpartition("-")
+        made_size = int(made.rpartition("-")[2])  # "<sha256>-<size>": source_key's
     except Exception:  # no record, or one that is not ours: as if there were none
         return False
     try:
         f, size = open_source(source)
     except FileError as exc:
         return exc.details == "not a regular file"
-    with f:  # (a key without its size: an older piuma's, whose options were others)
-        if not made_size.isdigit() or int(made_size) != size:
+    with f:
+        if made_size != size:
             return True  # (not hashing a sparse terabyte to say so)
         try:
             return made != source_key(f, options)

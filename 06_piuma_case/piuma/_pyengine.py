@@ -93,17 +93,21 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
     return data, im.width, im.height
 
 
+# A tool runs deaf to SIGINT (ignored at exec, it stays so): a terminal's Ctrl-C
+# lets the file in flight finish (jpegoptim exits 1 on SIGINT, not told from a
+# failure); in this process group, a SIGTERM to it (timeout) ends the tools too.
+DEAF_TO_SIGINT = ["/bin/sh", "-c", 'trap "" INT; exec "$0" "$@"']
+
+
 def optimize(data: bytes, is_png: bool, tools: dict[str, str]) -> bytes:
     """jpegoptim (lossless) / pngquant (lossy palette) through pipes, the
-    talk's way; keeps the smaller result. Each in its own session: a terminal's
-    Ctrl-C reaches this process only, which lets the file finish (jpegoptim
-    exits 1 on SIGINT, not told from a failure)."""
+    talk's way; keeps the smaller result."""
     # [excerpt: tools]
     if is_png:
         cmd = [tools["pngquant"], "--strip", "--skip-if-larger", "-"]
     else:
         cmd = [tools["jpegoptim"], "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
-    proc = subprocess.run(cmd, input=data, capture_output=True, start_new_session=True)
+    proc = subprocess.run([*DEAF_TO_SIGINT, *cmd], input=data, capture_output=True)
     # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
