@@ -330,7 +330,7 @@ def test_a_fork_during_another_threads_import_leaves_the_guard_unlocked(built):
     proc = run_child(textwrap.dedent(f"""
         import importlib.util, os, signal, threading, time, warnings
         warnings.simplefilter("ignore", DeprecationWarning)
-        path = {str(next((ROOT / "02_cgo_sum").glob("newmath.*.so")))!r}
+        path = {str(ROOT / "02_cgo_sum" / ("newmath" + sysconfig.get_config_var("EXT_SUFFIX")))!r}
         def load():
             s = importlib.util.spec_from_file_location("newmath", path)
             s.loader.exec_module(importlib.util.module_from_spec(s))
