@@ -1165,9 +1165,9 @@ def test_gil_is_released_for_the_whole_batch(tmp_path):
             seen.append(prog.done)
             time.sleep(0.001)
 
+    refs = sys.getrefcount(prog)  # (before the thread: free-threaded, its reads count too)
     t = threading.Thread(target=watch)
     t.start()
-    refs = sys.getrefcount(prog)
     try:
         rows = _piuma.run(jobs, workers=1, progress=prog)
     finally:
