@@ -12,7 +12,8 @@
  *  4. go_runtimes(), the check a user can call: is a second Go runtime
  *     mapped now (one loaded after the module, which nothing can refuse)?
  *  5. fork(): epg_go_check_fork(), before every call into Go, raises in a
- *     fork()ed child of a process whose core had started.
+ *     fork()ed child of a process in which any guard had started a Go
+ *     runtime (go_guard.h's process-wide mark, not this module's own).
  *
  * Why the extension does not simply link the Go code in: a Go runtime starts
  * as soon as the library that carries it is loaded (its ELF constructor runs
