@@ -1,8 +1,7 @@
 """Step 06 on a Dask cluster (piuma/cluster.py): the same results as in one
 process, one Go runtime per worker and none in the caller, nothing lost when
 a worker dies, a file that kills its worker is that file's error, Ctrl-C,
-fork refused, an existing cluster started as `dask scheduler` + `dask worker`,
-and incremental re-runs.
+fork refused, and an existing cluster started as `dask scheduler` + `dask worker`.
 
 Every cluster runs in a child process: this interpreter has loaded the Go
 core already, and the assertions about the caller need one that has not.
@@ -147,10 +146,6 @@ def test_a_file_that_kills_its_worker_every_time_is_that_files_error(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(GOOD, src)
     shutil.copy(GOOD / "baseline.jpg", src / "poison.jpg")
-    # Converted before (incremental), then changed: the output made from its old
-    # bytes goes, though no task's batch ever returned this file's result.
-    assert all(r.ok for r in optimize_dir(src, tmp_path / "out", width=100, incremental=True))
-    shutil.copy(GOOD / "gray.jpg", src / "poison.jpg")
     out = child(POISON + f"""
 import dask, piuma
 from piuma import cluster
@@ -162,7 +157,7 @@ def connect(spec):
 cluster._connect = connect
 with dask.config.set({{"distributed.scheduler.allowed-failures": 1}}):
     rs = piuma.optimize_dir({str(src)!r}, {str(tmp_path / "out")!r}, width=100,
-                            cluster="local:2", incremental=True)
+                            cluster="local:2")
 OUT = {{os.path.relpath(r.source, {str(os.path.realpath(src))!r}): r.error for r in rs}}
 """, timeout=600)
     assert not (tmp_path / "out" / "poison.jpg").exists()
@@ -296,49 +291,6 @@ def test_ctrl_c_cancels_closes_the_cluster_and_exits_130(tmp_path):
         pytest.fail(f"processes outlived the CLI: {left}")
 
 
-@pytest.mark.parametrize("cluster", [None, "local:2"])
-def test_an_incremental_rerun_skips_what_is_up_to_date(cluster, tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(GOOD, src)
-    dst = tmp_path / "out"
-    code = f"""
-import piuma
-rs = piuma.optimize_dir({str(src)!r}, {str(dst)!r}, incremental=True, cluster={cluster!r},
-                        **OPTS)
-OUT = {{os.path.relpath(r.source, {str(os.path.realpath(src))!r}): [r.error, r.skipped]
-       for r in rs}}
-"""
-
-    def once(**opts):
-        return child(f"OPTS = {opts!r}\n" + code)
-
-    first = once(width=200)
-    assert {e for e, _ in first.values()} == {None}
-    assert not any(s for _, s in first.values())
-    assert all(s for _, s in once(width=200).values())  # nothing to do
-    (src / "gray.jpg").write_bytes((src / "baseline.jpg").read_bytes())  # new bytes
-    (dst / "gray.png").write_bytes(b"edited by hand")  # an output changed since
-    again = once(width=200)
-    assert {n for n, (_, s) in again.items() if not s} == {"gray.jpg", "gray.png"}
-    assert all(not s for _, s in once(width=150).values())  # other options: all made again
-    # An output made with other options whose file now fails is not kept.
-    (src / "baseline.jpg").write_bytes(b"broken now")
-    last = once(width=200)
-    assert last["baseline.jpg"][0] == "not an image: not a JPEG or PNG image"
-    assert not (dst / "baseline.jpg").exists()
-
-
-def test_cli_reports_what_it_skipped(tmp_path):
-    for expected in ("18 ok (0 up to date, skipped)", "18 ok (18 up to date, skipped)"):
-        p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--width", "100", "--incremental"],
-                           capture_output=True, text=True)
-        assert p.returncode == 0, p.stderr
-        assert expected in p.stdout
-    p = subprocess.run([*CLI, GOOD, tmp_path / "out", "--width", "100", "--incremental",
-                        "--json"], capture_output=True, text=True)
-    assert json.loads(p.stdout)["summary"]["skipped"] == 18
-
-
 MOST = 4 * (os.cpu_count() or 1)
 
 
@@ -366,28 +318,26 @@ def test_a_script_without_a_main_guard_is_told_why(tmp_path):
     assert "if __name__ == '__main__':" in p.stderr
 
 
-def test_incremental_never_blocks_on_a_fifo(tmp_path):
-    """The incremental digest opened a FIFO (or /dev/zero) blocking, before
-    the probe's checks: the cron job hung. Now the probe opens, checks, then
-    hashes."""
+def test_a_fifo_never_blocks_the_cli(tmp_path):
+    """A FIFO (or /dev/zero) named like an image is that file's error: the
+    probe opens it without blocking and refuses it before reading."""
     src = tmp_path / "src"
     src.mkdir()
     os.mkfifo(src / "upload.jpg")
     (src / "zero.jpg").symlink_to("/dev/zero")
     shutil.copy(GOOD / "baseline.jpg", src / "fine.jpg")
-    p = subprocess.run([*CLI, src, tmp_path / "out", "--incremental", "--json"],
+    p = subprocess.run([*CLI, src, tmp_path / "out", "--json"],
                        capture_output=True, text=True, timeout=60)
     errors = {os.path.basename(f["source"]): f["error"] for f in json.loads(p.stdout)["files"]}
     assert errors == {"upload.jpg": "unreadable: not a regular file",
                       "zero.jpg": "unreadable: not a regular file", "fine.jpg": None}
 
 
-def test_an_interrupted_or_failing_rerun_keeps_what_was_published(tmp_path):
-    """An incremental re-run with other options, cancelled or out of disk,
-    removed every output it had not made again: only a file that is bad
-    now loses its stale output."""
+def test_an_interrupted_rerun_keeps_what_was_published(tmp_path):
+    """A re-run with other options, cancelled half way, leaves the outputs it
+    had not made again as they were."""
     src, dst = src_of(tmp_path, copies=2), tmp_path / "dst"  # 18 photos: seconds of work
-    optimize_dir(src, dst, width=100, incremental=True)
+    optimize_dir(src, dst, width=100)
     before = sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file())
     seen = []
 
@@ -397,41 +347,9 @@ def test_an_interrupted_or_failing_rerun_keeps_what_was_published(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        optimize_dir(src, dst, width=120, incremental=True, workers=1, progress=cancel)
+        optimize_dir(src, dst, width=120, workers=1, progress=cancel)
     assert seen[-1] < 18  # the test can fail: the batch was cancelled half way
     assert sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file()) == before
-
-
-def test_a_refusal_by_an_option_keeps_an_output_that_is_still_right(tmp_path):
-    """A lower max_pixels refuses every file: their outputs were made from
-    the same bytes with the same options (max_pixels shapes no output), and
-    stay; a source changed into a bad file loses its output."""
-    src, dst = src_of(tmp_path), tmp_path / "dst"
-    first = optimize_dir(src, dst, width=100, incremental=True)
-    outputs = sorted(p for p in dst.rglob("*") if p.is_file())
-    assert len(outputs) == len(first) == 9
-    again = optimize_dir(src, dst, width=100, incremental=True, max_pixels=100)
-    assert {r.error.split(":")[0] for r in again} == {"too large"}
-    assert sorted(p for p in dst.rglob("*") if p.is_file()) == outputs
-    bad = Path(first[0].source)
-    bad.write_bytes(bad.read_bytes()[:300])  # truncated now
-    [r] = [r for r in optimize_dir(src, dst, width=100, incremental=True)
-           if r.source == str(bad)]
-    assert r.error.startswith("truncated")
-    assert not Path(r.destination).exists()
-
-
-@pytest.mark.parametrize("record", [b"null", b"[]", b'"x"', b'{"key": 1}', b"\xff"])
-def test_a_record_that_is_not_ours_is_no_record(record, tmp_path):
-    src, dst = tmp_path / "src", tmp_path / "dst"
-    src.mkdir()
-    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
-    optimize_dir(src, dst, width=100, incremental=True)
-    os.setxattr(dst / "a.jpg", "user.piuma", record)
-    [r] = optimize_dir(src, dst, width=100, incremental=True)
-    assert (r.ok, r.skipped) == (True, False)  # made again, and recorded
-    [r] = optimize_dir(src, dst, width=100, incremental=True)
-    assert r.skipped
 
 
 def test_a_source_in_another_chunks_output_folder_is_refused(tmp_path):

@@ -597,7 +597,7 @@ def test_png_oddities_have_one_outcome_in_both_engines(tmp_path):
     assert (go.pop("two-ihdr.png").error, py.pop("two-ihdr.png").error) == (
         "damaged: invalid chunk position", None)
     # Of another size: both "damaged" (Go said "unreadable: the file changed
-    # since it was probed", and an incremental run kept the old output).
+    # since it was probed").
     assert go["two-sizes.png"].error == "damaged: invalid chunk position"
     assert (go.pop("short-stream.png").category, py.pop("short-stream.png").category) == (
         "truncated", None)

@@ -64,6 +64,8 @@ def wheel() -> Path:
     tag = "cp310-abi3" if not FREE_THREADED else "cp3"
     [whl] = [w for w in WHEELHOUSE.glob("piuma-*.whl") if tag in w.name]
     assert "manylinux" in whl.name  # repaired, not the raw linux_x86_64 one
+    init = (HERE / "piuma" / "__init__.py").read_text()  # pyproject.toml's version is the package's
+    assert whl.name.startswith("piuma-{}-".format(*re.findall(r'__version__ = "(.+)"', init)))
     return whl
 
 

@@ -35,7 +35,7 @@ ENGINES = ("go", "python")
 OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
-__version__ = "0.9.1"
+__version__ = "0.10.0"
 
 
 def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> None:
@@ -131,7 +131,6 @@ class Options:
     draft: bool = True
     max_pixels: int = MAX_PIXELS
     max_memory: int = 0
-    incremental: bool = False
 
     def __post_init__(self) -> None:
         _int("width", self.width, 0, _INT32, " (0: no bound)")
@@ -147,7 +146,7 @@ class Options:
                 raise ValueError("the Go engine optimises in process only; optimizer='tools' "
                                  "(jpegoptim and pngquant, the talk's pipeline) is the Python "
                                  "engine's")
-        for name in ("optimize", "draft", "incremental"):
+        for name in ("optimize", "draft"):
             _type(name, getattr(self, name), bool, "a bool")
 
     @property
@@ -157,11 +156,6 @@ class Options:
     @property
     def in_process(self) -> bool:
         return self.optimize and not self.tools
-
-    def output_key(self) -> str:
-        """What decides an output's bytes besides its source (incremental)."""
-        return repr((self.width, self.height, self.quality, self.engine, self.optimize,
-                     self.tools, self.draft, __version__))
 
 
 def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
@@ -180,7 +174,7 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     JPEG DCT scaling (Pillow's draft). max_pixels: larger images fail from
     their header. max_memory: bytes all workers may use (0: half of the
     memory or of the cgroup's limit; on a cluster, each worker process's).
-    incremental: skip what is up to date. cluster: "local", "local:N", a
+    cluster: "local", "local:N", a
     Dask scheduler's address or file. progress(done, total): called from
     this thread while the batch runs.
 
@@ -192,8 +186,6 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     opts = Options(**options)  # bad arguments raise before the walk
     _callable_and_cluster(progress, cluster)
     src, dst, (names, results, sources) = _folders(_path("src", src), _path("dst", dst))
-    if opts.incremental:
-        _files.check_xattrs(dst)
     if cluster is not None:  # (the optimiser is checked where it runs)
         from . import cluster as _cluster
 
@@ -241,7 +233,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             return _pyengine.run(jobs, opts, tools, workers, prog)
 
-    early = [0]  # files the batch decided without the engine (refused, up to date)
+    early = [0]  # files the batch decided without the engine (refused)
 
     def batch() -> list[FileResult]:
         return _batch(src, dst, names, settings, opts, engine, prog, early, sources, outs)
@@ -274,30 +266,18 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             if name in refused:
                 raise FileError("cannot write", refused[name])
             _files.check_source(source, dst, outs)  # (not in dst, through a link or a mount)
-            job = _probe.probe(source, destination, _files.temp_name(destination), settings,
-                               opts.output_key() if opts.incremental else None)
-            if job.key is not None:  # incremental: is the output already this?
-                results[i] = _files.up_to_date(source, destination, job.key)
-                if results[i] is not None:
-                    early[0] += 1
-                    continue
-            jobs.append(job)
+            jobs.append(_probe.probe(source, destination, _files.temp_name(destination),
+                                     settings))
             where.append(i)
         except FileError as exc:
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             early[0] += 1
     try:
-        for i, job, r in zip(where, jobs, engine(jobs), strict=True):  # Go: one call
+        for i, r in zip(where, engine(jobs), strict=True):  # Go: one call
             results[i] = r
             # [/excerpt: batch]
-            if r.ok and job.key is not None:
-                _files.record(r, job.key)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
-    if opts.incremental:  # a name refused before its bytes were read (its folder, its
-        sent = set(where)  # output or its source: "cannot write") keeps its output
-        _files.remove_stale([r for i, r in enumerate(results)  # type: ignore[union-attr]
-                             if i in sent or r.category != "cannot write"], opts.output_key())
     return results  # type: ignore[return-value]
 
 

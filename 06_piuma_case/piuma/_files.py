@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -45,7 +44,6 @@ class FileResult:
     width: int  #: output width in pixels (0 on error)
     height: int  #: output height in pixels (0 on error)
     seconds: float  #: time spent on this file (wall clock, in its worker)
-    skipped: bool = False  #: incremental run: the output was already up to date
 
     @property
     def ok(self) -> bool:
@@ -327,26 +325,6 @@ def sync_folders(folders: set[str]) -> None:
                 os.close(fd)
 
 
-# ---- incremental runs ---------------------------------------------------------
-
-#: The extended attribute an output carries in incremental runs: what it was
-#: made from (the source's bytes, the options), and its own size and mtime.
-XATTR = "user.piuma"
-
-
-def check_xattrs(dst: str) -> None:
-    """OSError now if dst's file system keeps no extended attributes."""
-    path = temp_name(os.path.join(dst, "xattr-check"))
-    open(path, "wb").close()
-    try:
-        os.setxattr(path, XATTR, b"{}")
-    except OSError as exc:
-        raise OSError(exc.errno, "incremental runs record what made each output in an extended "
-                      "attribute, and dst's file system keeps none", dst) from None
-    finally:
-        os.unlink(path)
-
-
 def open_source(path: str) -> tuple[object, int]:
     """A source opened for reading, binary, and its size. O_NONBLOCK: a FIFO
     named like an image (or swapped in) cannot block the open; fstat then
@@ -360,77 +338,3 @@ def open_source(path: str) -> tuple[object, int]:
         os.close(fd)
         raise FileError("unreadable", "not a regular file")
     return os.fdopen(fd, "rb"), st.st_size
-
-
-def source_key(f, options: str) -> str:
-    """A digest of a source's bytes (f: opened by the probe, a regular file
-    whose size its header allows) and of the options that shape its output,
-    then how many bytes it read: "<sha256 hex>-<size>"."""
-    h, size = hashlib.sha256(options.encode()), 0
-    try:
-        f.seek(0)
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise FileError("unreadable", plain_error(exc)) from None
-    return f"{h.hexdigest()}-{size}"
-
-
-def up_to_date(source: str, destination: str, key: str) -> FileResult | None:
-    """A skipped result when destination was made from the same bytes and
-    options and is unchanged since; else None."""
-    try:
-        record = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))
-        st = os.stat(destination, follow_symlinks=False)
-        made, (w, h) = record["key"], record["size"]
-        size = os.stat(source).st_size
-    except Exception:  # no record, or one that is not ours: as if there were none
-        return None
-    if made != key or [st.st_size, st.st_mtime_ns] != record.get("stat"):
-        return None
-    return FileResult(source, destination, None, size, st.st_size, w, h, 0.0, skipped=True)
-
-
-def stale(destination: str, source: str, options: str) -> bool:
-    """Whether destination carries a record of what made it, and source, read
-    now, is not that: other bytes or options, or no regular file any more. A
-    source that cannot be read now (permission, I/O) is not known to differ."""
-    try:
-        made = json.loads(os.getxattr(destination, XATTR, follow_symlinks=False))["key"]
-        made_size = int(made.rpartition("-")[2])  # "<sha256>-<size>": source_key's
-    except Exception:  # no record, or one that is not ours: as if there were none
-        return False
-    try:
-        f, size = open_source(source)
-    except FileError as exc:
-        return exc.details == "not a regular file"
-    with f:
-        if made_size != size:
-            return True  # (not hashing a sparse terabyte to say so)
-        try:
-            return made != source_key(f, options)
-        except FileError:
-            return False
-
-
-def remove_stale(results: list[FileResult], options: str) -> None:
-    """After an incremental batch, for its failed files (the caller leaves out
-    those whose name it refused before reading them): an output made from
-    other bytes or options goes, but for a cancel; one that a good file of the
-    batch wrote or kept stays (two names, one output: a case-insensitive disk)."""
-    good = folder_ids(r.destination for r in results if r.ok)
-    for r in results:
-        if (not r.ok and r.category != "cancelled" and not folder_ids([r.destination]) & good
-                and stale(r.destination, r.source, options)):
-            with contextlib.suppress(OSError):  # never keep an output made from other bytes
-                os.unlink(r.destination)
-
-
-def record(r: FileResult, key: str) -> None:
-    """Write on a new output what made it (best effort: an output without a
-    record is made again next time)."""
-    with contextlib.suppress(OSError):
-        st = os.stat(r.destination, follow_symlinks=False)
-        value = {"key": key, "stat": [st.st_size, st.st_mtime_ns], "size": [r.width, r.height]}
-        os.setxattr(r.destination, XATTR, json.dumps(value).encode(), follow_symlinks=False)

@@ -11,7 +11,6 @@ both follow these decisions, so they agree on everything but the pixels.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import os
 from dataclasses import dataclass
@@ -57,7 +56,6 @@ class Job:
     out_height: int
     orientation: int  # EXIF 1..8
     bytes_in: int
-    key: str | None = None  # incremental runs: what the output is made from
 
 
 def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
@@ -256,11 +254,9 @@ def buffered(f, im: Image.Image, head: bytes) -> bool:
     return head[end - 8 - 2 * n:end][:5] != bytes((0xFF, 0xDA, 0, 6 + 2 * n, n))
 
 
-def probe(source: str, destination: str, temp: str, s: Settings,
-          key_options: str | None = None) -> Job:
+def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
     """Open, check and decide one file (for the Go engine: the file is closed
-    again; Go opens it itself). With key_options (incremental runs), the job
-    carries the digest of its bytes and those options. Raises FileError."""
+    again; Go opens it itself). Raises FileError."""
     f, size = _files.open_source(source)
     try:
         with f:
@@ -294,8 +290,6 @@ def probe(source: str, destination: str, temp: str, s: Settings,
                             whole.load()
                     except Exception as exc:
                         raise pillow_error(exc) from None
-            if key_options is not None:
-                job = dataclasses.replace(job, key=_files.source_key(f, key_options))
             return job
     except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
         if not isinstance(exc, FileError):

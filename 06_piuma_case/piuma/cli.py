@@ -121,9 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-memory", type=_size, default=0, metavar="BYTES",
                    help="memory the files at once may use (on a cluster: each worker); "
                         "K, M, G suffixes (default: half of the memory, or of a worker's)")
-    p.add_argument("--incremental", action="store_true",
-                   help="skip the files whose output was made from the same bytes with the "
-                        "same options (a cron job's re-run)")
     p.add_argument("--cluster", metavar="ADDRESS|local|local:N", default=None,
                    help="run on a Dask cluster: local[:N] starts N worker processes here "
                         "(default one per CPU), else a scheduler's address or file")
@@ -161,9 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if not r.ok]
     bytes_in = sum(r.bytes_in for r in ok)
     bytes_out = sum(r.bytes_out for r in ok)
-    skipped = sum(r.skipped for r in ok)
     summary = {"engine": args.engine, "files": len(results), "ok": len(ok),
-               "skipped": skipped, "failed": len(failed), "bytes_in": bytes_in,
+               "failed": len(failed), "bytes_in": bytes_in,
                "bytes_out": bytes_out, "bytes_saved": bytes_in - bytes_out,
                "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
     try:
@@ -178,12 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             for r in failed:  # names relative to SRC: the line stays readable
                 print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {_printable(r.error)}")
             pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
-            up_to_date = f" ({skipped} up to date, skipped)" if args.incremental else ""
             tools = args.optimize and (args.optimizer or DEFAULT_OPTIMIZER[args.engine]) == "tools"
             how = args.engine + " engine" + (" + jpegoptim, pngquant" if tools else "")
             if args.cluster:
                 how += f", on Dask {args.cluster}"
-            print(f"{len(ok)} ok{up_to_date}, {len(failed)} failed ({how}) in {elapsed:.2f}s, CPU "
+            print(f"{len(ok)} ok, {len(failed)} failed ({how}) in {elapsed:.2f}s, CPU "
                   f"{cpu:.2f}s ({1000 * cpu / max(len(results), 1):.0f} ms a file); "
                   f"{human_bytes(bytes_in)} -> {human_bytes(bytes_out)}, "
                   f"saved {human_bytes(bytes_in - bytes_out)} ({pct:.0f}%)")

@@ -164,8 +164,6 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
                     rows = [failed(os.path.join(src, chunk[0]), os.path.join(dst, chunk[0]),
                                    "internal error", "the worker converting this file died "
                                    f"each time Dask tried it (a crash, or killed): {exc}")]
-                    if opts.incremental:  # (no task's batch saw this result)
-                        _files.remove_stale(rows, opts.output_key())
                 except (Exception, CancelledError) as exc:  # the scheduler went away, say
                     rows = [failed(os.path.join(src, n), os.path.join(dst, n), "cancelled",
                                    f"the cluster lost this file's task: {exc}") for n in chunk]
