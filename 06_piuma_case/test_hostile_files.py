@@ -251,6 +251,32 @@ def test_many_workers_and_little_memory_convert_fewer_files_at_once(engine, tmp_
     assert all(r.ok for r in run(engine, src, tmp_path / "a", max_memory=1 << 30).values())
     res = run(engine, src, tmp_path / "b", workers=64, max_memory=1 << 30)
     assert all(r.ok for r in res.values()), [r.error for r in res.values()]
+    # workers=10**6 on 2 CPUs: 8 at once (4 a CPU, as Go runs), so a 2000 x 2000
+    # JPEG decoded whole (~106 MiB) fits its 128 MiB share; it was cut for 16.
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    Image.new("RGB", (2000, 2000), "teal").save(src / "big.jpg")
+    res = run(engine, src, tmp_path / "c", workers=10**6, max_memory=1 << 30, draft=False)
+    assert all(r.ok for r in res.values()), [r.error for r in res.values()]
+
+
+@pytest.mark.parametrize("engine", ["go", pytest.param("python", marks=pytest.mark.skipif(
+    importlib.util.find_spec("imagequant") is None, reason="needs imagequant"))])
+def test_a_side_over_65535_pixels_is_too_large(engine, tmp_path):
+    """A 9 KB PNG of 1 x 1,100,000 killed the process (SIGSEGV) in the
+    imagequant wheel, quantised in a thread; 65,536 wide too is refused."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, (w, h) in {"tall.png": (1, 1_100_000), "wide.png": (65_536, 1),
+                         "longest.png": (1, 65_535)}.items():
+        Image.new("L", (w, h)).save(src / name)
+    p = subprocess.run([*CLI, src, tmp_path / "out", "--engine", engine, "--optimizer",
+                        "in-process", "--json"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, f"exit status {p.returncode}: {p.stderr[-2000:]}"  # (-11: crashed)
+    errors = {os.path.basename(f["source"]): f["error"] for f in json.loads(p.stdout)["files"]}
+    assert errors == {"tall.png": "too large: 1x1100000: a side over 65535 pixels (JPEG's own "
+                                  "limit)",
+                      "wide.png": "too large: 65536x1: a side over 65535 pixels (JPEG's own limit)",
+                      "longest.png": None}, p.stderr
 
 
 def test_cli_sizes():
@@ -626,10 +652,14 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
     bad_crc = bytearray(good)
     bad_crc[idat + 8 + n + 3] ^= 1  # IDAT's CRC only, its data intact
     (src / "idat-crc.png").write_bytes(bytes(bad_crc))
-    ihdr = bytearray(good)
-    ihdr[8 + 8 + 10] = 1  # compression method 1 (0 is the only one), CRC made good
-    ihdr[8 + 8 + 13:8 + 8 + 17] = struct.pack(">I", zlib.crc32(bytes(ihdr[12:29])))
-    (src / "ihdr-compression.png").write_bytes(bytes(ihdr))
+    # compression method 2 (0 is the only one); interlace 2 (0, 1 only), which
+    # Pillow reads as Adam7: 1 x 1, whose one pass is the plain row
+    for name, at, whole in (("compression", 10, good), ("interlace", 12,
+                                                        png(1, 1, 8, 2, b"\0abc"))):
+        ihdr = bytearray(whole)
+        ihdr[8 + 8 + at] = 2  # (its CRC made good)
+        ihdr[8 + 8 + 13:8 + 8 + 17] = struct.pack(">I", zlib.crc32(bytes(ihdr[12:29])))
+        (src / f"ihdr-{name}.png").write_bytes(bytes(ihdr))
     (src / "plte-31.png").write_bytes(png(16, 16, 8, 2, rows, png_chunk(b"PLTE", bytes(31))))
     (src / "cut-in-checksum.png").write_bytes(good[:good.index(b"IEND") - 4 - 4 - 2])
     text = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"x" * (600 << 10)))
@@ -645,6 +675,7 @@ def test_libspng_is_stricter_than_pillow_on_these_pngs(tmp_path):
     assert {n: r.error for n, r in go.items()} == {
         "idat-crc.png": "damaged: invalid chunk checksum",
         "ihdr-compression.png": "damaged: invalid compression method",
+        "ihdr-interlace.png": "damaged: invalid interlace method",
         "plte-31.png": "damaged: invalid chunk length",
         "cut-in-checksum.png": "truncated: the file ends early (end of stream)",
         "ztxt-600k.png": "damaged: reached chunk/cache limits",

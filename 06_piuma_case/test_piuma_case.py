@@ -187,6 +187,20 @@ def test_a_source_that_is_no_file_is_that_files_error(engine, tmp_path):
     assert os.listdir(dst) == ["a.jpg"]
 
 
+def test_new_output_folders_are_fsynced_in_their_parents(tmp_path, monkeypatch):
+    """dst/new/deeper made by the run: only deeper was fsynced (its renames),
+    so a crash after a run that reported success could lose new/ and all in it."""
+    src, dst = tmp_path / "src", tmp_path / "a" / "dst"
+    (src / "new" / "deeper").mkdir(parents=True)
+    shutil.copy(GOOD / "baseline.jpg", src / "new" / "deeper")
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+                        or fsync(fd))
+    assert run("python", src, dst, optimize=False)["new/deeper/baseline.jpg"].ok
+    folders = [tmp_path, tmp_path / "a", dst, dst / "new", dst / "new" / "deeper"]
+    assert set(map(str, folders)) <= set(synced), synced
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_chain_of_links_is_that_files_error(engine, tmp_path):
     """src/evil.jpg -> l0 -> l1 ... -> l2000 -> a.jpg: CPython 3.11's realpath

@@ -167,8 +167,8 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     os.fsencode).
 
     width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
-    "go" or "python". workers: files at once (0: one per CPU; at most one per
-    64 MiB of max_memory, and in Go 4 per CPU). optimize,
+    "go" or "python". workers: files at once (0: one per CPU; at most 4 per
+    CPU, and one per 64 MiB of max_memory). optimize,
     optimizer: "in-process" (optimised Huffman tables, libimagequant) or
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
     JPEG DCT scaling (Pillow's draft). max_pixels: larger images fail from
@@ -206,8 +206,10 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     handling, no progress."""
     # A share per file at once, whatever else the batch holds (a file's outcome
     # never depends on other files); 64 MiB at least: fewer at once, not none.
-    budget = opts.max_memory or _probe.default_max_memory()
-    workers = max(1, min(opts.workers or os.cpu_count() or 1, budget // (64 * _probe.MIB)))
+    # At most 4 a CPU, as the Go engine runs (more convert no faster), so
+    # that a share is not cut for workers that never run.
+    budget, cpus = opts.max_memory or _probe.default_max_memory(), os.cpu_count() or 1
+    workers = max(1, min(opts.workers or cpus, 4 * cpus, budget // (64 * _probe.MIB)))
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, budget // workers,
                                opts.draft, opts.in_process)
     if opts.engine == "go":

@@ -283,7 +283,8 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
 
 
 def makedirs(path: str) -> None:
-    """os.makedirs(path, exist_ok=True) without its recursion (a tree 1,000 deep)."""
+    """os.makedirs(path, exist_ok=True) without its recursion (a tree 1,000 deep);
+    each new folder's entry fsynced in its parent (a crash keeps the folder)."""
     missing, folder = [], path
     while not os.path.lexists(folder) and folder != os.path.dirname(folder):
         missing.append(folder)
@@ -291,6 +292,7 @@ def makedirs(path: str) -> None:
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):  # (made meanwhile: a concurrent run)
             os.mkdir(folder)
+    sync_folders({os.path.dirname(folder) for folder in missing})
     if not os.path.isdir(path):
         raise FileExistsError(errno.EEXIST, "a file is in the way", path)
 
@@ -314,8 +316,8 @@ def write_atomic(temp: str, destination: str, data: bytes) -> None:
 
 
 def sync_folders(folders: set[str]) -> None:
-    """fsync each folder once after the batch, so that the renames in it
-    survive a crash as the data does."""
+    """fsync each folder (after the batch: so that the renames in it survive
+    a crash as the data does)."""
     for folder in folders:
         with contextlib.suppress(OSError):  # (best effort: a folder gone, a FS without fsync)
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

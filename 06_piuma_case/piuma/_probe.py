@@ -23,6 +23,9 @@ from ._files import FileError
 
 #: Pillow's Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3).
 MAX_PIXELS = 89_478_485
+#: JPEG's own limit, for both formats: the imagequant wheel (2.15) crashes in a
+#: thread on a PNG of about 1,040,000 rows (8 bytes a row on an 8 MiB stack).
+MAX_SIDE = 65_535
 MIB = 1 << 20
 MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see buffered)
 HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
@@ -172,6 +175,8 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
     if w * h > s.max_pixels:
         raise FileError("too large", f"{w}x{h} = {w * h} pixels, limit is {s.max_pixels} "
                         "(max_pixels)")
+    if max(w, h) > MAX_SIDE:
+        raise FileError("too large", f"{w}x{h}: a side over {MAX_SIDE} pixels (JPEG's own limit)")
     # A real header followed by gigabytes: no image of w x h takes more than
     # 32 bytes a pixel plus its metadata, and both decoders would read it all.
     limit = 32 * w * h + 64 * MIB
