@@ -32,6 +32,7 @@ import signal
 import struct
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -296,6 +297,40 @@ def test_the_guard_header_links_from_two_translation_units(tmp_path):
               if line.endswith(" epg_go_owner_state_v2")]
     assert record, symbols
     assert all(fields[4] == "UNIQUE" for fields in record), symbols
+
+
+def test_a_glue_whose_guard_records_are_not_exported_is_refused(built, tmp_path):
+    """A version script exporting only PyInit_hello (common hardening) made
+    the guard's records LOCAL: each module its own lock and fork mark, and
+    two modules imported at once loaded two runtimes (3 runs in 8). Such a
+    glue is refused; one whose script lists the records imports."""
+    include = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig."
+                              "get_paths()['include'])"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    step = ROOT / "03_cgo_strings"
+    out = {}
+    for name, exported in (("hidden", ""), ("listed", " epg_go_owner_state_v2; "
+                                                      "epg_go_fork_state_v1;")):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(step / "libhello_core.so", folder)
+        (folder / "vs.map").write_text(f"{{ global: PyInit_hello;{exported} local: *; }};\n")
+        so = folder / ("hello" + sysconfig.get_config_var("EXT_SUFFIX"))
+        subprocess.run(["cc", "-std=gnu11", "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror",
+                        f"-I{include}", f"-I{COMMON}", f"-I{step}", "-shared",
+                        f"-Wl,--version-script={folder / 'vs.map'}", "-o", str(so),
+                        str(step / "hello.c"), "-ldl"], check=True, capture_output=True)
+        proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, "
+                               f"{str(folder)!r})\ntry:\n    import hello\n    print("
+                               "hello.say_hello('x'))\nexcept ImportError as exc:\n"
+                               "    print(exc)\n"], capture_output=True, text=True, timeout=60)
+        out[name] = proc.stdout.strip()
+    assert out == {
+        "hidden": "cannot import hello: its guard's records (epg_go_owner_state_v2, "
+                  "epg_go_fork_state_v1) are not exported, so they are this library's own "
+                  "and it cannot see another module's Go runtime (a linker version script "
+                  "with `local: *`?): list both under its `global:`",
+        "listed": "Hello x"}
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,

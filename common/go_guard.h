@@ -494,6 +494,35 @@ epg_owner_register_atfork(void)
 }
 
 /*
+ * Are the records above this library's own rather than the process's? A
+ * linker version script (`local: *`) keeps them out of the dynamic symbol
+ * table (-fvisibility=hidden does not: they are declared default): each module then gets its own lock and mark,
+ * and two modules each load a runtime. Asked of the dynamic linker: the
+ * name, looked up from this library, must lead to the record it uses.
+ */
+static int
+epg_records_private(void)
+{
+#if defined(__ELF__) && defined(__GNUC__)
+    Dl_info self;
+    if (dladdr((void *)epg_records_private, &self) == 0 || self.dli_fname == NULL)
+        return 0; /* cannot tell */
+    void *me = dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    void *program = dlopen(NULL, RTLD_LAZY);
+    int private = me != NULL && me != program && /* (a program exports nothing) */
+                  (dlsym(me, "epg_go_owner_state_v2") != (void *)&epg_go_owner_state_v2 ||
+                   dlsym(me, "epg_go_fork_state_v1") != (void *)&epg_go_fork_state_v1);
+    if (me != NULL)
+        dlclose(me); /* drops the references these dlopens took */
+    if (program != NULL)
+        dlclose(program);
+    return private;
+#else
+    return 0;
+#endif
+}
+
+/*
  * dlopen the Go library at `path` for `module`, unless another Go runtime
  * is loaded in this process; then bind `symbols` (NULL-terminated, may be
  * NULL). The same library again (a reload, another loader of the same file)
@@ -512,6 +541,13 @@ epg_go_guard_open(const char *module, const char *path,
     epg_other_search s = {0, {0, 0, NULL}, ""};
 
     *refused = 0;
+    if (epg_records_private()) {
+        epg_fmt(err, errlen, "its guard's records (epg_go_owner_state_v2, "
+                 "epg_go_fork_state_v1) are not exported, so they are this library's "
+                 "own and it cannot see another module's Go runtime (a linker version "
+                 "script with `local: *`?): list both under its `global:`");
+        return NULL;
+    }
     if (stat(path, &st) != 0) {
         epg_fmt(err, errlen, "%s: %s (run `make` in the step folder to build "
                  "the Go core)", path, strerror(errno));
