@@ -320,6 +320,49 @@ def test_a_forked_child_gets_runtime_error_not_a_hang(built, folder, module):
     assert proc.stdout.splitlines() == [FORKED, "parent ok, child 0"], proc.stdout
 
 
+# a call whose arguments the glue converts before it calls Go, F() forking
+# in the conversion (02(a) and 04 give Go the objects: a fork there is in Go)
+FORK_IN_ARGUMENT = {"newmath": "m.sum(F(), 2)", "newmath_ctypes": "m.sum(F(), 2)",
+                    "newmath_cffi_abi": "m.sum(F(), 2)", "newmath_cffi_api": "m.sum(F(), 2)",
+                    "countdown": "m.countdown(F(), 2)",
+                    "piuma._piuma": "m.run([(F(), '/n/a.jpg', '/n/.t', 1, 9, 9, 1, 9, 9, 1)])"}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.parametrize(("folder", "module"), [(f, m) for f, m in ALL_MODULES
+                                                if m in FORK_IN_ARGUMENT and "variant" not in f])
+def test_a_fork_while_the_arguments_are_converted_is_refused(built, folder, module):
+    """The fork check ran before the arguments' conversion: a child forked
+    by an __index__ (or __fspath__) went on into Go and hung. It runs last."""
+    proc = run_child(glue_only(folder, module) + textwrap.dedent(f"""
+        import os, signal, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        {A_GO_CALL[module]}  # the runtime started
+        pid = None
+        class F:
+            def __index__(self):
+                global pid
+                pid = os.fork()
+                if pid == 0:
+                    signal.alarm(20)  # (a hang: killed, and the test fails)
+                return 1
+            def __fspath__(self):
+                return "/n/s.jpg" if self.__index__() else ""
+        try:
+            {FORK_IN_ARGUMENT[module]}
+            outcome = "no error"
+        except RuntimeError as exc:
+            outcome = f"RuntimeError: {{exc}}"
+        if pid == 0:
+            os.write(1, (outcome + "\\n").encode())
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("parent:", outcome, os.waitstatus_to_exitcode(status))
+    """))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [FORKED, "parent: no error 0"], proc.stdout
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
 @pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
 def test_a_fork_during_another_threads_import_leaves_the_guard_unlocked(built):

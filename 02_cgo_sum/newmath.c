@@ -29,8 +29,6 @@ newmath_sum(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
 {
     long long a, b;
 
-    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
-        return NULL;
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "sum() takes exactly 2 arguments (%zd given)", nargs);
         return NULL;
@@ -41,6 +39,9 @@ newmath_sum(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
         return NULL;
     b = PyLong_AsLongLong(args[1]);
     if (b == -1 && PyErr_Occurred())
+        return NULL;
+    /* A fork()ed child (go_core.h); checked last: __index__ above could fork. */
+    if (epg_go_check_fork() < 0)
         return NULL;
     /* [excerpt: call-go] */
     /*
@@ -88,8 +89,6 @@ explain_bad_item(Py_ssize_t i)
 static PyObject *
 newmath_sum_list(PyObject *Py_UNUSED(module), PyObject *values)
 {
-    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
-        return NULL;
     if (!PyList_Check(values) && !PyTuple_Check(values)) {
         PyErr_Format(PyExc_TypeError,
                      "sum_list() argument must be a list or tuple of int, not %.100s",
@@ -122,6 +121,10 @@ newmath_sum_list(PyObject *Py_UNUSED(module), PyObject *values)
         }
     }
     Py_DECREF(items);
+    if (epg_go_check_fork() < 0) { /* after __index__, which could fork */
+        PyMem_Free(buf);
+        return NULL;
+    }
     long long total = 0, at = 0; /* at = 0: a failure, if Go stopped early */
     epg_go_panic panic = {NULL, NULL};
     /* One long Go call over C memory: let other Python threads run. */

@@ -164,7 +164,7 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
     ProgressObject *po = NULL;
     module_state *st = PyModule_GetState(module);
 
-    if (snapshot == NULL || epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
+    if (snapshot == NULL)
         goto done;
     if (quality < 1 || quality > 100 || workers < 1) {
         PyErr_Format(PyExc_ValueError, "quality must be in 1..100 and workers >= 1, got %d "
@@ -189,6 +189,8 @@ piuma_run(PyObject *module, PyObject *args, PyObject *kwargs)
             goto done; /* (the snapshot holds the item) */
         results[i].category = PIUMA_INTERNAL; /* until Go says otherwise */
     }
+    if (epg_go_check_fork() < 0) /* a fork()ed child (go_core.h); after __fspath__, __index__ */
+        goto done;
     piuma_options opts = {
         .quality = quality, .workers = workers, .optimize = optimize,
     };

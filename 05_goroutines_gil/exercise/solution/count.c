@@ -15,12 +15,12 @@ static PyObject *
 count_countdown(PyObject *Py_UNUSED(module), PyObject *args)
 {
     long long n, done;
-    if (epg_go_check_fork() < 0) /* a fork()ed child: go_core.h */
-        return NULL;
     if (!PyArg_ParseTuple(args, "L:countdown", &n))
         return NULL;
     if (n < 0)
         return PyErr_Format(PyExc_ValueError, "countdown() argument must be >= 0, got %lld", n);
+    if (epg_go_check_fork() < 0) /* a fork()ed child (go_core.h); after "L": __index__ */
+        return NULL;
     epg_go_panic panic = {NULL, NULL};
     /* One goroutine; no callback, so Ctrl-C waits for the end of the count.
        Go reads and writes only C integers: no Python object is touched
