@@ -500,6 +500,20 @@ def test_a_timer_signal_stops_any_number_of_workers(workers, release):
     decrements_before_stop(proc.stdout.splitlines())
 
 
+def test_a_timer_signal_stops_the_count_when_threading_was_first_imported_elsewhere():
+    """Before 3.13, threading.main_thread() is whichever thread imported
+    threading first: imported (with countdown) from another thread, the main
+    thread got no callback, and the signal waited for the count's end."""
+    proc = run_child("import _thread, sys, time\n"
+                     "_thread.start_new_thread(lambda: __import__('countdown'), ())\n"
+                     "while 'countdown' not in sys.modules or 'threading' not in "
+                     "sys.modules:\n    time.sleep(0.01)\n"
+                     "time.sleep(0.2)  # (its exec done)\n"
+                     + TIMER_CHILD.replace("WORKERS", "2").replace("RELEASE", "True"))
+    assert proc.returncode == 0, proc.stderr
+    decrements_before_stop(proc.stdout.splitlines())
+
+
 def test_ctrl_c_is_ignored_by_an_uninterruptible_call():
     child = start_sigint_child(workers=1, interruptible=False)
     child.send_signal(signal.SIGINT)
