@@ -118,6 +118,10 @@ def test_no_go_module_in_a_subinterpreter(built, folder, module):
     Go-backed module loads in a subinterpreter at all (Python 3.12+ refuses
     from the module's Py_mod_multiple_interpreters slot, 3.10/3.11 from its
     exec slot); the main interpreter can still import it afterwards."""
+    if module == "newmath_cffi_api" and sys.version_info[:2] == (3, 12):
+        pytest.skip("cffi on CPython 3.12: a module refused by an isolated subinterpreter "
+                    "leaves cffi state that aborts the main interpreter later (double free; "
+                    "reproduced without this repository's code)")
     path = str(ROOT / folder)
     package = module.rpartition(".")[0]
     inside = textwrap.dedent(f"""
@@ -151,8 +155,13 @@ def test_no_go_module_in_a_subinterpreter(built, folder, module):
     """)
     assert proc.returncode == 0, proc.stderr
     refusal, runtimes, main = proc.stdout.splitlines()
+    # 3.12+ subinterpreters are isolated: ctypes (3.12) and cffi refuse them
+    # before the loader's own check runs; either way nothing loads.
+    first = {"newmath_ctypes": ["_ctypes"], "newmath_cffi_abi": ["_cffi_backend"],
+             "newmath_cffi_api": ["_newmath_cffi", "_cffi_backend"]}.get(module, [])
     assert refusal in (
-        f"ImportError: module {module} does not support loading in subinterpreters",
+        *(f"ImportError: module {m} does not support loading in subinterpreters"
+          for m in (module, *first)),
         f"ImportError: cannot import {module} in a subinterpreter: its Go runtime and its "
         f"state are per process, shared by every interpreter; import {module} in the main "
         "interpreter")

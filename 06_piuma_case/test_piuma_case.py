@@ -259,7 +259,7 @@ def test_a_signal_to_the_group_finishes_or_stops_the_tools(tmp_path, signum):
     bin_dir, src = tmp_path / "bin", tmp_path / "src"
     bin_dir.mkdir()
     src.mkdir()
-    slow = 2 if signum == signal.SIGINT else 600
+    slow = 5 if signum == signal.SIGINT else 600  # (5 s: the signal lands in the first file)
     for tool in ("jpegoptim", "pngquant"):  # jpegoptim's way with SIGINT, and slow
         (bin_dir / tool).write_text(f"#!/bin/sh\ntrap 'exit 1' INT\necho $$ > {tmp_path}/pid\n"
                                     f"sleep {slow} & wait $!\nexec cat\n")
