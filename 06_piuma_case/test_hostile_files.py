@@ -300,9 +300,9 @@ def long_png(w: int, h: int) -> bytes:
 def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
     """The estimate max_memory is checked against (piuma/_probe.py,
     memory_needed) is above each engine's peak, file by file, in a fresh
-    process each: noise photos and the thinnest shapes (an 89,000,000 x 1
-    line fitted in 300: the weight tables alone took 1.6 GB before both
-    engines box-reduced first). Progressive JPEGs with draft too: libjpeg
+    process each: noise photos and the thinnest shapes (65,535 x 1, the
+    longest side; an 89,000,000 x 1 line's weight tables took 1.6 GB before
+    both engines box-reduced first). Progressive JPEGs with draft too: libjpeg
     keeps the whole image's coefficients at full size (a 6000 x 6000 4:4:4
     one took 216 MiB against an estimate of 40 before they were counted)."""
     rng = np.random.default_rng(10)
@@ -313,8 +313,8 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
     noise.convert("CMYK").save(src / "cmyk.jpg", quality=90)
     Image.fromarray(rng.integers(0, 256, (1000, 1500, 4), dtype=np.uint8)).save(src / "rgba.png")
     Image.fromarray(rng.integers(0, 65536, (1000, 1500), dtype=np.uint16)).save(src / "gray16.png")
-    (src / "line.png").write_bytes(long_png(89_000_000, 1))
-    (src / "tower.png").write_bytes(long_png(1, 30_000_000))
+    (src / "line.png").write_bytes(long_png(65_535, 1))
+    (src / "tower.png").write_bytes(long_png(1, 65_535))
     y, x = np.mgrid[0:6000, 0:6000]  # smooth: quick to encode, small on disk
     Image.fromarray(np.stack([x // 24 % 256, y // 24 % 256, (x + y) // 48 % 256], -1).astype(
         np.uint8)).save(src / "progressive444-draft.jpg", quality=90, progressive=True,

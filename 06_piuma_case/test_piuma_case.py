@@ -234,6 +234,44 @@ def test_a_chain_of_links_in_dst_is_that_folders_error(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("how", ["replaced", "rewritten"])
+def test_a_source_changed_after_its_probe_is_not_converted_with_its_old_decisions(
+        engine, how, tmp_path, monkeypatch):
+    """A 64x64 photo with EXIF orientation 6, swapped after the probe for an
+    upright one of the same size: written turned by the old orientation, and
+    "ok". A source not the file probed (another inode, or written since) is
+    now "unreadable", its output removed; the other files are untouched."""
+    from piuma import _probe
+
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    turned = Image.new("RGB", (64, 64), "red")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned.save(src / "zz.jpg", exif=exif.tobytes())
+    shutil.copy(GOOD / "baseline.jpg", src / "a.jpg")
+    real_probe = _probe.probe
+
+    def probe_then_swap(source, *args):
+        job = real_probe(source, *args)
+        if source.endswith("zz.jpg"):  # an upload replaced just after its probe
+            upright = tmp_path / "upright.jpg"
+            Image.new("RGB", (64, 64), "blue").save(upright if how == "replaced" else source)
+            if how == "replaced":
+                os.replace(upright, source)
+            else:  # (the same inode, written again: its mtime moves on)
+                os.utime(source, ns=(0, job.stamp[3] + 1))
+        return job
+
+    monkeypatch.setattr(_probe, "probe", probe_then_swap)
+    res = run(engine, src, dst, optimize=False)
+    assert res["zz.jpg"].error == "unreadable: the file changed while it was converted"
+    assert not (dst / "zz.jpg").exists()
+    assert res["a.jpg"].ok
+    assert (dst / "a.jpg").is_file()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_source_linked_to_its_own_output_leaves_it_alone(engine, tmp_path):
     """A source that is now a link to its own output: "the source is in dst",
     and that output (also the source) is neither read as an input nor touched."""

@@ -275,9 +275,11 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             early[0] += 1
     try:
-        for i, r in zip(where, engine(jobs), strict=True):  # Go: one call
+        for i, job, r in zip(where, jobs, engine(jobs), strict=True):  # Go: one call
             results[i] = r
             # [/excerpt: batch]
+            if r.ok and not _files.same_file(job.source, job.stamp):
+                results[i] = _files.withdraw(r)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
     return results  # type: ignore[return-value]

@@ -11,6 +11,7 @@ both follow these decisions, so they agree on everything but the pixels.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class Job:
     out_height: int
     orientation: int  # EXIF 1..8
     bytes_in: int
+    stamp: tuple[int, ...] = ()  # the file probed: device, inode, size, mtime (ns)
 
 
 def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
@@ -263,6 +265,7 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
     """Open, check and decide one file (for the Go engine: the file is closed
     again; Go opens it itself). Raises FileError."""
     f, size = _files.open_source(source)
+    st = os.fstat(f.fileno())
     try:
         with f:
             # Pillow reads HEADER_LIMIT bytes at most: it scans junk between JPEG
@@ -295,7 +298,8 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
                             whole.load()
                     except Exception as exc:
                         raise pillow_error(exc) from None
-            return job
+            return dataclasses.replace(job, stamp=(st.st_dev, st.st_ino, st.st_size,
+                                                   st.st_mtime_ns))
     except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
         if not isinstance(exc, FileError):
             exc = FileError("internal error", f"{type(exc).__name__}: {exc}")
