@@ -302,35 +302,40 @@ def test_the_guard_header_links_from_two_translation_units(tmp_path):
 def test_a_glue_whose_guard_records_are_not_exported_is_refused(built, tmp_path):
     """A version script exporting only PyInit_hello (common hardening) made
     the guard's records LOCAL: each module its own lock and fork mark, and
-    two modules imported at once loaded two runtimes (3 runs in 8). Such a
-    glue is refused; one whose script lists the records imports."""
+    two modules imported at once loaded two runtimes (3 runs in 8); gold's
+    --no-gnu-unique made them GLOBAL, each library's own too. Such a glue is
+    refused; one whose script lists the records imports."""
     include = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig."
                               "get_paths()['include'])"], capture_output=True, text=True,
                              check=True).stdout.strip()
     step = ROOT / "03_cgo_strings"
     out = {}
-    for name, exported in (("hidden", ""), ("listed", " epg_go_owner_state_v2; "
-                                                      "epg_go_fork_state_v1;")):
+    listed = "{ global: PyInit_hello; epg_go_owner_state_v2; epg_go_fork_state_v1; local: *; };"
+    builds = {"hidden": ["-Wl,--version-script=VS"], "listed": ["-Wl,--version-script=VS"]}
+    if shutil.which("ld.gold"):  # (binutils') gold can make them plain GLOBAL
+        builds["gold-global"] = ["-fuse-ld=gold", "-Wl,--no-gnu-unique"]
+    for name, flags in builds.items():
         folder = tmp_path / name
         folder.mkdir()
         shutil.copy(step / "libhello_core.so", folder)
-        (folder / "vs.map").write_text(f"{{ global: PyInit_hello;{exported} local: *; }};\n")
+        (folder / "vs.map").write_text(listed if name == "listed" else
+                                       "{ global: PyInit_hello; local: *; };")
         so = folder / ("hello" + sysconfig.get_config_var("EXT_SUFFIX"))
         subprocess.run(["cc", "-std=gnu11", "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror",
                         f"-I{include}", f"-I{COMMON}", f"-I{step}", "-shared",
-                        f"-Wl,--version-script={folder / 'vs.map'}", "-o", str(so),
+                        *(f.replace("VS", str(folder / "vs.map")) for f in flags), "-o", str(so),
                         str(step / "hello.c"), "-ldl"], check=True, capture_output=True)
         proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, "
                                f"{str(folder)!r})\ntry:\n    import hello\n    print("
                                "hello.say_hello('x'))\nexcept ImportError as exc:\n"
                                "    print(exc)\n"], capture_output=True, text=True, timeout=60)
         out[name] = proc.stdout.strip()
-    assert out == {
-        "hidden": "cannot import hello: its guard's records (epg_go_owner_state_v2, "
-                  "epg_go_fork_state_v1) are not exported, so they are this library's own "
-                  "and it cannot see another module's Go runtime (a linker version script "
-                  "with `local: *`?): list both under its `global:`",
-        "listed": "Hello x"}
+    refused = ("cannot import hello: its guard's records (epg_go_owner_state_v2, "
+               "epg_go_fork_state_v1) are not the process's, so they are this library's own "
+               "and it cannot see another module's Go runtime: they must be exported "
+               "STB_GNU_UNIQUE (a linker version script lists both under `global:`; gold "
+               "without --no-gnu-unique)")
+    assert out == {name: "Hello x" if name == "listed" else refused for name in builds}
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,

@@ -247,13 +247,13 @@ def test_many_workers_and_little_memory_convert_fewer_files_at_once(engine, tmp_
     src.mkdir()
     for i in range(3):
         shutil.copy(GOOD / "baseline.jpg", src / f"{i}.jpg")
-    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(piuma, "_cpus", lambda: 64)
     assert all(r.ok for r in run(engine, src, tmp_path / "a", max_memory=1 << 30).values())
     res = run(engine, src, tmp_path / "b", workers=64, max_memory=1 << 30)
     assert all(r.ok for r in res.values()), [r.error for r in res.values()]
     # workers=10**6 on 2 CPUs: 8 at once (4 a CPU, as Go runs), so a 2000 x 2000
     # JPEG decoded whole (~106 MiB) fits its 128 MiB share; it was cut for 16.
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(piuma, "_cpus", lambda: 2)  # (taskset -c 0,1: Go's GOMAXPROCS 2)
     Image.new("RGB", (2000, 2000), "teal").save(src / "big.jpg")
     res = run(engine, src, tmp_path / "c", workers=10**6, max_memory=1 << 30, draft=False)
     assert all(r.ok for r in res.values()), [r.error for r in res.values()]

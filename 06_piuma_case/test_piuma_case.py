@@ -239,8 +239,8 @@ def test_a_source_changed_after_its_probe_is_not_converted_with_its_old_decision
         engine, how, tmp_path, monkeypatch):
     """A 64x64 photo with EXIF orientation 6, swapped after the probe for an
     upright one of the same size: written turned by the old orientation, and
-    "ok". A source not the file probed (another inode, or written since) is
-    now "unreadable", its output removed; the other files are untouched."""
+    "ok". Each engine now checks that the file it opens is the one probed
+    (device, inode, size, mtime): else "unreadable", and nothing written."""
     from piuma import _probe
 
     src, dst = tmp_path / "src", tmp_path / "out"
@@ -265,7 +265,7 @@ def test_a_source_changed_after_its_probe_is_not_converted_with_its_old_decision
 
     monkeypatch.setattr(_probe, "probe", probe_then_swap)
     res = run(engine, src, dst, optimize=False)
-    assert res["zz.jpg"].error == "unreadable: the file changed while it was converted"
+    assert res["zz.jpg"].error == "unreadable: the file changed since it was probed"
     assert not (dst / "zz.jpg").exists()
     assert res["a.jpg"].ok
     assert (dst / "a.jpg").is_file()

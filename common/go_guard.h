@@ -494,24 +494,38 @@ epg_owner_register_atfork(void)
 }
 
 /*
- * Are the records above this library's own rather than the process's? A
- * linker version script (`local: *`) keeps them out of the dynamic symbol
- * table (-fvisibility=hidden does not: they are declared default): each module then gets its own lock and mark,
- * and two modules each load a runtime. Asked of the dynamic linker: the
- * name, looked up from this library, must lead to the record it uses.
+ * Are the records above this library's own rather than the process's? They
+ * are shared only as STB_GNU_UNIQUE symbols of the dynamic symbol table: a
+ * linker version script (`local: *`) hides them, gold's --no-gnu-unique
+ * makes them plain GLOBAL, and each module then gets its own lock and mark
+ * (two modules each load a runtime). Asked of the dynamic linker: the record
+ * this code uses must be a UNIQUE symbol of that name. (-fvisibility=hidden
+ * keeps them: they are declared default.)
  */
+#if defined(__ELF__) && defined(__GNUC__) && defined(__GLIBC__)
+static int
+epg_record_shared(void *record, const char *name)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    return dladdr1(record, &info, (void **)&sym, RTLD_DL_SYMENT) != 0 && sym != NULL &&
+           info.dli_sname != NULL && strcmp(info.dli_sname, name) == 0 &&
+           ELF64_ST_BIND(sym->st_info) == STB_GNU_UNIQUE; /* (ELF32's is the same) */
+}
+#endif
+
 static int
 epg_records_private(void)
 {
-#if defined(__ELF__) && defined(__GNUC__)
+#if defined(__ELF__) && defined(__GNUC__) && defined(__GLIBC__)
     Dl_info self;
     if (dladdr((void *)epg_records_private, &self) == 0 || self.dli_fname == NULL)
         return 0; /* cannot tell */
     void *me = dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
     void *program = dlopen(NULL, RTLD_LAZY);
     int private = me != NULL && me != program && /* (a program exports nothing) */
-                  (dlsym(me, "epg_go_owner_state_v2") != (void *)&epg_go_owner_state_v2 ||
-                   dlsym(me, "epg_go_fork_state_v1") != (void *)&epg_go_fork_state_v1);
+                  (!epg_record_shared(&epg_go_owner_state_v2, "epg_go_owner_state_v2") ||
+                   !epg_record_shared(&epg_go_fork_state_v1, "epg_go_fork_state_v1"));
     if (me != NULL)
         dlclose(me); /* drops the references these dlopens took */
     if (program != NULL)
@@ -543,9 +557,10 @@ epg_go_guard_open(const char *module, const char *path,
     *refused = 0;
     if (epg_records_private()) {
         epg_fmt(err, errlen, "its guard's records (epg_go_owner_state_v2, "
-                 "epg_go_fork_state_v1) are not exported, so they are this library's "
-                 "own and it cannot see another module's Go runtime (a linker version "
-                 "script with `local: *`?): list both under its `global:`");
+                 "epg_go_fork_state_v1) are not the process's, so they are this library's "
+                 "own and it cannot see another module's Go runtime: they must be exported "
+                 "STB_GNU_UNIQUE (a linker version script lists both under `global:`; "
+                 "gold without --no-gnu-unique)");
         return NULL;
     }
     if (stat(path, &st) != 0) {

@@ -45,7 +45,8 @@ func PiumaRun(jobs *C.piuma_job, n C.size_t, o *C.piuma_options, progress *C.piu
 		js[i] = engine.Job{Source: C.GoString(j.source), Destination: C.GoString(j.destination),
 			Temp: C.GoString(j.temp), Format: engine.Format(j.format),
 			Width: int(j.width), Height: int(j.height), Scale: int(j.scale),
-			OutWidth: int(j.out_width), OutHeight: int(j.out_height), Orientation: int(j.orientation)}
+			OutWidth: int(j.out_width), OutHeight: int(j.out_height), Orientation: int(j.orientation),
+			Stamp: [4]uint64{uint64(j.stamp[0]), uint64(j.stamp[1]), uint64(j.stamp[2]), uint64(j.stamp[3])}}
 	}
 	opts := engine.Options{Quality: int(o.quality), Workers: int(o.workers),
 		Optimize: o.optimize != 0}

@@ -39,6 +39,9 @@ func convert(job *Job, opts *Options) Result {
 			return fail(Unreadable, "not a regular file")
 		} else if r.BytesIn = fi.Size(); r.BytesIn == 0 {
 			return fail(Empty, "empty file")
+		} else if st := fi.Sys().(*syscall.Stat_t); job.Stamp != [4]uint64{} && job.Stamp !=
+			[4]uint64{st.Dev, st.Ino, uint64(st.Size), uint64(st.Mtim.Nano())} {
+			return errChanged // replaced or written since its probe: its decisions are another file's
 		}
 		m, err := decode(f, job) // the decoders check the size the probe saw
 		if err == nil {

@@ -38,6 +38,13 @@ _INT32, _INT64 = 2**31 - 1, 2**63 - 1
 __version__ = "0.10.0"
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity: taskset, a container's
+    cpuset), as Go's GOMAXPROCS counts them."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
 def _int(name: str, value: object, minimum: int, maximum: int, hint: str = "") -> None:
     _type(name, value, int, "an int")
     if not minimum <= value <= maximum:  # type: ignore[operator]
@@ -167,8 +174,8 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     os.fsencode).
 
     width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
-    "go" or "python". workers: files at once (0: one per CPU; at most 4 per
-    CPU, and one per 64 MiB of max_memory). optimize,
+    "go" or "python". workers: files at once (0: one per CPU it may use; at
+    most 4 per such CPU, and one per 64 MiB of max_memory). optimize,
     optimizer: "in-process" (optimised Huffman tables, libimagequant) or
     "tools" (jpegoptim and pngquant, the Python engine's default). draft:
     JPEG DCT scaling (Pillow's draft). max_pixels: larger images fail from
@@ -208,7 +215,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
     # never depends on other files); 64 MiB at least: fewer at once, not none.
     # At most 4 a CPU, as the Go engine runs (more convert no faster), so
     # that a share is not cut for workers that never run.
-    budget, cpus = opts.max_memory or _probe.default_max_memory(), os.cpu_count() or 1
+    budget, cpus = opts.max_memory or _probe.default_max_memory(), _cpus()
     workers = max(1, min(opts.workers or cpus, 4 * cpus, budget // (64 * _probe.MIB)))
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, budget // workers,
                                opts.draft, opts.in_process)
@@ -220,7 +227,7 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             rows = _piuma.run([(j.source, j.destination, j.temp, 1 if j.format == "JPEG" else 2,
                                 j.width, j.height, j.scale, j.out_width, j.out_height,
-                                j.orientation) for j in jobs],
+                                j.orientation, j.stamp) for j in jobs],
                               quality=opts.quality, workers=workers,
                               optimize=opts.optimize, progress=prog)
             return [FileResult(j.source, j.destination,
@@ -275,11 +282,9 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
             results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
             early[0] += 1
     try:
-        for i, job, r in zip(where, jobs, engine(jobs), strict=True):  # Go: one call
+        for i, r in zip(where, engine(jobs), strict=True):  # Go: one call
             results[i] = r
             # [/excerpt: batch]
-            if r.ok and not _files.same_file(job.source, job.stamp):
-                results[i] = _files.withdraw(r)
     finally:
         _files.sync_folders({os.path.join(dst, f) for f in folders})
     return results  # type: ignore[return-value]

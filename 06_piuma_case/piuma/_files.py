@@ -327,25 +327,6 @@ def sync_folders(folders: set[str]) -> None:
                 os.close(fd)
 
 
-def same_file(path: str, stamp: tuple[int, ...]) -> bool:
-    """Whether path is still the file stamp (device, inode, size, mtime) was
-    taken of: not replaced, not written since."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == stamp
-
-
-def withdraw(r: FileResult) -> FileResult:
-    """A converted file whose source changed during the batch: the output
-    may mix the probe's decisions (orientation) with other bytes. It goes."""
-    with contextlib.suppress(OSError):
-        os.unlink(r.destination)
-    return failed(r.source, r.destination, "unreadable", "the file changed while it was "
-                  "converted", r.bytes_in)
-
-
 def open_source(path: str) -> tuple[object, int]:
     """A source opened for reading, binary, and its size. O_NONBLOCK: a FIFO
     named like an image (or swapped in) cannot block the open; fstat then

@@ -7,8 +7,9 @@
  *   run(jobs, *, quality=85, workers=1, optimize=False, progress=None)
  *       -> list of tuples
  *     jobs: a list of (source, destination, temp, format, width, height,
- *       scale, out_width, out_height, orientation) tuples, as piuma._probe
- *       decided them (format: 1 JPEG, 2 PNG); the results come back in the
+ *       scale, out_width, out_height, orientation[, stamp]) tuples, as
+ *       piuma._probe decided them (format: 1 JPEG, 2 PNG; stamp: the file
+ *       probed, which Go checks it opens: device, inode, size, mtime_ns); the results come back in the
  *       same order: (category, details or None, bytes_in, bytes_out, width,
  *       height, seconds), category 0 when the file succeeded.
  *   Progress(): a done counter the batch updates while it runs (read it from
@@ -99,12 +100,14 @@ parse_job(PyObject *item, piuma_job *job, PyObject **keep)
         PyErr_SetString(PyExc_TypeError, "a job is a tuple");
         return -1;
     }
-    if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii;a job is (source, destination, temp, format, "
-                          "width, height, scale, out_width, out_height, orientation)",
+    if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii|(KKKK);a job is (source, destination, temp, "
+                          "format, width, height, scale, out_width, out_height, orientation"
+                          "[, (device, inode, size, mtime_ns)])",
                           PyUnicode_FSConverter, &keep[0], PyUnicode_FSConverter, &keep[1],
                           PyUnicode_FSConverter, &keep[2], &job->format, &job->width,
                           &job->height, &job->scale, &job->out_width, &job->out_height,
-                          &job->orientation))
+                          &job->orientation, &job->stamp[0], &job->stamp[1], &job->stamp[2],
+                          &job->stamp[3]))
         return -1;
     job->source = PyBytes_AsString(keep[0]);
     job->destination = PyBytes_AsString(keep[1]);

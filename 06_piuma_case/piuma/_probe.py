@@ -62,6 +62,11 @@ class Job:
     bytes_in: int
     stamp: tuple[int, ...] = ()  # the file probed: device, inode, size, mtime (ns)
 
+    def same_file(self, f) -> bool:
+        """Whether open file f is the one probed (the engines check before decoding)."""
+        st = os.fstat(f.fileno())
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self.stamp
+
 
 def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
     """Output size of a w x h image inside max_w x max_h (0: no bound): keeps

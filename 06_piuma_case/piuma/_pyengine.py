@@ -48,7 +48,7 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
     f, size = open_source(job.source)
     with f, _probe.open_image(f, size) as im:
         fmt = "JPEG" if im.format == "MPO" else im.format
-        if (fmt, im.size) != (job.format, (job.width, job.height)):
+        if (fmt, im.size) != (job.format, (job.width, job.height)) or not job.same_file(f):
             raise FileError("unreadable", "the file changed since it was probed")
         if job.scale > 1:
             im.draft(None, (2 * job.out_width, 2 * job.out_height))
