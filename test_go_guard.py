@@ -312,8 +312,17 @@ def test_a_glue_whose_guard_records_are_not_exported_is_refused(built, tmp_path)
     out = {}
     listed = "{ global: PyInit_hello; epg_go_owner_state_v2; epg_go_fork_state_v1; local: *; };"
     builds = {"hidden": ["-Wl,--version-script=VS"], "listed": ["-Wl,--version-script=VS"]}
-    if shutil.which("ld.gold"):  # (binutils') gold can make them plain GLOBAL
+    if shutil.which("ld.gold"):  # (binutils') gold: plain GLOBAL, or bound to its own copy
         builds["gold-global"] = ["-fuse-ld=gold", "-Wl,--no-gnu-unique"]
+        builds["gold-bsymbolic"] = ["-fuse-ld=gold", "-Wl,-Bsymbolic"]
+    # Another library of the process uses the records first (as a glue imported
+    # before would): a -Bsymbolic glue's code then uses a copy of its own.
+    (tmp_path / "holder.c").write_text(
+        '#include "go_guard.h"\nvoid *held(void) { return &epg_go_owner_state_v2; }\n'
+        'void *mark(void) { return &epg_go_fork_state_v1; }\n')
+    subprocess.run(["cc", "-std=gnu11", "-O2", "-fPIC", "-shared", f"-I{COMMON}", "-o",
+                    str(tmp_path / "holder.so"), str(tmp_path / "holder.c"), "-ldl"],
+                   check=True, capture_output=True)
     for name, flags in builds.items():
         folder = tmp_path / name
         folder.mkdir()
@@ -325,16 +334,18 @@ def test_a_glue_whose_guard_records_are_not_exported_is_refused(built, tmp_path)
                         f"-I{include}", f"-I{COMMON}", f"-I{step}", "-shared",
                         *(f.replace("VS", str(folder / "vs.map")) for f in flags), "-o", str(so),
                         str(step / "hello.c"), "-ldl"], check=True, capture_output=True)
-        proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, "
-                               f"{str(folder)!r})\ntry:\n    import hello\n    print("
+        proc = subprocess.run([sys.executable, "-c", f"import ctypes, sys; sys.path.insert(0, "
+                               f"{str(folder)!r})\nctypes.CDLL({str(tmp_path / 'holder.so')!r})"
+                               "\ntry:\n    import hello\n    print("
                                "hello.say_hello('x'))\nexcept ImportError as exc:\n"
                                "    print(exc)\n"], capture_output=True, text=True, timeout=60)
         out[name] = proc.stdout.strip()
     refused = ("cannot import hello: its guard's records (epg_go_owner_state_v2, "
                "epg_go_fork_state_v1) are not the process's, so they are this library's own "
                "and it cannot see another module's Go runtime: they must be exported "
-               "STB_GNU_UNIQUE (a linker version script lists both under `global:`; gold "
-               "without --no-gnu-unique)")
+               "STB_GNU_UNIQUE and used through the dynamic linker (a version script lists "
+               "both under `global:`; not gold's --no-gnu-unique nor gold's or lld's "
+               "-Bsymbolic)")
     assert out == {name: "Hello x" if name == "listed" else refused for name in builds}
 
 

@@ -523,9 +523,13 @@ epg_records_private(void)
         return 0; /* cannot tell */
     void *me = dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
     void *program = dlopen(NULL, RTLD_LAZY);
+    /* UNIQUE, and the copy the dynamic linker gives for the name is the one
+     * this code uses (gold's or lld's -Bsymbolic bind the code to its own) */
     int private = me != NULL && me != program && /* (a program exports nothing) */
                   (!epg_record_shared(&epg_go_owner_state_v2, "epg_go_owner_state_v2") ||
-                   !epg_record_shared(&epg_go_fork_state_v1, "epg_go_fork_state_v1"));
+                   !epg_record_shared(&epg_go_fork_state_v1, "epg_go_fork_state_v1") ||
+                   dlsym(me, "epg_go_owner_state_v2") != (void *)&epg_go_owner_state_v2 ||
+                   dlsym(me, "epg_go_fork_state_v1") != (void *)&epg_go_fork_state_v1);
     if (me != NULL)
         dlclose(me); /* drops the references these dlopens took */
     if (program != NULL)
@@ -559,8 +563,9 @@ epg_go_guard_open(const char *module, const char *path,
         epg_fmt(err, errlen, "its guard's records (epg_go_owner_state_v2, "
                  "epg_go_fork_state_v1) are not the process's, so they are this library's "
                  "own and it cannot see another module's Go runtime: they must be exported "
-                 "STB_GNU_UNIQUE (a linker version script lists both under `global:`; "
-                 "gold without --no-gnu-unique)");
+                 "STB_GNU_UNIQUE and used through the dynamic linker (a version script "
+                 "lists both under `global:`; not gold's --no-gnu-unique nor gold's or "
+                 "lld's -Bsymbolic)");
         return NULL;
     }
     if (stat(path, &st) != 0) {

@@ -39,7 +39,7 @@ typedef struct {
     int32_t scale;           /* JPEG: decode at 1/scale (1, 2, 4 or 8) */
     int32_t out_width, out_height; /* resize target, in the stored orientation */
     int32_t orientation;     /* EXIF 1..8: applied after the resize */
-    uint64_t stamp[4];       /* the file probed: device, inode, size, mtime ns (0s: unchecked) */
+    uint64_t stamp[4];       /* the file probed: device, inode, size, ctime ns (0s: unchecked) */
 } piuma_job;
 
 /* Batch settings. */

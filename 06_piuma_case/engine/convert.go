@@ -21,6 +21,18 @@ func fail(cat Category, format string, a ...any) error {
 
 var errChanged = fail(Unreadable, "the file changed since it was probed")
 
+// unchanged says whether f is still the file probed: its stamp (device,
+// inode, size, ctime; zeros: not checked). Any write moves the ctime, and
+// nothing sets it back; the probe's decisions (orientation) are that file's.
+func unchanged(f *os.File, stamp [4]uint64) bool {
+	fi, err := f.Stat()
+	if stamp == [4]uint64{} || err != nil {
+		return err == nil
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return stamp == [4]uint64{st.Dev, st.Ino, uint64(st.Size), uint64(st.Ctim.Nano())}
+}
+
 // convert is one job (checked by the glue, parse_job): open, decode, resize,
 // orient, encode, optimise, write.
 func convert(job *Job, opts *Options) Result {
@@ -39,11 +51,14 @@ func convert(job *Job, opts *Options) Result {
 			return fail(Unreadable, "not a regular file")
 		} else if r.BytesIn = fi.Size(); r.BytesIn == 0 {
 			return fail(Empty, "empty file")
-		} else if st := fi.Sys().(*syscall.Stat_t); job.Stamp != [4]uint64{} && job.Stamp !=
-			[4]uint64{st.Dev, st.Ino, uint64(st.Size), uint64(st.Mtim.Nano())} {
-			return errChanged // replaced or written since its probe: its decisions are another file's
+		} else if !unchanged(f, job.Stamp) { // replaced or written since its probe
+			return errChanged
 		}
-		m, err := decode(f, job) // the decoders check the size the probe saw
+		m, err := decode(f, job)                    // the decoders check the size the probe saw
+		if err == nil && !unchanged(f, job.Stamp) { // written while it was decoded
+			m.free()
+			err = errChanged
+		}
 		if err == nil {
 			m, err = resize(m, job.OutWidth, job.OutHeight)
 		}

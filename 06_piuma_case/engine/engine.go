@@ -32,7 +32,7 @@ type Job struct {
 	Scale                     int       // JPEG: decode at 1/Scale (1, 2, 4 or 8)
 	OutWidth, OutHeight       int       // the resize target, in the stored orientation
 	Orientation               int       // EXIF 1..8, applied after the resize
-	Stamp                     [4]uint64 // the file probed: device, inode, size, mtime ns (0s: unchecked)
+	Stamp                     [4]uint64 // the file probed: device, inode, size, ctime ns (0s: unchecked)
 }
 
 // Options of a batch.

@@ -40,7 +40,8 @@ __version__ = "0.10.0"
 
 def _cpus() -> int:
     """The CPUs this process may run on (its affinity: taskset, a container's
-    cpuset), as Go's GOMAXPROCS counts them."""
+    cpuset), as Go's GOMAXPROCS counts them (which a GOMAXPROCS variable or a
+    cgroup CPU limit can lower: the share is then smaller than it could be)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 

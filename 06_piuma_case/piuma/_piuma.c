@@ -9,7 +9,7 @@
  *     jobs: a list of (source, destination, temp, format, width, height,
  *       scale, out_width, out_height, orientation[, stamp]) tuples, as
  *       piuma._probe decided them (format: 1 JPEG, 2 PNG; stamp: the file
- *       probed, which Go checks it opens: device, inode, size, mtime_ns); the results come back in the
+ *       probed, which Go checks it reads: device, inode, size, ctime_ns); the results come back in the
  *       same order: (category, details or None, bytes_in, bytes_out, width,
  *       height, seconds), category 0 when the file succeeded.
  *   Progress(): a done counter the batch updates while it runs (read it from
@@ -102,7 +102,7 @@ parse_job(PyObject *item, piuma_job *job, PyObject **keep)
     }
     if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii|(KKKK);a job is (source, destination, temp, "
                           "format, width, height, scale, out_width, out_height, orientation"
-                          "[, (device, inode, size, mtime_ns)])",
+                          "[, (device, inode, size, ctime_ns)])",
                           PyUnicode_FSConverter, &keep[0], PyUnicode_FSConverter, &keep[1],
                           PyUnicode_FSConverter, &keep[2], &job->format, &job->width,
                           &job->height, &job->scale, &job->out_width, &job->out_height,

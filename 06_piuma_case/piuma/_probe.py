@@ -60,12 +60,13 @@ class Job:
     out_height: int
     orientation: int  # EXIF 1..8
     bytes_in: int
-    stamp: tuple[int, ...] = ()  # the file probed: device, inode, size, mtime (ns)
+    stamp: tuple[int, ...] = ()  # the file probed: device, inode, size, ctime (ns)
 
     def same_file(self, f) -> bool:
-        """Whether open file f is the one probed (the engines check before decoding)."""
+        """Whether open file f is still the one probed. The engines check before
+        and after decoding: any write moves the ctime, and nothing sets it back."""
         st = os.fstat(f.fileno())
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self.stamp
+        return (st.st_dev, st.st_ino, st.st_size, st.st_ctime_ns) == self.stamp
 
 
 def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
@@ -304,7 +305,7 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
                     except Exception as exc:
                         raise pillow_error(exc) from None
             return dataclasses.replace(job, stamp=(st.st_dev, st.st_ino, st.st_size,
-                                                   st.st_mtime_ns))
+                                                   st.st_ctime_ns))
     except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
         if not isinstance(exc, FileError):
             exc = FileError("internal error", f"{type(exc).__name__}: {exc}")

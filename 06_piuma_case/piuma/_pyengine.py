@@ -45,11 +45,15 @@ def _output_mode(im: Image.Image) -> Image.Image:
 
 def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
     """Encoded output, width, height, for one probed file."""
+    changed = FileError("unreadable", "the file changed since it was probed")
     f, size = open_source(job.source)
+    if not job.same_file(f):  # replaced or written since its probe (as Go checks)
+        f.close()
+        raise changed
     with f, _probe.open_image(f, size) as im:
         fmt = "JPEG" if im.format == "MPO" else im.format
-        if (fmt, im.size) != (job.format, (job.width, job.height)) or not job.same_file(f):
-            raise FileError("unreadable", "the file changed since it was probed")
+        if (fmt, im.size) != (job.format, (job.width, job.height)):
+            raise changed
         if job.scale > 1:
             im.draft(None, (2 * job.out_width, 2 * job.out_height))
         if fmt == "JPEG":
@@ -70,6 +74,8 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
             raise
         except Exception as exc:  # OSError, SyntaxError, ValueError...: a broken stream
             raise _probe.pillow_error(exc) from None
+        if not job.same_file(f):  # written while it was decoded
+            raise changed
         im.info = info
         im = _output_mode(im)
     if im.size != (job.out_width, job.out_height):
