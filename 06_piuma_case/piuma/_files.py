@@ -327,8 +327,15 @@ def sync_folders(folders: set[str]) -> None:
                 os.close(fd)
 
 
-def open_source(path: str) -> tuple[object, int]:
-    """A source opened for reading, binary, and its size. O_NONBLOCK: a FIFO
+def stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """Which file, in which state: device, inode, size, ctime (any write moves
+    it, and nothing sets it back). The engines compare the file they read
+    with the probe's, before and after decoding (Go: engine/convert.go)."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_ctime_ns
+
+
+def open_source(path: str) -> tuple[object, os.stat_result]:
+    """A source opened for reading, binary, and its fstat. O_NONBLOCK: a FIFO
     named like an image (or swapped in) cannot block the open; fstat then
     refuses anything but a regular file before a byte is read."""
     try:
@@ -339,4 +346,4 @@ def open_source(path: str) -> tuple[object, int]:
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise FileError("unreadable", "not a regular file")
-    return os.fdopen(fd, "rb"), st.st_size
+    return os.fdopen(fd, "rb"), st

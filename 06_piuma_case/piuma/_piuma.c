@@ -9,9 +9,10 @@
  *     jobs: a list of (source, destination, temp, format, width, height,
  *       scale, out_width, out_height, orientation[, stamp]) tuples, as
  *       piuma._probe decided them (format: 1 JPEG, 2 PNG; stamp: the file
- *       probed, which Go checks it reads: device, inode, size, ctime_ns); the results come back in the
- *       same order: (category, details or None, bytes_in, bytes_out, width,
- *       height, seconds), category 0 when the file succeeded.
+ *       probed, which Go checks it reads: device, inode, size, ctime_ns);
+ *       the results come back in the same order: (category, details or
+ *       None, bytes_in, bytes_out, width, height, seconds), category 0 when
+ *       the file succeeded.
  *   Progress(): a done counter the batch updates while it runs (read it from
  *     another thread), and cancel(). One batch at a time per Progress.
  *

@@ -60,13 +60,7 @@ class Job:
     out_height: int
     orientation: int  # EXIF 1..8
     bytes_in: int
-    stamp: tuple[int, ...] = ()  # the file probed: device, inode, size, ctime (ns)
-
-    def same_file(self, f) -> bool:
-        """Whether open file f is still the one probed. The engines check before
-        and after decoding: any write moves the ctime, and nothing sets it back."""
-        st = os.fstat(f.fileno())
-        return (st.st_dev, st.st_ino, st.st_size, st.st_ctime_ns) == self.stamp
+    stamp: tuple[int, ...] = ()  # the file probed: _files.stamp
 
 
 def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
@@ -270,8 +264,8 @@ def buffered(f, im: Image.Image, head: bytes) -> bool:
 def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
     """Open, check and decide one file (for the Go engine: the file is closed
     again; Go opens it itself). Raises FileError."""
-    f, size = _files.open_source(source)
-    st = os.fstat(f.fileno())
+    f, st = _files.open_source(source)
+    size = st.st_size
     try:
         with f:
             # Pillow reads HEADER_LIMIT bytes at most: it scans junk between JPEG
@@ -304,8 +298,7 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
                             whole.load()
                     except Exception as exc:
                         raise pillow_error(exc) from None
-            return dataclasses.replace(job, stamp=(st.st_dev, st.st_ino, st.st_size,
-                                                   st.st_ctime_ns))
+            return dataclasses.replace(job, stamp=_files.stamp(st))
     except Exception as exc:  # a FileError; anything else is a bug, still this file's alone
         if not isinstance(exc, FileError):
             exc = FileError("internal error", f"{type(exc).__name__}: {exc}")

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 from . import Options, _probe, _pyoptimize
-from ._files import FileError, FileResult, failed, open_source, plain_error, write_atomic
+from ._files import FileError, FileResult, failed, open_source, plain_error, stamp, write_atomic
 
 # EXIF orientation -> the transpose that undoes it (as ImageOps.exif_transpose).
 TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -46,11 +46,11 @@ def _output_mode(im: Image.Image) -> Image.Image:
 def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
     """Encoded output, width, height, for one probed file."""
     changed = FileError("unreadable", "the file changed since it was probed")
-    f, size = open_source(job.source)
-    if not job.same_file(f):  # replaced or written since its probe (as Go checks)
+    f, st = open_source(job.source)
+    if stamp(st) != job.stamp:  # replaced or written since its probe (as Go checks)
         f.close()
         raise changed
-    with f, _probe.open_image(f, size) as im:
+    with f, _probe.open_image(f, st.st_size) as im:
         fmt = "JPEG" if im.format == "MPO" else im.format
         if (fmt, im.size) != (job.format, (job.width, job.height)):
             raise changed
@@ -74,7 +74,7 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
             raise
         except Exception as exc:  # OSError, SyntaxError, ValueError...: a broken stream
             raise _probe.pillow_error(exc) from None
-        if not job.same_file(f):  # written while it was decoded
+        if stamp(os.fstat(f.fileno())) != job.stamp:  # written while it was decoded
             raise changed
         im.info = info
         im = _output_mode(im)
