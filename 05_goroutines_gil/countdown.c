@@ -46,11 +46,13 @@ go_int(int (*fn)(epg_go_panic *), const char *name, long *out)
     return 0;
 }
 
+#if !defined(__linux__)
 /* threading.main_thread().ident: only that thread runs signal handlers.
  * Written by the module's exec, which runs again if the module is created
  * again (importlib.util.module_from_spec) while other threads may be in
  * countdown() (free-threaded build): so an atomic, always the same value. */
 static unsigned long main_thread_ident;
+#endif
 
 /* Is this the thread that runs signal handlers? On Linux, the process's
  * first thread (its TID is the PID): before 3.13, threading.main_thread() is
@@ -283,6 +285,7 @@ countdown_exec(PyObject *module)
     if (epg_go_core_load(module, "libcountdown_core.so", core_symbols) < 0 ||
         go_int(go_MaxWorkers, "MaxWorkers", &max_workers) < 0)
         return -1;
+#if !defined(__linux__)
     /* The main thread, even if this import runs in another one. */
     PyObject *main = NULL, *ident = NULL;
     PyObject *threading = PyImport_ImportModule("threading");
@@ -298,6 +301,7 @@ countdown_exec(PyObject *module)
     Py_XDECREF(threading);
     if (PyErr_Occurred())
         return -1;
+#endif
     return PyModule_AddIntConstant(module, "MAX_WORKERS", max_workers);
 }
 
@@ -308,8 +312,8 @@ static PyModuleDef_Slot countdown_slots[] = {
     /* Safe without the GIL: Go counts on C integers only and never sees a
      * Python object; concurrent calls share nothing but what the module's
      * exec writes: the core's function pointers (go_guard.h writes each
-     * once: a re-exec finds the same address and writes nothing) and
-     * main_thread_ident (atomic). check_signals attaches this thread's
+     * once: a re-exec finds the same address and writes nothing) and, off
+     * Linux, main_thread_ident (atomic). check_signals attaches this thread's
      * state before it runs any Python code. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif

@@ -505,7 +505,8 @@ def test_a_timer_signal_stops_the_count_when_threading_was_first_imported_elsewh
     threading first: imported (with countdown) from another thread, the main
     thread got no callback, and the signal waited for the count's end."""
     proc = run_child("import _thread, sys, time\n"
-                     "_thread.start_new_thread(lambda: __import__('countdown'), ())\n"
+                     "_thread.start_new_thread(lambda: [__import__(m) for m in ('threading', "
+                     "'countdown')], ())\n"
                      "while 'countdown' not in sys.modules or 'threading' not in "
                      "sys.modules:\n    time.sleep(0.01)\n"
                      "time.sleep(0.2)  # (its exec done)\n"
