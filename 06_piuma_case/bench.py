@@ -253,11 +253,13 @@ def _kill_one_worker(conn, src: str, dst: str) -> None:
 
 def kill_a_worker(src: Path, dst: Path, timeout: float = 600) -> dict:
     """_kill_one_worker in a spawned process: what came back, and what is on
-    disk after."""
+    disk after: outputs, and the temp file the killed worker may have left
+    (one, if it was killed while writing)."""
     with spawned(_kill_one_worker, (str(src), str(dst))) as [conn]:
         out = ask(conn, "the batch with a killed worker", timeout=timeout)
-    files = [f for f in Path(dst).rglob("*") if f.is_file()]
-    return {**out, "outputs": len(files), "temp_files": sum(f.name.endswith(".tmp") for f in files)}
+    temps = sum(f.is_file() and f.name.endswith(".tmp") for f in Path(dst).rglob("*"))
+    return {**out, "outputs": sum(f.is_file() for f in Path(dst).rglob("*")) - temps,
+            "temp_files": temps}
 
 
 def run(src: Path, names: list[str], repeat: int) -> list[dict]:

@@ -35,7 +35,7 @@ ENGINES = ("go", "python")
 OPTIMIZERS = ("in-process", "tools")
 DEFAULT_OPTIMIZER = {"go": "in-process", "python": "tools"}
 _INT32, _INT64 = 2**31 - 1, 2**63 - 1
-__version__ = "0.10.0"
+__version__ = "0.11.0"
 
 
 def _cpus() -> int:

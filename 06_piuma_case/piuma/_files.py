@@ -1,24 +1,22 @@
 """The file rules of the contract, once, for both engines.
 
-The walk of the tree, the output folders, the temp-file names and the sweep of
-temp files a killed run left behind are decided here, in Python, before any
-engine runs; the Go engine gets the paths it must use (core/piuma_api.h) and
-only writes bytes to them (engine/write.go), the way write_atomic does here.
+The walk of the tree, the output folders and the temp-file names are decided
+here, in Python, before any engine runs; the Go engine gets the paths it must
+use (core/piuma_api.h) and only writes bytes to them (engine/write.go), the
+way write_atomic does here.
 
 Trust: the files under src are untrusted content; dst belongs to the job (no
 one else writes there while it runs). So the link and mount rules are checked
-once, before the batch (prepare_folders): outputs never replace a source.
+once, before the batch (prepare_folders, check_source): outputs never replace
+a source.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
-import re
 import secrets
-import socket
 import stat
 from dataclasses import dataclass
 
@@ -123,47 +121,11 @@ def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
                         "mount): an output could replace it")
 
 
-def linked(path: str) -> bool:
-    """Whether a link leads somewhere on the way to path (resolved, or not)."""
-    try:
-        return resolved(path) != os.path.normpath(path)
-    except FileError:
-        return True
-
-
-def shared_outputs(dst: str, names: list[str]) -> dict[str, str]:
-    """The names whose output another name reaches too, each with that name:
-    two paths to one folder of dst (a link, a bind mount; the folders exist).
-    The output is the name's whose path has no link, else the first name's.
-    (A case-insensitive dst makes one output of two names that differ by
-    case alone: not seen.)"""
-    folders: dict[str, tuple] = {}  # folder: (linked, device, inode), once a folder
-    keyed = []
-    for name in names:
-        folder, base = os.path.split(os.path.join(dst, name))
-        if folder not in folders:
-            with contextlib.suppress(OSError):  # (gone meanwhile: its files fail)
-                st = os.stat(folder)
-                folders[folder] = (linked(folder), st.st_dev, st.st_ino)
-        if folder in folders:
-            link, dev, ino = folders[folder]
-            keyed.append((link, (dev, ino, base), name))
-    owner: dict[tuple, str] = {}
-    for _, key, name in sorted(keyed, key=lambda k: k[0]):  # (stable: names' order)
-        owner.setdefault(key, name)
-    return {name: owner[key] for _, key, name in keyed if owner[key] != name}
-
-
-def refused_names(dst: str, names: list[str], sources: set[tuple[int, int]],
-                  sweep_them: bool = True) -> dict[str, str]:
+def refused_names(dst: str, names: list[str], sources: set[tuple[int, int]]) -> dict[str, str]:
     """The output folders made and checked (prepare_folders); then the names
-    that cannot be written, and why: their folder's reason, or an output that
-    is another name's (shared_outputs, among the names left)."""
-    bad = prepare_folders(dst, {os.path.dirname(n) for n in names}, sources, sweep_them)
-    refused = {n: bad[os.path.dirname(n)] for n in names if os.path.dirname(n) in bad}
-    shared = shared_outputs(dst, [n for n in names if n not in refused])
-    return refused | {n: f"its output is {other}'s (two paths to one folder of dst: a link, "
-                         "a mount)" for n, other in shared.items()}
+    that cannot be written, and why: their folder's reason."""
+    bad = prepare_folders(dst, {os.path.dirname(n) for n in names}, sources)
+    return {n: bad[os.path.dirname(n)] for n in names if os.path.dirname(n) in bad}
 
 
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tuple[int, int]]]:
@@ -193,76 +155,35 @@ def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tupl
     return names, errors, folder_ids(folders)
 
 
-# ---- temp files -------------------------------------------------------------
-
-def _host_id() -> str:
-    """8 hex digits naming this machine (its host name and boot): on a dst
-    shared by several hosts, a host sweeps only the temp files it left."""
-    boot = b""
-    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id", "rb") as f:
-        boot = f.read()
-    return hashlib.blake2b(socket.gethostname().encode() + boot, digest_size=4).hexdigest()
-
-
-HOST = _host_id()
-_TEMP = re.compile(rb"\..*\.piuma-([0-9a-f]{8})-([0-9]+)-[0-9a-f]+\.tmp\Z", re.S)
-
+# ---- temp files and output folders ------------------------------------------
 
 def temp_name(destination: str) -> str:
-    """A new temp path beside destination: hidden, unique, naming this host
-    and process (so a later run knows whose it is); at most 100 bytes of the
-    output's name, so a long valid name never makes it too long."""
+    """A new temp path beside destination: hidden, unique, at most 100 bytes
+    of the output's name (a long valid name never makes it too long). A run
+    killed mid-write leaves it: README.md, "the contract", says how to remove
+    such files."""
     folder, name = os.path.split(destination)
     short = os.fsdecode(os.fsencode(name)[:100])
-    return os.path.join(folder, f".{short}.piuma-{HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    return os.path.join(folder, f".{short}.piuma-{secrets.token_hex(8)}.tmp")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # (a "pid" no process can have)
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def sweep(folder: str) -> None:
-    """Remove the temp files a killed run of this host left in folder (their
-    process is gone); another host's, or a live run's, are left alone.
-    Called once per folder per batch."""
-    try:
-        entries = os.listdir(os.fsencode(folder))
-    except OSError:
-        return
-    for entry in entries:
-        m = _TEMP.match(entry)
-        if m and m[1].decode() == HOST and int(m[2]) != os.getpid() and not _alive(int(m[2])):
-            with contextlib.suppress(OSError):  # swept meanwhile; a folder; append-only
-                os.unlink(os.path.join(os.fsencode(folder), entry))
-
-
-# ---- output folders and writes -----------------------------------------------
-
-def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
-                    sweep_them: bool = True) -> dict[str, str]:
-    """Create each output folder (relative to the resolved dst), and sweep it.
-    Returns the folders that cannot take outputs, and why: one that leads out
-    of dst through a link (into src, say), one that is a folder of src under
-    another path (a bind mount: sources, walk's identities), one that cannot
-    be made."""
+def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]]) -> dict[str, str]:
+    """Create each output folder (relative to the resolved dst). Returns the
+    folders that cannot take outputs, and why: one reached through a symbolic
+    link (it could lead into src, or give two names one output: outputs go
+    into dst's own folders only), one that is a folder of src under another
+    path (a bind mount: sources, walk's identities), one that cannot be made."""
     bad: dict[str, str] = {}
-    # Folders without a link in their path first: a link in dst to a folder
-    # this run makes then leads to it, in the first run as in the next.
-    for rel in sorted(folders, key=lambda r: (linked(os.path.join(dst, r)), os.fsencode(r))):
+    for rel in folders:
         path = os.path.normpath(os.path.join(dst, rel))
         try:  # before makedirs, which would mkdir through a link
             real = resolved(path)
         except FileError as exc:
             bad[rel] = exc.details
             continue
-        if not inside(real, dst):
-            bad[rel] = f"the output folder {path} leads out of dst, to {real} (a symbolic link)"
+        if real != path:
+            bad[rel] = (f"the output folder {path} is reached through a symbolic link (to "
+                        f"{real}): outputs go into dst's own folders only")
             continue
         if folder_ids([path]) & sources:  # (or the folder it would be made in)
             bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
@@ -270,15 +191,13 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]],
         try:
             makedirs(path)
         except FileExistsError:
-            bad[rel] = f"a file (or a link to nothing) is in the way of the output folder {path}"
+            bad[rel] = f"a file is in the way of the output folder {path}"
             continue
         except OSError as exc:
             bad[rel] = plain_error(exc)
             continue
         if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
             bad[rel] = f"the output folder {path} is not writable"
-        elif sweep_them:
-            sweep(path)
     return bad
 
 

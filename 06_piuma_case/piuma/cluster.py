@@ -77,11 +77,6 @@ def _task(src: str, dst: str, names: list[str], opts: Options, outs: set) -> lis
                        f"on the worker at {worker.address}: {exc}") for n in names]
 
 
-def _sweep(folders: list[str]) -> None:
-    for folder in folders:
-        _files.sweep(folder)
-
-
 def _check(opts: Options, dask_worker=None) -> None:
     """On each worker, before a task: its host's optimiser (see _tools)."""
     try:
@@ -139,13 +134,11 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_check, opts)  # (a worker that joins later: convert checks it)
-        refused = _files.refused_names(dst, names, sources, False)  # (swept on each host)
+        refused = _files.refused_names(dst, names, sources)
         results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", why)
                    for n, why in refused.items()}
         todo = [n for n in names if n not in results]
-        folders = sorted({os.path.join(dst, os.path.dirname(n)) for n in todo})
         outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in names)
-        client.run(_sweep, folders)  # each host removes what its killed runs left
 
         def gather(tasks: list[list[str]]) -> list[str]:
             """Runs the chunks; returns the files of those that kept killing their
@@ -178,8 +171,6 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         # the same worker would count as a suspect too).
         for name in gather(chunks(src, todo)):
             gather([[name]])
-        with contextlib.suppress(Exception):  # (a lost scheduler: the next run sweeps)
-            client.run(_sweep, folders)  # and what the workers killed meanwhile left
     finally:
         client.close()
         if cluster is not None:
