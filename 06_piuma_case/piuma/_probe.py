@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -60,6 +61,7 @@ class Job:
     out_height: int
     orientation: int  # EXIF 1..8
     bytes_in: int
+    memory: int = 0  # what converting it takes, at most (memory_needed and more)
     stamp: tuple[int, ...] = ()  # the file probed: _files.stamp
 
 
@@ -232,12 +234,15 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
+    # Text and profiles Pillow inflates from the header (PNG: up to 64 MiB of
+    # zTXt), which the probe holds now and the Python engine's decode again.
+    extra += sum(sys.getsizeof(v) for v in im.info.values() if isinstance(v, (str, bytes)))
     need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + extra
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "
                         f"{human_bytes(need)}, one worker's share of max_memory is "
                         f"{human_bytes(s.memory_share)}")
-    return Job(source, destination, temp, fmt, w, h, scale, ow, oh, o, size)
+    return Job(source, destination, temp, fmt, w, h, scale, ow, oh, o, size, need)
 
 
 def buffered(f, im: Image.Image, head: bytes) -> bool:
