@@ -995,15 +995,16 @@ def test_error_naming_a_non_utf8_folder_is_lossless(engine, tmp_path):
     r = run(engine, src, dst)[os.fsdecode(b"\xe9t\xe9/a.jpg")]
     real = os.fsencode(os.path.realpath(tmp_path))
     assert os.fsencode(r.error) == (b"cannot write: the output folder " + real
-                                    + b"/dst/\xe9t\xe9 is reached through a symbolic link (to "
-                                    + real + b"/src/\xe9t\xe9): outputs go into dst's own "
-                                    b"folders only")
+                                    + b"/dst/\xe9t\xe9 is reached through a symbolic link ("
+                                    + real + b"/dst/\xe9t\xe9 -> " + bad + b"): outputs go "
+                                    b"into dst's own folders only")
 
 
 # ------------------------------------------- 5. crash leftovers and races
 
 def readme_find_command() -> str:
-    [cmd] = re.findall(r"^find DST -type f [^\n]*-delete$", (HERE / "README.md").read_text(), re.M)
+    [cmd] = re.findall(r"^find -H DST -type f [^\n]*-delete$", (HERE / "README.md").read_text(),
+                       re.M)
     return cmd
 
 
@@ -1014,8 +1015,8 @@ def test_temp_files_a_killed_run_left_stay_until_the_readmes_find_removes_them(e
     dead runs' temp files is dropped: README.md, "Dropped since"): a later
     run leaves a leftover, and a src folder named like one, alone; the
     README's find command removes the leftover once it is old, and nothing
-    else."""
-    src, dst = tmp_path / "src", tmp_path / "dst"
+    else, when DST is a link too (find did not follow one before -H)."""
+    src, dst = tmp_path / "src", tmp_path / "releases" / "r1"
     (src / "sub").mkdir(parents=True)
     shutil.copy(GOOD / "baseline.jpg", src / "sub" / "a.jpg")
     like_temp = ".x.jpg.piuma-0123456789abcdef.tmp"
@@ -1029,8 +1030,9 @@ def test_temp_files_a_killed_run_left_stay_until_the_readmes_find_removes_them(e
     assert left.read_bytes() == b"half a JPEG"
     hour_ago = time.time() - 2 * 3600
     os.utime(left, (hour_ago, hour_ago))
-    subprocess.run(readme_find_command().replace("DST", shlex.quote(str(dst))), shell=True,
-                   check=True)
+    (tmp_path / "current").symlink_to(dst)  # what the cron job is given
+    subprocess.run(readme_find_command().replace("DST", shlex.quote(str(tmp_path / "current"))),
+                   shell=True, check=True)
     assert not left.exists()
     assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file()) == [
         f"{like_temp}/b.jpg", "sub/a.jpg"]

@@ -110,6 +110,8 @@ def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
         os.stat(src)  # FileNotFoundError / PermissionError with errno and path
         raise NotADirectoryError(errno.ENOTDIR, "src is not a directory", src)
     src, dst = os.path.realpath(src), os.path.realpath(dst)
+    if os.path.islink(dst):  # (3.11's realpath returns a loop as it is)
+        raise OSError(errno.ELOOP, "dst is a loop of symbolic links", dst)
     # dst in src (by path, or by identity: a bind mount): a second run would take
     # the outputs as inputs; src in dst: an output could land on a source.
     if (_files.inside(dst, src) or _files.inside(src, dst)  # (before walking src: "/")
@@ -208,8 +210,9 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
             supervise: bool = True, outs: set | None = None) -> list[FileResult]:
     """The batch in this process, with checked arguments. sources: the
     identities of src's folders (_files.walk), against which the output
-    folders are made; None: the caller made and swept them (a cluster's task,
-    which gets outs: the identities of every output folder of the batch).
+    folders are made; None: the caller made them (a cluster's task, which
+    gets outs: the identities of every output folder of the batch that takes
+    outputs).
     supervise=False runs it in this thread (for a profiler): no Ctrl-C
     handling, no progress."""
     # A share per file at once, whatever else the batch holds (a file's outcome
@@ -264,7 +267,8 @@ def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts
     folders = {os.path.dirname(n) for n in names}
     refused = {} if sources is None else _files.refused_names(dst, names, sources)
     if outs is None:  # (a source in one of them could be replaced by an output)
-        outs = _files.folder_ids(os.path.join(dst, f) for f in folders)
+        outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in names
+                                 if n not in refused)
     results: list[FileResult | None] = [None] * len(names)
     jobs, where = [], []
     # [excerpt: batch]

@@ -176,14 +176,9 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]]) 
     bad: dict[str, str] = {}
     for rel in folders:
         path = os.path.normpath(os.path.join(dst, rel))
-        try:  # before makedirs, which would mkdir through a link
-            real = resolved(path)
-        except FileError as exc:
-            bad[rel] = exc.details
-            continue
-        if real != path:
-            bad[rel] = (f"the output folder {path} is reached through a symbolic link (to "
-                        f"{real}): outputs go into dst's own folders only")
+        if link := _link_on_the_way(dst, path):  # before makedirs, which would mkdir through it
+            bad[rel] = (f"the output folder {path} is reached through a symbolic link ({link}): "
+                        "outputs go into dst's own folders only")
             continue
         if folder_ids([path]) & sources:  # (or the folder it would be made in)
             bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
@@ -194,11 +189,27 @@ def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]]) 
             bad[rel] = f"a file is in the way of the output folder {path}"
             continue
         except OSError as exc:
-            bad[rel] = plain_error(exc)
+            bad[rel] = f"cannot make the output folder {path}: {plain_error(exc)}"
             continue
         if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
             bad[rel] = f"the output folder {path} is not writable"
     return bad
+
+
+def _link_on_the_way(dst: str, path: str) -> str | None:
+    """The first symbolic link among the folders from dst to path that exist,
+    as `ls -l` shows it ("dst/a -> target"); None if none is. (Not realpath:
+    on 3.11 it returns a loop's path as it is.)"""
+    folder = dst
+    for part in os.path.relpath(path, dst).split(os.sep):
+        folder = os.path.join(folder, part)
+        if os.path.islink(folder):
+            with contextlib.suppress(OSError):  # (removed meanwhile: its name alone)
+                return f"{folder} -> {os.readlink(folder)}"
+            return folder
+        if not os.path.lexists(folder):
+            return None
+    return None
 
 
 def makedirs(path: str) -> None:

@@ -138,7 +138,7 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", why)
                    for n, why in refused.items()}
         todo = [n for n in names if n not in results]
-        outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in names)
+        outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in todo)
 
         def gather(tasks: list[list[str]]) -> list[str]:
             """Runs the chunks; returns the files of those that kept killing their
