@@ -102,20 +102,14 @@ def folder_ids(folders) -> set[tuple[int, int]]:
     return ids
 
 
-def resolved(path: str) -> str:
-    """os.path.realpath(path); FileError for a chain of links it cannot follow
-    (CPython 3.11's recursed once a link: 2,000 links ended the batch)."""
-    try:
-        return os.path.realpath(path)
-    except RecursionError:
-        raise FileError("unreadable", "too many levels of symbolic links") from None
-
-
 def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
     """FileError if source is in dst (src/a.jpg -> dst/a.jpg), by path or by
     the identity of its folder (outs: the output folders'): an output could
     replace it."""
-    real = resolved(source)
+    try:
+        real = os.path.realpath(source)
+    except RecursionError:  # (3.11's recursed once a link: 2,000 links ended the batch)
+        raise FileError("unreadable", "too many levels of symbolic links") from None
     if inside(real, dst) or folder_ids([os.path.dirname(real)]) & outs:
         raise FileError("cannot write", f"the source, {real}, is in dst (through a link or a "
                         "mount): an output could replace it")
