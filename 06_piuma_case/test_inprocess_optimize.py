@@ -127,6 +127,7 @@ def test_in_process_needs_no_tool(products, tmp_path):
                        r"\(Debian/Ubuntu: apt-get install jpegoptim; macOS: brew install "
                        r"jpegoptim\)"):
         optimize_dir(products, tmp_path / "x", engine="python")
+    assert not (tmp_path / "x").exists()  # (it was made, then the tools were looked for)
     with pytest.raises(ValueError, match="the Go engine optimises in process only"):
         optimize_dir(products, tmp_path / "y", engine="go", optimizer="tools")
 

@@ -1463,6 +1463,18 @@ def test_cli_progress_bar_on_a_terminal(tmp_path):
     assert "] 18/18" in b"".join(chunks).decode()
 
 
+def test_a_go_engine_that_cannot_load_makes_no_dst(tmp_path):
+    """The Go core refused (a second Go runtime in the process, say): the
+    ImportError came after dst was made, empty."""
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); sys.modules['piuma._piuma'] = None\n"
+            "import piuma\n"
+            f"try:\n    piuma.optimize_dir({str(GOOD)!r}, {str(tmp_path / 'out')!r})\n"
+            "except ImportError as exc:\n    print('ImportError', exc)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.stdout.startswith("ImportError "), p.stdout + p.stderr
+    assert not (tmp_path / "out").exists()
+
+
 # ------------------------------------------------------------ pip install
 
 @pytest.mark.slow

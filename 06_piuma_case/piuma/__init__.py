@@ -195,6 +195,10 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     """
     opts = Options(**options)  # bad arguments raise before the walk
     _callable_and_cluster(progress, cluster)
+    if cluster is None:  # what the engine needs, before dst is made for a batch that cannot run
+        _tools(opts)
+        if opts.engine == "go":
+            from . import _piuma  # noqa: F401  (one Go runtime per process: or ImportError)
     src, dst, (names, results, sources) = _folders(_path("src", src), _path("dst", dst))
     if cluster is not None:  # (the optimiser is checked where it runs)
         from . import cluster as _cluster
