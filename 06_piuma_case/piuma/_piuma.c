@@ -101,6 +101,8 @@ parse_job(PyObject *item, piuma_job *job, PyObject **keep)
         PyErr_SetString(PyExc_TypeError, "a job is a tuple");
         return -1;
     }
+    /* K wraps out-of-range values unchecked: fine for the stamp, os.stat's numbers from
+     * piuma's probe; users' numbers want PyLong_AsUnsignedLongLong (OverflowError). */
     if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii|(KKKK);a job is (source, destination, temp, "
                           "format, width, height, scale, out_width, out_height, orientation"
                           "[, (device, inode, size, ctime_ns)])",
