@@ -104,7 +104,7 @@ def _tools(opts: Options) -> dict[str, str]:
 
 
 def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
-    """src and dst resolved and checked: src a folder, dst writable, apart;
+    """src and dst resolved and checked: src a folder, dst apart from it;
     and src walked (_files.walk: names, unlisted folders, identities)."""
     if not os.path.isdir(src):
         os.stat(src)  # FileNotFoundError / PermissionError with errno and path
@@ -117,14 +117,17 @@ def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
     if (_files.inside(dst, src) or _files.inside(src, dst)  # (before walking src: "/")
             or _files.folder_ids([dst]) & (listing := _files.walk(src, dst))[2]):
         raise ValueError(f"src and dst must not overlap: src={src!r}, dst={dst!r}")
+    return src, dst, listing
+
+
+def _make_dst(dst: str) -> None:
+    """dst made, once the engine is ready (here, or on a cluster); one that
+    takes no file fails now, not after every file was decoded for nothing."""
     _files.makedirs(dst)
-    # A destination that takes no file fails now, not after every file has
-    # been decoded for nothing.
     if os.statvfs(dst).f_flag & os.ST_RDONLY:
         raise OSError(errno.EROFS, "dst is on a read-only file system", dst)
     if not os.access(dst, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, "dst is not writable", dst)
-    return src, dst, listing
 
 
 @dataclass(frozen=True)
@@ -195,16 +198,16 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     """
     opts = Options(**options)  # bad arguments raise before the walk
     _callable_and_cluster(progress, cluster)
-    if cluster is None:  # what the engine needs, before dst is made for a batch that cannot run
-        _tools(opts)
-        if opts.engine == "go":
-            from . import _piuma  # noqa: F401  (one Go runtime per process: or ImportError)
     src, dst, (names, results, sources) = _folders(_path("src", src), _path("dst", dst))
-    if cluster is not None:  # (the optimiser is checked where it runs)
+    if cluster is not None:  # (the optimiser is checked where it runs, then dst made)
         from . import cluster as _cluster
 
         results += _cluster.run(src, dst, names, sources, opts, cluster, progress)
-    else:
+    else:  # what the engine needs, before dst is made for a batch that cannot run
+        _tools(opts)
+        if opts.engine == "go":
+            from . import _piuma  # noqa: F401  (one Go runtime per process: or ImportError)
+        _make_dst(dst)
         results += convert(src, dst, names, opts, progress, sources)
     return sorted(results, key=lambda r: os.fsencode(r.source))
 

@@ -100,6 +100,16 @@ def coefficients(im: Image.Image) -> int:
     return -(-w // (8 * hmax)) * -(-h // (8 * vmax)) * sum(c[1] * c[2] for c in im.layer) * 128
 
 
+def metadata(im: Image.Image) -> int:
+    """What Pillow keeps of a header's metadata (the probe holds it now, the
+    Python engine's decode again): im.info's keys and values (PNG text, an
+    ICC profile: inflated, joined, and its pieces while it is joined) and a
+    JPEG's APPn segments, each object once, and the two dicts an entry is in."""
+    objs = [*im.info, *im.info.values(), *(seg for _, seg in getattr(im, "applist", []))]
+    once = {id(o): sys.getsizeof(o) for o in objs if isinstance(o, (str, bytes))}
+    return sum(once.values()) + len(im.info.get("icc_profile") or b"") + 200 * len(im.info)
+
+
 def human_bytes(n: float) -> str:
     """A size in binary units, named as such: 512 B, 1.5 MiB."""
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -234,9 +244,7 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    # Text and profiles Pillow inflates from the header (PNG: up to 64 MiB of
-    # zTXt), which the probe holds now and the Python engine's decode again.
-    extra += sum(sys.getsizeof(v) for v in im.info.values() if isinstance(v, (str, bytes)))
+    extra += metadata(im) * (2 if fmt == "JPEG" else 1)  # (buffered parses a JPEG's again)
     need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + extra
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "

@@ -26,7 +26,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 from distributed.scheduler import KilledWorker
 from distributed.utils import CancelledError
 
-from . import Options, _files, _probe, _tools, convert
+from . import Options, _files, _make_dst, _probe, _tools, convert
 from ._files import FileResult, failed
 
 CHUNK_BYTES = 16 << 20  # ~6 product photos: about a second of work on one core
@@ -134,6 +134,7 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_check, opts)  # (a worker that joins later: convert checks it)
+        _make_dst(dst)
         refused = _files.refused_names(dst, names, sources)
         results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", why)
                    for n, why in refused.items()}
