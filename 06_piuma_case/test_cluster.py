@@ -252,7 +252,15 @@ def test_an_existing_cluster_of_dask_processes(tmp_path):
                 assert p.returncode == 2, p.stdout[-3000:] + p.stderr[-3000:]
                 assert re.search(r"error: on the worker at tcp://\S+: the Python engine's "
                                  r"in-process optimiser needs the imagequant package", p.stderr)
-                assert not list((tmp_path / optimizer).rglob("*"))  # (dst itself is made)
+                assert not (tmp_path / optimizer).exists()  # (dst was made before the check)
+        # The cluster is left as found: the Go engine's plugin went with the runs.
+        plugins = subprocess.run([sys.executable, "-c", "import sys; from distributed import "
+                                  "Client; c = Client(scheduler_file=sys.argv[1]); print(sorted("
+                                  "c.run_on_scheduler(lambda dask_scheduler: list("
+                                  "dask_scheduler.worker_plugins))))", sched_file],
+                                 capture_output=True, text=True, timeout=120)
+        assert "piuma-go-engine" not in plugins.stdout, plugins.stdout + plugins.stderr
+        assert plugins.stdout.startswith("["), plugins.stderr
     finally:
         for proc in reversed(procs):
             proc.send_signal(signal.SIGINT)
@@ -433,6 +441,14 @@ def test_a_worker_runs_a_file_a_thread_within_its_budget(monkeypatch):
     [r] = cluster._task("/s", "/d", ["a.jpg"], Options(), set())
     assert (r.source, r.error) == ("/s/a.jpg", "internal error: on the worker at tcp://w:1: "
                                    "jpegoptim not found on PATH")
+
+
+def test_a_bad_dst_is_found_before_the_cluster_is_reached(tmp_path):
+    """(It was found once the plugin was registered and the workers checked;
+    with no worker up, after 60 s of "no worker joined".)"""
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="a file is in the way"):
+        optimize_dir(GOOD, tmp_path / "file" / "out", cluster="tcp://127.0.0.1:9")
 
 
 def test_a_cluster_without_workers_is_an_error_not_a_wait(tmp_path):

@@ -290,9 +290,37 @@ def test_cli_sizes():
             _size(bad)
 
 
+def tiff_orientation(value: int, count: int = 1, extra: bytes = b"") -> bytes:
+    """A TIFF (EXIF) block whose IFD0 holds the orientation tag (SHORT),
+    with count values, and an ASCII description of extra."""
+    entries = 2 if extra else 1
+    data = 8 + 2 + 12 * entries + 4  # where the values go
+    ifd = struct.pack(">HHHI", entries, 0x0112, 3, count)
+    ifd += struct.pack(">HH", value, 0) if count <= 2 else struct.pack(">I", data)
+    if extra:
+        ifd += struct.pack(">HHII", 0x010E, 2, len(extra),
+                           data + (2 * count if count > 2 else 0))
+    return (b"MM\0*\0\0\0\x08" + ifd + b"\0\0\0\0"
+            + (struct.pack(">H", value) * count if count > 2 else b"") + extra)
+
+
 def long_png(w: int, h: int) -> bytes:
     """A gray PNG of w x h pixels, some KiB of deflated zeros, valid."""
     return png(w, h, 8, 0, b"", idat=zlib.compress(bytes((w + 1) * h), 9))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_exif_block_over_one_jpeg_segment_is_not_read(engine, tmp_path):
+    """EXIF orientation 6 in a block of 100 KB (a long description): "as
+    stored", in both engines; in one of 60 KB, it turns the picture."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, extra in (("small.png", 60_000), ("big.png", 100_000)):
+        block = tiff_orientation(6, 1, b"x" * extra + b"\0")
+        (src / name).write_bytes(png(40, 20, 8, 0, bytes(41) * 20, png_chunk(b"eXIf", block)))
+    res = run(engine, src, tmp_path / "out")
+    assert (res["small.png"].width, res["small.png"].height) == (20, 40)  # turned
+    assert (res["big.png"].width, res["big.png"].height) == (40, 20)  # as stored
 
 
 @pytest.mark.parametrize("engine", ["go", pytest.param("python", marks=pytest.mark.skipif(
@@ -310,7 +338,9 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
     against 54 before the text was counted); a JPEG with a 16 MiB ICC profile
     in 250 APP2 segments (94 against 63: Pillow keeps every segment, and the
     pieces while it joins them); a PNG with 150,000 text keys (61 against 57:
-    keys and dict entries; the Python engine's: libspng refuses 1,000 chunks)."""
+    keys and dict entries; the Python engine's: libspng refuses 1,000 chunks).
+    EXIF blocks of 14 MiB, which Pillow's getexif made into a Python int a
+    value (415 MiB against 60): over one JPEG segment's worth, not read."""
     rng = np.random.default_rng(10)
     src = tmp_path / "src"
     src.mkdir()
@@ -327,6 +357,15 @@ def test_the_estimate_bounds_the_peak_memory(engine, tmp_path):
     icc = b"".join(b"\xff\xe2" + struct.pack(">H", 2 + 14 + 65_503) + b"ICC_PROFILE\0"
                    + bytes((i + 1, 250)) + bytes(65_503) for i in range(250))
     (src / "icc.jpg").write_bytes(jpeg[:2] + icc + jpeg[2:])
+    big = tiff_orientation(1000, 7 << 20)  # one SHORT tag of 7 Mi values
+    (src / "exif.png").write_bytes(png(64, 64, 8, 0, bytes(65) * 64, png_chunk(b"eXIf", big)))
+    exif = b"Exif\0\0" + big
+    app1 = b"".join(b"\xff\xe1" + struct.pack(">H", 2 + len(part)) + part
+                    for part in [exif[i:i + 65_000] for i in range(0, len(exif), 65_000)])
+    (src / "exif.jpg").write_bytes(jpeg[:2] + app1 + jpeg[2:])
+    raw = f"\nexif\n{len(big)}\n" + "\n" * (14 << 20)  # (Pillow split it into lines)
+    (src / "rawexif.png").write_bytes(png(64, 64, 8, 0, bytes(65) * 64, png_chunk(
+        b"tEXt", b"Raw profile type exif\0" + raw.encode())))
     if engine == "python":
         keys = b"".join(png_chunk(b"tEXt", b"%079d\0" % i) for i in range(150_000))
         (src / "keys.png").write_bytes(png(64, 64, 8, 0, bytes(65) * 64, keys))

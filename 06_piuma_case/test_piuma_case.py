@@ -130,7 +130,7 @@ def test_the_step_stays_readable():
     lesson = int(re.search(r"lesson: (\d+) lines", out)[1])
     step = int(re.search(r"step: (\d+) lines", out)[1])
     assert lesson <= 900, out
-    assert step <= 3880, out  # 46.7% of 8,300
+    assert step <= 3900, out  # 47% of 8,300
     readme = (HERE / "README.md").read_text()
     for name in re.search(r"lesson: \d+ lines in \d+ files: (.*)", out)[1].split():
         assert f"`{name}`" in readme, f"the README's top part names {name}"

@@ -120,14 +120,21 @@ def _folders(src: str, dst: str) -> tuple[str, str, tuple]:
     return src, dst, listing
 
 
-def _make_dst(dst: str) -> None:
-    """dst made, once the engine is ready (here, or on a cluster); one that
-    takes no file fails now, not after every file was decoded for nothing."""
-    _files.makedirs(dst)
-    if os.statvfs(dst).f_flag & os.ST_RDONLY:
+def _dst(dst: str, make: bool = True) -> None:
+    """dst checked, and made if make (once the engine is ready, here or on a
+    cluster): one that takes no file fails now, not after every file was
+    decoded for nothing. Not made: the folder it would be made in is checked."""
+    near = dst
+    if make:
+        _files.makedirs(dst)
+    while not os.path.lexists(near):
+        near = os.path.dirname(near)
+    if not os.path.isdir(near):
+        raise FileExistsError(errno.EEXIST, "a file is in the way", near)
+    if os.statvfs(near).f_flag & os.ST_RDONLY:
         raise OSError(errno.EROFS, "dst is on a read-only file system", dst)
-    if not os.access(dst, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, "dst is not writable", dst)
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "dst is not writable", near)
 
 
 @dataclass(frozen=True)
@@ -207,7 +214,7 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
         _tools(opts)
         if opts.engine == "go":
             from . import _piuma  # noqa: F401  (one Go runtime per process: or ImportError)
-        _make_dst(dst)
+        _dst(dst)
         results += convert(src, dst, names, opts, progress, sources)
     return sorted(results, key=lambda r: os.fsencode(r.source))
 

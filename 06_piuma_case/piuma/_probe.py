@@ -31,6 +31,10 @@ MAX_SIDE = 65_535
 MIB = 1 << 20
 MAX_SCANS = 1000  # a progressive JPEG's scans, at most (see buffered)
 HEADER_LIMIT = 16 * MIB  # what a header may take (EXIF, ICC, XMP, text)
+#: The EXIF the probe reads: one JPEG APP1 segment's worth. Pillow makes a
+#: Python int of every value (36 bytes for 2 of the file: a 14 MiB block took
+#: 415 MiB); a larger block (Pillow joins segments) is "as stored".
+MAX_EXIF = 65_535
 
 
 @dataclass(frozen=True)
@@ -215,7 +219,10 @@ def check_header(im: Image.Image, s: Settings, size: int) -> None:
 
 def orientation(im: Image.Image) -> int:
     """EXIF orientation (1..8) from the header, as Pillow's getexif reads it
-    (JPEG APP1; PNG eXIf, EXIF text or XMP): a broken block means 1."""
+    (JPEG APP1; PNG eXIf, EXIF text or XMP): a broken or oversized block means 1."""
+    exif, raw = im.info.get("exif") or b"", im.info.get("Raw profile type exif") or ""
+    if len(exif) > MAX_EXIF or len(raw) > 3 * MAX_EXIF:  # (hex text: 2 digits a byte, lines)
+        return 1
     try:
         # Image.getexif, not PngImageFile.getexif: that one decodes the whole
         # image to look for an eXIf chunk after the pixels; this stays a
@@ -244,7 +251,8 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    extra += metadata(im) * (2 if fmt == "JPEG" else 1)  # (buffered parses a JPEG's again)
+    # Metadata is read as bytes, then kept: twice; a JPEG's header is parsed twice (buffered).
+    extra += metadata(im) * (3 if fmt == "JPEG" else 2)
     need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + extra
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "

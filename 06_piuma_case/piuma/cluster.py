@@ -26,7 +26,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 from distributed.scheduler import KilledWorker
 from distributed.utils import CancelledError
 
-from . import Options, _files, _make_dst, _probe, _tools, convert
+from . import Options, _dst, _files, _probe, _tools, convert
 from ._files import FileResult, failed
 
 CHUNK_BYTES = 16 << 20  # ~6 product photos: about a second of work on one core
@@ -127,6 +127,7 @@ def _connect(spec: str) -> tuple[Client, LocalCluster | None]:
 def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec: str,
         progress: Callable[[int, int], object] | None) -> list[FileResult]:
     """The batch on a cluster: results in the order of names."""
+    _dst(dst, make=False)  # (before the cluster is changed: the plugin, the workers' checks)
     client, cluster = _connect(spec)
     # Closing the client releases its tasks (Ctrl-C: the scheduler forgets
     # them), and a local cluster goes with it.
@@ -134,7 +135,7 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         if opts.engine == "go":
             client.register_plugin(GoEngine())
         client.run(_check, opts)  # (a worker that joins later: convert checks it)
-        _make_dst(dst)
+        _dst(dst)
         refused = _files.refused_names(dst, names, sources)
         results = {n: failed(os.path.join(src, n), os.path.join(dst, n), "cannot write", why)
                    for n, why in refused.items()}
@@ -173,6 +174,8 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         for name in gather(chunks(src, todo)):
             gather([[name]])
     finally:
+        with contextlib.suppress(Exception):  # (a lost scheduler: nothing left to undo)
+            client.unregister_worker_plugin(GoEngine.name)  # a shared cluster is left as found
         client.close()
         if cluster is not None:
             cluster.close()
