@@ -449,6 +449,12 @@ def test_a_bad_dst_is_found_before_the_cluster_is_reached(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(FileExistsError, match="a file is in the way"):
         optimize_dir(GOOD, tmp_path / "file" / "out", cluster="tcp://127.0.0.1:9")
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        optimize_dir(GOOD, tmp_path / "loop" / "out", cluster="tcp://127.0.0.1:9")
+    from piuma.cluster import GoEngine  # a batch's plugin: another batch's stays
+
+    assert GoEngine().name != GoEngine().name
 
 
 def test_a_cluster_without_workers_is_an_error_not_a_wait(tmp_path):

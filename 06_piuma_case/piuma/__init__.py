@@ -129,6 +129,7 @@ def _dst(dst: str, make: bool = True) -> None:
         _files.makedirs(dst)
     while not os.path.lexists(near):
         near = os.path.dirname(near)
+    os.stat(near)  # (a loop of links: ELOOP, not "a file is in the way")
     if not os.path.isdir(near):
         raise FileExistsError(errno.EEXIST, "a file is in the way", near)
     if os.statvfs(near).f_flag & os.ST_RDONLY:

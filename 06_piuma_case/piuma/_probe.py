@@ -251,8 +251,12 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    # Metadata is read as bytes, then kept: twice; a JPEG's header is parsed twice (buffered).
-    extra += metadata(im) * (3 if fmt == "JPEG" else 2)
+    # Metadata is read as bytes, then kept, by the probe, then by either engine (libspng too):
+    # four times (an allocator may keep what the probe freed: 3.13t's); a JPEG's header is
+    # parsed once more (buffered), and its EXIF as Pillow opens it (for a dpi): 34 bytes of
+    # objects a byte, at most.
+    extra += metadata(im) * (5 if fmt == "JPEG" else 4)
+    extra += 34 * len(im.info.get("exif") or b"") if fmt == "JPEG" else 0
     need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + extra
     if need > s.memory_share:
         raise FileError("not enough memory", f"this {w}x{h} image needs about "

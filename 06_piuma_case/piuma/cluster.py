@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import os
+import secrets
 from collections.abc import Callable
 
 import dask
@@ -36,10 +37,11 @@ METHOD = "distributed.worker.multiprocessing-method"
 
 
 class GoEngine(WorkerPlugin):
-    """Loads the Go core once in each worker process (again after a restart)."""
+    """Loads the Go core once in each worker process (again after a restart),
+    for one batch: a name of its own, removed after it (not another's)."""
 
-    name = "piuma-go-engine"
-    idempotent = True
+    def __init__(self) -> None:
+        self.name = f"piuma-go-engine-{secrets.token_hex(8)}"
 
     def setup(self, worker) -> None:
         if dask.config.get(METHOD) == "fork":
@@ -129,11 +131,12 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
     """The batch on a cluster: results in the order of names."""
     _dst(dst, make=False)  # (before the cluster is changed: the plugin, the workers' checks)
     client, cluster = _connect(spec)
+    plugin = GoEngine() if opts.engine == "go" else None
     # Closing the client releases its tasks (Ctrl-C: the scheduler forgets
     # them), and a local cluster goes with it.
     try:
-        if opts.engine == "go":
-            client.register_plugin(GoEngine())
+        if plugin is not None:
+            client.register_plugin(plugin)
         client.run(_check, opts)  # (a worker that joins later: convert checks it)
         _dst(dst)
         refused = _files.refused_names(dst, names, sources)
@@ -174,8 +177,9 @@ def run(src: str, dst: str, names: list[str], sources: set, opts: Options, spec:
         for name in gather(chunks(src, todo)):
             gather([[name]])
     finally:
-        with contextlib.suppress(Exception):  # (a lost scheduler: nothing left to undo)
-            client.unregister_worker_plugin(GoEngine.name)  # a shared cluster is left as found
+        if plugin is not None:  # a shared cluster is left as found
+            with contextlib.suppress(Exception):  # (a lost scheduler: nothing left to undo)
+                client.unregister_worker_plugin(plugin.name)
         client.close()
         if cluster is not None:
             cluster.close()
