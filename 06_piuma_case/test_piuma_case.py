@@ -1245,11 +1245,13 @@ def test_the_go_engine_runs_at_most_4_files_a_cpu(tmp_path):
     """Each Go worker takes an OS thread, which Go keeps for the process's
     life: workers=1000 left 1000 threads (and a thread limit aborts Python);
     then the cap was per batch, and 8 batches at once from 8 Python threads
-    left 8 times as many."""
+    left 8 times as many. (Go also starts a thread for a P a locked worker
+    hands off while it is in C, and keeps it: up to one a CPU and a few more,
+    a run saw 13 on 2 CPUs; a regression is one a file, 6 a CPU and more.)"""
     src = tmp_path / "src"
     src.mkdir()
     cpus = len(os.sched_getaffinity(0))
-    for i in range(4 * cpus + 24):
+    for i in range(6 * cpus + 24):
         shutil.copy(GOOD / "baseline.jpg", src / f"{i}.jpg")
     code = f"""
 import os, sys, pathlib
@@ -1272,8 +1274,8 @@ print(len(os.listdir("/proc/self/task")) - before)
                        timeout=300)
     assert p.returncode == 0, p.stderr
     one, eight = map(int, p.stdout.split())
-    assert one <= 4 * cpus + 4, (one, cpus)  # (+4: Go's own, if it adds)
-    assert eight <= 4 * cpus + 4, (eight, cpus)
+    assert one <= 5 * cpus + 8, (one, cpus)
+    assert eight <= 5 * cpus + 8, (eight, cpus)
 
 
 # ---------------------------------------------------------------- the CLI
