@@ -7,8 +7,9 @@ for the Python engine and libjpeg-turbo / libspng for the Go engine, and the
 tests compare their categories and pictures, never their words.
 
 Whatever could end the interpreter runs in a child process here, which also
-measures its peak memory. Files are made here; the corpus test takes Pillow's
-own test images (`make corpus`), which nobody here made.
+measures its peak memory. Files are made here; the corpus test takes the test
+images of Pillow, libspng, libpng and libjpeg-turbo (`make corpus`), which
+nobody here made.
 """
 
 from __future__ import annotations
@@ -1228,20 +1229,23 @@ def test_mutated_files_never_spoil_good_copies(workers, tmp_path):
     assert same >= 270
 
 
-# ------------------------------- 7. a corpus nobody here made: Pillow's tests
+# ------------------------------- 7. a corpus nobody here made: the libraries' tests
 
-def test_pillows_test_images_end_alike_in_both_engines(tmp_path):
-    """Every JPEG and PNG of Pillow's own test suite (its source release,
-    `make corpus`: real-world files, broken files, PngSuite-like ones,
-    fuzzer finds), through both engines, fitted in 300x300 without the
-    optimisers: the outcomes are tabled (pytest -s shows the table, which the
-    README quotes), and where both convert a file, the pictures must be the
-    same (PSNR, colour premultiplied)."""
+def test_the_corpus_ends_alike_in_both_engines(tmp_path):
+    """Every JPEG and PNG of the test suites of Pillow, libspng, libpng and
+    libjpeg-turbo (their source releases, `make corpus`: real-world files,
+    broken ones, PngSuite, fuzzers' crashers), through both engines, fitted in
+    300x300 without the optimisers: the outcomes are tabled (pytest -s shows
+    the table, which the README quotes), and where both convert a file, the
+    pictures must be the same (PSNR, colour premultiplied)."""
     if not CORPUS.is_dir():
-        pytest.skip("no corpus: run `make corpus` (downloads Pillow's source release)")
+        pytest.skip("no corpus: run `make corpus` (downloads the libraries' source releases)")
+    sources = Counter(p.name.split("__")[0].rsplit("-", 1)[0] for p in CORPUS.iterdir()
+                      if piuma.is_image_name(p.name))
+    assert sources.keys() == {"pillow", "libspng", "libpng", "libjpeg-turbo"}, sources
     table = compare(CORPUS, tmp_path)
     print(table.text())
-    assert table.files > 300
+    assert table.files == sum(sources.values()) > 800
     assert table.same_outcome / table.files > 0.9, table.text()
     assert table.low_psnr == [], table.text()
 
