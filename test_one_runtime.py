@@ -118,11 +118,6 @@ def test_no_go_module_in_a_subinterpreter(built, folder, module):
     Go-backed module loads in a subinterpreter at all (Python 3.12+ refuses
     from the module's Py_mod_multiple_interpreters slot, 3.10/3.11 from its
     exec slot); the main interpreter can still import it afterwards."""
-    if module == "newmath_cffi_api" and sys.version_info[:2] == (3, 12):
-        pytest.skip("cffi on CPython 3.12: once an isolated subinterpreter refused "
-                    "_cffi_backend, importing this module in the main interpreter aborts "
-                    "(double free); a trivial cffi module does not: the cause is open, and "
-                    "may be this step's")
     path = str(ROOT / folder)
     package = module.rpartition(".")[0]
     inside = textwrap.dedent(f"""
