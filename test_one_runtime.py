@@ -405,6 +405,36 @@ def test_a_fork_during_another_threads_import_leaves_the_guard_unlocked(built):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.parametrize(("folder", "module"), ALL_MODULES)
+def test_a_core_loaded_past_the_guard_still_marks_a_forked_child(built, folder, module):
+    """A core loaded by a bare ctypes.CDLL starts Go where no guard sees it,
+    so no fork mark: the child's import took the copied core for a running
+    one, and its first call hung (review R8). The child's guard now sees a
+    mapped runtime in a process of one thread: a fork()ed copy."""
+    step, _, variant = folder.partition("/")  # (02's ffi loaders load 02's core)
+    core = str(ROOT / (folder if variant == "variant_a" else step) / GO_MODULES[step][1])
+    child = glue_only(folder, module) + A_GO_CALL[module] + "\n"
+    proc = run_child(textwrap.dedent(f"""
+        import ctypes, os, signal, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctypes.CDLL({core!r})  # the Go runtime starts, past every guard
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)  # (a hang: killed, and the test fails)
+            try:
+                exec({child!r})
+                os.write(1, b"no error\\n")
+            except RuntimeError as exc:
+                os.write(1, f"RuntimeError: {{exc}}\\n".encode())
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status))
+    """))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [FORKED, "child 0"], proc.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
 @pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
 @pytest.mark.parametrize("loader", ["newmath_ctypes", "newmath_cffi_abi", "newmath_cffi_api"])
 def test_the_fork_mark_is_the_processs_whatever_loads_the_core(built, loader):

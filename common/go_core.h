@@ -65,8 +65,9 @@
  * Go may wait forever (golang/go#15538). The guard's atfork handler marks
  * every child of a process in which a Go core had started through any guard
  * (go_guard.h: one process-wide mark, whichever module or loader started it;
- * a pid alone can repeat: PID 1 of a new PID namespace), and
- * epg_go_check_fork() makes its calls raise.
+ * a pid alone can repeat: PID 1 of a new PID namespace); a core loaded past
+ * every guard (ctypes.CDLL) is seen by the child's first guard if the child
+ * still has its one thread. epg_go_check_fork() makes its calls raise.
  */
 /* Before every call into Go: 0, or -1 with RuntimeError in a forked child. */
 __attribute__((unused)) static int

@@ -429,6 +429,27 @@ epg_address_of(void *handle)
     return dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL ? (uintptr_t)lm->l_ld : 0;
 }
 
+/* The threads this process runs (/proc/self/status), or -1. A started Go
+ * runtime keeps several for good (sysmon, the thread that ran its init); a
+ * fork()ed child has one, the thread that forked. */
+static int
+epg_thread_count(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC), n = -1;
+    if (fd < 0)
+        return -1;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len > 0) {
+        buf[len] = '\0';
+        const char *line = strstr(buf, "\nThreads:");
+        if (line != NULL)
+            n = atoi(line + strlen("\nThreads:"));
+    }
+    return n;
+}
+
 #else /* not Linux: no scan, only the owner record protects */
 
 static int
@@ -446,6 +467,13 @@ epg_address_of(void *handle)
 {
     return (uintptr_t)handle;
 }
+
+static int
+epg_thread_count(void)
+{
+    return -1; /* (unknown: only the atfork mark tells a fork()ed child) */
+}
+
 #endif /* __linux__ */
 
 /* ---- 3. the guard -------------------------------------------------------- */
@@ -606,6 +634,10 @@ epg_go_guard_open(const char *module, const char *path,
     }
     if (running == NULL) /* no Go runtime mapped: this one starts fresh, here */
         __atomic_store_n(&epg_go_fork_state_v1.forked, 0, __ATOMIC_SEQ_CST);
+    else if (epg_thread_count() == 1)
+        /* Mapped, but its threads are gone: a fork()ed copy of a runtime that
+         * no guard saw start (ctypes.CDLL of the core, then fork()). */
+        __atomic_store_n(&epg_go_fork_state_v1.forked, 1, __ATOMIC_SEQ_CST);
     /* Before dlopen: a fork meanwhile (another thread) marks its child. */
     __atomic_store_n(&epg_go_fork_state_v1.started, 1, __ATOMIC_SEQ_CST);
     handle = dlopen(path, RTLD_NOW | RTLD_LOCAL); /* the Go runtime starts here */
