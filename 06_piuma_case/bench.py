@@ -57,14 +57,12 @@ def serve(conn, src: str, dst: str, spec: dict) -> None:
     import piuma
 
     spec, workers, start_s = {**JOB, **spec}, [], None
-    if n := spec.get("cluster"):  # a local cluster, started once: its start is reported apart
+    if n := spec.get("cluster"):  # piuma's local cluster, started once: its start apart
         import psutil
-        from distributed import LocalCluster
-        from piuma.cluster import chunks
+        from piuma.cluster import _connect, chunks
 
         start = time.perf_counter()
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+        client, cluster = _connect(f"local:{n}")
         spec["cluster"] = cluster.scheduler_address
         workers = psutil.Process().children(recursive=True)
         start_s = time.perf_counter() - start
@@ -86,6 +84,7 @@ def serve(conn, src: str, dst: str, spec: dict) -> None:
     row.update(files=len(results), bytes_out=sum(r.bytes_out for r in results),
                rss_mb=max([peak_rss_mb()] + [peak_rss_mb(w.pid) for w in workers]))
     if n:
+        client.close()
         cluster.close()  # (not closed, its semaphores are reported leaked at exit)
     conn.send(row)
 
@@ -126,6 +125,10 @@ def psnr(out: Path, refs: dict) -> dict[str, float]:
 
 def table(rows: list[dict]) -> str:
     med = statistics.median
+
+    def db(v: float | None) -> str:  # (none of that format in src: "-")
+        return "-" if v is None else f"{v:.2f}"
+
     lines = [f"{'variant':28} {'images/s':>17} {'CPU ms/image':>17} {'out KB':>7} "
              f"{'PSNR JPEG/PNG':>13} {'RSS MB':>7}",
              f"{'':28} {'median [min-max]':>17} {'median [min-max]':>17}"]
@@ -133,8 +136,8 @@ def table(rows: list[dict]) -> str:
         ips, cpu = r["ips"], r["cpu_ms"]
         lines.append(f"{r['variant']:28} {med(ips):5.1f} [{min(ips):4.1f}-{max(ips):4.1f}] "
                      f"{med(cpu):5.0f} [{min(cpu):4.0f}-{max(cpu):4.0f}] "
-                     f"{r['bytes_out'] / 1024:7.0f} {r.get('psnr_jpeg') or 0:6.2f}/"
-                     f"{r.get('psnr_png') or 0:5.2f} {r['rss_mb']:7.0f}")
+                     f"{r['bytes_out'] / 1024:7.0f} {db(r.get('psnr_jpeg')):>6}/"
+                     f"{db(r.get('psnr_png')):>5} {r['rss_mb']:7.0f}")
     return "\n".join(lines)
 
 

@@ -2,13 +2,11 @@
 
     python profile_engines.py [--src DIR] [--repeat N]
 
-The bench's job on one worker, optimisers on: the Python engine (with the tools,
-and in process) under cProfile, plus the tools' CPU from getrusage (no profile
-sees another process); the Go engine under pprof, outside Python, where cProfile
-cannot see it: BenchmarkJobs (engine/bench_test.go) on the jobs Python's probe
-decided. Reports in build/profile/: each profiler's top functions and raw
-profile, jobs.json (to run Go's again), and stages.txt: CPU ms per image in each
-stage (STAGES), from the cumulative times of the functions that do it.
+The bench's job on one worker, optimisers on: the Python engine (tools, then in
+process) under cProfile, plus the tools' CPU (getrusage); the Go engine under
+pprof: BenchmarkJobs (engine/bench_test.go) on the jobs Python's probe decided.
+build/profile/ gets each profile, jobs.json, and stages.txt (CPU ms per image in
+each of STAGES, from the cumulative times of the functions that do it).
 """
 
 from __future__ import annotations

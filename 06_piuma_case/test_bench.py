@@ -58,6 +58,10 @@ def test_the_table_keeps_every_batch_range():
     text = bench.table([row(bench.GO, [150, 170, 160], ips=[9.0, 12.0, 10.0])])
     assert "10.0 [ 9.0-12.0]" in text
     assert "160 [ 150- 170]" in text
+    assert " 40.00/42.00 " in text
+    # psnr() has no key for a format src lacks (make bench BENCH_ARGS="--src .../jpeg")
+    jpegs_only = {k: v for k, v in row(bench.GO, [150]).items() if k != "psnr_png"}
+    assert " 40.00/    - " in bench.table([jpegs_only])
 
 
 def test_the_plot_has_a_row_per_variant():

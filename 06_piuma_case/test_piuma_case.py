@@ -130,7 +130,7 @@ def test_the_step_stays_readable():
     lesson = int(re.search(r"lesson: (\d+) lines", out)[1])
     step = int(re.search(r"step: (\d+) lines", out)[1])
     assert lesson <= 900, out
-    assert step <= 3900, out  # 47% of 8,300
+    assert step <= 3830, out  # 46% of 8,300
     readme = (HERE / "README.md").read_text()
     for name in re.search(r"lesson: \d+ lines in \d+ files: (.*)", out)[1].split():
         assert f"`{name}`" in readme, f"the README's top part names {name}"
@@ -1238,7 +1238,8 @@ for ran in (False, True):
         "this process was fork()ed from one that runs a Go runtime, which does not survive "
         "fork() (golang/go#15538): start child processes with 'spawn' "
         "(multiprocessing.get_context('spawn'), subprocess)"]
-    assert not list((tmp_path / "out").rglob("*.*"))
+    # before dst is made (it made dst and its folders, and probed every file: review R8)
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_go_engine_runs_at_most_4_files_a_cpu(tmp_path):

@@ -1,11 +1,5 @@
-/* piuma_api.h: the C types shared by the Go core (core/core.go) and the C
- * glue (piuma/_piuma.c). cgo copies the preamble that includes this file into
- * the generated libpiuma_core.h, so both sides see one definition.
- *
- * Python decides everything about a file before the batch (piuma/_probe.py:
- * format, size, target size, EXIF orientation, JPEG draft scale, memory);
- * the Go core only does the pixels: decode, resize, orient, encode, write.
- * Results come back in the caller's array, index for index. */
+/* piuma_api.h: the C types shared by the Go core (core/core.go) and the C glue
+ * (piuma/_piuma.c); cgo copies them into libpiuma_core.h: one definition. */
 #ifndef PIUMA_API_H
 #define PIUMA_API_H
 #include <stdint.h>

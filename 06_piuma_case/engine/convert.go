@@ -92,10 +92,9 @@ func convert(job *Job, opts *Options) Result {
 	return r
 }
 
-// encodePNGOutput: gray stays gray, all-opaque RGBA becomes RGB (in place).
-// With the optimiser, the palette file instead when pngquant's rule keeps it,
-// the usual case: so it comes first, and the true-colour encode stops once it
-// is large enough to lose (the rule's decision, for part of the work).
+// encodePNGOutput: gray stays gray, all-opaque RGBA becomes RGB (in place). With
+// the optimiser, quantise first (the palette file usually wins), then encode true
+// colour only until it is too large to win (pngquant's rule: winningSize).
 func encodePNGOutput(m image, optimize bool) ([]byte, error) {
 	opaque := m.bpp == 4
 	for i := 3; opaque && i < len(m.pix); i += 4 {

@@ -1,13 +1,10 @@
 package engine
 
-// JPEG through libjpeg-turbo 2.1, as Pillow. Each decode and encode is one C
-// function with a fresh jpeg_(de)compress_struct (no table of one file serves
-// the next); error_exit longjmps to that function's setjmp, never across a Go
-// frame. Decode: warnings ignored as by Pillow, but for a file that ends in the
-// image; then on to EOI, as Pillow (a second scan is an error), and the end of
-// the file there ends the decode (Pillow's decoder suspends: done); CMYK, YCCK
-// to RGB as Pillow. Encode: JFIF, 4:2:0, islow DCT; optimize_coding
-// makes byte for byte what `jpegoptim --strip-all` makes of the plain encode.
+// JPEG through libjpeg-turbo 2.1, as Pillow: one C function per decode or
+// encode, each with a fresh jpeg_(de)compress_struct (no table of one file serves
+// the next) and its own setjmp (error_exit never longjmps across a Go frame).
+// Encode: JFIF, 4:2:0, islow DCT; optimize_coding makes, byte for byte, what
+// `jpegoptim --strip-all` makes of the plain encode.
 
 /*
 #cgo LDFLAGS: -ljpeg

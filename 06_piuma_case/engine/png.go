@@ -180,19 +180,12 @@ func encodePalette(idx []byte, w, h int, pal [][4]byte) ([]byte, error) {
 	return encodePNG(image{pix: idx[:rowBytes*h], w: w, h: h}, depth, pal, 0)
 }
 
-// keepQuantized is pngquant 2.17's --skip-if-larger rule: the palette file is
-// at most the true-colour size - 1 scaled by max(0.5, (quality/100)^1.5), and
-// (as the subprocess route keeps the smaller) smaller.
-func keepQuantized(quantized, trueColor, quality int) bool {
+// winningSize is the smallest true-colour size at which pngquant 2.17's
+// --skip-if-larger rule keeps a palette file of q bytes: q at most that size - 1
+// scaled by max(0.5, (quality/100)^1.5); in q+1 .. 2q+1, where the rule only grows.
+func winningSize(q, quality int) int {
 	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
-	limit := uint64(float64(trueColor-1) * expected) // C's double -> size_t
-	return uint64(quantized) <= limit && quantized < trueColor
-}
-
-// winningSize is the smallest true-colour size at which keepQuantized keeps
-// the palette file: in quantized+1 .. 2*quantized+1, where the rule only grows.
-func winningSize(quantized, quality int) int {
-	return quantized + 1 + sort.Search(quantized+1, func(i int) bool {
-		return keepQuantized(quantized, quantized+1+i, quality)
+	return q + 1 + sort.Search(q+1, func(i int) bool {
+		return uint64(q) <= uint64(float64(q+i)*expected) // C's double -> size_t
 	})
 }

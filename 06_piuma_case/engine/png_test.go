@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -356,6 +357,16 @@ func TestQuantizedPNGIsWhatPngquantMakes(t *testing.T) {
 	if kept == 0 || skipped == 0 {
 		t.Errorf("the cases should include both decisions: %d kept, %d skipped", kept, skipped)
 	}
+}
+
+// keepQuantized is pngquant 2.17's --skip-if-larger rule, as pngquant.c says
+// it: the palette file is at most the true-colour size - 1 scaled by
+// max(0.5, (quality/100)^1.5), and (as the subprocess route keeps the smaller)
+// smaller.
+func keepQuantized(quantized, trueColor, quality int) bool {
+	expected := math.Max(0.5, math.Pow(float64(quality)/100, 1.5))
+	limit := uint64(float64(trueColor-1) * expected) // C's double -> size_t
+	return uint64(quantized) <= limit && quantized < trueColor
 }
 
 func TestWinningSizeIsTheRulesThreshold(t *testing.T) {

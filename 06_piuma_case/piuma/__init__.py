@@ -4,11 +4,8 @@
     results = optimize_dir("incoming", "public", width=800, height=800)
     failed = [r for r in results if not r.ok]
 
-The rules live once, in Python: the walk and the output folders (_files.py),
-and for every file what Pillow's header read says (_probe.py). Then an engine
-does the pixels: "python" (Pillow, _pyengine.py) or "go" (piuma._piuma: one
-call for the whole batch, the GIL released; one Go runtime per process, see
-common/go_core.h). README.md has the contract.
+The rules live once, in Python (_files.py, _probe.py); an engine does the
+pixels: "python" (Pillow, _pyengine.py) or "go" (piuma._piuma, one call a batch).
 """
 
 from __future__ import annotations
@@ -183,9 +180,8 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
                  cluster: str | None = None, progress: Callable[[int, int], object] | None = None,
                  **options) -> list[FileResult]:
     """Resize and optimise every .jpg/.jpeg/.png under src into dst, at the
-    same relative path. Returns one FileResult per input file (and per
-    folder that could not be listed), sorted by source path (the bytes of
-    os.fsencode).
+    same relative path: one FileResult per input file (and per folder that
+    could not be listed), sorted by the bytes of the source path.
 
     width, height: bounding box (0: no bound). quality: JPEG, 1..100. engine:
     "go" or "python". workers: files at once (0: one per CPU it may use; at
@@ -195,9 +191,8 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     JPEG DCT scaling (Pillow's draft). max_pixels: larger images fail from
     their header. max_memory: bytes all workers may use (0: half of the
     memory or of the cgroup's limit; on a cluster, each worker process's).
-    cluster: "local", "local:N", a
-    Dask scheduler's address or file. progress(done, total): called from
-    this thread while the batch runs.
+    cluster: "local", "local:N", a Dask scheduler's address or file.
+    progress(done, total): called from this thread while the batch runs.
 
     TypeError / ValueError for bad arguments, FileNotFoundError /
     NotADirectoryError for a bad src, OSError when dst cannot be written.
@@ -214,7 +209,9 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     else:  # what the engine needs, before dst is made for a batch that cannot run
         _tools(opts)
         if opts.engine == "go":
-            from . import _piuma  # noqa: F401  (one Go runtime per process: or ImportError)
+            from . import _piuma  # one Go runtime per process (or ImportError)
+
+            _piuma.run([])  # a fork()ed child's RuntimeError, before dst is made
         _dst(dst)
         results += convert(src, dst, names, opts, progress, sources)
     return sorted(results, key=lambda r: os.fsencode(r.source))
@@ -223,17 +220,12 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
 def convert(src: str, dst: str, names: list[str], opts: Options,
             progress: Callable[[int, int], object] | None = None, sources: set | None = None,
             supervise: bool = True, outs: set | None = None) -> list[FileResult]:
-    """The batch in this process, with checked arguments. sources: the
-    identities of src's folders (_files.walk), against which the output
-    folders are made; None: the caller made them (a cluster's task, which
-    gets outs: the identities of every output folder of the batch that takes
-    outputs).
-    supervise=False runs it in this thread (for a profiler): no Ctrl-C
-    handling, no progress."""
-    # A share per file at once, whatever else the batch holds (a file's outcome
-    # never depends on other files); 64 MiB at least: fewer at once, not none.
-    # At most 4 a CPU, as the Go engine runs (more convert no faster), so
-    # that a share is not cut for workers that never run.
+    """The batch in this process, arguments checked. sources: src's folder
+    identities (_files.walk), for making the output folders; None: the caller
+    made them (a cluster task, given outs: the batch's output folders').
+    supervise=False: in this thread (a profiler), no Ctrl-C handling, no progress."""
+    # Each file at once gets a share of the budget (its outcome never depends on
+    # the others), 64 MiB at least; at most 4 workers a CPU, as the Go engine runs.
     budget, cpus = opts.max_memory or _probe.default_max_memory(), _cpus()
     workers = max(1, min(opts.workers or cpus, 4 * cpus, budget // (64 * _probe.MIB)))
     settings = _probe.Settings(opts.width, opts.height, opts.max_pixels, budget // workers,
@@ -261,53 +253,47 @@ def convert(src: str, dst: str, names: list[str], opts: Options,
         def engine(jobs: list[_probe.Job]) -> list[FileResult]:
             return _pyengine.run(jobs, opts, tools, workers, prog)
 
-    early = [0]  # files the batch decided without the engine (refused)
+    early = 0  # files the batch decided without the engine (refused)
 
     def batch() -> list[FileResult]:
-        return _batch(src, dst, names, settings, opts, engine, prog, early, sources, outs)
+        """Folders, probes, then one engine call for every file that passed
+        (prog's cancel flag is one for the probes and the engine)."""
+        nonlocal early, outs
+        folders = {os.path.dirname(n) for n in names}
+        refused = {} if sources is None else _files.refused_names(dst, names, sources)
+        if outs is None:  # (a source in one of them could be replaced by an output)
+            outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in names
+                                     if n not in refused)
+        results: list[FileResult | None] = [None] * len(names)
+        jobs, where = [], []
+        # [excerpt: batch]
+        for i, name in enumerate(names):
+            source, destination = os.path.join(src, name), os.path.join(dst, name)
+            try:
+                if prog.cancelled:
+                    raise FileError("cancelled", "the batch was cancelled")
+                if name in refused:
+                    raise FileError("cannot write", refused[name])
+                _files.check_source(source, dst, outs)  # (not in dst, through a link or a mount)
+                jobs.append(_probe.probe(source, destination, _files.temp_name(destination),
+                                         settings))
+                where.append(i)
+            except FileError as exc:
+                results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
+                early += 1
+        try:
+            for i, r in zip(where, engine(jobs), strict=True):  # Go: one call
+                results[i] = r
+                # [/excerpt: batch]
+        finally:
+            _files.sync_folders({os.path.join(dst, f) for f in folders})
+        return results  # type: ignore[return-value]
 
     def report() -> None:
         if progress is not None:
-            progress(early[0] + prog.done, len(names))
+            progress(early + prog.done, len(names))
 
     return _supervise(batch, report, prog.cancel) if supervise else batch()
-
-
-def _batch(src: str, dst: str, names: list[str], settings: _probe.Settings, opts: Options,
-           engine, prog, early: list[int], sources: set | None, outs: set | None,
-           ) -> list[FileResult]:
-    """Folders, probes, then one engine call for every file that passed.
-    prog: the engine's progress (its cancel flag is one for the probes and
-    the engine); early[0] counts the files decided before the engine."""
-    folders = {os.path.dirname(n) for n in names}
-    refused = {} if sources is None else _files.refused_names(dst, names, sources)
-    if outs is None:  # (a source in one of them could be replaced by an output)
-        outs = _files.folder_ids(os.path.join(dst, os.path.dirname(n)) for n in names
-                                 if n not in refused)
-    results: list[FileResult | None] = [None] * len(names)
-    jobs, where = [], []
-    # [excerpt: batch]
-    for i, name in enumerate(names):
-        source, destination = os.path.join(src, name), os.path.join(dst, name)
-        try:
-            if prog.cancelled:
-                raise FileError("cancelled", "the batch was cancelled")
-            if name in refused:
-                raise FileError("cannot write", refused[name])
-            _files.check_source(source, dst, outs)  # (not in dst, through a link or a mount)
-            jobs.append(_probe.probe(source, destination, _files.temp_name(destination),
-                                     settings))
-            where.append(i)
-        except FileError as exc:
-            results[i] = failed(source, destination, exc.category, exc.details, exc.bytes_in)
-            early[0] += 1
-    try:
-        for i, r in zip(where, engine(jobs), strict=True):  # Go: one call
-            results[i] = r
-            # [/excerpt: batch]
-    finally:
-        _files.sync_folders({os.path.join(dst, f) for f in folders})
-    return results  # type: ignore[return-value]
 
 
 def _supervise(batch: Callable[[], list[FileResult]], report: Callable[[], None],

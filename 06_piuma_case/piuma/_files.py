@@ -1,14 +1,7 @@
-"""The file rules of the contract, once, for both engines.
-
-The walk of the tree, the output folders and the temp-file names are decided
-here, in Python, before any engine runs; the Go engine gets the paths it must
-use (core/piuma_api.h) and only writes bytes to them (engine/write.go), the
-way write_atomic does here.
-
-Trust: the files under src are untrusted content; dst belongs to the job (no
-one else writes there while it runs). So the link and mount rules are checked
-once, before the batch (prepare_folders, check_source): outputs never replace
-a source.
+"""The file rules of the contract, once, for both engines: the walk, the output
+folders, the temp names (the Go engine gets the paths, core/piuma_api.h) and the
+atomic write. src is untrusted, dst is the job's: the link and mount rules are
+checked before the batch (refused_names, check_source): no output replaces a source.
 """
 
 from __future__ import annotations
@@ -115,13 +108,6 @@ def check_source(source: str, dst: str, outs: set[tuple[int, int]]) -> None:
                         "mount): an output could replace it")
 
 
-def refused_names(dst: str, names: list[str], sources: set[tuple[int, int]]) -> dict[str, str]:
-    """The output folders made and checked (prepare_folders); then the names
-    that cannot be written, and why: their folder's reason."""
-    bad = prepare_folders(dst, {os.path.dirname(n) for n in names}, sources)
-    return {n: bad[os.path.dirname(n)] for n in names if os.path.dirname(n) in bad}
-
-
 def walk(src: str, dst: str = "") -> tuple[list[str], list[FileResult], set[tuple[int, int]]]:
     """The image files under src, as paths relative to it, sorted by their
     bytes; the folders that could not be listed, as results (to dst); and the
@@ -161,33 +147,31 @@ def temp_name(destination: str) -> str:
     return os.path.join(folder, f".{short}.piuma-{secrets.token_hex(8)}.tmp")
 
 
-def prepare_folders(dst: str, folders: set[str], sources: set[tuple[int, int]]) -> dict[str, str]:
-    """Create each output folder (relative to the resolved dst). Returns the
-    folders that cannot take outputs, and why: one reached through a symbolic
-    link (it could lead into src, or give two names one output: outputs go
-    into dst's own folders only), one that is a folder of src under another
-    path (a bind mount: sources, walk's identities), one that cannot be made."""
+def refused_names(dst: str, names: list[str], sources: set[tuple[int, int]]) -> dict[str, str]:
+    """Create each output folder (under the resolved dst); return the names
+    that cannot be written, and why: their folder is reached through a
+    symbolic link (it could lead into src, or give two names one output:
+    outputs go into dst's own folders only), is a folder of src under another
+    path (a bind mount: sources, walk's identities), or cannot be made."""
     bad: dict[str, str] = {}
-    for rel in folders:
+    for rel in {os.path.dirname(n) for n in names}:
         path = os.path.normpath(os.path.join(dst, rel))
         if link := _link_on_the_way(dst, path):  # before makedirs, which would mkdir through it
             bad[rel] = (f"the output folder {path} is reached through a symbolic link ({link}): "
                         "outputs go into dst's own folders only")
-            continue
-        if folder_ids([path]) & sources:  # (or the folder it would be made in)
+        elif folder_ids([path]) & sources:  # (or the folder it would be made in)
             bad[rel] = f"the output folder {path} is in a folder of src (a bind mount?)"
-            continue
-        try:
-            makedirs(path)
-        except FileExistsError:
-            bad[rel] = f"a file is in the way of the output folder {path}"
-            continue
-        except OSError as exc:
-            bad[rel] = f"cannot make the output folder {path}: {plain_error(exc)}"
-            continue
-        if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
-            bad[rel] = f"the output folder {path} is not writable"
-    return bad
+        else:
+            try:
+                makedirs(path)
+            except FileExistsError:
+                bad[rel] = f"a file is in the way of the output folder {path}"
+            except OSError as exc:
+                bad[rel] = f"cannot make the output folder {path}: {plain_error(exc)}"
+            else:
+                if not os.access(path, os.W_OK | os.X_OK):  # now, not after decoding its files
+                    bad[rel] = f"the output folder {path} is not writable"
+    return {n: bad[os.path.dirname(n)] for n in names if os.path.dirname(n) in bad}
 
 
 def _link_on_the_way(dst: str, path: str) -> str | None:

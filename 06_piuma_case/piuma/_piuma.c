@@ -4,17 +4,10 @@
  * beside this module) through common/go_core.h, which enforces one Go
  * runtime per process. Every CPython object lives here: Go sees C types only.
  *
- *   run(jobs, *, quality=85, workers=1, optimize=False, progress=None)
- *       -> list of tuples
- *     jobs: a list of (source, destination, temp, format, width, height,
- *       scale, out_width, out_height, orientation[, stamp]) tuples, as
- *       piuma._probe decided them (format: 1 JPEG, 2 PNG; stamp: the file
- *       probed, which Go checks it reads: device, inode, size, ctime_ns);
- *       the results come back in the same order: (category, details or
- *       None, bytes_in, bytes_out, width, height, seconds), category 0 when
- *       the file succeeded.
- *   Progress(): a done counter the batch updates while it runs (read it from
- *     another thread), and cancel(). One batch at a time per Progress.
+ *   run(jobs, *, quality=85, workers=1, optimize=False, progress=None): one
+ *     batch; a job is core/piuma_api.h's piuma_job as a tuple (stamp optional),
+ *     a result (category, details or None, bytes_in, bytes_out, width, height,
+ *     seconds). Progress(): done, cancelled, cancel(); one batch at a time.
  *
  * One call into Go for the whole batch, with the GIL released. The limited
  * API (but on a free-threaded build): one _piuma.abi3.so for CPython 3.10+,
@@ -101,8 +94,7 @@ parse_job(PyObject *item, piuma_job *job, PyObject **keep)
         PyErr_SetString(PyExc_TypeError, "a job is a tuple");
         return -1;
     }
-    /* K wraps out-of-range values unchecked: fine for the stamp, os.stat's numbers from
-     * piuma's probe; users' numbers want PyLong_AsUnsignedLongLong (OverflowError). */
+    /* K: no range check, fine for the stamp (os.stat's numbers, from piuma's probe). */
     if (!PyArg_ParseTuple(item, "O&O&O&iiiiiii|(KKKK);a job is (source, destination, temp, "
                           "format, width, height, scale, out_width, out_height, orientation"
                           "[, (device, inode, size, ctime_ns)])",

@@ -83,11 +83,9 @@ def fit(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
 
 def memory_needed(w: int, h: int, scale: int, ow: int, oh: int, quantize: bool,
                   size: int = 0) -> int:
-    """An upper bound of what converting one file takes, in either engine:
-    the file (Pillow's decoder gets a JPEG whole), the decoded image and a
-    converted copy (4 bytes a pixel at most), the resize's intermediate, the
-    output and its oriented copy, Pillow's pointer per row of each, the
-    encoded output, libimagequant's float copy."""
+    """An upper bound of what converting one file takes, in either engine: the
+    file, the decoded image and a copy, the resize's intermediate, the output and
+    its oriented copy, their row pointers, the encoded output, libimagequant's."""
     dw, dh = -(-w // scale), -(-h // scale)
     need = size + dw * dh * 8 + ow * dh * 4 + ow * oh * 12 + (2 * dh + 2 * oh) * 8
     if quantize:
@@ -251,10 +249,9 @@ def decide(im: Image.Image, source: str, destination: str, temp: str, size: int,
         drafted = im.draft(None, (2 * ow, 2 * oh))
         if drafted is not None:
             scale = round(w / drafted[1][2])
-    # Metadata is read as bytes, then kept, by the probe, then by either engine (libspng too):
-    # four times (an allocator may keep what the probe freed: 3.13t's); a JPEG's header is
-    # parsed once more (buffered), its EXIF each time Pillow opens it (for a dpi): up to 30
-    # bytes of objects a byte of it (3.13t's; 17 on 3.11).
+    # Metadata is held by the probe, then by either engine, read then kept: 4 times (5 for a
+    # JPEG, parsed again by buffered); Pillow parses a JPEG's EXIF at each of the probe's two
+    # opens: up to 30 B of objects a byte each (3.13t's; 17 on 3.11).
     extra += metadata(im) * (5 if fmt == "JPEG" else 4)
     extra += 60 * len(im.info.get("exif") or b"") if fmt == "JPEG" else 0
     need = memory_needed(w, h, scale, ow, oh, s.quantize and fmt == "PNG", size) + extra
@@ -313,10 +310,8 @@ def probe(source: str, destination: str, temp: str, s: Settings) -> Job:
                 job = decide(im, source, destination, temp, size, s,
                              im.format in ("JPEG", "MPO") and buffered(f, im, head))
                 if im.format == "PNG" and im.get_format_mimetype() == "image/apng":
-                    # An APNG: both engines write its first image, which Pillow
-                    # decodes only if its frames are in order; libspng does not
-                    # look. Decoded once decide() has found the memory for it,
-                    # from the file (its frames may go on past the header's 16 MiB).
+                    # An APNG: both write its first image, which Pillow decodes only if
+                    # its frames are in order (libspng does not look): checked here, whole.
                     try:
                         f.seek(0)
                         with Image.open(f, formats=("PNG",)) as whole:

@@ -1,13 +1,9 @@
 """The Python engine: the talk's pipeline, Pillow then jpegoptim / pngquant.
 
-Per file, the code a Python user would write: Pillow's lazy open, draft,
-load, resize, transpose, save; then the optimiser tools as subprocesses (or,
-with optimizer="in-process", Pillow's optimize=True and libimagequant:
-_pyoptimize.py). With workers > 1 a thread pool: Pillow releases the GIL
-while it decodes, resizes and encodes, so threads do run in parallel.
-
-What to do with each file was decided before (_probe.py: size, orientation,
-draft scale, refusals), the same decisions the Go engine follows.
+Per file, as a Python user writes it: Pillow's draft, load, resize, transpose,
+save, as _probe.py decided (for both engines); then jpegoptim / pngquant as
+processes, or, in process, optimize=True and libimagequant (_pyoptimize.py).
+workers > 1: threads, which Pillow lets run in parallel (it releases the GIL).
 """
 
 from __future__ import annotations
@@ -108,13 +104,11 @@ DEAF_TO_SIGINT = ["/bin/sh", "-c", 'trap "" INT; exec "$0" "$@"']
 def optimize(data: bytes, is_png: bool, tools: dict[str, str]) -> bytes:
     """jpegoptim (lossless) / pngquant (lossy palette) through pipes, the
     talk's way; keeps the smaller result."""
-    # [excerpt: tools]
     if is_png:
         cmd = [tools["pngquant"], "--strip", "--skip-if-larger", "-"]
     else:
         cmd = [tools["jpegoptim"], "--quiet", "--strip-all", "--stdin", "--stdout", "-"]
     proc = subprocess.run([*DEAF_TO_SIGINT, *cmd], input=data, capture_output=True)
-    # [/excerpt: tools]
     if is_png and proc.returncode in (98, 99):  # not smaller / quality not reachable
         return data
     if proc.returncode != 0:

@@ -1,13 +1,8 @@
-"""The Python engine's in-process optimiser: what a Python user would write.
-
-JPEG: Pillow's ``optimize=True`` (libjpeg's optimised Huffman tables, what
-jpegoptim writes), passed to the encoder by _pyengine.convert. PNG: the PyPI
-``imagequant`` binding (libimagequant, pngquant's library, GPL-3.0-or-later:
-its wheel bundles it) with pngquant's defaults, written by Pillow; kept when
-it is smaller than the true-colour file, as pngquant's --skip-if-larger does
-for pictures it can quantise well (it also asks more of a low-quality
-palette: a difference of the edges). cffi releases the GIL in every C call,
-so two threads quantise two images at once.
+"""The Python engine's in-process PNG optimiser (JPEG's is Pillow's optimize=True,
+in _pyengine.convert): libimagequant through the PyPI imagequant binding (its wheel
+bundles the GPL-3.0-or-later library) with pngquant's defaults, kept when smaller,
+as pngquant's --skip-if-larger (which also asks more of a low-quality palette).
+cffi releases the GIL in every C call: two threads quantise two images at once.
 """
 
 from __future__ import annotations

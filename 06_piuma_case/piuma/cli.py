@@ -5,10 +5,8 @@
 
 Exit status: 0 every file succeeded, 1 some failed (the others are written)
 or the report could not be written, 2 no batch (a bad option, src, dst or
-cluster), 130 interrupted (Ctrl-C). A file name that is not valid in the
-file system's encoding is never lost: the summary writes its bytes (what `ls`
-shows), the JSON report "\\udc80".."\\udcff" escapes (os.fsencode gives the
-bytes back).
+cluster), 130 interrupted (Ctrl-C). An undecodable file name is never lost:
+the summary writes its bytes, the JSON report its surrogate escapes.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import time
 import warnings
 from typing import TextIO
 
-from . import DEFAULT_OPTIMIZER, ENGINES, MAX_PIXELS, OPTIMIZERS, optimize_dir
+from . import DEFAULT_OPTIMIZER, ENGINES, MAX_PIXELS, OPTIMIZERS, Options, optimize_dir
 from ._probe import human_bytes
 
 
@@ -174,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
             for r in failed:  # names relative to SRC: the line stays readable
                 print(f"FAILED {_printable(os.path.relpath(r.source, src))}: {_printable(r.error)}")
             pct = 100 * (bytes_in - bytes_out) / bytes_in if bytes_in else 0.0
-            tools = args.optimize and (args.optimizer or DEFAULT_OPTIMIZER[args.engine]) == "tools"
-            how = args.engine + " engine" + (" + jpegoptim, pngquant" if tools else "")
+            o = Options(engine=args.engine, optimize=args.optimize, optimizer=args.optimizer)
+            how = f"{o.engine} engine"
+            if o.tools:
+                how += " + jpegoptim, pngquant"
+            elif o.in_process and o.engine == "python":  # (the Go engine's only way)
+                how += ", in process"
             if args.cluster:
                 how += f", on Dask {args.cluster}"
             print(f"{len(ok)} ok, {len(failed)} failed ({how}) in {elapsed:.2f}s, CPU "

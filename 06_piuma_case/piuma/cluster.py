@@ -1,15 +1,9 @@
-"""The cron job on a Dask cluster: one Go runtime per worker process.
+"""The cron job on a Dask cluster: optimize_dir(src, dst, cluster="local:2" or an address).
 
-    optimize_dir(src, dst, cluster="local:2")              # 2 worker processes here
-    optimize_dir(src, dst, cluster="tcp://scheduler:8786")  # an existing cluster
-    python optimize.py SRC DST --cluster local:2
-
-The caller walks src and makes the output folders; tasks are chunks of files
-of one output folder, each converted by piuma.convert in a worker, whose
-results are gathered as they complete. The Go core is loaded by a
-WorkerPlugin in each worker, never in the caller, and workers start with
-spawn (golang/go#15538). README.md, "the cron job on a Dask cluster", says
-how a worker's death, temp files and Ctrl-C are handled, and why.
+The caller walks src and makes the output folders; each task converts a chunk of
+one output folder's files with piuma.convert in a worker, which loads the Go core
+in a WorkerPlugin (workers start with spawn: golang/go#15538). README.md, "the
+cron job on a Dask cluster", says how deaths, temp files and Ctrl-C are handled.
 """
 
 from __future__ import annotations
