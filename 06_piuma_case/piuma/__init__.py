@@ -192,12 +192,13 @@ def optimize_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     their header. max_memory: bytes all workers may use (0: half of the
     memory or of the cgroup's limit; on a cluster, each worker process's).
     cluster: "local", "local:N", a Dask scheduler's address or file.
-    progress(done, total): called from this thread while the batch runs.
+    progress(done, total): called from this thread while the batch runs (it must
+    not fork: the batch runs in another thread).
 
     TypeError / ValueError for bad arguments, FileNotFoundError /
     NotADirectoryError for a bad src, OSError when dst cannot be written.
-    Ctrl-C cancels the files not started, waits for the running ones, and
-    raises KeyboardInterrupt.
+    Ctrl-C (in the main thread, where Python delivers it) cancels the files
+    not started, waits for the running ones, and raises KeyboardInterrupt.
     """
     opts = Options(**options)  # bad arguments raise before the walk
     _callable_and_cluster(progress, cluster)
