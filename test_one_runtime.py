@@ -404,6 +404,30 @@ def test_a_fork_during_another_threads_import_leaves_the_guard_unlocked(built):
     assert proc.stdout.split() == ["0"]
 
 
+def in_a_forked_child(before: str, child: str, fork: str = "os.fork()") -> list[str]:
+    """A process that runs before, forks (fork: how) and runs child in the
+    child: what it printed, a RuntimeError's words included (a hang is killed
+    after 20 s), then the child's exit status."""
+    proc = run_child(textwrap.dedent("""
+        import ctypes, os, signal, sys, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+    """) + textwrap.dedent(before) + textwrap.dedent(f"""
+        pid = {fork}
+        if pid == 0:
+            signal.alarm(20)  # (a hang: killed, and the test fails)
+            try:
+                exec({textwrap.dedent(child)!r})
+                os.write(1, b"no error\\n")
+            except RuntimeError as exc:
+                os.write(1, f"RuntimeError: {{exc}}\\n".encode())
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status))
+    """))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
 @pytest.mark.parametrize(("folder", "module"), ALL_MODULES)
 def test_a_core_loaded_past_the_guard_still_marks_a_forked_child(built, folder, module):
@@ -413,25 +437,9 @@ def test_a_core_loaded_past_the_guard_still_marks_a_forked_child(built, folder, 
     mapped runtime in a process of one thread: a fork()ed copy."""
     step, _, variant = folder.partition("/")  # (02's ffi loaders load 02's core)
     core = str(ROOT / (folder if variant == "variant_a" else step) / GO_MODULES[step][1])
-    child = glue_only(folder, module) + A_GO_CALL[module] + "\n"
-    proc = run_child(textwrap.dedent(f"""
-        import ctypes, os, signal, warnings
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ctypes.CDLL({core!r})  # the Go runtime starts, past every guard
-        pid = os.fork()
-        if pid == 0:
-            signal.alarm(20)  # (a hang: killed, and the test fails)
-            try:
-                exec({child!r})
-                os.write(1, b"no error\\n")
-            except RuntimeError as exc:
-                os.write(1, f"RuntimeError: {{exc}}\\n".encode())
-            os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        print("child", os.waitstatus_to_exitcode(status))
-    """))
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [FORKED, "child 0"], proc.stdout
+    lines = in_a_forked_child(f"ctypes.CDLL({core!r})  # Go starts, past every guard\n",
+                              glue_only(folder, module) + A_GO_CALL[module] + "\n")
+    assert lines == [FORKED, "child 0"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
@@ -445,24 +453,12 @@ def test_the_fork_mark_is_the_processs_whatever_loads_the_core(built, loader):
     handler, is read by every loader."""
     if NO_CFFI and "cffi" in loader:
         pytest.skip("no cffi on this build")
-    proc = run_child(textwrap.dedent(f"""
-        import ctypes, os, signal, sys, warnings
-        warnings.simplefilter("ignore", DeprecationWarning)
+    before = f"""
         sys.path[:0] = [{str(ROOT / "02_cgo_sum")!r}, {str(ROOT / "02_cgo_sum/ffi")!r}]
         import newmath
         newmath.sum(1, 2)
-        pid = ctypes.CDLL(None).fork()  # a fork made in C: no os.register_at_fork hook
-        if pid == 0:
-            signal.alarm(20)
-            try:
-                import {loader} as m
-                m.sum(1, 2)
-                os.write(1, b"no error\\n")
-            except RuntimeError as exc:
-                os.write(1, f"RuntimeError: {{exc}}\\n".encode())
-            os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        print("child", os.waitstatus_to_exitcode(status))
-    """))
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [FORKED, "child 0"], proc.stdout
+    """
+    # a fork made in C: no os.register_at_fork hook
+    lines = in_a_forked_child(before, f"import {loader} as m\nm.sum(1, 2)\n",
+                              fork="ctypes.CDLL(None).fork()")
+    assert lines == [FORKED, "child 0"]
