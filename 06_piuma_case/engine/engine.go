@@ -108,7 +108,8 @@ type pool struct {
 // start adds a worker. It keeps one OS thread (LockOSThread): glibc gives each
 // thread that calls malloc an arena and keeps what is freed there, so a
 // goroutine moving between threads spread the C buffers over every arena
-// (peak RSS 81 MB at 9 images, 260 MB at 900; locked, it stays flat).
+// (measured when written: peak RSS 81 MB at 9 images, 260 MB at 900; locked,
+// it stays flat, which test_piuma_case checks).
 func (p *pool) start() {
 	p.wg.Add(1)
 	go func() {

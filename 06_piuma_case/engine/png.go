@@ -4,8 +4,8 @@ package engine
 // and chunk count; chunk CRCs checked). Decode: gray without tRNS -> 1 byte a
 // pixel, else RGBA8 with tRNS applied (16-bit: the high byte, as Pillow).
 // Encode: true colour as Pillow saves it (zlib level 6, adaptive filters; Go's
-// image/png is 20% faster, but the optimiser stops this encode early, where
-// both cost the same); the palette file byte for byte as pngquant writes it.
+// image/png was 20% faster when measured, but the optimiser stops this encode
+// early, where both cost the same); the palette file byte for byte as pngquant writes it.
 
 /*
 #cgo LDFLAGS: -lspng
@@ -83,7 +83,7 @@ static int piuma_png_encode(const unsigned char *pix, size_t len, int w, int h, 
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_MEM_LEVEL, 5);
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_DISABLE_FILTERING);
 	} else if (!rc) {
-		// Pillow's (libspng's Z_FILTERED took 10% more CPU, sizes within 1%).
+		// Pillow's (libspng's Z_FILTERED took 10% more CPU when measured, sizes within 1%).
 		rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, 6);
 		if (!rc) rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 0); // Z_DEFAULT_STRATEGY
 		if (!rc) rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_ALL);

@@ -3,7 +3,7 @@ package engine
 // Pillow's Image.resize(size, BICUBIC, reducing_gap=3.0), with its
 // arithmetic (libImaging/Resample.c, Reduce.c): the same pixels (tests compare).
 // Hand-written, the Go-side pixel work being the lesson (x/image/draw's
-// CatmullRom costs 3x the CPU). An axis shrunk 6x or more is first reduced by
+// CatmullRom cost 3x the CPU when measured). An axis shrunk 6x or more is first reduced by
 // int(ratio/3), averaging boxes: few weights for any shape (a 89,000,000 x 1
 // PNG needs no gigabytes). RGBA is resized premultiplied: no colour bleeds.
 
@@ -143,7 +143,7 @@ func resample(src image, w, h int, boxW, boxH float32) (image, error) {
 
 // horizontal resizes rows first..last of in to w pixels, and frees in. A loop
 // per pixel size, its conditions proving the indices (no bounds checks): gray
-// a tap at a time (unrolled: 20% slower), colour four (channel loop: 2.3x).
+// a tap at a time (unrolled was 20% slower), colour four (a channel loop was 2.3x).
 func horizontal(in image, w, first, last int, wt weights) (image, error) {
 	defer in.free()
 	out, err := newImage(w, last-first, in.bpp)
