@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from piuma import optimize_dir
+from test_piuma_case import AS_IN_A_TERMINAL  # (SIGINT handled, as in a terminal)
 
 pytest.importorskip("distributed", reason="the cluster needs dask[distributed] (not installed "
                     "on a free-threaded build: requirements-free-threaded.txt says why)")
@@ -272,12 +273,7 @@ def test_an_existing_cluster_of_dask_processes(tmp_path):
 
 def test_ctrl_c_cancels_closes_the_cluster_and_exits_130(tmp_path):
     src = src_of(tmp_path, copies=4)
-    as_in_a_terminal = ("import os, runpy, signal, sys; "
-                        "signal.signal(signal.SIGINT, signal.default_int_handler); "
-                        "sys.argv[0] = sys.argv.pop(1); "
-                        "sys.path[0] = os.path.dirname(sys.argv[0]); "
-                        "runpy.run_path(sys.argv[0], run_name='__main__')")
-    proc = subprocess.Popen([sys.executable, "-c", as_in_a_terminal, *CLI[1:], src,
+    proc = subprocess.Popen([*AS_IN_A_TERMINAL, src,
                              tmp_path / "out", "--width", "800", "--cluster", "local:2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)

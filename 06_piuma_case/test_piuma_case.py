@@ -319,8 +319,9 @@ def test_a_signal_to_the_group_finishes_or_stops_the_tools(tmp_path, signum):
     for name in ("a.jpg", "b.jpg"):
         shutil.copy(GOOD / "baseline.jpg", src / name)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    p = subprocess.Popen([*CLI, src, tmp_path / "out", "--engine", "python", "--workers", "1"],
-                         env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    p = subprocess.Popen([*AS_IN_A_TERMINAL, src, tmp_path / "out", "--engine", "python",
+                          "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
+                         start_new_session=True)
     while not (tmp_path / "pid").exists() or not (tmp_path / "pid").read_text().strip():
         assert p.poll() is None
         time.sleep(0.01)
@@ -1282,6 +1283,13 @@ print(len(os.listdir("/proc/self/task")) - before)
 # ---------------------------------------------------------------- the CLI
 
 CLI = [sys.executable, str(HERE / "optimize.py")]
+# The CLI as a terminal starts it: with Python's SIGINT handler, even when the
+# tests run where SIGINT is ignored (nohup, a background job), which Python keeps.
+AS_IN_A_TERMINAL = [sys.executable, "-c", "import os, runpy, signal, sys; "
+                    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                    "sys.argv[0] = sys.argv.pop(1); "
+                    "sys.path[0] = os.path.dirname(sys.argv[0]); "  # as `python script`
+                    "runpy.run_path(sys.argv[0], run_name='__main__')", *CLI[1:]]
 
 
 def cli(*args, **kw):
@@ -1358,16 +1366,9 @@ def test_cli_ctrl_c_cancels_cleanly(tmp_path, stderr):
     import signal
 
     dst = tmp_path / "out"
-    # The CLI as a terminal starts it: with Python's SIGINT handler, even when
-    # this test runs where SIGINT is ignored (nohup, a background job).
-    as_in_a_terminal = ("import os, runpy, signal, sys; "
-                        "signal.signal(signal.SIGINT, signal.default_int_handler); "
-                        "sys.argv[0] = sys.argv.pop(1); "
-                        "sys.path[0] = os.path.dirname(sys.argv[0]); "  # as `python script`
-                        "runpy.run_path(sys.argv[0], run_name='__main__')")
     wrap = ["sh", "-c", 'exec "$@" 2>&-', "sh"] if stderr == "closed" else []
     with open("/dev/full", "w") as full:
-        proc = subprocess.Popen([*wrap, sys.executable, "-c", as_in_a_terminal, *CLI[1:],
+        proc = subprocess.Popen([*wrap, *AS_IN_A_TERMINAL,
                                  str(IMAGES / "products"), str(dst), "--width", "800",
                                  "--workers", "1"], stdout=subprocess.PIPE,
                                 stderr=full if stderr == "full" else subprocess.PIPE, text=True)
