@@ -444,6 +444,23 @@ def test_a_core_loaded_past_the_guard_still_marks_a_forked_child(built, folder, 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
 @pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="setgroups: root")
+def test_the_forked_copy_is_seen_whatever_the_process_status_holds(built):
+    """The thread count came from /proc/self/status, after its Groups line:
+    400 groups of 10 digits pushed it past the 4 KiB read, and the child hung
+    again (review R10). It comes from /proc/self/stat now."""
+    core = str(ROOT / "02_cgo_sum" / GO_MODULES["02_cgo_sum"][1])
+    before = f"""
+        os.setgroups(range(4_000_000_000, 4_000_000_400))
+        assert len(open("/proc/self/status").read()) > 4096
+        ctypes.CDLL({core!r})
+    """
+    lines = in_a_forked_child(before, glue_only("02_cgo_sum", "newmath") + "m.sum(1, 2)\n")
+    assert lines == [FORKED, "child 0"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork()")
+@pytest.mark.skipif("02_cgo_sum" not in PRESENT, reason="step 02 not present")
 @pytest.mark.parametrize("loader", ["newmath_ctypes", "newmath_cffi_abi", "newmath_cffi_api"])
 def test_the_fork_mark_is_the_processs_whatever_loads_the_core(built, loader):
     """Step 02's loaders share one core. The mark was each loader's own: a

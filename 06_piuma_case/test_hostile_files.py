@@ -1238,7 +1238,7 @@ def test_the_corpus_ends_alike_in_both_engines(tmp_path):
     300x300 without the optimisers: the outcomes are tabled (pytest -s shows
     the table, which the README quotes), and where both convert a file, the
     pictures must be the same (PSNR, colour premultiplied)."""
-    if not CORPUS.is_dir():
+    if not (CORPUS / ".complete").is_file():  # (a make corpus that failed leaves it empty)
         pytest.skip("no corpus: run `make corpus` (downloads the libraries' source releases)")
     sources = Counter(p.name.split("__")[0].rsplit("-", 1)[0] for p in CORPUS.iterdir()
                       if piuma.is_image_name(p.name))

@@ -429,23 +429,27 @@ epg_address_of(void *handle)
     return dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL ? (uintptr_t)lm->l_ld : 0;
 }
 
-/* The threads this process runs (/proc/self/status), or -1. A started Go
- * runtime keeps several for good (sysmon, the thread that ran its init); a
- * fork()ed child has one, the thread that forked. */
+/* The threads this process runs, or -1. A started Go runtime keeps several
+ * for good (sysmon, the thread that ran its init); a fork()ed child has one,
+ * the thread that forked. From /proc/self/stat's 20th field, after the ")"
+ * that ends the name (any bytes): short, unlike /proc/self/status, whose
+ * Groups line comes first and grows without bound (R10: 400 groups). */
 static int
 epg_thread_count(void)
 {
-    char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC), n = -1;
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), n = -1;
     if (fd < 0)
         return -1;
     ssize_t len = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (len > 0) {
         buf[len] = '\0';
-        const char *line = strstr(buf, "\nThreads:");
-        if (line != NULL)
-            n = atoi(line + strlen("\nThreads:"));
+        const char *at = strrchr(buf, ')');
+        for (int field = 2; at != NULL && field < 20; field++)
+            at = strchr(at + 1, ' ');
+        if (at != NULL)
+            n = atoi(at + 1);
     }
     return n;
 }

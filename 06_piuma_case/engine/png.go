@@ -5,7 +5,8 @@ package engine
 // pixel, else RGBA8 with tRNS applied (16-bit: the high byte, as Pillow).
 // Encode: true colour as Pillow saves it (zlib level 6, adaptive filters; Go's
 // image/png was 20% faster when measured, but the optimiser stops this encode
-// early, where both cost the same); the palette file byte for byte as pngquant writes it.
+// early, where both cost the same); the palette file byte for byte as pngquant writes it
+// (but for zlib's 2-byte header of an image under 16 KiB, where libpng names a smaller window).
 
 /*
 #cgo LDFLAGS: -lspng
