@@ -1,10 +1,11 @@
 """newmath.sum through cffi in ABI mode: dlopen the Go core, no compiler."""
 
 from cffi import FFI
-from gocore import STEP, cffi_raw_sum, checked_sum, load_go_core
+from gocore import STEP, cffi_raw_sum, checked_sum, load_go_core, refuse_subinterpreter
 from gocore import go_runtimes as go_runtimes  # m.go_runtimes(), as the C glue has
 
 CORE = STEP / "libnewmath_core.so"
+refuse_subinterpreter("newmath_cffi_abi")  # before cffi starts (see newmath_cffi_api.py)
 ffi = FFI()
 # Copied from cgo's libnewmath_core.h; in ABI mode nothing checks it.
 ffi.cdef("""
