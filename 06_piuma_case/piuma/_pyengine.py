@@ -40,7 +40,32 @@ def _output_mode(im: Image.Image) -> Image.Image:
 
 
 def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
-    """Encoded output, width, height, for one probed file."""
+    """Encoded output, width, height, for one probed file: the talk's pipeline."""
+    im = decode(job)
+    if im.size != (job.out_width, job.out_height):
+        # reducing_gap: an axis shrunk 6x or more is first box-averaged, so
+        # the table of weights stays small whatever the shape.
+        im = im.resize((job.out_width, job.out_height), Image.Resampling.BICUBIC,
+                        reducing_gap=3.0)
+    if job.orientation in TRANSPOSE:
+        im = im.transpose(TRANSPOSE[job.orientation])
+    im.info = {}  # no metadata in outputs: Pillow's save would copy a comment, an ICC profile
+    buf = io.BytesIO()
+    if job.format == "JPEG":
+        im.save(buf, "JPEG", quality=o.quality, subsampling="4:2:0", optimize=o.in_process)
+        return buf.getvalue(), im.width, im.height
+    if im.mode == "RGBA" and im.getextrema()[3] == (255, 255):
+        im = im.convert("RGB")  # no transparent pixel: RGB, as the Go engine
+    im.save(buf, "PNG")
+    data = buf.getvalue()
+    if o.in_process:
+        data = _pyoptimize.optimize_png(im, data)
+    return data, im.width, im.height
+
+
+def decode(job: _probe.Job) -> Image.Image:
+    """Pillow's draft and load, as the probe decided, in the output's mode;
+    the file checked to be the one probed, and Pillow's gaps filled."""
     changed = FileError("unreadable", "the file changed since it was probed")
     f, st = open_source(job.source)
     if stamp(st) != job.stamp:  # replaced or written since its probe (as Go checks)
@@ -73,26 +98,7 @@ def convert(job: _probe.Job, o: Options) -> tuple[bytes, int, int]:
         if stamp(os.fstat(f.fileno())) != job.stamp:  # written while it was decoded
             raise changed
         im.info = info
-        im = _output_mode(im)
-    if im.size != (job.out_width, job.out_height):
-        # reducing_gap: an axis shrunk 6x or more is first box-averaged, so
-        # the table of weights stays small whatever the shape.
-        im = im.resize((job.out_width, job.out_height), Image.Resampling.BICUBIC,
-                        reducing_gap=3.0)
-    if job.orientation in TRANSPOSE:
-        im = im.transpose(TRANSPOSE[job.orientation])
-    im.info = {}  # no metadata in outputs: Pillow's save would copy a comment, an ICC profile
-    buf = io.BytesIO()
-    if job.format == "JPEG":
-        im.save(buf, "JPEG", quality=o.quality, subsampling="4:2:0", optimize=o.in_process)
-        return buf.getvalue(), im.width, im.height
-    if im.mode == "RGBA" and im.getextrema()[3] == (255, 255):
-        im = im.convert("RGB")  # no transparent pixel: RGB, as the Go engine
-    im.save(buf, "PNG")
-    data = buf.getvalue()
-    if o.in_process:
-        data = _pyoptimize.optimize_png(im, data)
-    return data, im.width, im.height
+        return _output_mode(im)
 
 
 # A tool runs deaf to SIGINT (ignored at exec, it stays so): a terminal's Ctrl-C
